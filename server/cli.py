@@ -1,0 +1,35 @@
+"""`hourproof ...`: one argparse tree. Each feature module adds its own subcommands through
+`add_commands(subparsers)`, so this file only wires them together."""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hourproof",
+        description="hourproof: verified attendance and subsidy rules for vocational training",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    from server import cli_policy
+
+    cli_policy.add_commands(sub)
+    try:
+        from server import cli_app
+    except ImportError:  # the application commands land with the data model
+        pass
+    else:
+        cli_app.add_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return int(args.handler(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -27,3 +27,109 @@ def faces_dir() -> Path:
             pytest.fail(f"real face data missing at {path} (set HOURPROOF_FACES_DIR)")
         pytest.skip(f"real face data not found at {path}; set HOURPROOF_FACES_DIR to run face tests")
     return path
+
+
+# --- databases: every database test runs on SQLite and on PostgreSQL -------------------------
+#
+# PostgreSQL: HOURPROOF_TEST_DATABASE_URL (default: the local server's `test` database). Each run
+# works in a schema of its own, dropped afterwards, so parallel runs do not meet. When no server
+# answers, the PostgreSQL half is skipped - unless HOURPROOF_REQUIRE_POSTGRES=1 (CI), where that
+# is a failure: a green run must mean the tests really ran against PostgreSQL.
+
+import uuid  # noqa: E402
+
+from sqlalchemy import create_engine, text  # noqa: E402
+
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def _pg_url() -> str:
+    return os.environ.get("HOURPROOF_TEST_DATABASE_URL", PG_DEFAULT)
+
+
+def _pg_reason_unavailable(url: str) -> str | None:
+    try:
+        engine = create_engine(url, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # any failure to connect means "no server here"
+        return f"PostgreSQL not reachable at {url}: {exc.__class__.__name__}"
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'hourproof.sqlite3'}"
+        return
+    url = _pg_url()
+    reason = _pg_reason_unavailable(url)
+    if reason:
+        if os.environ.get("HOURPROOF_REQUIRE_POSTGRES"):
+            pytest.fail(reason + " (HOURPROOF_REQUIRE_POSTGRES is set)")
+        pytest.skip(reason)
+    schema = f"hp_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in url else "?"
+    try:
+        yield f"{url}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_url(database_url):
+    """The database at the newest schema, migrated once per backend through Alembic."""
+    from server import dbmigrate
+    from server.extensions import make_engine
+
+    engine = make_engine(database_url)
+    dbmigrate.upgrade(engine)
+    engine.dispose()
+    return database_url
+
+
+@pytest.fixture
+def app(migrated_url, tmp_path):
+    """A fresh app on the migrated database; every table is emptied after the test."""
+    from server import create_app
+
+    app = create_app(
+        {"TESTING": True, "database_url": migrated_url, "data_dir": tmp_path / "data", "secret_key": "test-secret", "ENV": {}}
+    )
+    yield app
+    engine = app.extensions["hourproof_db"].engine
+    _empty_all_tables(engine)
+    engine.dispose()
+
+
+def _empty_all_tables(engine) -> None:
+    from server.models import Base
+
+    with engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture
+def session(app):
+    """A Session outside any request, for model and service tests."""
+    from server.extensions import db
+
+    with app.app_context():
+        s = db.sessionmaker()
+        try:
+            yield s
+        finally:
+            s.rollback()
+            s.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()

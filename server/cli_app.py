@@ -1,0 +1,90 @@
+"""Application commands: `hourproof db upgrade`, `hourproof demo`, `hourproof serve`."""
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime, timezone
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p_db = sub.add_parser("db", help="database schema (Alembic migrations)")
+    db_sub = p_db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    up = db_sub.add_parser("upgrade", help="migrate the database to the newest schema")
+    up.add_argument("--revision", default="head")
+    up.set_defaults(handler=_db_upgrade)
+    cur = db_sub.add_parser("current", help="print the schema revision the database is at")
+    cur.set_defaults(handler=_db_current)
+
+    demo = sub.add_parser(
+        "demo", help="migrate, seed demo data (a live Chongqing class) and serve on http://127.0.0.1:5000"
+    )
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=5000)
+    demo.add_argument("--no-serve", action="store_true", help="only migrate and seed, then print the log-ins")
+    demo.set_defaults(handler=_demo)
+
+    serve = sub.add_parser("serve", help="serve the app (development server; see README for production)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=5000)
+    serve.set_defaults(handler=_serve)
+
+
+def _app():
+    """An app with its context pushed: commands use `db` like a request would."""
+    from server import create_app
+
+    app = create_app()
+    app.app_context().push()
+    return app
+
+
+def _db_upgrade(args) -> int:
+    from server import dbmigrate
+    from server.extensions import db
+
+    app = _app()
+    dbmigrate.upgrade(db.engine, args.revision)
+    print(f"database at revision {dbmigrate.current(db.engine)} ({app.config['HOURPROOF_SETTINGS'].database_url.split('://')[0]})")
+    return 0
+
+
+def _db_current(args) -> int:
+    from server import dbmigrate
+    from server.extensions import db
+
+    _app()
+    print(dbmigrate.current(db.engine) or "(empty database: run `hourproof db upgrade`)")
+    return 0
+
+
+def _demo(args) -> int:
+    from server import dbmigrate
+    from server.extensions import db, socketio
+    from server.services import demo
+
+    app = _app()
+    dbmigrate.upgrade(db.engine)
+    with db.begin() as session:
+        logins = demo.seed(session, datetime.now(timezone.utc))
+    base = f"http://{args.host}:{args.port}"
+    settings = app.config["HOURPROOF_SETTINGS"]
+    print("hourproof demo")
+    print(f"  data:      {settings.data_dir}  ({settings.database_url.split('://')[0]})")
+    print(f"  home:      {base}/")
+    print(f"  health:    {base}/api/health")
+    print("  log-ins (role, username, password, scope):")
+    for login in logins:
+        print(f"    {login.role:<20} {login.username:<18} {login.password:<20} {login.scope}")
+    sys.stdout.flush()
+    if args.no_serve:
+        return 0
+    socketio.run(app, host=args.host, port=args.port, allow_unsafe_werkzeug=True)
+    return 0
+
+
+def _serve(args) -> int:
+    from server.extensions import socketio
+
+    app = _app()
+    socketio.run(app, host=args.host, port=args.port, allow_unsafe_werkzeug=True)
+    return 0

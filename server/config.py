@@ -1,0 +1,56 @@
+"""Settings from the environment, with defaults that make the demo run on a bare machine.
+
+DATABASE_URL   SQLAlchemy URL; default: SQLite file in the data dir
+REDIS_URL      Socket.IO message queue (and later the scheduler lock); default: none
+SECRET_KEY     signs sessions; default: a random key created once and kept in the data dir
+HOURPROOF_DATA_DIR  where the SQLite file, the secret key and evidence files live; default ./var
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+def _data_dir(env: dict[str, str]) -> Path:
+    return Path(env.get("HOURPROOF_DATA_DIR") or Path.cwd() / "var").resolve()
+
+
+def _secret_key(data_dir: Path, env: dict[str, str]) -> str:
+    if env.get("SECRET_KEY"):
+        return env["SECRET_KEY"]
+    # Keep a generated key so sessions survive a restart of the demo; production sets SECRET_KEY.
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    redis_url: str | None
+    secret_key: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> "Settings":
+        env = dict(os.environ if env is None else env)
+        data_dir = Path(overrides.pop("data_dir", None) or _data_dir(env))
+        database_url = overrides.pop("database_url", None) or env.get("DATABASE_URL") or (
+            f"sqlite:///{data_dir / 'hourproof.sqlite3'}"
+        )
+        # Heroku-style URLs name the old driver; we ship psycopg 3.
+        if database_url.startswith(("postgres://", "postgresql://")):
+            database_url = "postgresql+psycopg://" + database_url.split("://", 1)[1]
+        redis_url = overrides.pop("redis_url", None) or env.get("REDIS_URL") or None
+        secret_key = overrides.pop("secret_key", None) or _secret_key(data_dir, env)
+        return cls(data_dir, database_url, redis_url, secret_key, overrides)

@@ -1,0 +1,87 @@
+"""Extensions created unbound and bound to an app in create_app (Flask's init_app pattern)."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from flask import Flask, current_app, g
+from flask_socketio import SocketIO
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+
+@dataclass
+class _Bound:
+    engine: Engine
+    sessionmaker: sessionmaker[Session]
+
+
+class Database:
+    """One engine per app; one Session per app context, closed at teardown.
+
+    Plain SQLAlchemy 2.0 rather than Flask-SQLAlchemy: services take a Session argument, so the
+    same code runs in the CLI, the scheduler and tests. The engine is kept per app (in
+    app.extensions), so several apps can live in one process (tests, two servers)."""
+
+    def init_app(self, app: Flask, url: str, **engine_kw) -> None:
+        engine = make_engine(url, **engine_kw)
+        app.extensions["hourproof_db"] = _Bound(engine, sessionmaker(engine, expire_on_commit=False))
+        app.teardown_appcontext(self._close)
+
+    @staticmethod
+    def _bound() -> _Bound:
+        return current_app.extensions["hourproof_db"]
+
+    @property
+    def engine(self) -> Engine:
+        return self._bound().engine
+
+    @property
+    def sessionmaker(self) -> sessionmaker[Session]:
+        return self._bound().sessionmaker
+
+    @property
+    def session(self) -> Session:
+        """The request's session (one per app context)."""
+        if "db_session" not in g:
+            g.db_session = self.sessionmaker()
+        return g.db_session
+
+    @contextmanager
+    def begin(self) -> Iterator[Session]:
+        """A session outside a request (CLI, jobs): commit on success, roll back on error."""
+        with self.sessionmaker.begin() as session:
+            yield session
+
+    @staticmethod
+    def _close(exc: BaseException | None) -> None:
+        session = g.pop("db_session", None)
+        if session is not None:
+            if exc is not None:
+                session.rollback()
+            session.close()
+
+
+def make_engine(url: str, **kw) -> Engine:
+    if url.startswith("sqlite"):
+        kw.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, **kw)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):
+            cur = dbapi_conn.cursor()
+            # Foreign keys are off by default in SQLite; WAL lets readers go on during a write;
+            # synchronous=FULL so an answered write survives a crash (evidence must).
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.close()
+
+        return engine
+    kw.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kw)
+
+
+db = Database()
+socketio = SocketIO()

@@ -1,0 +1,62 @@
+"""培训班 and its 课次 (lessons)."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, Money, UTCDateTime, str_enum, utcnow
+from .enums import ClassStatus, Funding, LessonContent, LessonMode, Level
+
+
+class TrainingClass(Base):
+    """One occupation + direction + level, with dates, a plan (its lessons) and enrolled trainees."""
+
+    __tablename__ = "training_classes"
+    __table_args__ = (CheckConstraint("ends_on >= starts_on", name="dates_ordered"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), index=True)
+    #: The policy scope whose rules apply (policies/regions/<code>.yaml)
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    #: Current national code (legacy codes are resolved by policies before storing)
+    occupation_code: Mapped[str] = mapped_column(String(16))
+    #: 方向; "—" when the occupation has none
+    direction: Mapped[str] = mapped_column(String(64), default="—")
+    level: Mapped[Level] = mapped_column(str_enum(Level, "level"))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    funding: Mapped[Funding] = mapped_column(str_enum(Funding, "funding"), default=Funding.subsidised)
+    #: What the institution charges a trainee; a JS subsidy never exceeds it
+    fee: Mapped[Decimal | None] = mapped_column(Money)
+    status: Mapped[ClassStatus] = mapped_column(str_enum(ClassStatus, "class_status"), default=ClassStatus.draft)
+    filed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    lessons: Mapped[list["Lesson"]] = relationship(back_populates="training_class", order_by="Lesson.starts_at")
+
+
+class Lesson(Base):
+    """课次: one scheduled block. Offline lessons have a venue (its geofence); online ones none."""
+
+    __tablename__ = "lessons"
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="times_ordered"),
+        CheckConstraint("mode = 'online' OR venue_id IS NOT NULL", name="offline_has_venue"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    class_id: Mapped[int] = mapped_column(ForeignKey("training_classes.id"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    mode: Mapped[LessonMode] = mapped_column(str_enum(LessonMode, "lesson_mode"))
+    content: Mapped[LessonContent] = mapped_column(str_enum(LessonContent, "lesson_content"))
+    venue_id: Mapped[int | None] = mapped_column(ForeignKey("venues.id"))
+    teacher_id: Mapped[int | None] = mapped_column(ForeignKey("teachers.id"))
+    title: Mapped[str | None] = mapped_column(String(128))
+
+    training_class: Mapped[TrainingClass] = relationship(back_populates="lessons")

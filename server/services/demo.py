@@ -1,0 +1,205 @@
+"""Demo data: a Chongqing institution with a 云计算 mid-level class whose offline lesson is
+happening now, an online lesson today, trainees and a user for every role. Idempotent: running it
+twice changes nothing. Times are computed from `now`, so the demo is always "live"."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import (
+    City,
+    ClassStatus,
+    Datum,
+    District,
+    EmploymentAfter,
+    EmploymentAtStart,
+    Enrollment,
+    FenceKind,
+    Funding,
+    Institution,
+    Lesson,
+    LessonContent,
+    LessonMode,
+    Level,
+    Region,
+    Role,
+    Teacher,
+    Trainee,
+    TrainingClass,
+    User,
+    Venue,
+)
+from ..security import hash_password
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+REGIONS = [("cq", "重庆市"), ("yn", "云南省"), ("js", "江苏省"), ("zj-jinhua", "浙江省（金华市）")]
+DEMO_USCC = "91500112MA5U7XK8QL"
+
+#: Trainees and the face photo each is enrolled with (../shared/faces) once faces are seeded.
+TRAINEES = [
+    ("林曼努", "500112199503120419", "13800000001", "images/face_recognition/ex_lin-manuel-miranda.png"),
+    ("欧巴仁", "500112198506200719", "13800000002", "images/face_recognition/obama.jpg"),
+    ("白登科", "500108199001011234", "13800000003", "images/face_recognition/biden.jpg"),
+    ("罗斯林", "500112199807050827", "13800000004", None),
+]
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    role: str
+    username: str
+    password: str
+    scope: str
+
+
+def seed(session: Session, now: datetime) -> list[DemoLogin]:
+    """Create the demo world unless it is there; return the log-ins either way."""
+    logins = [
+        DemoLogin("admin", "admin", "demo-admin-2026", "全部"),
+        DemoLogin("city_reviewer", "cq-city", "demo-city-2026", "重庆市"),
+        DemoLogin("district_supervisor", "yubei-supervisor", "demo-district-2026", "渝北区"),
+        DemoLogin("district_supervisor", "nanan-supervisor", "demo-district-2026", "南岸区（看不到渝北的班）"),
+        DemoLogin("institution_admin", "inst-admin", "demo-inst-2026", "渝北云智职业培训学校"),
+        DemoLogin("teacher", "teacher-wang", "demo-teacher-2026", "渝北云智职业培训学校"),
+        DemoLogin("trainee", "13800000001", "demo-trainee-2026", "林曼努（人脸：Lin-Manuel Miranda）"),
+    ]
+    if session.scalar(select(Institution).where(Institution.uscc == DEMO_USCC)) is not None:
+        return logins
+
+    for code, name in REGIONS:
+        if session.get(Region, code) is None:
+            session.add(Region(code=code, name=name))
+    city = City(region_code="cq", adcode="500000", name="重庆市")
+    yubei = District(city=city, adcode="500112", name="渝北区")
+    nanan = District(city=city, adcode="500108", name="南岸区")
+    session.add_all([city, yubei, nanan])
+    session.flush()
+
+    inst = Institution(
+        name="渝北云智职业培训学校",
+        uscc=DEMO_USCC,
+        legal_representative="张建国",
+        address="重庆市渝北区金开大道 88 号",
+        region_code="cq",
+        district_id=yubei.id,
+        listed_for=[["2-02-38-04", "junior"], ["2-02-38-04", "mid"]],
+        listed_on=date(2025, 11, 1),
+    )
+    venue = Venue(
+        institution=inst,
+        name="金开大道实训中心",
+        address="重庆市渝北区金开大道 88 号 3 楼",
+        area_m2=420,
+        capacity=60,
+        datum=Datum.gcj02,  # picked on AMap, as most Chinese venues are
+        fence_kind=FenceKind.circle,
+        centre_lat=29.6201,
+        centre_lon=106.5350,
+        radius_m=120.0,
+        max_accuracy_m=50.0,
+    )
+    teacher = Teacher(institution=inst, name="王磊", employer="渝北云智职业培训学校", title="高级工程师", full_time=True)
+    session.add_all([inst, venue, teacher])
+    session.flush()
+
+    today = now.astimezone(SHANGHAI).date()
+    cls = TrainingClass(
+        institution_id=inst.id,
+        region_code="cq",
+        district_id=yubei.id,
+        name="云计算工程技术人员（中级）2026 第 1 期",
+        occupation_code="2-02-38-04",
+        direction="—",
+        level=Level.mid,
+        starts_on=today - timedelta(days=10),
+        ends_on=today + timedelta(days=40),
+        funding=Funding.subsidised,
+        fee=Decimal("6800.00"),
+        status=ClassStatus.filed,
+        filed_at=now - timedelta(days=20),
+    )
+    session.add(cls)
+    session.flush()
+    session.add_all(_lessons(cls, venue, teacher, now, today))
+
+    for name, rid, phone, _photo in TRAINEES:
+        trainee = Trainee(resident_id=rid, name=name, phone=phone)
+        session.add(trainee)
+        session.flush()
+        session.add(
+            Enrollment(
+                class_id=cls.id,
+                trainee_id=trainee.id,
+                subsidy_category="enterprise_employee",
+                employment_at_start=EmploymentAtStart.employed,
+                employment_after=EmploymentAfter.unknown,
+            )
+        )
+    session.flush()
+    first = session.scalar(select(Trainee).where(Trainee.phone == TRAINEES[0][2]))
+
+    scopes = {
+        "admin": {},
+        "cq-city": {"city_id": city.id},
+        "yubei-supervisor": {"district_id": yubei.id},
+        "nanan-supervisor": {"district_id": nanan.id},
+        "inst-admin": {"institution_id": inst.id},
+        "teacher-wang": {"institution_id": inst.id, "teacher_id": teacher.id},
+        "13800000001": {"trainee_id": first.id},
+    }
+    for login in logins:
+        session.add(
+            User(
+                username=login.username,
+                display_name=login.scope if login.role != "trainee" else first.name,
+                password_hash=hash_password(login.password),
+                role=Role(login.role),
+                **scopes[login.username],
+            )
+        )
+    session.flush()
+    return logins
+
+
+def _lessons(cls: TrainingClass, venue: Venue, teacher: Teacher, now: datetime, today: date) -> list[Lesson]:
+    """30 lessons of 4 hours (= 160 学时 at 45 minutes, the 云计算 mid requirement): 28 on other
+    days, every third online, plus today's offline lesson that started 30 minutes ago and an
+    online lesson right after it (10 of 30 online: a third, under the 50% cap)."""
+    lessons = []
+    start_day = today - timedelta(days=5)
+    for i in range(28):
+        day = start_day + timedelta(days=i + (1 if start_day + timedelta(days=i) >= today else 0))
+        online = i % 3 == 2
+        starts = datetime.combine(day, time(9, 0), SHANGHAI)
+        lessons.append(
+            Lesson(
+                class_id=cls.id,
+                starts_at=starts,
+                ends_at=starts + timedelta(hours=4),
+                mode=LessonMode.online if online else LessonMode.offline,
+                content=LessonContent.theory if online else LessonContent.practice,
+                venue_id=None if online else venue.id,
+                teacher_id=teacher.id,
+                title=f"第 {i + 1} 次课",
+            )
+        )
+    # Today: the offline lesson in progress now, then an online lesson.
+    now_start = now - timedelta(minutes=30)
+    lessons.append(
+        Lesson(class_id=cls.id, starts_at=now_start, ends_at=now_start + timedelta(hours=4),
+               mode=LessonMode.offline, content=LessonContent.practice, venue_id=venue.id,
+               teacher_id=teacher.id, title="今日线下实操（进行中）"),
+    )
+    online_start = now_start + timedelta(hours=4)
+    lessons.append(
+        Lesson(class_id=cls.id, starts_at=online_start, ends_at=online_start + timedelta(hours=4),
+               mode=LessonMode.online, content=LessonContent.theory, venue_id=None,
+               teacher_id=teacher.id, title="今日线上理论课"),
+    )
+    return lessons

@@ -1,0 +1,21 @@
+"""Settings come from the environment with defaults that run on a bare machine."""
+from server.config import Settings
+
+
+def test_without_settings_the_database_is_a_sqlite_file_in_the_data_dir(tmp_path):
+    s = Settings.from_env({"HOURPROOF_DATA_DIR": str(tmp_path)})
+    assert s.database_url == f"sqlite:///{tmp_path / 'hourproof.sqlite3'}"
+    assert s.redis_url is None
+
+
+def test_a_generated_secret_key_is_kept_so_sessions_survive_a_restart(tmp_path):
+    first = Settings.from_env({"HOURPROOF_DATA_DIR": str(tmp_path)}).secret_key
+    second = Settings.from_env({"HOURPROOF_DATA_DIR": str(tmp_path)}).secret_key
+    assert first == second and len(first) >= 32
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_a_plain_postgres_url_is_given_the_psycopg3_driver(tmp_path):
+    s = Settings.from_env({"HOURPROOF_DATA_DIR": str(tmp_path), "DATABASE_URL": "postgres://u@h/db", "SECRET_KEY": "k"})
+    assert s.database_url == "postgresql+psycopg://u@h/db"
+    assert s.secret_key == "k"

@@ -16,7 +16,7 @@ from .enums import (
 )
 from .geo import City, District, Region
 from .institution import Institution, Teacher, Venue
-from .people import Enrollment, Trainee
+from .people import Certificate, Enrollment, Trainee
 from .training import Lesson, TrainingClass
 
 __all__ = [
@@ -24,5 +24,5 @@ __all__ = [
     "ClassStatus", "Datum", "EmploymentAfter", "EmploymentAtStart", "FenceKind", "Funding",
     "LessonContent", "LessonMode", "Level", "Role", "Sex",
     "City", "District", "Region", "Institution", "Teacher", "Venue",
-    "Enrollment", "Trainee", "Lesson", "TrainingClass", "User",
+    "Certificate", "Enrollment", "Trainee", "Lesson", "TrainingClass", "User",
 ]

@@ -4,13 +4,13 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from policies import identity
 
 from .base import Base, UTCDateTime, str_enum, utcnow
-from .enums import EmploymentAfter, EmploymentAtStart, Sex
+from .enums import EmploymentAfter, EmploymentAtStart, Level, Sex
 
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 
@@ -35,7 +35,7 @@ class Trainee(Base):
     def _check_resident_id(self, _key: str, value: str) -> str:
         parsed = identity.parse_resident_id(value)
         self.birth_date = parsed.birth_date
-        self.sex = Sex(parsed.sex)
+        self.sex = Sex(parsed.sex.value)
         return parsed.number
 
     @validates("phone")
@@ -46,7 +46,12 @@ class Trainee(Base):
 
     @property
     def masked_resident_id(self) -> str:
-        return identity.mask_resident_id(self.resident_id)
+        """What most users see: area and check digit only (5001**********0419)."""
+        return mask_resident_id(self.resident_id)
+
+
+def mask_resident_id(number: str) -> str:
+    return number[:4] + "*" * 10 + number[-4:]
 
 
 class Enrollment(Base):
@@ -66,9 +71,6 @@ class Enrollment(Base):
     employment_after: Mapped[EmploymentAfter] = mapped_column(
         str_enum(EmploymentAfter, "employment_after"), default=EmploymentAfter.unknown
     )
-    training_certificate_no: Mapped[str | None] = mapped_column(String(64))
-    level_certificate_no: Mapped[str | None] = mapped_column(String(64))
-    level_certificate_on: Mapped[date | None] = mapped_column(Date)
     enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     trainee: Mapped[Trainee] = relationship(back_populates="enrollments")
@@ -76,3 +78,28 @@ class Enrollment(Base):
 
 
 from .training import TrainingClass  # noqa: E402  (resolve the relationship target)
+
+
+class Certificate(Base):
+    """A certificate a trainee holds: earned here or declared with its number. The subsidy
+    rules read them (JS: no subsidy for a lower level of an occupation already held at a higher
+    one; ZJ: apply within 12 months of the level certificate's issue date)."""
+
+    __tablename__ = "certificates"
+    __table_args__ = (
+        UniqueConstraint("kind", "number"),
+        CheckConstraint("kind IN ('training', 'level')", name="kind_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trainee_id: Mapped[int] = mapped_column(ForeignKey("trainees.id"), index=True)
+    #: "training" (培训合格证书) or "level" (职业技术等级证书)
+    kind: Mapped[str] = mapped_column(String(16))
+    occupation_code: Mapped[str] = mapped_column(String(16))
+    direction: Mapped[str] = mapped_column(String(64), default="—")
+    level: Mapped[Level] = mapped_column(str_enum(Level, "level"))
+    number: Mapped[str] = mapped_column(String(64))
+    issued_on: Mapped[date] = mapped_column(Date)
+    issuer: Mapped[str | None] = mapped_column(String(128))
+    #: The enrollment that earned it, when earned through hourproof
+    enrollment_id: Mapped[int | None] = mapped_column(ForeignKey("enrollments.id"))

@@ -1,8 +1,8 @@
-"""foundation: regions, institutions, venues, classes, lessons, trainees, enrollments, users
+"""foundation: regions, institutions, venues, classes, lessons, trainees, enrollments, certificates, users
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 05:36:40.743642
+Create Date: 2026-11-24 05:39:38.332701
 """
 from alembic import op
 import sqlalchemy as sa
@@ -146,9 +146,6 @@ def upgrade() -> None:
     sa.Column('subsidy_category', sa.String(length=48), nullable=True),
     sa.Column('employment_at_start', sa.Enum('employed', 'not_employed', 'unknown', name='employment_at_start', native_enum=False, create_constraint=True), nullable=False),
     sa.Column('employment_after', sa.Enum('employed', 'unemployed', 'unknown', name='employment_after', native_enum=False, create_constraint=True), nullable=False),
-    sa.Column('training_certificate_no', sa.String(length=64), nullable=True),
-    sa.Column('level_certificate_no', sa.String(length=64), nullable=True),
-    sa.Column('level_certificate_on', sa.Date(), nullable=True),
     sa.Column('enrolled_at', server.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['class_id'], ['training_classes.id'], name=op.f('fk_enrollments_class_id_training_classes')),
     sa.ForeignKeyConstraint(['trainee_id'], ['trainees.id'], name=op.f('fk_enrollments_trainee_id_trainees')),
@@ -212,11 +209,35 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_users_district_id'), ['district_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_users_institution_id'), ['institution_id'], unique=False)
 
+    op.create_table('certificates',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('trainee_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('occupation_code', sa.String(length=16), nullable=False),
+    sa.Column('direction', sa.String(length=64), nullable=False),
+    sa.Column('level', sa.Enum('junior', 'mid', 'senior', name='level', native_enum=False, create_constraint=True), nullable=False),
+    sa.Column('number', sa.String(length=64), nullable=False),
+    sa.Column('issued_on', sa.Date(), nullable=False),
+    sa.Column('issuer', sa.String(length=128), nullable=True),
+    sa.Column('enrollment_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint("kind IN ('training', 'level')", name=op.f('ck_certificates_kind_known')),
+    sa.ForeignKeyConstraint(['enrollment_id'], ['enrollments.id'], name=op.f('fk_certificates_enrollment_id_enrollments')),
+    sa.ForeignKeyConstraint(['trainee_id'], ['trainees.id'], name=op.f('fk_certificates_trainee_id_trainees')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_certificates')),
+    sa.UniqueConstraint('kind', 'number', name=op.f('uq_certificates_kind_number'))
+    )
+    with op.batch_alter_table('certificates', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_certificates_trainee_id'), ['trainee_id'], unique=False)
+
     
 
 
 def downgrade() -> None:
     
+    with op.batch_alter_table('certificates', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_certificates_trainee_id'))
+
+    op.drop_table('certificates')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_users_institution_id'))
         batch_op.drop_index(batch_op.f('ix_users_district_id'))

@@ -1,0 +1,192 @@
+"""The ``Recognizer`` protocol the pipeline (and the check-in service) depends on, its dlib
+backend, and the landmark geometry (yaw, eye aspect ratio) the decisions use.
+
+The protocol is small on purpose: detect boxes, 68 landmarks for a box, a 128-d encoding for a box.
+Everything else (quality, matching, liveness, group photos) is pure code on top of it, so a fake
+(``recognition.testing.FakeRecognizer``) can stand in for the service's unit tests.
+"""
+from __future__ import annotations
+
+import functools
+import warnings
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from .images import LoadedImage, downscale
+
+MODEL_NAME = "dlib_face_recognition_resnet_model_v1"
+
+
+@dataclass(frozen=True)
+class Box:
+    """A face box in pixel coordinates of the image it was found in (right/bottom exclusive)."""
+
+    left: int
+    top: int
+    right: int
+    bottom: int
+
+    @property
+    def width(self) -> int:
+        return self.right - self.left
+
+    @property
+    def height(self) -> int:
+        return self.bottom - self.top
+
+    @property
+    def area(self) -> int:
+        return max(0, self.width) * max(0, self.height)
+
+    def scaled(self, factor: float) -> "Box":
+        """The same box in an image ``factor`` times as large."""
+        return Box(round(self.left * factor), round(self.top * factor),
+                   round(self.right * factor), round(self.bottom * factor))
+
+    def clipped(self, width: int, height: int) -> "Box":
+        """The box clipped to an image of the given size (may become empty)."""
+        return Box(max(0, self.left), max(0, self.top), min(width, self.right), min(height, self.bottom))
+
+
+@runtime_checkable
+class Recognizer(Protocol):
+    """A face backend: what the pipeline needs, nothing more.
+
+    ``rgb`` arrays are uint8 HxWx3 in RGB order. Landmarks are the 68-point iBUG layout as a
+    float array of shape (68, 2) with (x, y) in pixels; encodings are 1-d float arrays compared by
+    Euclidean distance.
+    """
+
+    model_name: str
+    model_version: str
+
+    def detect(self, rgb: np.ndarray, upsample: int) -> list[Box]:
+        """Face boxes found in ``rgb`` (coordinates of ``rgb``)."""
+        ...
+
+    def landmarks(self, rgb: np.ndarray, box: Box) -> np.ndarray:
+        """68 (x, y) landmarks of the face in ``box``."""
+        ...
+
+    def encode(self, rgb: np.ndarray, box: Box) -> np.ndarray:
+        """The face encoding of the face in ``box``."""
+        ...
+
+
+@functools.lru_cache(maxsize=1)
+def _dlib_models():
+    """Load dlib's detector, shape predictors and ResNet encoder once per process (~100 MB).
+
+    Loaded directly from face_recognition_models rather than by importing face_recognition, which
+    would also load the CNN detector we never use.
+    """
+    import dlib
+
+    with warnings.catch_warnings():
+        # face_recognition_models imports pkg_resources (deprecated); nothing we can change.
+        warnings.simplefilter("ignore")
+        import face_recognition_models as frm
+    return (
+        dlib,
+        dlib.get_frontal_face_detector(),
+        dlib.shape_predictor(frm.pose_predictor_model_location()),
+        dlib.shape_predictor(frm.pose_predictor_five_point_model_location()),
+        dlib.face_recognition_model_v1(frm.face_recognition_model_location()),
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _models_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("face_recognition_models")
+    except PackageNotFoundError:  # pragma: no cover - installed from source
+        return "unknown"
+
+
+class DlibRecognizer:
+    """The dlib / face_recognition_models backend: HOG detector, 68- and 5-point shape
+    predictors, ResNet 128-d encoder. Encodings use the 5-point alignment, as face_recognition
+    does by default (the distances in the settings were measured that way)."""
+
+    model_name: str = MODEL_NAME
+
+    def __init__(self, num_jitters: int = 1) -> None:
+        self.num_jitters = num_jitters
+        self.model_version = _models_version()
+
+    @staticmethod
+    def _rect(dlib, box: Box):
+        return dlib.rectangle(int(box.left), int(box.top), int(box.right), int(box.bottom))
+
+    def detect(self, rgb: np.ndarray, upsample: int) -> list[Box]:
+        _, detector, *_ = _dlib_models()
+        rects = detector(np.ascontiguousarray(rgb), upsample)
+        return [Box(r.left(), r.top(), r.right(), r.bottom()) for r in rects]
+
+    def landmarks(self, rgb: np.ndarray, box: Box) -> np.ndarray:
+        dlib, _, pose68, _, _ = _dlib_models()
+        shape = pose68(np.ascontiguousarray(rgb), self._rect(dlib, box))
+        return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
+
+    def encode(self, rgb: np.ndarray, box: Box) -> np.ndarray:
+        dlib, _, _, pose5, encoder = _dlib_models()
+        img = np.ascontiguousarray(rgb)
+        shape = pose5(img, self._rect(dlib, box))
+        return np.array(encoder.compute_face_descriptor(img, shape, self.num_jitters), dtype=np.float64)
+
+
+def detect_faces(image: LoadedImage, recognizer: Recognizer, max_side: int, upsample: int) -> list[Box]:
+    """Detect on a copy reduced to ``max_side`` and return boxes in ``image.rgb`` coordinates,
+    largest first. Detection cost grows with pixels; landmarks and encoding do not, so only
+    detection runs on the small copy."""
+    small, factor = downscale(image.rgb, max_side)
+    boxes = recognizer.detect(small, upsample)
+    if factor != 1.0:
+        boxes = [b.scaled(1.0 / factor) for b in boxes]
+    boxes = [b.clipped(image.width, image.height) for b in boxes]
+    boxes = [b for b in boxes if b.area > 0]
+    return sorted(boxes, key=lambda b: b.area, reverse=True)
+
+
+# --- landmark geometry ----------------------------------------------------------------------
+# 68-point iBUG indices: 36-41 the eye on the image's left, 42-47 the eye on the image's right,
+# 30 the nose tip.
+_EYE_A = slice(36, 42)
+_EYE_B = slice(42, 48)
+_NOSE_TIP = 30
+
+
+def yaw_ratio(landmarks: np.ndarray) -> float:
+    """Head yaw from landmarks, as a ratio (no unit): the nose tip's offset from the midpoint of
+    the eyes, measured along the eye line and divided by the distance between the eyes.
+
+    Sign convention (of the *image*): positive means the nose points towards the image's right
+    edge. In an unmirrored camera image (what a phone uploads), that is the person turning to
+    their own LEFT. Measured along the eye line so that tilting the head (roll) does not count as a
+    turn; a flat photo turned in front of the camera keeps its ratio (no depth), which is the point.
+    """
+    eye_a = landmarks[_EYE_A].mean(axis=0)
+    eye_b = landmarks[_EYE_B].mean(axis=0)
+    axis = eye_b - eye_a
+    span = float(np.linalg.norm(axis))
+    if span == 0.0:
+        return 0.0
+    mid = (eye_a + eye_b) / 2.0
+    return float(np.dot(landmarks[_NOSE_TIP] - mid, axis) / (span * span))
+
+
+def eye_aspect_ratio(landmarks: np.ndarray) -> float:
+    """Mean eye aspect ratio of both eyes (Soukupova & Cech 2016): eye height / eye width;
+    ~0.3 or more open, it drops towards 0 in a blink."""
+
+    def one(eye: np.ndarray) -> float:
+        width = np.linalg.norm(eye[0] - eye[3])
+        if width == 0:
+            return 0.0
+        return float((np.linalg.norm(eye[1] - eye[5]) + np.linalg.norm(eye[2] - eye[4])) / (2.0 * width))
+
+    return (one(landmarks[_EYE_A]) + one(landmarks[_EYE_B])) / 2.0

@@ -1,0 +1,197 @@
+"""Decode uploaded image bytes safely into an RGB array, and make small copies for detection.
+
+Phone uploads are untrusted: the byte size and the pixel count claimed by the header are checked
+*before* the full decode (decompression bombs), EXIF orientation is applied (phones store
+portrait photos sideways plus a tag, and a sideways face is not detected), and every refusal is an
+``ImageError`` with a stable code and a Chinese message.
+"""
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .reasons import MESSAGES, Reason, reason
+from .settings import RecognitionSettings
+
+#: formats a phone page may send; anything else PIL can read (GIF, BMP, TIFF...) is refused.
+ALLOWED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "MPO"})
+
+
+class ImageError(ValueError):
+    """An upload that cannot be used as a photo. ``code`` is stable, ``message`` Chinese."""
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        super().__init__(f"{code}: {detail}" if detail else code)
+        self.code = code
+        self.message = MESSAGES[code]
+        self.detail = detail
+
+    @property
+    def reason(self) -> Reason:
+        """The error as a Reason, for decisions that fail closed instead of raising."""
+        return reason(self.code, self.detail)
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedImage:
+    """A decoded, upright RGB image (uint8, HxWx3, read-only) and where it came from.
+
+    ``rgb`` may be smaller than the original (``work_max_side``); ``scale`` is rgb size divided by
+    the upright original size.
+    """
+
+    rgb: np.ndarray
+    format: str
+    original_size: tuple[int, int]  # (width, height) upright, before any reduction
+    exif_transposed: bool
+    scale: float
+
+    @property
+    def width(self) -> int:
+        return int(self.rgb.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.rgb.shape[0])
+
+
+def load_image(data: bytes, settings: RecognitionSettings | None = None) -> LoadedImage:
+    """Decode JPEG/PNG/WebP bytes into an upright RGB ``LoadedImage`` or raise ``ImageError``."""
+    settings = settings or RecognitionSettings()
+    if not data:
+        raise ImageError("empty", "0 bytes")
+    if len(data) > settings.max_image_bytes:
+        raise ImageError("too_large", f"{len(data)} bytes > {settings.max_image_bytes}")
+    try:
+        with warnings.catch_warnings():
+            # PIL warns (and pytest turns warnings into errors) on huge headers: our own limit
+            # below is the one that decides, so silence PIL's here.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError as exc:
+        raise ImageError("not_an_image", "not a recognised image format") from exc
+    except Image.DecompressionBombError as exc:
+        raise ImageError("too_many_pixels", "header claims a decompression bomb") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageError("truncated", type(exc).__name__) from exc
+    fmt = img.format or "?"
+    if fmt not in ALLOWED_FORMATS:
+        raise ImageError("unsupported_format", f"format {fmt}")
+    width, height = img.size
+    if width <= 0 or height <= 0:
+        raise ImageError("not_an_image", f"size {width}x{height}")
+    if width * height > settings.max_image_pixels:
+        raise ImageError(
+            "too_many_pixels", f"{width}x{height} = {width * height} px > {settings.max_image_pixels}"
+        )
+    try:
+        exif_orientation = img.getexif().get(0x0112, 1) if fmt in ("JPEG", "MPO", "WEBP", "PNG") else 1
+    except Exception:  # a broken EXIF block is not worth refusing the photo for
+        exif_orientation = 1
+    if fmt in ("JPEG", "MPO") and max(width, height) > 2 * settings.work_max_side:
+        # JPEG can decode at 1/2, 1/4, 1/8 scale directly: far cheaper than decode-then-resize.
+        img.draft("RGB", (settings.work_max_side, settings.work_max_side))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img.load()
+            upright = ImageOps.exif_transpose(img) if exif_orientation != 1 else img
+            rgb_img = _to_rgb(upright)
+    except Image.DecompressionBombError as exc:
+        raise ImageError("too_many_pixels", "decompression bomb") from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageError("truncated", type(exc).__name__) from exc
+    rgb = np.asarray(rgb_img, dtype=np.uint8)
+    up_w, up_h = (height, width) if exif_orientation in (5, 6, 7, 8) else (width, height)
+    rgb, _ = downscale(rgb, settings.work_max_side)
+    rgb = np.ascontiguousarray(rgb)
+    rgb.setflags(write=False)
+    return LoadedImage(
+        rgb=rgb,
+        format=fmt,
+        original_size=(up_w, up_h),
+        exif_transposed=exif_orientation != 1,
+        scale=rgb.shape[1] / up_w,
+    )
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    """RGB copy; transparent pixels become white (a PNG with alpha is usually a cut-out)."""
+    if img.mode == "RGB":
+        return img
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return img.convert("RGB")
+
+
+def as_loaded(image: bytes | LoadedImage | np.ndarray, settings: RecognitionSettings) -> LoadedImage:
+    """Accept bytes (decoded here), a LoadedImage, or an RGB uint8 array (e.g. a video frame)."""
+    if isinstance(image, LoadedImage):
+        return image
+    if isinstance(image, np.ndarray):
+        return from_array(image, settings)
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        return load_image(bytes(image), settings)
+    raise ImageError("not_an_image", f"type {type(image).__name__}")
+
+
+def from_array(rgb: np.ndarray, settings: RecognitionSettings | None = None) -> LoadedImage:
+    """Wrap an already decoded RGB uint8 array (HxWx3), e.g. a video frame converted from BGR."""
+    settings = settings or RecognitionSettings()
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8 or rgb.size == 0:
+        raise ImageError("not_an_image", f"array shape {rgb.shape} dtype {rgb.dtype}")
+    h, w = rgb.shape[:2]
+    if w * h > settings.max_image_pixels:
+        raise ImageError("too_many_pixels", f"{w}x{h}")
+    work, _ = downscale(rgb, settings.work_max_side)
+    work = np.ascontiguousarray(work)
+    work.setflags(write=False)
+    return LoadedImage(rgb=work, format="array", original_size=(w, h), exif_transposed=False,
+                       scale=work.shape[1] / w)
+
+
+def downscale(rgb: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
+    """Return a copy whose longer side is at most ``max_side`` and the factor applied (<= 1).
+
+    INTER_AREA because it averages (no aliasing); images already small are returned as they are.
+    """
+    h, w = rgb.shape[:2]
+    longer = max(h, w)
+    if longer <= max_side:
+        return rgb, 1.0
+    factor = max_side / longer
+    size = (max(1, round(w * factor)), max(1, round(h * factor)))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), factor
+
+
+def to_gray(rgb: np.ndarray) -> np.ndarray:
+    """Grey-level copy (uint8) of an RGB array."""
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+
+
+def dhash(rgb: np.ndarray) -> str:
+    """64-bit difference hash of an image as 16 hex digits (a perceptual fingerprint).
+
+    Grey copy reduced to 9x8; each bit says whether a pixel is brighter than its right neighbour.
+    Re-encoding, resizing or small brightness changes keep most bits, so the service can flag a
+    frame it has seen before (small Hamming distance) without storing the image itself.
+    """
+    grey = to_gray(np.ascontiguousarray(rgb)) if rgb.ndim == 3 else rgb
+    small = cv2.resize(grey, (9, 8), interpolation=cv2.INTER_AREA).astype(np.int16)
+    bits = (small[:, 1:] > small[:, :-1]).flatten()
+    value = 0
+    for bit in bits:
+        value = (value << 1) | int(bit)
+    return f"{value:016x}"
+
+
+def hamming(hash_a: str, hash_b: str) -> int:
+    """Number of differing bits between two hex fingerprints of the same length."""
+    return bin(int(hash_a, 16) ^ int(hash_b, 16)).count("1")

@@ -1,0 +1,63 @@
+"""Reasons: the "why" attached to every face decision.
+
+Every decision in this package carries ``reasons: tuple[Reason, ...]``. ``code`` is stable and
+meant for the API and for audit queries; ``message`` is Chinese and meant for the trainee's phone
+page (it says what was wrong *and* what to do); ``detail`` is a short English/numeric note for an
+auditor ("face width 42 px < 60 px"). Details never contain image bytes or encodings.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Chinese messages for the phone page, keyed by stable code.
+MESSAGES: dict[str, str] = {
+    # image decoding
+    "empty": "没有收到图片，请重新拍照",
+    "not_an_image": "上传的文件不是图片，请重新拍照",
+    "unsupported_format": "图片格式不支持，请使用 JPEG、PNG 或 WebP 格式",
+    "truncated": "图片不完整或已损坏，请重新拍照上传",
+    "too_large": "图片文件过大，请降低分辨率后重新上传",
+    "too_many_pixels": "图片分辨率过高，请降低分辨率后重新上传",
+    # quality gate
+    "no_face": "未检测到人脸，请正对摄像头并保证光线充足",
+    "multiple_faces": "画面中有多张人脸，请确保只有本人在镜头前",
+    "face_too_small": "人脸太小，请靠近摄像头，让脸部占满取景框",
+    "too_blurry": "照片模糊，请保持手机稳定并擦拭镜头后重拍",
+    "too_dark": "光线太暗，请到明亮处或打开灯光后重拍",
+    "too_bright": "光线太强或逆光，请避开强光直射后重拍",
+    "face_turned": "脸部偏转过大，请正对摄像头",
+    # enrollment and verification
+    "wrong_photo_count": "请上传 1 到 5 张本人正面照片",
+    "photos_disagree": "几张照片中的人脸不一致，请全部使用本人照片",
+    "model_mismatch": "人脸模板版本与当前识别模型不一致，请重新采集人脸",
+    "face_mismatch": "人脸与登记照片不一致，请本人签到",
+    "matched": "人脸核验通过",
+    # liveness
+    "challenge_expired": "动作验证已超时，请重新开始",
+    "too_few_frames": "采集的画面太少，请按提示完成动作",
+    "too_many_frames": "采集的画面过多，请重新开始",
+    "burst_too_long": "动作完成时间过长，请重新开始",
+    "face_missing_in_frames": "动作过程中多次未检测到人脸，请保持脸部在取景框内",
+    "frames_identical": "画面没有变化，请本人面对摄像头按提示完成动作",
+    "identity_not_confirmed": "动作过程中未能确认是本人，请本人完成动作",
+    "motion_not_seen": "未检测到要求的动作，请按提示顺序完成动作",
+    "unexpected_motion": "检测到未要求的动作，请只按提示完成动作",
+    "liveness_passed": "活体检测通过",
+    "liveness_error": "活体检测出错，请重试",
+    # group photo
+    "group_no_faces": "合影中未检测到人脸，请重新拍摄清晰的合影",
+}
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One reason behind a decision: stable ``code``, Chinese ``message``, auditor ``detail``."""
+
+    code: str
+    message: str
+    detail: str = ""
+
+
+def reason(code: str, detail: str = "") -> Reason:
+    """Build a Reason with the catalogued Chinese message for ``code``."""
+    return Reason(code=code, message=MESSAGES[code], detail=detail)

@@ -1,0 +1,96 @@
+"""Settings for the face pipeline: every threshold the decisions use lives here.
+
+Decision code never holds a numeric literal for a threshold; it reads ``RecognitionSettings``, and
+the threshold actually used is stored with every decision so an auditor can see it later.
+Defaults were chosen on the shared real images (../shared/faces); see comments per field.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RecognitionSettings:
+    """Frozen settings for images, the quality gate, matching, liveness and group photos."""
+
+    # --- images -----------------------------------------------------------------------------
+    #: refuse uploads bigger than this many bytes (before decoding anything).
+    max_image_bytes: int = 15 * 1024 * 1024
+    #: refuse images whose header claims more pixels (decompression bombs); checked before decoding.
+    max_image_pixels: int = 40_000_000
+    #: decoded images are reduced to this longer side for landmarks/encoding (the encoder only
+    #: sees a 150 px chip, so more pixels cost memory and time for nothing).
+    work_max_side: int = 1600
+    #: face detection runs on a copy with this longer side: full-size HOG detection measured up
+    #: to 6 s, 640 px ~95 ms.
+    detect_max_side: int = 640
+    #: HOG upsampling on the detection copy (1 finds faces down to ~40 px in the copy).
+    detect_upsample: int = 1
+
+    # --- quality gate -------------------------------------------------------------------------
+    #: minimum face box width in working-image pixels (shared images: smallest real face 63 px).
+    min_face_px: int = 60
+    #: other faces at least this fraction of the main face's width count as "more than one face";
+    #: smaller ones are people far behind the trainee.
+    secondary_face_ratio: float = 0.5
+    #: variance of the Laplacian on the face crop resized to ``sharpness_crop_px``; the blurriest
+    #: genuine image in the shared set scores 13, a Gaussian blur (sigma 3) of a sharp one < 5.
+    min_sharpness: float = 8.0
+    sharpness_crop_px: int = 128
+    #: mean grey level of the face crop (0-255); shared images range 58-171.
+    min_brightness: float = 40.0
+    max_brightness: float = 215.0
+    #: |yaw| above this is "face turned" for enrollment/verification (shared images: max 0.25).
+    max_yaw: float = 0.35
+
+    # --- matching -----------------------------------------------------------------------------
+    #: Euclidean distance between 128-d encodings under which two faces are the same person.
+    #: On the shared pairs: genuine max 0.549, impostor min 0.610 (face_recognition's default
+    #: 0.6 sits on the impostor edge). The model is reported weaker on East Asian faces:
+    #: calibrate on your own population before production and keep this stored per decision.
+    match_threshold: float = 0.55
+    enroll_min_photos: int = 1
+    enroll_max_photos: int = 5
+
+    # --- liveness -----------------------------------------------------------------------------
+    #: number of steps in a challenge, and which actions may be asked.
+    challenge_steps: int = 2
+    challenge_actions: tuple[str, ...] = ("turn_left", "turn_right", "blink")
+    challenge_ttl_seconds: int = 120
+    liveness_min_frames: int = 5
+    liveness_max_frames: int = 30
+    #: when frame times are given, the burst may last at most this long.
+    liveness_max_burst_seconds: float = 15.0
+    #: liveness frames are detected with upsample 0 on a 640 px copy (~19 ms/frame): a selfie face
+    #: is large; the 1-upsample detector would cost ~95 ms on each of 10 frames.
+    liveness_detect_max_side: int = 640
+    liveness_detect_upsample: int = 0
+    #: at least this many frames must contain a face.
+    liveness_min_face_frames: int = 4
+    #: a yaw this far from the burst's baseline counts as a head turn (the shared clip swings
+    #: from -0.43 to +0.18 around a baseline of about -0.08; frontal photos stay within +-0.1).
+    turn_yaw: float = 0.15
+    #: turns are measured from the burst's median yaw (camera off to one side), clamped to this.
+    turn_baseline_max: float = 0.1
+    #: a blink is a frame whose eye aspect ratio falls to this fraction of the burst's median,
+    #: provided the median shows open eyes.
+    blink_ratio: float = 0.65
+    blink_min_open_ear: float = 0.2
+    #: identity: the enrolled face must match on this many frames; at most this many frames are
+    #: encoded (encoding is the expensive step, ~80 ms each).
+    liveness_min_matched_frames: int = 2
+    liveness_max_encoded_frames: int = 3
+    #: consecutive frames whose mean absolute grey difference (on a 32x32 copy) is below this are
+    #: copies of one still; more than ``liveness_max_still_fraction`` of such pairs fails.
+    still_frame_max_diff: float = 1.5
+    liveness_max_still_fraction: float = 0.5
+    #: True: the burst must show exactly the asked turns (no extra turns), which makes replaying a
+    #: random head-moving video much less likely to pass.
+    liveness_strict_turns: bool = True
+    #: set True if the client sends mirrored (selfie-preview) frames; flips left/right.
+    frames_mirrored: bool = False
+
+    # --- group photos -------------------------------------------------------------------------
+    group_detect_max_side: int = 1600
+    group_detect_upsample: int = 1
+    group_min_face_px: int = 40

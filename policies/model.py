@@ -410,6 +410,7 @@ class SubsidyRequest:
     level_certificate_issued_on: date | None = None
     fee: Decimal | None = None  # the institution's fee for this trainee (js 3.3 cap)
     city_factor: Decimal | None = None  # JS city figure / provincial base
+    hour_reasons: tuple[Reason, ...] = ()  # the HourLedger's reasons, carried into the decision
 
 
 @dataclass(frozen=True)

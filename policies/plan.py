@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from policies.hours import span_seconds, required_seconds
 from policies.loader import Catalog, UnknownOccupationError
-from policies.model import ClassPlan, Mode, PlanCheck, Reason, RegionPolicy
+from policies.model import hours_from_seconds, ClassPlan, Mode, PlanCheck, Reason, RegionPolicy
 
 
 def _local(dt: datetime, tz: ZoneInfo) -> str:
@@ -84,7 +84,7 @@ def check_plan(plan: ClassPlan, policy: RegionPolicy, catalog: Catalog) -> PlanC
         if scheduled < required_seconds(required_hours, policy):
             violations.append(Reason(
                 "scheduled_below_required", policy.required_hours_clause,
-                f"计划学时 {Decimal(scheduled) / (policy.minutes * 60):.2f} 少于规定学时 {required_hours}"
+                f"计划学时 {hours_from_seconds(scheduled, policy.minutes)} 少于规定学时 {required_hours}"
                 f"（每学时 {policy.minutes} 分钟）。"))
 
     share = Fraction(online, scheduled) if scheduled else Fraction(0)

@@ -1,0 +1,107 @@
+"""Active liveness on the real Hamilton clip and on a burst made of one real still photo.
+
+Direction in the clip (yaw from landmarks, positive = nose towards the image's right = the
+person's own left in an unmirrored camera image): frames 90-210 start slightly to his left, turn
+well to his right (about frame 134), back to his left (about 159), and to his right again (about
+205). Measured from the burst's median, that is left, right, left, right.
+"""
+from __future__ import annotations
+
+import io
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from recognition import Challenge, RecognitionSettings, check_liveness, dhash
+from recognition.liveness import TURN_LEFT as L, TURN_RIGHT as R
+
+pytestmark = pytest.mark.slow
+
+NOW = datetime(2026, 3, 2, 0, 30, tzinfo=timezone.utc)
+MIRANDA = "ex_lin-manuel-miranda.png"
+
+
+def _challenge(*steps: str) -> Challenge:
+    return Challenge(nonce="test", steps=steps, issued_at=NOW, expires_at=NOW + timedelta(minutes=2))
+
+
+def _jpeg(rgb: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(rgb).save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def _burst(frames, start: int, stop: int, step: int) -> list[np.ndarray]:
+    return [frames[i] for i in range(start, stop + 1, step)]
+
+
+@pytest.mark.parametrize("step", [8, 12])
+def test_frames_90_to_210_pass_the_challenge_in_the_clips_own_order(clip_frames, template_of, recognizer, settings, step):
+    burst = _burst(clip_frames, 90, 210, step)
+    result = check_liveness(burst, _challenge(L, R, L, R), template_of(MIRANDA), recognizer, settings, now=NOW)
+    assert result.passed, (result.reasons, result.events)
+    assert result.matched_frames >= settings.liveness_min_matched_frames
+    assert [r.code for r in result.reasons] == ["liveness_passed"]
+
+
+def test_frames_90_to_210_fail_the_opposite_order(clip_frames, template_of, recognizer, settings):
+    burst = _burst(clip_frames, 90, 210, 8)
+    result = check_liveness(burst, _challenge(R, L, R, L), template_of(MIRANDA), recognizer, settings, now=NOW)
+    assert not result.passed
+    assert "motion_not_seen" in [r.code for r in result.reasons]
+
+
+def test_a_two_step_burst_as_jpeg_bytes_passes_right_then_left_and_fails_left_then_right(
+        clip_frames, template_of, recognizer, settings):
+    # Frames 100-165: turn to his right (about 134), then back past neutral to his left (about 159).
+    burst = [_jpeg(f) for f in _burst(clip_frames, 100, 165, 5)]
+    template = template_of(MIRANDA)
+    ok = check_liveness(burst, _challenge(R, L), template, recognizer, settings, now=NOW)
+    assert ok.passed, (ok.reasons, ok.events)
+    wrong = check_liveness(burst, _challenge(L, R), template, recognizer, settings, now=NOW)
+    assert not wrong.passed
+
+
+def test_mirrored_frames_flip_left_and_right_when_the_setting_says_so(clip_frames, template_of, recognizer):
+    burst = [np.ascontiguousarray(f[:, ::-1]) for f in _burst(clip_frames, 100, 165, 5)]
+    mirrored = RecognitionSettings(frames_mirrored=True)
+    result = check_liveness(burst, _challenge(R, L), template_of(MIRANDA), recognizer, mirrored, now=NOW)
+    assert result.passed, (result.reasons, result.events)
+
+
+def test_a_burst_of_one_still_repeated_fails_liveness(fr_images, template_of, recognizer, settings):
+    still = (fr_images / MIRANDA).read_bytes()
+    result = check_liveness([still] * 10, _challenge(L, R), template_of(MIRANDA), recognizer, settings, now=NOW)
+    assert not result.passed
+    codes = [r.code for r in result.reasons]
+    assert "frames_identical" in codes and "motion_not_seen" in codes
+    # the face itself is the enrolled one: only liveness stops this still
+    assert result.matched_frames >= 2
+    assert len(set(result.fingerprints)) == 1
+
+
+def test_the_right_motion_by_someone_else_fails_on_identity(clip_frames, template_of, recognizer, settings):
+    burst = _burst(clip_frames, 90, 210, 12)
+    result = check_liveness(burst, _challenge(L, R, L, R), template_of("ex_obama.jpg"), recognizer, settings, now=NOW)
+    assert not result.passed
+    assert [r.code for r in result.reasons] == ["identity_not_confirmed"]
+
+
+def test_an_expired_challenge_fails_before_any_face_work(clip_frames, template_of, recognizer, settings):
+    burst = _burst(clip_frames, 90, 210, 12)
+    late = NOW + timedelta(minutes=3)
+    result = check_liveness(burst, _challenge(L, R, L, R), template_of(MIRANDA), recognizer, settings, now=late)
+    assert not result.passed and [r.code for r in result.reasons] == ["challenge_expired"]
+
+
+def test_every_frame_gets_a_replay_fingerprint_that_survives_re_encoding(clip_frames, template_of, recognizer, settings):
+    burst = _burst(clip_frames, 90, 210, 12)
+    result = check_liveness(burst, _challenge(L, R, L, R), template_of(MIRANDA), recognizer, settings, now=NOW)
+    assert len(result.fingerprints) == len(burst)
+    assert all(len(f) == 16 for f in result.fingerprints)
+    assert len(set(result.fingerprints)) == len(burst)
+    from recognition import hamming, load_image
+    again = dhash(load_image(_jpeg(burst[0])).rgb)
+    assert hamming(again, result.fingerprints[0]) <= 4

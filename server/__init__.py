@@ -24,6 +24,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         JSON_AS_ASCII=False,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=30 * 24 * 3600,  # the longest role lifetime; auth.py checks each role's own
     )
     app.config.update(config)
     app.json.ensure_ascii = False  # Chinese stays readable in JSON answers
@@ -33,7 +34,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # With REDIS_URL, every process (web workers, scheduler) emits through Redis to the same clients.
     socketio.init_app(app, message_queue=settings.redis_url, async_mode="threading", cors_allowed_origins=[])
 
+    _bind_face_pipeline(app, config)
+    from .api import auth
     from .api import bp as api_bp
+
+    app.before_request(auth.check_csrf)
     from .web import bp as web_bp
 
     app.register_blueprint(api_bp)
@@ -42,3 +47,32 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     register_errors(app)
     return app
+
+
+def _bind_face_pipeline(app: Flask, config: dict[str, Any]) -> None:
+    """The recognizer is created on first use (loading dlib's models costs a second); tests pass
+    RECOGNIZER_FACTORY to use a fake of the protocol instead."""
+    import threading
+
+    from recognition import RecognitionSettings
+
+    from .evidence import EvidenceStore
+
+    app.config.setdefault("RECOGNITION_SETTINGS", RecognitionSettings())
+    factory = app.config.get("RECOGNIZER_FACTORY")
+    cache: dict[str, Any] = {}
+    lock = threading.Lock()
+
+    def recognizer():
+        with lock:
+            if "r" not in cache:
+                if factory is not None:
+                    cache["r"] = factory()
+                else:
+                    from recognition import DlibRecognizer
+
+                    cache["r"] = DlibRecognizer()
+            return cache["r"]
+
+    app.extensions["hourproof_recognizer"] = recognizer
+    app.extensions["hourproof_evidence"] = EvidenceStore(app.config["HOURPROOF_SETTINGS"].data_dir / "evidence")

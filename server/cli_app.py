@@ -23,6 +23,21 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     demo.add_argument("--no-serve", action="store_true", help="only migrate and seed, then print the log-ins")
     demo.set_defaults(handler=_demo)
 
+    user = sub.add_parser("user", help="accounts")
+    user_sub = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
+    create = user_sub.add_parser(
+        "create",
+        help="create an account (e.g. the first admin); the password is read from HOURPROOF_PASSWORD or prompted",
+    )
+    create.add_argument("--username", required=True)
+    create.add_argument("--role", required=True, choices=["admin", "city_reviewer", "district_supervisor",
+                                                          "institution_admin", "teacher"])
+    create.add_argument("--name", required=True, help="display name")
+    create.add_argument("--institution-id", type=int)
+    create.add_argument("--district-id", type=int)
+    create.add_argument("--city-id", type=int)
+    create.set_defaults(handler=_user_create)
+
     serve = sub.add_parser("serve", help="serve the app (development server; see README for production)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=5000)
@@ -87,4 +102,40 @@ def _serve(args) -> int:
 
     app = _app()
     socketio.run(app, host=args.host, port=args.port, allow_unsafe_werkzeug=True)
+    return 0
+
+
+def _user_create(args) -> int:
+    import getpass
+    import os
+
+    from server import dbmigrate
+    from server.errors import ApiError
+    from server.extensions import db
+    from server.models import Role
+    from server.services import accounts
+    from server.services.scope import Actor
+
+    password = os.environ.get("HOURPROOF_PASSWORD") or getpass.getpass("password (8+ characters): ")
+    if len(password) < 8:
+        print("hourproof: the password must have at least 8 characters", file=sys.stderr)
+        return 2
+    _app()
+    dbmigrate.upgrade(db.engine)
+    try:
+        with db.begin() as session:
+            user, _ = accounts.create_user(
+                session, Actor.system(), username=args.username, role=Role(args.role), display_name=args.name,
+                password=password, institution_id=args.institution_id, district_id=args.district_id, city_id=args.city_id,
+            )
+            uid = user.id
+    except ApiError as exc:
+        print(f"hourproof: {exc.message}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a scope the database refuses (e.g. a supervisor without --district-id)
+        print(f"hourproof: could not create the account: {exc.__class__.__name__}: {str(exc).splitlines()[0]}"
+              " (district_supervisor needs --district-id, city_reviewer --city-id, institution roles --institution-id)",
+              file=sys.stderr)
+        return 2
+    print(f"created {args.role} {args.username} (id {uid})")
     return 0

@@ -95,39 +95,52 @@ def migrated_url(database_url):
 
 
 @pytest.fixture
-def app(migrated_url, tmp_path):
-    """A fresh app on the migrated database; every table is emptied after the test."""
-    from server import create_app
+def test_db_url(migrated_url, tmp_path):
+    """A migrated database of the test's own. SQLite: a copy of the migrated file (append-only
+    triggers forbid emptying tables with DELETE). PostgreSQL: the run's schema, emptied afterwards
+    with triggers off (session_replication_role needs the superuser the test server gives us)."""
+    if migrated_url.startswith("sqlite"):
+        import shutil
 
-    app = create_app(
-        {"TESTING": True, "database_url": migrated_url, "data_dir": tmp_path / "data", "secret_key": "test-secret", "ENV": {}}
-    )
-    yield app
-    engine = app.extensions["hourproof_db"].engine
-    _empty_all_tables(engine)
+        src = migrated_url.removeprefix("sqlite:///")
+        dst = tmp_path / "test.sqlite3"
+        shutil.copy(src, dst)
+        yield f"sqlite:///{dst}"
+        return
+    yield migrated_url
+    from server.extensions import make_engine
+    from server.models import Base
+
+    engine = make_engine(migrated_url)
+    with engine.begin() as conn:
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
     engine.dispose()
 
 
-def _empty_all_tables(engine) -> None:
-    from server.models import Base
+@pytest.fixture
+def app(test_db_url, tmp_path):
+    """A fresh app on a migrated database of the test's own."""
+    from server import create_app
 
-    with engine.begin() as conn:
-        for table in reversed(Base.metadata.sorted_tables):
-            conn.execute(table.delete())
+    app = create_app(
+        {"TESTING": True, "database_url": test_db_url, "data_dir": tmp_path / "data", "secret_key": "test-secret", "ENV": {}}
+    )
+    yield app
+    app.extensions["hourproof_db"].engine.dispose()
 
 
 @pytest.fixture
 def session(app):
-    """A Session outside any request, for model and service tests."""
-    from server.extensions import db
-
-    with app.app_context():
-        s = db.sessionmaker()
-        try:
-            yield s
-        finally:
-            s.rollback()
-            s.close()
+    """A Session outside any request, for model and service tests. No app context is pushed:
+    a pushed context would be reused by the test client's requests and leak `g` between them."""
+    s = app.extensions["hourproof_db"].sessionmaker()
+    try:
+        yield s
+    finally:
+        s.rollback()
+        s.close()
 
 
 @pytest.fixture

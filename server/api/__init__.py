@@ -3,4 +3,5 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-from . import health  # noqa: E402,F401  (routes register on import)
+# Routes register on import.
+from . import accounts, classes, health, institutions, openapi, trainees  # noqa: E402,F401

@@ -1,5 +1,7 @@
 """The ORM, one module per aggregate. Importing this package registers every table on Base.metadata."""
 from .accounts import User
+from .audit import AuditEntry
+from .biometrics import Consent, FaceTemplate
 from .base import Base, Money, UTCDateTime
 from .enums import (
     ClassStatus,
@@ -17,7 +19,7 @@ from .enums import (
 from .geo import City, District, Region
 from .institution import Institution, Teacher, Venue
 from .people import Certificate, Enrollment, Trainee
-from .training import Lesson, TrainingClass
+from .training import ClassAmendment, Lesson, TrainingClass
 
 __all__ = [
     "Base", "Money", "UTCDateTime",
@@ -25,4 +27,5 @@ __all__ = [
     "LessonContent", "LessonMode", "Level", "Role", "Sex",
     "City", "District", "Region", "Institution", "Teacher", "Venue",
     "Certificate", "Enrollment", "Trainee", "Lesson", "TrainingClass", "User",
+    "AuditEntry", "Consent", "FaceTemplate", "ClassAmendment",
 ]

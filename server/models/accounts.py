@@ -34,6 +34,11 @@ class User(Base):
     trainee_id: Mapped[int | None] = mapped_column(ForeignKey("trainees.id"), unique=True)
     teacher_id: Mapped[int | None] = mapped_column(ForeignKey("teachers.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Trainees: the device bound at first log-in; another device is refused until unbound
+    device_id: Mapped[str | None] = mapped_column(String(128))
+    device_bound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Trainees without a password yet: argon2 hash of the one-time activation code
+    activation_code_hash: Mapped[str | None] = mapped_column(String(256))
     #: Consecutive failed log-ins; reset on success (lock-out, accounts issue)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

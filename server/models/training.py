@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, String
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, Money, UTCDateTime, str_enum, utcnow
@@ -58,5 +58,24 @@ class Lesson(Base):
     venue_id: Mapped[int | None] = mapped_column(ForeignKey("venues.id"))
     teacher_id: Mapped[int | None] = mapped_column(ForeignKey("teachers.id"))
     title: Mapped[str | None] = mapped_column(String(128))
+    #: Set by an amendment of a filed plan; a cancelled lesson stays, for the record
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    amendment_id: Mapped[int | None] = mapped_column(ForeignKey("class_amendments.id"))
 
     training_class: Mapped[TrainingClass] = relationship(back_populates="lessons")
+
+
+class ClassAmendment(Base):
+    """A change to a filed plan: what changed, why, who, and the plan check it passed."""
+
+    __tablename__ = "class_amendments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    class_id: Mapped[int] = mapped_column(ForeignKey("training_classes.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(String(512))
+    #: {"add_lessons": [...], "cancel_lessons": [ids]}
+    change: Mapped[dict] = mapped_column(JSON)
+    #: The plan check of the amended plan (accepted, online share, reasons)
+    check: Mapped[dict] = mapped_column(JSON)

@@ -1,0 +1,76 @@
+from flask import current_app
+from datetime import datetime, timezone
+
+from ..extensions import db
+from ..models import Role, User
+from ..services import accounts
+from ..services.scope import Actor
+from . import auth, bp
+from .framework import endpoint
+from .schemas import ActivateIn, LoginIn, UserIn
+
+
+
+def _limiter() -> accounts.AttemptLimiter:
+    return current_app.extensions.setdefault("hourproof_login_limiter", accounts.AttemptLimiter())
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def user_json(user: User) -> dict:
+    return {"id": user.id, "username": user.username, "display_name": user.display_name, "role": user.role.value,
+            "institution_id": user.institution_id, "district_id": user.district_id, "city_id": user.city_id,
+            "trainee_id": user.trainee_id, "teacher_id": user.teacher_id, "device_bound": user.device_id is not None}
+
+
+def _signed_in(user: User) -> dict:
+    token = auth.start_session(user)
+    return {"user": user_json(user), "csrf_token": token}
+
+
+@endpoint(bp, "POST", "/auth/login", summary="Log in (trainees also send device_id)", tag="accounts", body=LoginIn, public=True)
+def login(body: LoginIn):
+    _limiter().check(auth.client_ip() or "?")
+    user = accounts.authenticate(db.session, body.username, body.password, body.device_id, _now())
+    return _signed_in(user)
+
+
+@endpoint(bp, "POST", "/auth/activate", summary="Trainee first log-in: activation code sets the password and binds the phone",
+          tag="accounts", body=ActivateIn, public=True)
+def activate(body: ActivateIn):
+    _limiter().check(auth.client_ip() or "?")
+    user = accounts.activate(db.session, body.username, body.activation_code, body.new_password, body.device_id, _now())
+    return _signed_in(user)
+
+
+@endpoint(bp, "POST", "/auth/logout", summary="Log out", tag="accounts")
+def logout(actor: Actor):
+    auth.end_session()
+    return {"ok": True}
+
+
+@endpoint(bp, "GET", "/auth/me", summary="Who am I (and the CSRF token for this session)", tag="accounts")
+def me(actor: Actor):
+    from flask import session as cookie
+
+    return {"user": user_json(auth.current_user()), "csrf_token": cookie.get("csrf")}
+
+
+@endpoint(bp, "POST", "/users", summary="Create a staff account (admin)", tag="accounts", roles=(Role.admin,), body=UserIn, status=201)
+def create_user(actor: Actor, body: UserIn):
+    scope = {k: getattr(body, k) for k in ("institution_id", "district_id", "city_id")}
+    user, code = accounts.create_user(db.session, actor, username=body.username, role=body.role,
+                                      display_name=body.display_name, password=body.password, **scope)
+    db.session.commit()
+    return {"user": user_json(user), "activation_code": code}
+
+
+@endpoint(bp, "POST", "/users/<int:user_id>/unbind-device", summary="Unbind a trainee's phone (they changed phones)",
+          tag="accounts", roles=(Role.admin, Role.institution_admin))
+def unbind_device(actor: Actor, user_id: int):
+    user = accounts.user_for_unbind(db.session, actor, user_id)
+    accounts.unbind_device(db.session, actor, user)
+    db.session.commit()
+    return {"user": user_json(user)}

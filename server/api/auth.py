@@ -1,0 +1,87 @@
+"""Sessions, CSRF and the current actor.
+
+Cookie sessions (Flask's signed cookie) suit both the phone page and the desktop dashboard. Every
+state-changing request must carry the session's CSRF token in the X-CSRF-Token header (or a
+`csrf_token` form field): a cross-site page can send our cookie but cannot read the token."""
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from datetime import timedelta
+
+from flask import g, request, session as cookie
+
+from ..errors import ApiError
+from ..extensions import db
+from ..models import Role, User
+from ..services.scope import Actor
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: Endpoints reachable before a session exists (they establish one).
+CSRF_EXEMPT = frozenset({"api.login", "api.activate", "web.login_page"})
+STAFF_SESSION = timedelta(hours=12)
+TRAINEE_SESSION = timedelta(days=30)
+
+
+def start_session(user: User) -> str:
+    cookie.clear()
+    cookie.permanent = True
+    cookie["uid"] = user.id
+    # A password change ends every other session: the cookie must match the current hash.
+    cookie["pw"] = _password_marker(user)
+    cookie["csrf"] = secrets.token_urlsafe(32)
+    # Each role's own lifetime, carried in the signed cookie (the app-wide lifetime is the longest).
+    cookie["exp"] = int(time.time() + session_lifetime(user).total_seconds())
+    return cookie["csrf"]
+
+
+def end_session() -> None:
+    cookie.clear()
+
+
+def _password_marker(user: User) -> str:
+    return (user.password_hash or "")[-16:]
+
+
+def current_user() -> User | None:
+    if "hp_user" in g:
+        return g.hp_user
+    user = None
+    uid = cookie.get("uid")
+    if uid is not None:
+        candidate = db.session.get(User, uid)
+        fresh = cookie.get("exp", 0) > time.time()
+        if fresh and candidate is not None and candidate.active and cookie.get("pw") == _password_marker(candidate):
+            user = candidate
+    g.hp_user = user
+    return user
+
+
+def client_ip() -> str | None:
+    return request.remote_addr
+
+
+def require_actor(roles: tuple[Role, ...] | None) -> Actor:
+    user = current_user()
+    if user is None:
+        raise ApiError(401, "login_required", "请先登录")
+    if roles is not None and user.role not in roles:
+        raise ApiError(403, "forbidden", "您的角色无权执行此操作")
+    return Actor.of(user, client_ip())
+
+
+def check_csrf() -> None:
+    """before_request: refuse a state-changing request without the session's token."""
+    if request.method in SAFE_METHODS or request.endpoint in CSRF_EXEMPT:
+        return
+    if "uid" not in cookie:
+        return  # no session, nothing to ride on; the endpoint itself answers 401
+    sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token") or ""
+    expected = cookie.get("csrf", "")
+    if not expected or not hmac.compare_digest(sent, expected):
+        raise ApiError(403, "csrf_failed", "页面已过期或请求来源不明，请刷新页面后重试")
+
+
+def session_lifetime(user: User) -> timedelta:
+    return TRAINEE_SESSION if user.role is Role.trainee else STAFF_SESSION

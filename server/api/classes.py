@@ -1,0 +1,63 @@
+from datetime import datetime, timezone
+
+from ..extensions import db
+from ..models import Role
+from ..services import classes as svc
+from ..services.scope import Actor, visible_class
+from . import bp
+from .framework import endpoint
+from .schemas import AmendmentIn, ClassIn, LessonsIn
+
+STAFF = (Role.admin, Role.institution_admin)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@endpoint(bp, "POST", "/classes", summary="Create a training class (draft), optionally with its lessons", tag="classes",
+          roles=STAFF, body=ClassIn, status=201)
+def create_class(actor: Actor, body: ClassIn):
+    return svc.class_json(svc.create_class(db.session, actor, body, _now()))
+
+
+@endpoint(bp, "GET", "/classes", summary="Training classes in my scope", tag="classes")
+def list_classes(actor: Actor):
+    return [svc.class_json(c) for c in svc.list_classes(db.session, actor)]
+
+
+@endpoint(bp, "GET", "/classes/<int:class_id>", summary="A class with its lessons", tag="classes")
+def get_class(actor: Actor, class_id: int):
+    cls = visible_class(db.session, actor, class_id)
+    from sqlalchemy import select
+
+    from ..models import Lesson
+
+    lessons = db.session.scalars(select(Lesson).where(Lesson.class_id == cls.id).order_by(Lesson.starts_at))
+    return {**svc.class_json(cls), "lessons": [svc.lesson_json(x) for x in lessons]}
+
+
+@endpoint(bp, "POST", "/classes/<int:class_id>/lessons", summary="Add lessons to a draft plan", tag="classes",
+          roles=STAFF, body=LessonsIn, status=201)
+def add_lessons(actor: Actor, class_id: int, body: LessonsIn):
+    return [svc.lesson_json(x) for x in svc.add_lessons(db.session, actor, class_id, body.lessons)]
+
+
+@endpoint(bp, "GET", "/classes/<int:class_id>/plan-check", summary="The rules' verdict on the plan, without filing",
+          tag="classes")
+def plan_check(actor: Actor, class_id: int):
+    return svc.check_plan(db.session, actor, class_id)
+
+
+@endpoint(bp, "POST", "/classes/<int:class_id>/file", summary="File the plan (refused with every violation and clause)",
+          tag="classes", roles=STAFF)
+def file_class(actor: Actor, class_id: int):
+    cls, check = svc.file_class(db.session, actor, class_id, _now())
+    return {**svc.class_json(cls), "check": check}
+
+
+@endpoint(bp, "POST", "/classes/<int:class_id>/amendments", summary="Amend a filed plan (re-checked, recorded)",
+          tag="classes", roles=STAFF, body=AmendmentIn, status=201)
+def amend_class(actor: Actor, class_id: int, body: AmendmentIn):
+    a = svc.amend_class(db.session, actor, class_id, body, _now())
+    return {"id": a.id, "class_id": a.class_id, "at": a.at.isoformat(), "reason": a.reason, "change": a.change, "check": a.check}

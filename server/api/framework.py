@@ -1,0 +1,115 @@
+"""How every JSON endpoint is declared: one decorator names the method, path, roles and the
+pydantic model of the body or query. It parses and validates before the handler runs (so a
+handler never sees bad input), and records the endpoint for the OpenAPI document, which is
+therefore generated from the same declarations that enforce it."""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+from pydantic import BaseModel, ValidationError
+
+from ..errors import ApiError
+from ..models import Role
+from . import auth
+
+#: JSON bodies are small; uploads (photos, spreadsheets) have their own larger limit.
+MAX_JSON_BYTES = 256 * 1024
+
+
+@dataclass
+class Endpoint:
+    method: str
+    path: str
+    summary: str
+    tag: str
+    roles: tuple[Role, ...] | None
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    multipart: dict[str, str] | None
+    status: int
+    public: bool
+    path_params: list[str] = field(default_factory=list)
+
+
+REGISTRY: list[Endpoint] = []
+
+
+def endpoint(
+    bp: Blueprint,
+    method: str,
+    rule: str,
+    *,
+    summary: str,
+    tag: str,
+    roles: tuple[Role, ...] | None = None,
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    multipart: dict[str, str] | None = None,
+    status: int = 200,
+    public: bool = False,
+) -> Callable:
+    """Register `fn(actor, body=..., query=..., **path_params) -> dict | list` as an endpoint.
+
+    roles=None means any signed-in user (the service then applies the user's scope)."""
+
+    def deco(fn: Callable) -> Callable:
+        @wraps(fn)
+        def view(**path_params: Any):
+            actor = None if public else auth.require_actor(roles)
+            kwargs: dict[str, Any] = dict(path_params)
+            if body is not None:
+                kwargs["body"] = parse_json_body(body)
+            if query is not None:
+                kwargs["query"] = _validate(query, request.args.to_dict())
+            if multipart is not None:
+                if not (request.mimetype or "").startswith("multipart/form-data"):
+                    raise ApiError(415, "unsupported_media_type", "请以 multipart/form-data 上传文件")
+            result = fn(actor, **kwargs) if not public else fn(**kwargs)
+            return jsonify(result), status
+
+        bp.add_url_rule(rule, endpoint=fn.__name__, view_func=view, methods=[method])
+        full = (bp.url_prefix or "") + rule
+        params = [seg[1:-1].split(":")[-1] for seg in rule.split("/") if seg.startswith("<")]
+        REGISTRY.append(Endpoint(method, full, summary, tag, roles, body, query, multipart, status, public, params))
+        return view
+
+    return deco
+
+
+def parse_json_body(model: type[BaseModel]) -> BaseModel:
+    if request.mimetype != "application/json":
+        raise ApiError(415, "unsupported_media_type", "请求体必须是 JSON（Content-Type: application/json）")
+    if request.content_length is not None and request.content_length > MAX_JSON_BYTES:
+        raise ApiError(413, "body_too_large", f"请求体超过 {MAX_JSON_BYTES // 1024} KB")
+    raw = request.get_data(cache=True)
+    if len(raw) > MAX_JSON_BYTES:
+        raise ApiError(413, "body_too_large", f"请求体超过 {MAX_JSON_BYTES // 1024} KB")
+    try:
+        data = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ApiError(400, "invalid_json", f"请求体不是有效的 JSON：{exc}") from None
+    if not isinstance(data, dict):
+        raise ApiError(422, "invalid_input", "请求体必须是一个 JSON 对象", fields=[{"field": "(body)", "message": "expected an object"}])
+    return _validate(model, data)
+
+
+def _refuse_constant(name: str):
+    # NaN / Infinity are not JSON; Python's parser accepts them unless told not to.
+    raise ValueError(f"{name} is not a valid JSON number")
+
+
+def _validate(model: type[BaseModel], data: dict) -> BaseModel:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        fields = [
+            {"field": ".".join(str(p) for p in err["loc"]) or "(body)", "message": err["msg"], "type": err["type"]}
+            for err in exc.errors(include_url=False, include_context=False, include_input=False)
+        ]
+        names = "、".join(f["field"] for f in fields[:5])
+        raise ApiError(422, "invalid_input", f"输入有误：{names}", fields=fields) from None

@@ -1,0 +1,41 @@
+from ..extensions import db
+from ..models import Role
+from ..services import institutions as svc
+from ..services.scope import Actor
+from . import bp
+from .framework import endpoint
+from .schemas import InstitutionIn, TeacherIn, VenueIn
+
+STAFF = (Role.admin, Role.institution_admin)
+
+
+@endpoint(bp, "POST", "/institutions", summary="Register an institution (admin)", tag="institutions",
+          roles=(Role.admin,), body=InstitutionIn, status=201)
+def create_institution(actor: Actor, body: InstitutionIn):
+    return svc.institution_json(svc.create_institution(db.session, actor, body))
+
+
+@endpoint(bp, "GET", "/institutions", summary="Institutions in my scope", tag="institutions")
+def list_institutions(actor: Actor):
+    return [svc.institution_json(i) for i in svc.list_institutions(db.session, actor)]
+
+
+@endpoint(bp, "POST", "/venues", summary="Add a venue with its geofence and map datum", tag="institutions",
+          roles=STAFF, body=VenueIn, status=201)
+def create_venue(actor: Actor, body: VenueIn):
+    return svc.venue_json(svc.create_venue(db.session, actor, body))
+
+
+@endpoint(bp, "GET", "/institutions/<int:institution_id>/venues", summary="An institution's venues", tag="institutions")
+def list_venues(actor: Actor, institution_id: int):
+    return [svc.venue_json(v) for v in svc.list_venues(db.session, actor, institution_id)]
+
+
+@endpoint(bp, "POST", "/teachers", summary="Add a teacher", tag="institutions", roles=STAFF, body=TeacherIn, status=201)
+def create_teacher(actor: Actor, body: TeacherIn):
+    return svc.teacher_json(svc.create_teacher(db.session, actor, body))
+
+
+@endpoint(bp, "GET", "/institutions/<int:institution_id>/teachers", summary="An institution's teachers", tag="institutions")
+def list_teachers(actor: Actor, institution_id: int):
+    return [svc.teacher_json(t) for t in svc.list_teachers(db.session, actor, institution_id)]

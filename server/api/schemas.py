@@ -1,0 +1,172 @@
+"""Request bodies, validated before any handler runs. Field names are the API's vocabulary."""
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..models import Datum, EmploymentAfter, EmploymentAtStart, FenceKind, Funding, LessonContent, LessonMode, Level, Role
+
+Name = Annotated[str, Field(min_length=1, max_length=128)]
+ShortText = Annotated[str, Field(min_length=1, max_length=64)]
+Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+
+
+class Strict(BaseModel):
+    # Unknown fields are an error: a typo ("raduis_m") must not be silently ignored.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("must include a time zone offset, e.g. 2026-03-02T09:00:00+08:00")
+    return value
+
+
+class LoginIn(Strict):
+    username: ShortText
+    password: Annotated[str, Field(min_length=1, max_length=256)]
+    #: Trainees: the phone's device id (bound at first log-in)
+    device_id: Annotated[str, Field(min_length=8, max_length=128)] | None = None
+
+
+class ActivateIn(Strict):
+    username: ShortText
+    activation_code: Annotated[str, Field(pattern=r"^\d{8}$")]
+    new_password: Annotated[str, Field(min_length=8, max_length=256)]
+    device_id: Annotated[str, Field(min_length=8, max_length=128)]
+
+
+class UserIn(Strict):
+    username: ShortText
+    display_name: ShortText
+    role: Role
+    password: Annotated[str, Field(min_length=8, max_length=256)] | None = None
+    institution_id: int | None = None
+    district_id: int | None = None
+    city_id: int | None = None
+
+
+class InstitutionIn(Strict):
+    name: Name
+    uscc: Annotated[str, Field(min_length=18, max_length=18)]
+    legal_representative: ShortText
+    address: Annotated[str, Field(min_length=1, max_length=256)]
+    region_code: Annotated[str, Field(min_length=2, max_length=16)]
+    district_id: int
+    listed_on: date | None = None
+    listed_for: list[tuple[str, Level]] = Field(default_factory=list, max_length=100)
+
+
+class VenueIn(Strict):
+    name: Name
+    address: Annotated[str, Field(min_length=1, max_length=256)]
+    area_m2: Annotated[int, Field(gt=0, le=1_000_000)] | None = None
+    capacity: Annotated[int, Field(gt=0, le=100_000)] | None = None
+    datum: Datum
+    fence_kind: FenceKind
+    centre_lat: Lat | None = None
+    centre_lon: Lon | None = None
+    radius_m: Annotated[float, Field(gt=0, le=100_000, allow_inf_nan=False)] | None = None
+    polygon: Annotated[list[tuple[Lat, Lon]], Field(min_length=3, max_length=500)] | None = None
+    max_accuracy_m: Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False)] = 50.0
+    institution_id: int | None = None
+
+    @model_validator(mode="after")
+    def _fence_complete(self):
+        if self.fence_kind is FenceKind.circle:
+            missing = [f for f in ("centre_lat", "centre_lon", "radius_m") if getattr(self, f) is None]
+            if missing:
+                raise ValueError(f"a circle fence needs {', '.join(missing)}")
+        elif self.polygon is None:
+            raise ValueError("a polygon fence needs polygon: [[lat, lon], ...] with at least 3 points")
+        return self
+
+
+class TeacherIn(Strict):
+    name: ShortText
+    employer: Annotated[str, Field(max_length=128)] | None = None
+    title: Annotated[str, Field(max_length=64)] | None = None
+    full_time: bool = True
+    institution_id: int | None = None
+
+
+class LessonIn(Strict):
+    starts_at: datetime
+    ends_at: datetime
+    mode: LessonMode
+    content: LessonContent
+    venue_id: int | None = None
+    teacher_id: int | None = None
+    title: Annotated[str, Field(max_length=128)] | None = None
+
+    _tz = field_validator("starts_at", "ends_at")(_aware)
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        if self.mode is LessonMode.offline and self.venue_id is None:
+            raise ValueError("an offline lesson needs venue_id")
+        return self
+
+
+class ClassIn(Strict):
+    name: Name
+    region_code: Annotated[str, Field(min_length=2, max_length=16)]
+    district_id: int
+    occupation_code: Annotated[str, Field(min_length=5, max_length=16)]
+    direction: Annotated[str, Field(min_length=1, max_length=64)] = "—"
+    level: Level
+    starts_on: date
+    ends_on: date
+    funding: Funding = Funding.subsidised
+    fee: Annotated[Decimal, Field(ge=0, le=Decimal("1000000"), max_digits=10, decimal_places=2, allow_inf_nan=False)] | None = None
+    institution_id: int | None = None
+    lessons: list[LessonIn] = Field(default_factory=list, max_length=2000)
+
+    @model_validator(mode="after")
+    def _dates(self):
+        if self.ends_on < self.starts_on:
+            raise ValueError("ends_on must not be before starts_on")
+        return self
+
+
+class LessonsIn(Strict):
+    lessons: Annotated[list[LessonIn], Field(min_length=1, max_length=2000)]
+
+
+class AmendmentIn(Strict):
+    reason: Annotated[str, Field(min_length=2, max_length=512)]
+    add_lessons: list[LessonIn] = Field(default_factory=list, max_length=500)
+    cancel_lesson_ids: list[int] = Field(default_factory=list, max_length=500)
+
+    @model_validator(mode="after")
+    def _something(self):
+        if not self.add_lessons and not self.cancel_lesson_ids:
+            raise ValueError("an amendment must add or cancel at least one lesson")
+        return self
+
+
+class EnrollmentIn(Strict):
+    resident_id: Annotated[str, Field(min_length=18, max_length=18)]
+    name: ShortText
+    phone: Annotated[str, Field(pattern=r"^1[3-9]\d{9}$")] | None = None
+    subsidy_category: Annotated[str, Field(max_length=48)] | None = None
+    employment_at_start: EmploymentAtStart = EmploymentAtStart.unknown
+    employment_after: EmploymentAfter = EmploymentAfter.unknown
+
+
+class ConsentIn(Strict):
+    granted: bool
+    #: "phone": the trainee ticks it themself; "paper": staff record a signed form
+    channel: Literal["phone", "paper"]
+    text_version: Annotated[str, Field(min_length=1, max_length=32)]
+
+
+class ListQuery(Strict):
+    limit: Annotated[int, Field(ge=1, le=500)] = 100

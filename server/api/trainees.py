@@ -1,0 +1,85 @@
+from datetime import datetime, timezone
+
+from flask import current_app, request
+
+from ..errors import ApiError
+from ..extensions import db
+from ..models import Role
+from ..services import audit, faces, trainees as svc
+from ..services.scope import Actor
+from . import bp
+from .framework import endpoint
+from .schemas import ConsentIn, EnrollmentIn, ListQuery
+
+STAFF = (Role.admin, Role.institution_admin)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@endpoint(bp, "POST", "/classes/<int:class_id>/enrollments", summary="Enrol one trainee (creates their account)",
+          tag="trainees", roles=STAFF, body=EnrollmentIn, status=201)
+def enroll(actor: Actor, class_id: int, body: EnrollmentIn):
+    enrollment, code = svc.enroll(db.session, actor, class_id, body, _now())
+    db.session.commit()
+    return {**svc.enrollment_json(enrollment, enrollment.trainee, actor), "activation_code": code}
+
+
+@endpoint(bp, "GET", "/classes/<int:class_id>/enrollments", summary="A class's trainees (IDs masked unless you need them)",
+          tag="trainees")
+def list_enrollments(actor: Actor, class_id: int):
+    return [svc.enrollment_json(e, t, actor) for e, t in svc.enrollments(db.session, actor, class_id)]
+
+
+@endpoint(bp, "POST", "/trainees/import", summary="Import trainees from XLSX or CSV (UTF-8, UTF-8 with BOM, GBK): per-row report",
+          tag="trainees", roles=STAFF, multipart={"file": "the .xlsx or .csv file", "class_id": "default class for rows without 班级编号"})
+def import_trainees(actor: Actor):
+    upload = request.files.get("file")
+    if upload is None:
+        raise ApiError(422, "invalid_input", "请选择要导入的文件（字段名 file）", fields=[{"field": "file", "message": "required"}])
+    raw_class = request.form.get("class_id") or None
+    try:
+        class_id = int(raw_class) if raw_class else None
+    except ValueError:
+        raise ApiError(422, "invalid_input", "class_id 必须是数字", fields=[{"field": "class_id", "message": "not an integer"}]) from None
+    rows = svc.import_trainees(db.session, actor, upload.filename or "", upload.read(), class_id, _now())
+    return {
+        "imported": sum(r.ok for r in rows),
+        "failed": sum(not r.ok for r in rows),
+        "rows": [r.__dict__ for r in rows],
+    }
+
+
+@endpoint(bp, "GET", "/consent-text", summary="The biometric-processing notice and its version", tag="trainees")
+def consent_text(actor: Actor):
+    return {"version": svc.CONSENT_VERSION, "sha256": svc.CONSENT_SHA256, "text": svc.CONSENT_TEXT}
+
+
+@endpoint(bp, "POST", "/trainees/<int:trainee_id>/consent", summary="Record biometric consent (trainee on the phone, or staff for a paper form); false withdraws and erases face templates",
+          tag="trainees", body=ConsentIn, status=201)
+def consent(actor: Actor, trainee_id: int, body: ConsentIn):
+    c = svc.record_consent(db.session, actor, trainee_id, body, _now(), current_app.extensions["hourproof_evidence"])
+    return {"id": c.id, "trainee_id": c.trainee_id, "granted": c.granted, "channel": c.channel,
+            "text_version": c.text_version, "at": c.at.isoformat()}
+
+
+@endpoint(bp, "POST", "/trainees/<int:trainee_id>/face", summary="Enrol the trainee's face from 1-5 photos (needs consent; re-enrollment needs a reason)",
+          tag="trainees", roles=STAFF, multipart={"photos": "1-5 image files (JPEG/PNG/WebP)", "reason": "why, when replacing a template"})
+def enroll_face(actor: Actor, trainee_id: int):
+    photos = [f.read() for f in request.files.getlist("photos")]
+    t = faces.enroll_face(db.session, actor, trainee_id, photos, request.form.get("reason"),
+                          current_app.extensions["hourproof_recognizer"](), current_app.config["RECOGNITION_SETTINGS"],
+                          current_app.extensions["hourproof_evidence"], _now())
+    return {"template_id": t.id, "trainee_id": t.trainee_id, "model": t.model, "model_version": t.model_version,
+            "photos": len(t.photo_hashes), "replaces_id": t.replaces_id, "created_at": t.created_at.isoformat()}
+
+
+@endpoint(bp, "GET", "/audit", summary="The audit trail (admin: all; institution admin: own institution)", tag="audit",
+          roles=STAFF, query=ListQuery)
+def audit_trail(actor: Actor, query: ListQuery):
+    return [
+        {"id": e.id, "at": e.at.isoformat(), "actor": e.actor_name, "role": e.actor_role, "action": e.action,
+         "entity": e.entity, "entity_id": e.entity_id, "before": e.before, "after": e.after}
+        for e in audit.entries(db.session, actor, query.limit)
+    ]

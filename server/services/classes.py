@@ -1,0 +1,158 @@
+"""Training classes and their plans. A plan is checked by the region's rules when it is filed;
+a filed plan changes only through a recorded amendment that passes the same check."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..errors import ApiError
+from ..models import ClassAmendment, ClassStatus, Lesson, LessonMode, Teacher, TrainingClass, Venue
+from . import audit, rules
+from .institutions import district_in_region, own_institution_id
+from .scope import STAFF_WRITE, Actor, classes_query, require_role, visible_class, visible_institution, writable_class
+
+
+def create_class(session: Session, actor: Actor, data, now: datetime) -> TrainingClass:
+    require_role(actor, STAFF_WRITE)
+    inst_id = own_institution_id(actor, data.institution_id)
+    visible_institution(session, actor, inst_id)
+    district_in_region(session, data.district_id, data.region_code)
+    cls = TrainingClass(
+        institution_id=inst_id, region_code=data.region_code, district_id=data.district_id, name=data.name,
+        occupation_code=rules.canonical_occupation(data.occupation_code), direction=data.direction or "—",
+        level=data.level, starts_on=data.starts_on, ends_on=data.ends_on, funding=data.funding, fee=data.fee,
+    )
+    session.add(cls)
+    session.flush()
+    _add_lessons(session, cls, data.lessons)
+    audit.record(session, actor, "class.create", "training_class", cls.id, None, class_json(cls), institution_id=inst_id)
+    session.commit()
+    return cls
+
+
+def add_lessons(session: Session, actor: Actor, class_id: int, lessons) -> list[Lesson]:
+    cls = writable_class(session, actor, class_id)
+    if cls.status is ClassStatus.filed:
+        raise ApiError(409, "plan_filed", "该培训班计划已备案，只能通过计划变更（amendment）修改")
+    added = _add_lessons(session, cls, lessons)
+    audit.record(session, actor, "lesson.add", "training_class", cls.id, None,
+                 {"lessons": [lesson_json(x) for x in added]}, institution_id=cls.institution_id)
+    session.commit()
+    return added
+
+
+def _add_lessons(session: Session, cls: TrainingClass, lessons, amendment_id: int | None = None) -> list[Lesson]:
+    added = []
+    for i, data in enumerate(lessons):
+        if data.venue_id is not None:
+            venue = session.get(Venue, data.venue_id)
+            if venue is None or venue.institution_id != cls.institution_id:
+                raise ApiError(422, "unknown_venue", f"第 {i + 1} 个课次的场地 {data.venue_id} 不属于本机构",
+                               fields=[{"field": f"lessons.{i}.venue_id", "message": "not a venue of this institution"}])
+        if data.mode is LessonMode.online and data.venue_id is not None:
+            raise ApiError(422, "invalid_input", f"第 {i + 1} 个课次为线上课，不应指定场地",
+                           fields=[{"field": f"lessons.{i}.venue_id", "message": "online lessons have no venue"}])
+        if data.teacher_id is not None:
+            teacher = session.get(Teacher, data.teacher_id)
+            if teacher is None or teacher.institution_id != cls.institution_id:
+                raise ApiError(422, "unknown_teacher", f"第 {i + 1} 个课次的师资 {data.teacher_id} 不属于本机构",
+                               fields=[{"field": f"lessons.{i}.teacher_id", "message": "not a teacher of this institution"}])
+        lesson = Lesson(class_id=cls.id, amendment_id=amendment_id, **data.model_dump())
+        session.add(lesson)
+        added.append(lesson)
+    session.flush()
+    return added
+
+
+def active_lessons(session: Session, class_id: int) -> list[Lesson]:
+    return list(session.scalars(
+        select(Lesson).where(Lesson.class_id == class_id, Lesson.cancelled_at.is_(None)).order_by(Lesson.starts_at)
+    ))
+
+
+def check_plan(session: Session, actor: Actor, class_id: int) -> dict:
+    """The rules' verdict on the plan as it stands, without filing it (institutions check first)."""
+    cls = visible_class(session, actor, class_id)
+    return rules.check_json(rules.check(cls, active_lessons(session, cls.id)))
+
+
+def file_class(session: Session, actor: Actor, class_id: int, now: datetime) -> tuple[TrainingClass, dict]:
+    """File the plan: refused with every violation and its clause, or accepted and frozen."""
+    cls = writable_class(session, actor, class_id)
+    if cls.status is ClassStatus.filed:
+        raise ApiError(409, "plan_filed", "该培训班计划已备案")
+    result = rules.check_json(rules.check(cls, active_lessons(session, cls.id)))
+    if not result["accepted"]:
+        audit.record(session, actor, "class.file_refused", "training_class", cls.id, None, result,
+                     institution_id=cls.institution_id)
+        session.commit()
+        raise ApiError(422, "plan_refused", "培训计划不符合规定，未予备案：" + "；".join(
+            f"{v['detail']}（{v['clause']}）" for v in result["violations"]), check=result)
+    cls.status = ClassStatus.filed
+    cls.filed_at = now
+    audit.record(session, actor, "class.file", "training_class", cls.id, {"status": "draft"},
+                 {"status": "filed", "filed_at": now.isoformat(), "check": result}, institution_id=cls.institution_id)
+    session.commit()
+    return cls, result
+
+
+def amend_class(session: Session, actor: Actor, class_id: int, data, now: datetime) -> ClassAmendment:
+    """Change a filed plan: the amended plan must pass the same check; the change is recorded."""
+    cls = writable_class(session, actor, class_id)
+    if cls.status is not ClassStatus.filed:
+        raise ApiError(409, "plan_not_filed", "该培训班尚未备案，请直接修改课次")
+    lessons = active_lessons(session, cls.id)
+    by_id = {lesson.id: lesson for lesson in lessons}
+    unknown = [i for i in data.cancel_lesson_ids if i not in by_id]
+    if unknown:
+        raise ApiError(422, "unknown_lesson", f"课次 {unknown} 不属于该培训班或已取消",
+                       fields=[{"field": "cancel_lesson_ids", "message": f"unknown lessons {unknown}"}])
+    # Check the plan as it would be, before writing anything.
+    proposed = [lesson for lesson in lessons if lesson.id not in set(data.cancel_lesson_ids)]
+    proposed += [Lesson(class_id=cls.id, **x.model_dump()) for x in data.add_lessons]
+    result = rules.check_json(rules.check(cls, proposed))
+    for lesson in proposed:  # the transient copies must not be flushed by autoflush
+        if lesson.id is None and lesson in session:
+            session.expunge(lesson)
+    if not result["accepted"]:
+        raise ApiError(422, "plan_refused", "变更后的培训计划不符合规定，未予变更：" + "；".join(
+            f"{v['detail']}（{v['clause']}）" for v in result["violations"]), check=result)
+    change = {"add_lessons": [x.model_dump(mode="json") for x in data.add_lessons],
+              "cancel_lesson_ids": list(data.cancel_lesson_ids)}
+    amendment = ClassAmendment(class_id=cls.id, at=now, by_id=actor.user_id, reason=data.reason, change=change, check=result)
+    session.add(amendment)
+    session.flush()
+    for lesson_id in data.cancel_lesson_ids:
+        by_id[lesson_id].cancelled_at = now
+        by_id[lesson_id].amendment_id = amendment.id
+    _add_lessons(session, cls, data.add_lessons, amendment_id=amendment.id)
+    audit.record(session, actor, "class.amend", "training_class", cls.id, None,
+                 {"amendment_id": amendment.id, "reason": data.reason, **change}, institution_id=cls.institution_id)
+    session.commit()
+    return amendment
+
+
+def list_classes(session: Session, actor: Actor) -> list[TrainingClass]:
+    return list(session.scalars(classes_query(actor).order_by(TrainingClass.starts_on.desc(), TrainingClass.id)))
+
+
+def class_json(cls: TrainingClass) -> dict:
+    return {
+        "id": cls.id, "name": cls.name, "institution_id": cls.institution_id, "region_code": cls.region_code,
+        "district_id": cls.district_id, "occupation_code": cls.occupation_code, "direction": cls.direction,
+        "level": cls.level.value, "starts_on": cls.starts_on.isoformat(), "ends_on": cls.ends_on.isoformat(),
+        "funding": cls.funding.value, "fee": None if cls.fee is None else str(cls.fee), "status": cls.status.value,
+        "filed_at": cls.filed_at.isoformat() if cls.filed_at else None,
+    }
+
+
+def lesson_json(lesson: Lesson) -> dict:
+    return {
+        "id": lesson.id, "class_id": lesson.class_id, "starts_at": lesson.starts_at.isoformat(),
+        "ends_at": lesson.ends_at.isoformat(), "mode": lesson.mode.value, "content": lesson.content.value,
+        "venue_id": lesson.venue_id, "teacher_id": lesson.teacher_id, "title": lesson.title,
+        "cancelled_at": lesson.cancelled_at.isoformat() if lesson.cancelled_at else None,
+        "amendment_id": lesson.amendment_id,
+    }

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 import cv2
 import numpy as np
 
-from .faces import Recognizer, detect_faces, eye_aspect_ratio, yaw_ratio
+from .faces import Box, Recognizer, detect_faces, eye_aspect_ratio, yaw_ratio
 from .images import ImageError, LoadedImage, as_loaded, dhash, to_gray
 from .matching import Template
 from .quality import significant_faces
@@ -193,6 +193,55 @@ def consecutive_differences(greys: Sequence[np.ndarray]) -> list[float]:
     return diffs
 
 
+def _detect_near(img: LoadedImage, previous: Box, recognizer: Recognizer,
+                 settings: RecognitionSettings) -> list[Box]:
+    """Detect in a window around the previous frame's face, reduced so the face is about
+    ``liveness_track_face_px`` wide: a few milliseconds instead of a whole-frame scan."""
+    margin = settings.liveness_track_margin
+    dx, dy = round(previous.width * margin), round(previous.height * margin)
+    window = Box(previous.left - dx, previous.top - dy, previous.right + dx,
+                 previous.bottom + dy).clipped(img.width, img.height)
+    if window.area == 0:
+        return []
+    crop = np.ascontiguousarray(img.rgb[window.top:window.bottom, window.left:window.right])
+    factor = min(1.0, settings.liveness_track_face_px / max(1, previous.width))
+    if factor < 1.0:
+        size = (max(1, round(crop.shape[1] * factor)), max(1, round(crop.shape[0] * factor)))
+        crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+    found = recognizer.detect(crop, settings.liveness_detect_upsample)
+    return [Box(window.left + round(b.left / factor), window.top + round(b.top / factor),
+                window.left + round(b.right / factor), window.top + round(b.bottom / factor))
+            .clipped(img.width, img.height) for b in found]
+
+
+def track_faces(loaded: Sequence[LoadedImage], recognizer: Recognizer,
+                settings: RecognitionSettings) -> tuple[list[Box | None], list[int]]:
+    """The trainee's face box in each frame (None: no single face) and how many significant
+    faces were seen.
+
+    The first frame, and any frame where the face is lost, get a whole-frame detection (which
+    also catches a second person); the others search only near the previous face (~2 ms instead
+    of ~19 ms). A cut to another scene finds nothing near the old box and falls back to the whole
+    frame. Trade-off: a second person stepping in mid-burst, away from the trainee's face, is
+    not looked for.
+    """
+    boxes: list[Box | None] = []
+    counts: list[int] = []
+    previous: Box | None = None
+    for img in loaded:
+        main: list[Box] = []
+        if previous is not None:
+            main = significant_faces(_detect_near(img, previous, recognizer, settings), settings)
+        if len(main) != 1:
+            found = detect_faces(img, recognizer, settings.liveness_detect_max_side,
+                                 settings.liveness_detect_upsample)
+            main = significant_faces(found, settings)
+        counts.append(len(main))
+        previous = main[0] if len(main) == 1 else None
+        boxes.append(previous)
+    return boxes, counts
+
+
 def check_liveness(frames: Sequence[bytes | np.ndarray | LoadedImage], challenge: Challenge,
                    template: Template, recognizer: Recognizer,
                    settings: RecognitionSettings | None = None, *, now: datetime,
@@ -248,25 +297,18 @@ def check_liveness(frames: Sequence[bytes | np.ndarray | LoadedImage], challenge
         if still > settings.liveness_max_still_fraction * len(diffs):
             reasons.append(reason("frames_identical", f"{still} of {len(diffs)} consecutive frame pairs unchanged"))
 
-        # Landmarks on every frame (cheap); detection on a small copy without upsampling.
+        # Landmarks on every frame (cheap); detection tracked from frame to frame.
         yaws: list[float | None] = []
         ears: list[float | None] = []
-        boxes = []
-        counts = []
-        for img in loaded:
-            found = detect_faces(img, recognizer, settings.liveness_detect_max_side,
-                                 settings.liveness_detect_upsample)
-            main = significant_faces(found, settings)
-            counts.append(len(main))
-            if len(main) == 1:
-                marks = recognizer.landmarks(img.rgb, main[0])
+        boxes, counts = track_faces(loaded, recognizer, settings)
+        for img, box in zip(loaded, boxes):
+            if box is not None:
+                marks = recognizer.landmarks(img.rgb, box)
                 yaws.append(yaw_ratio(marks))
                 ears.append(eye_aspect_ratio(marks))
-                boxes.append(main[0])
             else:
                 yaws.append(None)
                 ears.append(None)
-                boxes.append(None)
         crowded = [i + 1 for i, c in enumerate(counts) if c > 1]
         if crowded:
             reasons.append(reason("multiple_faces", f"frames {crowded}"))

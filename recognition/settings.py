@@ -66,6 +66,11 @@ class RecognitionSettings:
     #: is large; the 1-upsample detector would cost ~95 ms on each of 10 frames.
     liveness_detect_max_side: int = 640
     liveness_detect_upsample: int = 0
+    #: between frames the face is searched only in a window this much larger than the previous
+    #: face (per side, as a fraction of its size), reduced so the face is about this wide (the HOG
+    #: detector needs ~80 px without upsampling).
+    liveness_track_margin: float = 0.4
+    liveness_track_face_px: int = 90
     #: at least this many frames must contain a face.
     liveness_min_face_frames: int = 4
     #: a yaw this far from the burst's baseline counts as a head turn (the shared clip swings

@@ -7,7 +7,7 @@ No Flask, no database, no logging of image bytes or encodings. The check-in serv
 - ``enroll(photos, recognizer, settings) -> Enrollment`` (``.template: Template``)
 - ``verify(photo, template, recognizer, settings) -> Verification``
 - ``new_challenge(rng, now, settings) -> Challenge``
-- ``check_liveness(frames, challenge, template, recognizer, settings, now=...) -> LivenessResult``
+- ``check_liveness(frames, challenge, template, recognizer, settings, now) -> LivenessResult``
 - ``match_group_photo(photo, roster, recognizer, settings) -> GroupMatch``
 
 with ``recognizer`` a ``Recognizer`` (``DlibRecognizer()`` in production, a fake in unit tests) and
@@ -16,14 +16,15 @@ with ``recognizer`` a ``Recognizer`` (``DlibRecognizer()`` in production, a fake
 from .faces import Box, DlibRecognizer, Recognizer, eye_aspect_ratio, yaw_ratio
 from .group import GroupFace, GroupMatch, match_group_photo
 from .images import ImageError, LoadedImage, dhash, from_array, hamming, load_image
-from .liveness import Challenge, FrameObservation, LivenessResult, check_liveness, new_challenge
+from .liveness import (BLINK, STEP_MESSAGES, TURN_LEFT, TURN_RIGHT, Challenge, FrameObservation,
+                       LivenessResult, check_liveness, new_challenge)
 from .matching import Enrollment, Template, Verification, enroll, verify
 from .quality import Face, QualityReport, assess_quality
 from .reasons import MESSAGES, Reason
 from .settings import RecognitionSettings
 
 __all__ = [
-    "Box", "Challenge", "DlibRecognizer", "Enrollment", "Face", "FrameObservation", "GroupFace",
+    "BLINK", "STEP_MESSAGES", "TURN_LEFT", "TURN_RIGHT", "Box", "Challenge", "DlibRecognizer", "Enrollment", "Face", "FrameObservation", "GroupFace",
     "GroupMatch", "ImageError", "LivenessResult", "LoadedImage", "MESSAGES", "QualityReport",
     "Reason", "RecognitionSettings", "Recognizer", "Template", "Verification", "assess_quality",
     "check_liveness", "dhash", "enroll", "eye_aspect_ratio", "from_array", "hamming", "load_image",

@@ -193,6 +193,16 @@ def consecutive_differences(greys: Sequence[np.ndarray]) -> list[float]:
     return diffs
 
 
+def frontal_order(with_face: Sequence[int], yaws: Sequence[float | None], count: int) -> list[int]:
+    """Frame indexes to encode, best first: the most frontal face of the first half of the burst,
+    the most frontal of the second half, then the rest by frontality."""
+    by_yaw = sorted(with_face, key=lambda i: abs(yaws[i]))  # type: ignore[arg-type]
+    half = count / 2
+    heads = [next((i for i in by_yaw if i < half), None), next((i for i in by_yaw if i >= half), None)]
+    first = [i for i in heads if i is not None]
+    return first + [i for i in by_yaw if i not in first]
+
+
 def _detect_near(img: LoadedImage, previous: Box, recognizer: Recognizer,
                  settings: RecognitionSettings) -> list[Box]:
     """Detect in a window around the previous frame's face, reduced so the face is about
@@ -244,7 +254,7 @@ def track_faces(loaded: Sequence[LoadedImage], recognizer: Recognizer,
 
 def check_liveness(frames: Sequence[bytes | np.ndarray | LoadedImage], challenge: Challenge,
                    template: Template, recognizer: Recognizer,
-                   settings: RecognitionSettings | None = None, *, now: datetime,
+                   settings: RecognitionSettings | None, now: datetime, *,
                    frame_times: Sequence[float] | None = None) -> LivenessResult:
     """Judge a burst of frames (image bytes, or RGB uint8 arrays from a video) against a
     challenge. Passes only if nothing below fails; never raises on bad input (fails closed).
@@ -324,11 +334,12 @@ def check_liveness(frames: Sequence[bytes | np.ndarray | LoadedImage], challenge
         elif not no_extra:
             reasons.append(reason("unexpected_motion", f"asked {list(challenge.steps)}, seen {list(events)}"))
 
-        # Identity on the most frontal frames (they match best); stop as soon as enough matched
-        # or too few candidates remain to get there.
+        # Identity on the most frontal frames (they match best), the first two taken from the
+        # first and the second half of the burst so the same face is proven at both ends of
+        # the motion; stop as soon as enough matched or too few candidates remain.
         distances: dict[int, float] = {}
         matched = 0
-        candidates = sorted(with_face, key=lambda i: abs(yaws[i]))  # type: ignore[arg-type]
+        candidates = frontal_order(with_face, yaws, len(loaded))
         budget = settings.liveness_max_encoded_frames
         for i in candidates[:budget]:
             need = settings.liveness_min_matched_frames - matched

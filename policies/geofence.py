@@ -484,7 +484,7 @@ def locate(fix: Fix, fence: Fence, max_accuracy_m: float, *, clause: str = DEFAU
         verdict = Verdict.TOO_INACCURATE
         reasons.append(Reason(
             "too_inaccurate", clause,
-            f"定位精度 {_accuracy_text(a)}，超过 {_accuracy_text(max_accuracy_m)} 要求，请到室外或开启精确定位后重试"))
+            f"定位精度 {_accuracy_text(a)}，超过 {_accuracy_text(max_accuracy_m)}要求，请到室外或开启精确定位后重试"))
     elif d <= -a:
         verdict = Verdict.INSIDE
     elif d >= a:

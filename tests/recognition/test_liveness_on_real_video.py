@@ -105,3 +105,45 @@ def test_every_frame_gets_a_replay_fingerprint_that_survives_re_encoding(clip_fr
     from recognition import hamming, load_image
     again = dhash(load_image(_jpeg(burst[0])).rgb)
     assert hamming(again, result.fingerprints[0]) <= 4
+
+
+def _turn_flat_photo(rgb: np.ndarray, degrees: float) -> np.ndarray:
+    """The photo as a camera sees a flat print of it turned about its vertical axis."""
+    import math
+
+    import cv2
+
+    h, w = rgb.shape[:2]
+    theta, focal, cx, cy = math.radians(degrees), 1.2 * w, w / 2, h / 2
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    dst = []
+    for x, y in src:
+        depth = (x - cx) * math.sin(theta) + focal
+        dst.append([cx + focal * (x - cx) * math.cos(theta) / depth, cy + focal * (y - cy) / depth])
+    matrix = cv2.getPerspectiveTransform(src, np.float32(dst))
+    return cv2.warpPerspective(rgb, matrix, (w, h), borderValue=(128, 128, 128))
+
+
+def test_a_printed_photo_turned_left_and_right_in_front_of_the_camera_shows_no_head_turn(
+        fr_images, template_of, recognizer, settings):
+    # A flat face has no depth: turning the print foreshortens nose and eyes alike, so the
+    # nose-to-eyes ratio barely moves (measured: 0.07..0.16 for -40..+40 degrees).
+    photo = np.asarray(Image.open(fr_images / MIRANDA).convert("RGB"))
+    angles = [0, 15, 30, 40, 30, 15, 0, -15, -30, -40, -30, -15]
+    frames = [_jpeg(_turn_flat_photo(photo, a)) for a in angles]
+    result = check_liveness(frames, _challenge(L, R), template_of(MIRANDA), recognizer, settings, NOW)
+    assert not result.passed
+    assert [r.code for r in result.reasons] == ["motion_not_seen"]  # frames differ, face matches
+
+
+def test_one_still_re_encoded_at_different_jpeg_qualities_still_counts_as_one_still(
+        fr_images, template_of, recognizer, settings):
+    photo = np.asarray(Image.open(fr_images / MIRANDA).convert("RGB"))
+    frames = []
+    for quality in (95, 90, 85, 80, 75, 70, 65, 60, 55, 50):
+        out = io.BytesIO()
+        Image.fromarray(photo).save(out, "JPEG", quality=quality)
+        frames.append(out.getvalue())
+    result = check_liveness(frames, _challenge(L, R), template_of(MIRANDA), recognizer, settings, NOW)
+    assert not result.passed
+    assert "frames_identical" in [r.code for r in result.reasons]

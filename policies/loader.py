@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
 import yaml
@@ -178,7 +179,12 @@ class _Reader:
         unknown = set(data) - {lv.value for lv in Level}
         if unknown:
             raise self.fail(f"{where}.{sorted(map(str, unknown))[0]}", "unknown level (expected junior, mid or senior)")
-        return {lv: self.decimal(data.get(lv.value), f"{where}.{lv.value}", nullable=True) for lv in Level}
+        return _frozen({lv: self.decimal(data.get(lv.value), f"{where}.{lv.value}", nullable=True) for lv in Level})
+
+
+def _frozen(mapping: dict) -> Mapping:
+    """A read-only view: a loaded policy is shared (cached) and must not be changed in place."""
+    return MappingProxyType(mapping)
 
 
 def _join(path: str, key: str) -> str:
@@ -264,11 +270,11 @@ def _subsidy(r: _Reader, data: Any, catalog: Catalog) -> SubsidyRule:
         kw["rates"] = r.levels_table(r.get(data, p, "rates"), f"{p}.rates")
         mult = r.get(data, p, "employment_multipliers")
         kw["multipliers_clause"] = r.text(mult, f"{p}.employment_multipliers", "clause")
-        kw["employment_multipliers"] = {
+        kw["employment_multipliers"] = _frozen({
             e: r.decimal(r.get(mult, f"{p}.employment_multipliers", e.value),
                          f"{p}.employment_multipliers.{e.value}")
             for e in Employment
-        }
+        })
     elif method == "fixed_table":
         table = r.get(data, p, "table")
         if not isinstance(table, Mapping):
@@ -278,7 +284,7 @@ def _subsidy(r: _Reader, data: Any, catalog: Catalog) -> SubsidyRule:
             if str(code) not in catalog:
                 raise r.fail(f"{p}.table.{code}", "unknown occupation code (not in occupations.yaml)")
             resolved[catalog.resolve(str(code)).code] = r.levels_table(row, f"{p}.table.{code}")
-        kw["table"] = resolved
+        kw["table"] = _frozen(resolved)
     elif method == "base_with_city_factor":
         kw["base"] = r.levels_table(r.get(data, p, "base"), f"{p}.base")
         factor = r.get(data, p, "city_factor")
@@ -301,7 +307,7 @@ def _subsidy(r: _Reader, data: Any, catalog: Catalog) -> SubsidyRule:
             if str(code) not in catalog:
                 raise r.fail(f"{p}.by_occupation.{code}", "unknown occupation code (not in occupations.yaml)")
             resolved[catalog.resolve(str(code)).code] = r.levels_table(row, f"{p}.by_occupation.{code}")
-        kw["by_occupation"] = resolved
+        kw["by_occupation"] = _frozen(resolved)
     return SubsidyRule(method=method, clause=clause, **kw)
 
 
@@ -339,8 +345,8 @@ def _rule_specs(r: _Reader, data: Any, key: str, kinds: tuple[str, ...]) -> tupl
                     "every_months": r.integer(g, gw, "every_months", minimum=1),
                     "max_extra_months": r.integer(g, gw, "max_extra_months", minimum=0),
                 }
-            params["schedule"] = parsed
-        specs.append(RuleSpec(kind=kind, clause=clause, params=params))
+            params["schedule"] = _frozen({g: _frozen(v) for g, v in parsed.items()})
+        specs.append(RuleSpec(kind=kind, clause=clause, params=_frozen(params)))
     return tuple(specs)
 
 
@@ -402,7 +408,7 @@ def load_region_file(path: str | Path, catalog: Catalog | None = None) -> Region
     if aw is not None:
         window = RuleSpec(kind=r.choice(aw, "application_window", "kind", ("months_after_level_certificate",)),
                           clause=r.text(aw, "application_window", "clause"),
-                          params={"months": r.integer(aw, "application_window", "months", minimum=1)})
+                          params=_frozen({"months": r.integer(aw, "application_window", "months", minimum=1)}))
 
     tz = r.text(data, "", "timezone")
     try:

@@ -197,3 +197,10 @@ def test_a_region_file_can_be_loaded_from_any_path_with_changed_figures(tmp_path
     file = _write(tmp_path, "js", _set("subsidy.base", {"junior": "1000", "mid": "1500", "senior": None}))
     policy = load_region_file(file)
     assert policy.subsidy.base == {Level.JUNIOR: Decimal(1000), Level.MID: Decimal(1500), Level.SENIOR: None}
+
+
+def test_a_loaded_policy_cannot_be_changed_in_place(cq):
+    with pytest.raises(TypeError):
+        cq.subsidy.rates[Level.MID] = Decimal(1000)  # type: ignore[index]
+    with pytest.raises(TypeError):
+        cq.frequency_limits[0].params["max"] = 9  # type: ignore[index]

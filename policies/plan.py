@@ -34,8 +34,14 @@ def check_plan(plan: ClassPlan, policy: RegionPolicy, catalog: Catalog) -> PlanC
         violations.append(Reason("unknown_occupation", catalog.occupations[0].clause if catalog.occupations else "",
                                  f"职业编码 {plan.occupation} 不在数字技术工程师培育项目职业目录中。"))
     if occupation is not None:
+        catalog_hours = Decimal(occupation.required_hours(plan.level))
         if required_hours is None:
-            required_hours = Decimal(occupation.required_hours(plan.level))
+            required_hours = catalog_hours
+        elif required_hours < catalog_hours:
+            # A filed figure may follow a newer standard upwards, never cut the national one.
+            violations.append(Reason("required_hours_below_catalog", occupation.clause,
+                                     f"申报的规定学时 {required_hours} 低于职业目录中{occupation.name}{plan.level.zh}的 "
+                                     f"{catalog_hours} 学时。"))
         if policy.opened.occupations is not None and occupation.code not in policy.opened.occupations:
             violations.append(Reason("occupation_not_opened", policy.opened.occupations_clause,
                                      f"{policy.name}目前未开放{occupation.name}（{occupation.code}）的培训。"))

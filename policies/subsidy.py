@@ -250,6 +250,11 @@ def decide_subsidy(request: SubsidyRequest, policy: RegionPolicy, catalog: Catal
         raise ValueError(f"required hours must be positive, got {required}")
     credited = Decimal(request.credited_hours)
     f = _Findings()
+    catalog_hours = occupation.required_hours(level)
+    if required != catalog_hours:
+        # Allowed (a standard can change before the catalog file does) but always visible.
+        f.basis.append(Reason("required_hours_override", occupation.clause,
+                              f"按给定的规定学时 {required} 计算，职业目录中{occupation.name}{level.zh}为 {catalog_hours} 学时。"))
     person = request.person
 
     opened = policy.opened

@@ -73,8 +73,11 @@ def test_the_required_hours_follow_occupation_and_level(js, catalog):
     assert check_plan(plan(lessons(40, 0), occupation="2-02-38-04", level=Level.MID), js, catalog).accepted
 
 
-def test_a_filed_required_hours_override_is_used(cq, catalog):
-    assert check_plan(plan(lessons(2, 0), required_hours=Decimal(8)), cq, catalog).accepted
+def test_a_filed_required_hours_figure_may_raise_the_catalogs_but_not_lower_it(cq, catalog):
+    assert codes(check_plan(plan(lessons(16, 0), required_hours=Decimal(68)), cq, catalog)) == ["scheduled_below_required"]
+    assert check_plan(plan(lessons(17, 0), required_hours=Decimal(68)), cq, catalog).accepted
+    lowered = check_plan(plan(lessons(2, 0), required_hours=Decimal(8)), cq, catalog)
+    assert [(v.code, v.clause) for v in lowered.violations] == [("required_hours_below_catalog", "cq annex")]
 
 
 def test_a_lesson_ending_at_or_before_its_start_is_refused(cq, catalog):
@@ -145,10 +148,12 @@ def test_every_violation_is_returned_not_just_the_first(cq, catalog):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.integers(1, 160), st.data())
-def test_the_plan_check_and_the_credit_rule_agree_at_the_cap(js, catalog, required, data):
+@given(st.integers(0, 13), st.sampled_from(list(Level)), st.data())
+def test_the_plan_check_and_the_credit_rule_agree_at_the_cap(js, catalog, index, level, data):
     """A plan of exactly the required hours passes the share check iff full attendance loses
     nothing to the online cap."""
+    occupation = catalog.occupations[index]
+    required = occupation.required_hours(level)
     total = required * js.minutes
     online = data.draw(st.integers(0, total))
     start = at(2, 0)
@@ -158,8 +163,10 @@ def test_the_plan_check_and_the_credit_rule_agree_at_the_cap(js, catalog, requir
         ls.append(PlannedLesson(start, mid, Mode.OFFLINE))
     if online:
         ls.append(PlannedLesson(mid, mid + timedelta(minutes=online), Mode.ONLINE))
-    result = check_plan(plan(tuple(ls), required_hours=Decimal(required), ends=date(2026, 12, 31)), js, catalog)
+    result = check_plan(plan(tuple(ls), occupation=occupation.code, level=level, ends=date(2026, 12, 31)), js, catalog)
     ledger = credited_hours([Interval(x.start, x.end, x.mode) for x in ls], js, Decimal(required))
     refused_for_share = "online_share_over_cap" in codes(result)
     assert refused_for_share == (ledger.credited_online_seconds < ledger.verified_online_seconds)
     assert result.accepted == (not refused_for_share)
+    if online * 2 == total:
+        assert result.accepted and ledger.credited_online_seconds == ledger.verified_online_seconds

@@ -77,6 +77,13 @@ def test_cq_money_is_rounded_half_up_to_the_fen(cq, catalog):
     assert d.amount == Decimal("304.43")
 
 
+def test_a_required_hours_figure_other_than_the_catalogs_is_used_and_said(cq, catalog):
+    d = decide(cq, catalog, request(hours=70, employment=AT_START, required_hours=Decimal(70)))
+    assert d.amount == Decimal("2310.00")  # 33 x 70
+    assert code_clause(d, "required_hours_override") == ("required_hours_override", "cq annex")
+    assert "required_hours_override" not in codes(decide(cq, catalog, request(employment=AT_START)))
+
+
 def test_cq_without_the_employment_status_the_amount_is_unknown_not_zero(cq, catalog):
     d = decide(cq, catalog, request())
     assert (d.eligible, d.amount) == (True, None)

@@ -55,6 +55,7 @@ from policies.loader import (
     UnknownRegionError,
     load_catalog,
     load_region,
+    load_regions,
     region_codes,
 )
 from policies.model import (
@@ -148,10 +149,16 @@ Prints every violation with its clause. Exit 0 accepted, 1 refused, 2 bad file o
 def add_commands(subparsers: Any) -> None:
     """Register `subsidy` and `plan check` on hourproof's argparse tree."""
     regions = region_codes()
+    try:
+        groups = "\n".join(f"  {code}: {', '.join(g.code for g in policy.eligible_groups) or '(none)'}"
+                           for code, policy in load_regions().items())
+    except PolicyFileError as exc:  # other commands (demo, serve) must still work; subsidy will report it
+        groups = f"  (unavailable: {exc})"
     sp = subparsers.add_parser(
         "subsidy", help="decide a training subsidy under a region's rules",
         description="Decide one person's training subsidy (补贴核定) under a region's rules.",
-        epilog=SUBSIDY_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=SUBSIDY_EPILOG + "\n--group codes per region:\n" + groups,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     sp.add_argument("--region", required=True, choices=regions, help="policy region")
     sp.add_argument("--occupation", required=True, metavar="CODE",
                     help="occupation code, e.g. 2-02-38-04 (ZJ legacy codes accepted)")

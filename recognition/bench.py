@@ -224,15 +224,27 @@ def run(pairs_csv: Path, video: Path | None, repeat: int) -> dict:
                     "liveness_le_2.5x_verification": bool(live["p50"] and verif["p50"] and live["p50"] <= 2.5 * verif["p50"])},
         "liveness": liveness,
         "machine": {"cpu_count": os.cpu_count(), "python": platform.python_version(),
-                    "dlib": dlib.__version__, "face_recognition": face_recognition.__version__,
+                    "dlib": dlib.__version__, "face_recognition": _dist_version("face_recognition"),
+                    "face_recognition_models": _dist_version("face_recognition_models"),
                     "platform": platform.platform(), "processor": platform.processor() or platform.machine()},
     }
+
+
+def _dist_version(name: str) -> str:
+    """Installed distribution version (the modules' own __version__ strings are stale)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def _print_human(r: dict) -> None:
     m = r["machine"]
     print(f"machine: {m['cpu_count']} CPUs, Python {m['python']}, dlib {m['dlib']}, "
-          f"face_recognition {m['face_recognition']}, {m['platform']}")
+          f"face_recognition {m['face_recognition']}, face_recognition_models {m['face_recognition_models']}, "
+          f"{m['platform']}, {m['processor']}")
     print(f"model: {r['model']}; configured threshold {r['configured_threshold']}")
     print(f"pairs: {r['genuine_pairs']} genuine, {r['impostor_pairs']} impostor; images {r['images']}, "
           f"no face {r['images_no_face']}, failed gate {r['images_failed_gate']}, undecodable {r['images_undecodable']}")

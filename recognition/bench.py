@@ -172,7 +172,8 @@ def run(pairs_csv: Path, video: Path | None, repeat: int) -> dict:
     t_live: list[float] = []
     t_frame_verify: list[float] = []
     video = video or root / "video" / "short_hamilton_clip.mp4"
-    enrol_photo = root / "images" / "face_recognition" / "ex_lin-manuel-miranda.png"
+    # the clip's person, enrolled from the shared images folder beside the video folder
+    enrol_photo = video.parent.parent / "images" / "face_recognition" / "ex_lin-manuel-miranda.png"
     if video.exists() and enrol_photo.exists():
         frames = [_jpeg(f) for f in _clip_frames(video, list(range(90, 210, 12)))]
         live_template = enroll([enrol_photo.read_bytes()], rec, settings).template

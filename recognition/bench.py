@@ -17,7 +17,6 @@ import io
 import json
 import os
 import platform
-import statistics
 import sys
 import time
 import warnings

@@ -42,7 +42,7 @@ def beats(start: str, end: str, every: int = 30, visible: bool = True) -> list[H
 def spot(issued: str, answered_after: int | None = 20, passed: bool = True, id: str | None = None) -> SpotCheck:
     issued_at = t(issued)
     answered = None if answered_after is None else issued_at + timedelta(seconds=answered_after)
-    return SpotCheck(id or f"s{next(_ids)}", issued_at, answered, passed)
+    return SpotCheck(id or f"s{next(_ids)}", issued_at, answered, passed and answered is not None)
 
 
 def hm(at: datetime) -> str:

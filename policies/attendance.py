@@ -350,7 +350,8 @@ def _walk(items: Sequence[_Item], end: datetime, clause: str, retry: timedelta |
 
     for k, it in enumerate(ordered):
         if not it.counted:
-            assert it.failure is not None
+            if it.failure is None:  # every uncounted item says why; a bug here must not credit time
+                raise AttendanceError("internal: an uncounted check without a reason")
             if it.role is _Role.IN and not session and pending is None:
                 pending = (it.at, it.failure)
             elif it.role is _Role.OUT and session and (failed_out is None or chain is None or failed_out[0] < chain):

@@ -52,6 +52,7 @@ class Datum(str, enum.Enum):
                 "datum_unknown",
                 f"unknown map datum {value!r}: expected wgs84, gcj02 or bd09",
                 "坐标系无法识别（应为 wgs84、gcj02 或 bd09），请联系培训机构核对场地坐标",
+                DATUM_CLAUSE,
             ) from None
 
 

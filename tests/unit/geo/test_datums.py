@@ -105,3 +105,9 @@ def test_datums_accept_the_strings_the_server_stores_and_refuse_others():
     with pytest.raises(FixError) as e:
         Datum.parse("cgcs2000")
     assert e.value.code == "datum_unknown"
+
+
+def test_an_unknown_datum_cites_the_datum_rule():
+    with pytest.raises(FixError) as e:
+        Datum.parse("mars")
+    assert e.value.reason.clause == "POLICY §9"

@@ -59,6 +59,25 @@ class LoadedImage:
         return int(self.rgb.shape[0])
 
 
+class _EofWatch(io.BytesIO):
+    """A byte stream that notices when a decoder asks for more data after the end.
+
+    PIL only refuses a truncated file while the process-wide ``ImageFile.LOAD_TRUNCATED_IMAGES``
+    is False, and importing face_recognition sets it to True (silently grey-filling the missing
+    part). A complete image is decoded without ever reading at the end of the data, so an empty
+    read during ``load()`` means the file was cut short, whatever that global says.
+    """
+
+    armed = False
+    hit_eof = False
+
+    def read(self, size: int | None = -1) -> bytes:
+        chunk = super().read(size)
+        if self.armed and not chunk and size != 0:
+            self.hit_eof = True
+        return chunk
+
+
 def load_image(data: bytes, settings: RecognitionSettings | None = None) -> LoadedImage:
     """Decode JPEG/PNG/WebP bytes into an upright RGB ``LoadedImage`` or raise ``ImageError``."""
     settings = settings or RecognitionSettings()
@@ -70,7 +89,8 @@ def load_image(data: bytes, settings: RecognitionSettings | None = None) -> Load
         # Opening reads only the header. PIL's own bomb check fires first for huge headers (an
         # error over 2x its limit, a warning over it, raised where warnings are errors); either
         # way it is our "too many pixels". No warnings.catch_warnings(): it is not thread-safe.
-        img = Image.open(io.BytesIO(data))
+        stream = _EofWatch(data)
+        img = Image.open(stream)
     except UnidentifiedImageError as exc:
         raise ImageError("not_an_image", "not a recognised image format") from exc
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -87,6 +107,8 @@ def load_image(data: bytes, settings: RecognitionSettings | None = None) -> Load
         raise ImageError(
             "too_many_pixels", f"{width}x{height} = {width * height} px > {settings.max_image_pixels}"
         )
+    # Armed from here: reading EXIF makes PIL decode a PNG whole (its EXIF may follow the pixels).
+    stream.armed = True
     try:
         exif_orientation = img.getexif().get(0x0112, 1) if fmt in ("JPEG", "MPO", "WEBP", "PNG") else 1
     except Exception:  # a broken EXIF block is not worth refusing the photo for
@@ -96,6 +118,9 @@ def load_image(data: bytes, settings: RecognitionSettings | None = None) -> Load
         img.draft("RGB", (settings.work_max_side, settings.work_max_side))
     try:
         img.load()
+        stream.armed = False
+        if stream.hit_eof:
+            raise ImageError("truncated", "data ends before the image does")
         upright = ImageOps.exif_transpose(img) if exif_orientation != 1 else img
         rgb_img = _to_rgb(upright)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:

@@ -160,3 +160,20 @@ def test_corrupting_a_jpeg_at_any_point_never_crashes_the_decoder(cut):
         load_image(corrupted)
     except ImageError:
         pass
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_a_truncated_file_is_refused_even_when_pil_is_told_to_accept_truncated_images(monkeypatch, fmt):
+    # importing face_recognition sets this process-wide flag; we must not depend on it
+    from PIL import ImageFile
+
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    data = _encode(_noise(300, 300), fmt)
+    assert _code(data[: len(data) // 2]) == "truncated"
+    assert load_image(data).rgb.shape == (300, 300, 3)
+
+
+def test_bytes_after_the_end_of_a_jpeg_are_tolerated():
+    # some phones append their own trailer after the JPEG end marker
+    data = _encode(_noise(100, 100), "JPEG") + b"SEFH" + b"\x00" * 32
+    assert load_image(data).rgb.shape == (100, 100, 3)

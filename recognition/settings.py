@@ -72,6 +72,8 @@ class RecognitionSettings:
     #: face (per side, as a fraction of its size), reduced so the face is about this wide (the HOG
     #: detector needs ~80 px without upsampling).
     liveness_track_margin: float = 0.4
+    #: second, wider window tried before falling back to the whole frame.
+    liveness_track_retry_margin: float = 1.0
     liveness_track_face_px: int = 90
     #: at least this many frames must contain a face.
     liveness_min_face_frames: int = 4

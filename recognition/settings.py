@@ -101,6 +101,9 @@ class RecognitionSettings:
     frames_mirrored: bool = False
 
     # --- group photos -------------------------------------------------------------------------
+    #: faces in a class photo are small, so detection runs on a larger copy (~0.3-0.9 s).
     group_detect_max_side: int = 1600
     group_detect_upsample: int = 1
+    #: faces narrower than this (working-image px) are ignored: too small to encode reliably,
+    #: so they are neither matched nor reported as unknown.
     group_min_face_px: int = 40

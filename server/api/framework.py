@@ -113,3 +113,18 @@ def _validate(model: type[BaseModel], data: dict) -> BaseModel:
         ]
         names = "、".join(f["field"] for f in fields[:5])
         raise ApiError(422, "invalid_input", f"输入有误：{names}", fields=fields) from None
+
+
+def read_uploads(field: str, max_bytes: int) -> list[tuple[str, bytes]]:
+    """(filename, bytes) of every file sent under `field`, closing each spooled temp file at once
+    (Werkzeug keeps large uploads on disk until closed)."""
+    out = []
+    for storage in request.files.getlist(field):
+        try:
+            data = storage.stream.read(max_bytes + 1)
+        finally:
+            storage.close()
+        if len(data) > max_bytes:
+            raise ApiError(413, "file_too_large", f"文件 {storage.filename or ''} 超过 {max_bytes // 1024 // 1024} MB")
+        out.append((storage.filename or "", data))
+    return out

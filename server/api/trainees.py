@@ -8,7 +8,7 @@ from ..models import Role
 from ..services import audit, faces, trainees as svc
 from ..services.scope import Actor
 from . import bp
-from .framework import endpoint
+from .framework import endpoint, read_uploads
 from .schemas import ConsentIn, EnrollmentIn, ListQuery
 
 STAFF = (Role.admin, Role.institution_admin)
@@ -35,15 +35,16 @@ def list_enrollments(actor: Actor, class_id: int):
 @endpoint(bp, "POST", "/trainees/import", summary="Import trainees from XLSX or CSV (UTF-8, UTF-8 with BOM, GBK): per-row report",
           tag="trainees", roles=STAFF, multipart={"file": "the .xlsx or .csv file", "class_id": "default class for rows without 班级编号"})
 def import_trainees(actor: Actor):
-    upload = request.files.get("file")
-    if upload is None:
-        raise ApiError(422, "invalid_input", "请选择要导入的文件（字段名 file）", fields=[{"field": "file", "message": "required"}])
+    uploads = read_uploads("file", 10 * 1024 * 1024)
+    if len(uploads) != 1:
+        raise ApiError(422, "invalid_input", "请选择一个要导入的文件（字段名 file）", fields=[{"field": "file", "message": "exactly one file"}])
+    filename, data = uploads[0]
     raw_class = request.form.get("class_id") or None
     try:
         class_id = int(raw_class) if raw_class else None
     except ValueError:
         raise ApiError(422, "invalid_input", "class_id 必须是数字", fields=[{"field": "class_id", "message": "not an integer"}]) from None
-    rows = svc.import_trainees(db.session, actor, upload.filename or "", upload.read(), class_id, _now())
+    rows = svc.import_trainees(db.session, actor, filename, data, class_id, _now())
     return {
         "imported": sum(r.ok for r in rows),
         "failed": sum(not r.ok for r in rows),
@@ -67,7 +68,7 @@ def consent(actor: Actor, trainee_id: int, body: ConsentIn):
 @endpoint(bp, "POST", "/trainees/<int:trainee_id>/face", summary="Enrol the trainee's face from 1-5 photos (needs consent; re-enrollment needs a reason)",
           tag="trainees", roles=STAFF, multipart={"photos": "1-5 image files (JPEG/PNG/WebP)", "reason": "why, when replacing a template"})
 def enroll_face(actor: Actor, trainee_id: int):
-    photos = [f.read() for f in request.files.getlist("photos")]
+    photos = [data for _, data in read_uploads("photos", faces.MAX_PHOTO_BYTES)]
     t = faces.enroll_face(db.session, actor, trainee_id, photos, request.form.get("reason"),
                           current_app.extensions["hourproof_recognizer"](), current_app.config["RECOGNITION_SETTINGS"],
                           current_app.extensions["hourproof_evidence"], _now())

@@ -44,8 +44,8 @@ DEMO_USCC = "91500112MA5U7XK8QL"
 #: Trainees and the face photo each is enrolled with (../shared/faces) once faces are seeded.
 TRAINEES = [
     ("林曼努", "500112199503120419", "13800000001", "images/face_recognition/ex_lin-manuel-miranda.png"),
-    ("欧巴仁", "500112198506200719", "13800000002", "images/face_recognition/obama.jpg"),
-    ("白登科", "500108199001011234", "13800000003", "images/face_recognition/biden.jpg"),
+    ("欧巴仁", "500112198506200719", "13800000002", "images/face_recognition/ex_obama.jpg"),
+    ("白登科", "500108199001011234", "13800000003", "images/face_recognition/ex_biden.jpg"),
     ("罗斯林", "500112199807050827", "13800000004", None),
 ]
 

@@ -71,7 +71,7 @@ def enrollments(session: Session, actor: Actor, class_id: int) -> list[tuple[Enr
          .where(Enrollment.class_id == cls.id).order_by(Enrollment.id))
     if actor.role is Role.trainee:
         q = q.where(Trainee.id == actor.trainee_id)
-    return list(session.execute(q).tuples())
+    return [tuple(row) for row in session.execute(q)]
 
 
 def trainee_json(trainee: Trainee, actor: Actor) -> dict:
@@ -192,6 +192,8 @@ def import_trainees(session: Session, actor: Actor, filename: str, data: bytes, 
                     now: datetime) -> list[RowResult]:
     """Enrol every valid row; a row that fails imports nothing of itself and says why."""
     require_role(actor, STAFF_WRITE)
+    if default_class_id is not None:
+        writable_class(session, actor, default_class_id)  # a class the actor cannot see: 404 before reading
     rows = read_table(filename, data)
     seen: dict[tuple[int, str], int] = {}
     results = []

@@ -112,3 +112,18 @@ def login(app):
         return Api(client, resp.get_json()["csrf_token"])
 
     return _login
+
+
+def post_multipart(api: Api, url: str, fields: dict):
+    """POST multipart/form-data encoded in memory. Werkzeug's test client would spool a body over
+    500 KB to a temp file it never closes (a ResourceWarning, an error under filterwarnings)."""
+    from werkzeug.datastructures import FileStorage, MultiDict
+    from werkzeug.test import encode_multipart
+
+    items = MultiDict()
+    for key, value in fields.items():
+        for v in value if isinstance(value, list) else [value]:
+            items.add(key, FileStorage(stream=v[0], filename=v[1]) if isinstance(v, tuple) else v)
+    boundary, body = encode_multipart(items)
+    headers = {"X-CSRF-Token": api.csrf} if api.csrf else {}
+    return api.client.post(url, data=body, content_type=f"multipart/form-data; boundary={boundary}", headers=headers)

@@ -1,0 +1,93 @@
+"""Importing trainees from spreadsheets: every row reported, failing rows import nothing."""
+from __future__ import annotations
+
+import io
+
+import pytest
+from openpyxl import Workbook
+from sqlalchemy import func, select
+
+from server.models import Enrollment, Trainee, User
+
+GOOD_1 = "500112200102150647"
+GOOD_2 = "500112199807050827"
+BAD_CHECK = "500112199807050828"
+
+
+def _rows(class_id: int, other_class: int) -> list[list[str]]:
+    return [
+        ["姓名", "身份证号", "手机号", "班级编号", "培训前就业状态"],
+        ["陈小雨", GOOD_1, "13900000001", str(class_id), "在职"],
+        ["错号码", BAD_CHECK, "13900000002", str(class_id), "在职"],
+        ["刘一鸣", GOOD_2, "13900000003", str(class_id), "未就业"],
+        ["刘一鸣", GOOD_2, "13900000003", str(class_id), "未就业"],
+        ["外班人", "500112198506200719", "13900000004", str(other_class), ""],
+        ["无班级", "500108199001011234", "13900000005", "999999", ""],
+    ]
+
+
+def _csv(rows, encoding: str) -> bytes:
+    return "\n".join(",".join(r) for r in rows).encode(encoding)
+
+
+def _xlsx(rows) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    for r in rows:
+        # Institutions often type the ID as a number-looking text and the class id as a number.
+        ws.append([int(c) if c.isdigit() and len(c) < 10 else c for c in r])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("kind", ["utf-8", "utf-8-sig", "gbk", "xlsx"])
+def test_an_import_reports_each_row_and_imports_only_the_valid_ones(worlds, login, session, kind):
+    y, n = worlds["yubei"], worlds["nanan"]
+    rows = _rows(y.class_id, n.class_id)
+    data, name = (_xlsx(rows), "学员名单.xlsx") if kind == "xlsx" else (_csv(rows, kind), "学员名单.csv")
+    api = login("yubei-admin")
+    before = session.scalar(select(func.count()).select_from(Trainee))
+    resp = api.client.post("/api/trainees/import", data={"file": (io.BytesIO(data), name)},
+                           headers={"X-CSRF-Token": api.csrf}, content_type="multipart/form-data")
+    assert resp.status_code == 200, resp.get_json()
+    report = resp.get_json()
+    by_row = {r["row"]: r for r in report["rows"]}
+    assert report["imported"] == 2 and report["failed"] == 4
+    assert by_row[2]["ok"] and by_row[2]["activation_code"]
+    assert by_row[3]["errors"][0]["code"] == "invalid_resident_id"
+    assert by_row[4]["ok"]
+    assert by_row[5]["errors"][0]["code"] == "duplicate"
+    assert by_row[6]["errors"][0]["code"] == "unknown_class"  # another institution's class
+    assert by_row[7]["errors"][0]["code"] == "unknown_class"
+    session.expire_all()
+    # Only the two valid people were created; nothing of the failing rows.
+    assert session.scalar(select(func.count()).select_from(Trainee)) == before + 2
+    assert session.scalar(select(Trainee).where(Trainee.resident_id == "500112198506200719")) is None
+    assert session.scalar(select(User).where(User.username == "13900000004")) is None
+    enrolled = session.scalar(select(func.count()).select_from(Enrollment).where(Enrollment.class_id == y.class_id))
+    assert enrolled == 3  # the world's trainee + 2 imported
+
+
+def test_an_import_of_someone_already_in_the_class_reports_a_duplicate(worlds, login):
+    y = worlds["yubei"]
+    csv = f"姓名,身份证号\nyubei trainee,500112199503120419\n".encode()
+    api = login("yubei-admin")
+    resp = api.client.post("/api/trainees/import", data={"file": (io.BytesIO(csv), "a.csv"), "class_id": str(y.class_id)},
+                           headers={"X-CSRF-Token": api.csrf}, content_type="multipart/form-data")
+    assert resp.get_json()["rows"][0]["errors"][0]["code"] == "duplicate"
+
+
+@pytest.mark.parametrize("data, name, code", [
+    (b"", "a.csv", "empty_file"),
+    ("手机号\n13900000001\n".encode(), "a.csv", "missing_columns"),
+    (b"PK\x03\x04 not really a zip", "a.xlsx", "bad_xlsx"),
+    (b"\x89PNG\r\n", "photo.png", "unsupported_file"),
+])
+def test_a_file_that_cannot_be_read_gets_a_clear_error(worlds, login, data, name, code):
+    api = login("yubei-admin")
+    resp = api.client.post("/api/trainees/import", data={"file": (io.BytesIO(data), name),
+                                                         "class_id": str(worlds["yubei"].class_id)},
+                           headers={"X-CSRF-Token": api.csrf}, content_type="multipart/form-data")
+    assert 400 <= resp.status_code < 500
+    assert resp.get_json()["error"]["code"] == code

@@ -1,0 +1,135 @@
+"""Every route, walked by users of another district / institution / class: 403 or 404, never data.
+
+The table below must name every endpoint in the registry: a new endpoint without a row fails
+this test, so no route escapes the walk."""
+from __future__ import annotations
+
+import io
+
+import pytest
+from sqlalchemy import func, select
+
+from server.api.framework import REGISTRY
+from server.models import (ClassAmendment, Consent, Enrollment, FaceTemplate, Lesson, Teacher, TrainingClass, Venue)
+
+OUTSIDERS = ["nanan-supervisor", "nanan-admin", "nanan-teacher", "nanan-trainee"]
+#: Endpoints that are about the caller only, not about anything in a scope.
+SELF_ONLY = {("POST", "/api/auth/login"), ("POST", "/api/auth/activate"), ("POST", "/api/auth/logout"),
+             ("GET", "/api/auth/me"), ("GET", "/api/consent-text")}
+LISTS = {("GET", "/api/classes"), ("GET", "/api/institutions"), ("GET", "/api/audit")}
+
+
+def _target(y):
+    """(url, json body or None, multipart data or None) aimed at the yubei world."""
+    lesson = {"starts_at": "2026-03-09T09:00:00+08:00", "ends_at": "2026-03-09T13:00:00+08:00", "mode": "online",
+              "content": "theory"}
+    csv = "姓名,身份证号,班级编号\n测试,500112200102150647,{}\n".format(y.class_id).encode()
+    return {
+        ("POST", "/api/institutions"): ("/api/institutions", {"name": "x", "uscc": "91500112MA5U7XK8QL", "legal_representative": "x",
+                                                              "address": "x", "region_code": "cq", "district_id": y.district_id}, None),
+        ("POST", "/api/venues"): ("/api/venues", {"name": "v", "address": "a", "datum": "gcj02", "fence_kind": "circle",
+                                                  "centre_lat": 29.6, "centre_lon": 106.5, "radius_m": 80,
+                                                  "institution_id": y.institution_id}, None),
+        ("GET", "/api/institutions/<int:institution_id>/venues"): (f"/api/institutions/{y.institution_id}/venues", None, None),
+        ("POST", "/api/teachers"): ("/api/teachers", {"name": "t", "institution_id": y.institution_id}, None),
+        ("GET", "/api/institutions/<int:institution_id>/teachers"): (f"/api/institutions/{y.institution_id}/teachers", None, None),
+        ("POST", "/api/classes"): ("/api/classes", {"name": "c", "region_code": "cq", "district_id": y.district_id,
+                                                    "occupation_code": "2-02-38-04", "level": "mid", "starts_on": "2026-03-01",
+                                                    "ends_on": "2026-04-01", "institution_id": y.institution_id}, None),
+        ("GET", "/api/classes/<int:class_id>"): (f"/api/classes/{y.class_id}", None, None),
+        ("POST", "/api/classes/<int:class_id>/lessons"): (f"/api/classes/{y.class_id}/lessons", {"lessons": [lesson]}, None),
+        ("GET", "/api/classes/<int:class_id>/plan-check"): (f"/api/classes/{y.class_id}/plan-check", None, None),
+        ("POST", "/api/classes/<int:class_id>/file"): (f"/api/classes/{y.class_id}/file", None, None),
+        ("POST", "/api/classes/<int:class_id>/amendments"): (f"/api/classes/{y.class_id}/amendments",
+                                                             {"reason": "调整", "cancel_lesson_ids": [y.lesson_id]}, None),
+        ("POST", "/api/classes/<int:class_id>/enrollments"): (f"/api/classes/{y.class_id}/enrollments",
+                                                              {"resident_id": "500112200102150647", "name": "测试"}, None),
+        ("GET", "/api/classes/<int:class_id>/enrollments"): (f"/api/classes/{y.class_id}/enrollments", None, None),
+        ("POST", "/api/trainees/import"): ("/api/trainees/import", None, {"file": (io.BytesIO(csv), "t.csv"),
+                                                                       "class_id": str(y.class_id)}),
+        ("POST", "/api/trainees/<int:trainee_id>/consent"): (f"/api/trainees/{y.trainee_id}/consent",
+                                                             {"granted": True, "channel": "paper", "text_version": "2026-11"}, None),
+        ("POST", "/api/trainees/<int:trainee_id>/face"): (f"/api/trainees/{y.trainee_id}/face", None,
+                                                          {"photos": (io.BytesIO(b"\xff\xd8\xff"), "a.jpg")}),
+        ("POST", "/api/users"): ("/api/users", {"username": "intruder", "display_name": "x", "role": "admin", "password": "12345678x"}, None),
+        ("POST", "/api/users/<int:user_id>/unbind-device"): (f"/api/users/{y.trainee_user_id}/unbind-device", None, None),
+    }
+
+
+def _rule(e):
+    prefix = "/api"
+    return e.path if e.path.startswith(prefix) else prefix + e.path
+
+
+def _counts(session):
+    return {m.__name__: session.scalar(select(func.count()).select_from(m))
+            for m in (Venue, Teacher, TrainingClass, Lesson, Enrollment, Consent, FaceTemplate, ClassAmendment)}
+
+
+def test_the_walk_covers_every_registered_endpoint(worlds):
+    targets = _target(worlds["yubei"])
+    missing = [(e.method, _rule(e)) for e in REGISTRY
+               if (e.method, _rule(e)) not in targets and (e.method, _rule(e)) not in SELF_ONLY | LISTS]
+    assert missing == []
+
+
+@pytest.mark.parametrize("outsider", OUTSIDERS)
+def test_users_of_another_district_or_institution_get_403_or_404_on_every_route(worlds, login, session, outsider):
+    y = worlds["yubei"]
+    api = login(outsider)
+    before = _counts(session)
+    for (method, rule), (url, body, multipart) in _target(y).items():
+        if multipart is not None:
+            resp = api.client.post(url, data=dict(multipart), headers={"X-CSRF-Token": api.csrf},
+                                   content_type="multipart/form-data")
+        elif method == "GET":
+            resp = api.get(url)
+        else:
+            resp = api.post(url, json=body)
+        assert resp.status_code in (403, 404), f"{outsider} {method} {url} -> {resp.status_code} {resp.get_data(as_text=True)[:200]}"
+    session.expire_all()
+    assert _counts(session) == before
+
+
+@pytest.mark.parametrize("outsider", OUTSIDERS)
+def test_lists_show_an_outsider_nothing_of_the_other_world(worlds, login, outsider):
+    y = worlds["yubei"]
+    api = login(outsider)
+    for url in ("/api/classes", "/api/institutions", "/api/audit"):
+        resp = api.get(url)
+        assert resp.status_code in (200, 403)
+        if resp.status_code == 200:
+            text = resp.get_data(as_text=True)
+            assert "yubei" not in text, f"{outsider} saw yubei data in {url}"
+
+
+def test_each_role_sees_its_own_world_in_the_class_list(worlds, login):
+    y = worlds["yubei"]
+    for username in ["yubei-supervisor", "yubei-admin", "yubei-teacher", "yubei-trainee", "city", "admin"]:
+        ids = [c["id"] for c in login(username).get("/api/classes").get_json()]
+        assert y.class_id in ids, username
+    assert sorted(c["id"] for c in login("city").get("/api/classes").get_json()) == sorted(
+        [worlds["yubei"].class_id, worlds["nanan"].class_id])
+
+
+def test_resident_ids_are_masked_for_supervisors_and_teachers_but_not_for_the_institution(worlds, login):
+    y = worlds["yubei"]
+    url = f"/api/classes/{y.class_id}/enrollments"
+    full = login("yubei-admin").get(url).get_json()[0]["trainee"]["resident_id"]
+    masked = login("yubei-supervisor").get(url).get_json()[0]["trainee"]["resident_id"]
+    teacher = login("yubei-teacher").get(url).get_json()[0]["trainee"]["resident_id"]
+    assert full == "500112199503120419"
+    assert masked == teacher == "5001**********0419"
+
+
+def test_a_trainee_sees_only_their_own_enrollment_in_their_class(worlds, login, session):
+    from server.models import Trainee
+
+    y = worlds["yubei"]
+    other = Trainee(resident_id="500112200102150647", name="同班同学")
+    session.add(other)
+    session.flush()
+    session.add(Enrollment(class_id=y.class_id, trainee_id=other.id))
+    session.commit()
+    rows = login("yubei-trainee").get(f"/api/classes/{y.class_id}/enrollments").get_json()
+    assert [r["trainee"]["id"] for r in rows] == [y.trainee_id]

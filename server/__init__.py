@@ -29,6 +29,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(config)
     app.json.ensure_ascii = False  # Chinese stays readable in JSON answers
 
+    # Ids in URLs fit the database's integer: /api/classes/99999999999999999999 is a 404, not a
+    # database error.
+    from werkzeug.routing import IntegerConverter
+
+    class IdConverter(IntegerConverter):
+        def __init__(self, url_map, *args, **kwargs):
+            kwargs.setdefault("max", 2**31 - 1)
+            super().__init__(url_map, *args, **kwargs)
+
+    app.url_map.converters["int"] = IdConverter
+
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db.init_app(app, settings.database_url)
     # With REDIS_URL, every process (web workers, scheduler) emits through Redis to the same clients.

@@ -3,7 +3,7 @@ Database unreachable -> 503 (nothing was written: the request's transaction roll
 from __future__ import annotations
 
 from flask import Flask, jsonify
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 
@@ -22,6 +22,18 @@ def register(app: Flask) -> None:
     def _http(err: HTTPException):
         return jsonify(error={"code": err.name.lower().replace(" ", "_"), "message": err.description}), err.code
 
+    @app.errorhandler(DataError)
+    def _bad_value(err: DataError):
+        # A value the schema let through but the database cannot store (an id out of range).
+        _rollback()
+        return jsonify(error={"code": "invalid_value", "message": "输入的数值超出允许范围，未保存任何内容"}), 422
+
+    @app.errorhandler(IntegrityError)
+    def _conflict(err: IntegrityError):
+        # Two requests raced to create the same thing; the loser changes nothing.
+        _rollback()
+        return jsonify(error={"code": "conflict", "message": "与已有记录冲突（可能是重复提交），未保存任何内容"}), 409
+
     @app.errorhandler(OperationalError)
     def _db_down(err: OperationalError):
         app.logger.error("database unavailable: %s", err.orig.__class__.__name__)
@@ -29,3 +41,11 @@ def register(app: Flask) -> None:
             jsonify(error={"code": "database_unavailable", "message": "数据库暂时不可用，本次请求未保存任何内容，请稍后重试"}),
             503,
         )
+
+
+def _rollback() -> None:
+    from flask import g
+
+    session = g.get("db_session")
+    if session is not None:
+        session.rollback()

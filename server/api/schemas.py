@@ -1,7 +1,6 @@
 """Request bodies, validated before any handler runs. Field names are the API's vocabulary."""
 from __future__ import annotations
 
-import math
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -10,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from ..models import Datum, EmploymentAfter, EmploymentAtStart, FenceKind, Funding, LessonContent, LessonMode, Level, Role
 
+#: A database id: positive and within a 32-bit integer (PostgreSQL's INTEGER).
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 Name = Annotated[str, Field(min_length=1, max_length=128)]
 ShortText = Annotated[str, Field(min_length=1, max_length=64)]
 Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
@@ -46,9 +47,9 @@ class UserIn(Strict):
     display_name: ShortText
     role: Role
     password: Annotated[str, Field(min_length=8, max_length=256)] | None = None
-    institution_id: int | None = None
-    district_id: int | None = None
-    city_id: int | None = None
+    institution_id: Id | None = None
+    district_id: Id | None = None
+    city_id: Id | None = None
 
 
 class InstitutionIn(Strict):
@@ -57,7 +58,7 @@ class InstitutionIn(Strict):
     legal_representative: ShortText
     address: Annotated[str, Field(min_length=1, max_length=256)]
     region_code: Annotated[str, Field(min_length=2, max_length=16)]
-    district_id: int
+    district_id: Id
     listed_on: date | None = None
     listed_for: list[tuple[str, Level]] = Field(default_factory=list, max_length=100)
 
@@ -74,7 +75,7 @@ class VenueIn(Strict):
     radius_m: Annotated[float, Field(gt=0, le=100_000, allow_inf_nan=False)] | None = None
     polygon: Annotated[list[tuple[Lat, Lon]], Field(min_length=3, max_length=500)] | None = None
     max_accuracy_m: Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False)] = 50.0
-    institution_id: int | None = None
+    institution_id: Id | None = None
 
     @model_validator(mode="after")
     def _fence_complete(self):
@@ -92,7 +93,7 @@ class TeacherIn(Strict):
     employer: Annotated[str, Field(max_length=128)] | None = None
     title: Annotated[str, Field(max_length=64)] | None = None
     full_time: bool = True
-    institution_id: int | None = None
+    institution_id: Id | None = None
 
 
 class LessonIn(Strict):
@@ -100,8 +101,8 @@ class LessonIn(Strict):
     ends_at: datetime
     mode: LessonMode
     content: LessonContent
-    venue_id: int | None = None
-    teacher_id: int | None = None
+    venue_id: Id | None = None
+    teacher_id: Id | None = None
     title: Annotated[str, Field(max_length=128)] | None = None
 
     _tz = field_validator("starts_at", "ends_at")(_aware)
@@ -118,7 +119,7 @@ class LessonIn(Strict):
 class ClassIn(Strict):
     name: Name
     region_code: Annotated[str, Field(min_length=2, max_length=16)]
-    district_id: int
+    district_id: Id
     occupation_code: Annotated[str, Field(min_length=5, max_length=16)]
     direction: Annotated[str, Field(min_length=1, max_length=64)] = "—"
     level: Level
@@ -126,7 +127,7 @@ class ClassIn(Strict):
     ends_on: date
     funding: Funding = Funding.subsidised
     fee: Annotated[Decimal, Field(ge=0, le=Decimal("1000000"), max_digits=10, decimal_places=2, allow_inf_nan=False)] | None = None
-    institution_id: int | None = None
+    institution_id: Id | None = None
     lessons: list[LessonIn] = Field(default_factory=list, max_length=2000)
 
     @model_validator(mode="after")
@@ -143,7 +144,7 @@ class LessonsIn(Strict):
 class AmendmentIn(Strict):
     reason: Annotated[str, Field(min_length=2, max_length=512)]
     add_lessons: list[LessonIn] = Field(default_factory=list, max_length=500)
-    cancel_lesson_ids: list[int] = Field(default_factory=list, max_length=500)
+    cancel_lesson_ids: list[Id] = Field(default_factory=list, max_length=500)
 
     @model_validator(mode="after")
     def _something(self):

@@ -15,7 +15,7 @@ import numpy as np
 from .faces import Box, Recognizer, detect_faces
 from .images import ImageError, LoadedImage, as_loaded
 from .matching import Template
-from .reasons import Reason, reason
+from .reasons import Reason, reason, reasons_evidence
 from .settings import RecognitionSettings
 
 
@@ -40,6 +40,20 @@ class GroupMatch:
     model_name: str
     model_version: str
     reasons: tuple[Reason, ...]
+
+    def evidence(self) -> dict:
+        """JSON-ready evidence: who was present or absent, each face's box and distance."""
+        return {
+            "present": list(self.present),
+            "absent": list(self.absent),
+            "faces": [{"box": [f.box.left, f.box.top, f.box.right, f.box.bottom], "trainee": f.trainee,
+                       "distance": None if f.distance is None else round(f.distance, 4)}
+                      for f in self.faces],
+            "threshold": self.threshold,
+            "model_name": self.model_name,
+            "model_version": self.model_version,
+            "reasons": reasons_evidence(self.reasons),
+        }
 
 
 def min_cost_assignment(cost: np.ndarray) -> list[tuple[int, int]]:

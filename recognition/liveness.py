@@ -32,7 +32,7 @@ from .faces import Box, Recognizer, detect_faces, eye_aspect_ratio, yaw_ratio
 from .images import ImageError, LoadedImage, as_loaded, dhash, to_gray
 from .matching import Template
 from .quality import significant_faces
-from .reasons import Reason, reason
+from .reasons import Reason, reason, reasons_evidence
 from .settings import RecognitionSettings
 
 TURN_LEFT = "turn_left"
@@ -92,6 +92,29 @@ class LivenessResult:
     threshold: float
     model_name: str
     model_version: str
+
+    def evidence(self) -> dict:
+        """JSON-ready evidence for the check-in record: decision, challenge, motions seen,
+        identity figures, per-frame measures and fingerprints. No image, no encoding."""
+        return {
+            "passed": self.passed,
+            "nonce": self.nonce,
+            "steps": list(self.steps),
+            "events": list(self.events),
+            "matched_frames": self.matched_frames,
+            "best_distance": None if self.best_distance is None else round(self.best_distance, 4),
+            "threshold": self.threshold,
+            "model_name": self.model_name,
+            "model_version": self.model_version,
+            "reasons": reasons_evidence(self.reasons),
+            "frames": [
+                {"index": f.index, "fingerprint": f.fingerprint, "faces": f.faces,
+                 "yaw": None if f.yaw is None else round(f.yaw, 3),
+                 "eye_aspect_ratio": None if f.eye_aspect_ratio is None else round(f.eye_aspect_ratio, 3),
+                 "distance": None if f.distance is None else round(f.distance, 4)}
+                for f in self.frames
+            ],
+        }
 
 
 def _require_aware(now: datetime) -> None:

@@ -18,7 +18,7 @@ import numpy as np
 from .images import LoadedImage
 from .quality import QualityReport, assess_quality
 from .faces import Recognizer
-from .reasons import Reason, reason
+from .reasons import Reason, reason, reasons_evidence
 from .settings import RecognitionSettings
 
 _MAGIC = b"HPFT"  # hourproof face template
@@ -108,6 +108,23 @@ class Verification:
     model_version: str
     reasons: tuple[Reason, ...]
     quality: QualityReport | None
+
+    def evidence(self) -> dict:
+        """JSON-ready evidence for the check-in record: the decision, distance, threshold,
+        model and reasons, plus the face's quality measures. No image, no encoding."""
+        face = self.quality.face if self.quality is not None else None
+        return {
+            "matched": self.matched,
+            "distance": None if self.distance is None else round(self.distance, 4),
+            "threshold": self.threshold,
+            "model_name": self.model_name,
+            "model_version": self.model_version,
+            "reasons": reasons_evidence(self.reasons),
+            "face": None if face is None else {
+                "width_px": face.box.width, "yaw": round(face.yaw, 3),
+                "sharpness": round(face.sharpness, 1), "brightness": round(face.brightness, 1),
+            },
+        }
 
 
 def _numbered(index: int, r: Reason) -> Reason:

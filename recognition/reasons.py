@@ -58,6 +58,11 @@ class Reason:
     detail: str = ""
 
 
+def reasons_evidence(reasons: tuple[Reason, ...]) -> list[dict[str, str]]:
+    """Reasons as plain dicts for an evidence record."""
+    return [{"code": r.code, "message": r.message, "detail": r.detail} for r in reasons]
+
+
 def reason(code: str, detail: str = "") -> Reason:
     """Build a Reason with the catalogued Chinese message for ``code``."""
     return Reason(code=code, message=MESSAGES[code], detail=detail)

@@ -199,3 +199,25 @@ def test_best_matches_never_pairs_over_the_threshold_and_matches_as_many_as_poss
         for p in itertools.permutations(range(max(n, m)), min(n, m))
     )
     assert len(pairs) == best_count
+
+
+# --- evidence -----------------------------------------------------------------------------------
+
+def test_verification_evidence_is_json_ready_and_holds_no_encoding(alice):
+    import json
+
+    evidence = verify(fake_photo(FakeFace("alice")), alice, FAKE, SETTINGS).evidence()
+    text = json.dumps(evidence, ensure_ascii=False)
+    assert evidence["matched"] is True and evidence["threshold"] == SETTINGS.match_threshold
+    assert evidence["model_name"] == "fake" and evidence["reasons"][0]["code"] == "matched"
+    assert evidence["face"]["width_px"] == 160
+    assert len(text) < 1000  # no 128-number encoding, no pixels
+
+
+def test_group_evidence_is_json_ready():
+    import json
+
+    roster = {"t1": _template("alice"), "t2": _template("bob")}
+    result = match_group_photo(fake_photo(FakeFace("alice", size=100)), roster, FAKE, SETTINGS)
+    evidence = json.loads(json.dumps(result.evidence()))
+    assert evidence["present"] == ["t1"] and evidence["absent"] == ["t2"]

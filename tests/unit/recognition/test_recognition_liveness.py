@@ -199,3 +199,12 @@ def test_every_frame_has_a_fingerprint_for_replay_detection(alice):
     result = check_liveness(burst(LEFT_THEN_RIGHT), challenge(L, R), alice, FAKE, SETTINGS, now=NOW)
     assert len(result.fingerprints) == 10 and all(len(f) == 16 for f in result.fingerprints)
     assert [f.fingerprint for f in result.frames] == list(result.fingerprints)
+
+
+def test_liveness_evidence_is_json_ready_and_holds_no_encoding(alice):
+    import json
+
+    result = check_liveness(burst(LEFT_THEN_RIGHT), challenge(L, R), alice, FAKE, SETTINGS, now=NOW)
+    evidence = json.loads(json.dumps(result.evidence(), ensure_ascii=False))
+    assert evidence["passed"] is True and evidence["events"] == [L, R]
+    assert len(evidence["frames"]) == 10 and evidence["frames"][0]["fingerprint"] == result.fingerprints[0]

@@ -18,6 +18,7 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
+from policies.deadlines import ANCHORS
 from policies.model import (
     CertificateRule,
     Cited,
@@ -43,6 +44,17 @@ EXCLUSION_KINDS = ("establishment_staff", "monthly_pension", "min_age", "statuto
 DEADLINE_KINDS = ("working_days_before", "working_days_after", "days_after", "months_after",
                   "years_after")
 SUBSIDY_KINDS = ("training", "evaluation", "any")
+_METHOD_FIELDS = {
+    "per_hour": ("rates", "employment_multipliers"),
+    "fixed_table": ("table",),
+    "base_with_city_factor": ("base", "city_factor", "cap_at_fee"),
+    "configurable": ("amounts", "by_occupation"),
+}
+_RULE_FIELDS = {
+    "max_per_year": ("max", "subsidy", "by"), "max_total": ("max", "subsidy"), "no_repeat": ("subsidy",),
+    "no_lower_after_higher": ("subsidy",), "no_same_or_lower_level": ("subsidy",),
+    "establishment_staff": (), "monthly_pension": (), "min_age": ("years",), "statutory_retirement_age": ("schedule",),
+}
 RETIREMENT_GROUPS = ("male", "female_cadre", "female_worker")
 
 
@@ -109,6 +121,15 @@ class _Reader:
 
     def fail(self, field: str, message: str) -> PolicyFileError:
         return PolicyFileError(self.file, field, message)
+
+    def only(self, data: Any, path: str, allowed: Iterable[str]) -> None:
+        """Refuse keys nobody reads: a misspelt optional key (cap_at_fe) must not silently drop a rule."""
+        if not isinstance(data, Mapping):
+            raise self.fail(path or "(top level)", f"expected a mapping, got {_show(data)}")
+        allowed = tuple(allowed)
+        for key in data:
+            if key not in allowed:
+                raise self.fail(_join(path, str(key)), f"unknown field (expected one of {', '.join(allowed)})")
 
     def get(self, data: Any, path: str, key: str, *, required: bool = True, default: Any = None) -> Any:
         where = f"{path}.{key}" if path else key
@@ -225,12 +246,14 @@ def _read_yaml(path: Path) -> tuple[_Reader, Any]:
 
 def load_catalog_file(path: str | Path) -> Catalog:
     r, data = _read_yaml(Path(path))
+    r.only(data, "", ("source", "clause", "occupations"))
     clause = r.text(data, "", "clause")
     items = r.listing(data, "", "occupations")
     occupations: list[Occupation] = []
     seen: dict[str, str] = {}
     for i, item in enumerate(items):
         where = f"occupations[{i}]"
+        r.only(item, where, ("number", "code", "name", "junior", "mid", "senior", "aliases", "aliases_clause"))
         code = _normalise_code(r.text(item, where, "code"))
         aliases = r.get(item, where, "aliases", required=False, default=[])
         if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
@@ -265,10 +288,12 @@ def _subsidy(r: _Reader, data: Any, catalog: Catalog) -> SubsidyRule:
     p = "subsidy"
     method = r.choice(data, p, "method", SUBSIDY_METHODS)
     clause = r.text(data, p, "clause")
+    r.only(data, p, ("method", "clause") + _METHOD_FIELDS[method])
     kw: dict[str, Any] = {}
     if method == "per_hour":
         kw["rates"] = r.levels_table(r.get(data, p, "rates"), f"{p}.rates")
         mult = r.get(data, p, "employment_multipliers")
+        r.only(mult, f"{p}.employment_multipliers", ("clause", *(e.value for e in Employment)))
         kw["multipliers_clause"] = r.text(mult, f"{p}.employment_multipliers", "clause")
         kw["employment_multipliers"] = _frozen({
             e: r.decimal(r.get(mult, f"{p}.employment_multipliers", e.value),
@@ -288,6 +313,7 @@ def _subsidy(r: _Reader, data: Any, catalog: Catalog) -> SubsidyRule:
     elif method == "base_with_city_factor":
         kw["base"] = r.levels_table(r.get(data, p, "base"), f"{p}.base")
         factor = r.get(data, p, "city_factor")
+        r.only(factor, f"{p}.city_factor", ("min", "max", "clause"))
         kw["factor_min"] = r.decimal(r.get(factor, f"{p}.city_factor", "min"), f"{p}.city_factor.min")
         kw["factor_max"] = r.decimal(r.get(factor, f"{p}.city_factor", "max"), f"{p}.city_factor.max")
         if kw["factor_min"] > kw["factor_max"]:
@@ -295,6 +321,7 @@ def _subsidy(r: _Reader, data: Any, catalog: Catalog) -> SubsidyRule:
         kw["factor_clause"] = r.text(factor, f"{p}.city_factor", "clause")
         fee = r.get(data, p, "cap_at_fee", required=False)
         if fee is not None:
+            r.only(fee, f"{p}.cap_at_fee", ("clause",))
             kw["cap_at_fee"] = True
             kw["fee_clause"] = r.text(fee, f"{p}.cap_at_fee", "clause")
     else:  # configurable
@@ -324,6 +351,7 @@ def _rule_specs(r: _Reader, data: Any, key: str, kinds: tuple[str, ...]) -> tupl
         where = f"{key}[{i}]"
         kind = r.choice(item, where, "kind", kinds)
         clause = r.text(item, where, "clause")
+        r.only(item, where, ("kind", "clause") + _RULE_FIELDS[kind])
         params: dict[str, Any] = {}
         if key == "frequency_limits":
             params["subsidy"] = r.choice(item, where, "subsidy", SUBSIDY_KINDS)
@@ -336,9 +364,11 @@ def _rule_specs(r: _Reader, data: Any, key: str, kinds: tuple[str, ...]) -> tupl
         elif kind == "statutory_retirement_age":
             schedule = r.get(item, where, "schedule")
             parsed = {}
+            r.only(schedule, f"{where}.schedule", RETIREMENT_GROUPS)
             for group in RETIREMENT_GROUPS:
                 g = r.get(schedule, f"{where}.schedule", group)
                 gw = f"{where}.schedule.{group}"
+                r.only(g, gw, ("base_years", "from_birth", "every_months", "max_extra_months"))
                 parsed[group] = {
                     "base_years": r.integer(g, gw, "base_years", minimum=1),
                     "from_birth": _year_month(r, r.get(g, gw, "from_birth"), f"{gw}.from_birth"),
@@ -354,18 +384,24 @@ def load_region_file(path: str | Path, catalog: Catalog | None = None) -> Region
     """Parse and validate one region file (any path: tests write malformed ones to tmp)."""
     catalog = catalog or load_catalog()
     r, data = _read_yaml(Path(path))
+    r.only(data, "", ("code", "name", "source", "timezone", "class_hour", "online_cap", "verification_clause",
+                      "plan_clause", "required_hours_clause", "opened", "certificates", "subsidy",
+                      "frequency_limits", "exclusions", "eligible_groups", "deadlines", "application_window"))
     code = r.text(data, "", "code")
 
     ch = r.get(data, "", "class_hour")
+    r.only(ch, "class_hour", ("minutes", "clause"))
     minutes = Cited(r.integer(ch, "class_hour", "minutes", minimum=1), r.text(ch, "class_hour", "clause"))
 
     oc = r.get(data, "", "online_cap")
+    r.only(oc, "online_cap", ("share", "clause"))
     share = r.decimal(r.get(oc, "online_cap", "share"), "online_cap.share")
     if share > 1:
         raise r.fail("online_cap.share", f"expected a share between 0 and 1, got {_show(oc['share'])}")
     cap = Cited(Fraction(share), r.text(oc, "online_cap", "clause"))
 
     op = r.get(data, "", "opened")
+    r.only(op, "opened", ("occupations", "occupations_clause", "levels", "levels_clause"))
     occs = r.get(op, "opened", "occupations")
     if occs == "all":
         opened_occs = None
@@ -384,28 +420,33 @@ def load_region_file(path: str | Path, catalog: Catalog | None = None) -> Region
                          frozenset(Level(lv) for lv in levels), r.text(op, "opened", "levels_clause"))
 
     certs = r.get(data, "", "certificates")
+    r.only(certs, "certificates", ("training", "level"))
     cert = {}
     for name in ("training", "level"):
         c = r.get(certs, "certificates", name)
+        r.only(c, f"certificates.{name}", ("required", "clause"))
         cert[name] = CertificateRule(r.boolean(c, f"certificates.{name}", "required"),
                                      r.text(c, f"certificates.{name}", "clause"))
 
     groups = []
     for i, g in enumerate(r.listing(data, "", "eligible_groups")):
         w = f"eligible_groups[{i}]"
+        r.only(g, w, ("code", "clause", "detail"))
         groups.append(EligibleGroup(r.text(g, w, "code"), r.text(g, w, "clause"), r.text(g, w, "detail")))
 
     deadlines = []
     for i, d in enumerate(r.listing(data, "", "deadlines")):
         w = f"deadlines[{i}]"
+        r.only(d, w, ("code", "kind", "amount", "anchor", "clause", "detail"))
         deadlines.append(DeadlineRule(
             code=r.text(d, w, "code"), kind=r.choice(d, w, "kind", DEADLINE_KINDS),
-            amount=r.integer(d, w, "amount", minimum=1), anchor=r.text(d, w, "anchor"),
+            amount=r.integer(d, w, "amount", minimum=1), anchor=r.choice(d, w, "anchor", ANCHORS),
             clause=r.text(d, w, "clause"), detail=r.text(d, w, "detail")))
 
     window = None
     aw = r.get(data, "", "application_window", required=False)
     if aw is not None:
+        r.only(aw, "application_window", ("kind", "months", "clause"))
         window = RuleSpec(kind=r.choice(aw, "application_window", "kind", ("months_after_level_certificate",)),
                           clause=r.text(aw, "application_window", "clause"),
                           params=_frozen({"months": r.integer(aw, "application_window", "months", minimum=1)}))

@@ -156,6 +156,11 @@ _DELETE = object()
     ("zj-jinhua", "exclusions.3.schedule.male.from_birth", "1965", "schedule.male.from_birth: expected a year-month"),
     ("cq", "timezone", "Mars/Olympus", "timezone: unknown time zone 'Mars/Olympus'"),
     ("cq", "plan_clause", "", "plan_clause: expected a non-empty text"),
+    ("js", "subsidy.cap_at_fe", {"clause": "js 3.3"}, "subsidy.cap_at_fe: unknown field"),
+    ("cq", "subsidy.table", {}, "subsidy.table: unknown field (expected one of method, clause, rates"),
+    ("cq", "exclusions.0.years", 16, "exclusions[0].years: unknown field"),
+    ("cq", "online_cap.shar", "0.4", "online_cap.shar: unknown field"),
+    ("yn", "deadlines.0.anchor", "class_open", "deadlines[0].anchor: expected one of class_opening"),
 ])
 def test_a_malformed_region_file_names_the_file_and_the_field(tmp_path, region, path, value, message):
     file = _write(tmp_path, region, _set(path, value))

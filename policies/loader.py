@@ -37,6 +37,9 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 REGIONS_DIR = PACKAGE_DIR / "regions"
 CATALOG_FILE = PACKAGE_DIR / "occupations.yaml"
 
+DEFAULT_MINUTES_PER_CLASS_HOUR = 45
+DEFAULT_ONLINE_CAP = Fraction(1, 2)
+
 SUBSIDY_METHODS = ("per_hour", "fixed_table", "base_with_city_factor", "configurable")
 FREQUENCY_KINDS = ("max_per_year", "max_total", "no_repeat", "no_lower_after_higher",
                    "no_same_or_lower_level")
@@ -389,16 +392,24 @@ def load_region_file(path: str | Path, catalog: Catalog | None = None) -> Region
                       "frequency_limits", "exclusions", "eligible_groups", "deadlines", "application_window"))
     code = r.text(data, "", "code")
 
-    ch = r.get(data, "", "class_hour")
-    r.only(ch, "class_hour", ("minutes", "clause"))
-    minutes = Cited(r.integer(ch, "class_hour", "minutes", minimum=1), r.text(ch, "class_hour", "clause"))
+    # Both settings have project defaults where a notice is silent: 45 minutes per 学时
+    # (POLICY §9) and an online cap of one half (POLICY §3, from js 2.2).
+    ch = r.get(data, "", "class_hour", required=False)
+    if ch is None:
+        minutes = Cited(DEFAULT_MINUTES_PER_CLASS_HOUR, "POLICY §9")
+    else:
+        r.only(ch, "class_hour", ("minutes", "clause"))
+        minutes = Cited(r.integer(ch, "class_hour", "minutes", minimum=1), r.text(ch, "class_hour", "clause"))
 
-    oc = r.get(data, "", "online_cap")
-    r.only(oc, "online_cap", ("share", "clause"))
-    share = r.decimal(r.get(oc, "online_cap", "share"), "online_cap.share")
-    if share > 1:
-        raise r.fail("online_cap.share", f"expected a share between 0 and 1, got {_show(oc['share'])}")
-    cap = Cited(Fraction(share), r.text(oc, "online_cap", "clause"))
+    oc = r.get(data, "", "online_cap", required=False)
+    if oc is None:
+        cap = Cited(DEFAULT_ONLINE_CAP, "POLICY §3")
+    else:
+        r.only(oc, "online_cap", ("share", "clause"))
+        share = r.decimal(r.get(oc, "online_cap", "share"), "online_cap.share")
+        if share > 1:
+            raise r.fail("online_cap.share", f"expected a share between 0 and 1, got {_show(oc['share'])}")
+        cap = Cited(Fraction(share), r.text(oc, "online_cap", "clause"))
 
     op = r.get(data, "", "opened")
     r.only(op, "opened", ("occupations", "occupations_clause", "levels", "levels_clause"))

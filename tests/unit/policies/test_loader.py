@@ -209,3 +209,11 @@ def test_a_loaded_policy_cannot_be_changed_in_place(cq):
         cq.subsidy.rates[Level.MID] = Decimal(1000)  # type: ignore[index]
     with pytest.raises(TypeError):
         cq.frequency_limits[0].params["max"] = 9  # type: ignore[index]
+
+
+def test_a_region_file_without_class_hour_or_online_cap_gets_the_project_defaults(tmp_path):
+    def drop(data):
+        del data["class_hour"], data["online_cap"]
+    policy = load_region_file(_write(tmp_path, "yn", drop))
+    assert (policy.minutes, policy.minutes_per_class_hour.clause) == (45, "POLICY §9")
+    assert (policy.cap, policy.online_cap.clause) == (Fraction(1, 2), "POLICY §3")

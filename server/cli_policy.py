@@ -1,4 +1,5 @@
-"""`hourproof subsidy` and `hourproof plan check`: the rules package from the command line.
+"""`hourproof subsidy`, `hourproof plan check` and `hourproof deadlines`: the rules package from
+the command line.
 
 Thin by design: parse arguments and files into policies' values, call one pure function, print.
 Bad arguments or bad files exit 2 with a message that says what to fix (never a traceback);
@@ -47,6 +48,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from policies.deadlines import ANCHORS, deadlines_for
 from policies.hours import ledger_from_hours
 from policies.identity import IdentityError, parse_resident_id
 from policies.loader import (
@@ -147,7 +149,7 @@ Prints every violation with its clause. Exit 0 accepted, 1 refused, 2 bad file o
 
 
 def add_commands(subparsers: Any) -> None:
-    """Register `subsidy` and `plan check` on hourproof's argparse tree."""
+    """Register `subsidy`, `deadlines` and `plan check` on hourproof's argparse tree."""
     regions = region_codes()
     try:
         groups = "\n".join(f"  {code}: {', '.join(g.code for g in policy.eligible_groups) or '(none)'}"
@@ -198,6 +200,19 @@ def add_commands(subparsers: Any) -> None:
                     help="js: city figure / provincial base, 0.7-1.3 (default 1)")
     sp.add_argument("--json", action="store_true", help="print one JSON object")
     sp.set_defaults(handler=_run_guarded(subsidy_command))
+
+    dp = subparsers.add_parser(
+        "deadlines", help="filing and keeping deadlines of a region, on working days with 调休",
+        description="Compute a region's deadlines from the anchor dates you know.",
+        epilog="Anchors: " + ", ".join(f"{k} ({v})" for k, v in ANCHORS.items()) + ".\n"
+               "Example: hourproof deadlines --region yn --anchor class_opening=2026-03-16\n"
+               "A year the holiday calendar does not know is counted Monday-Friday and marked provisional.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    dp.add_argument("--region", required=True, choices=regions, help="policy region")
+    dp.add_argument("--anchor", action="append", required=True, metavar="NAME=YYYY-MM-DD",
+                    help="an anchor date (repeatable)")
+    dp.add_argument("--json", action="store_true", help="print one JSON object")
+    dp.set_defaults(handler=_run_guarded(deadlines_command))
 
     pp = subparsers.add_parser("plan", help="class plan commands")
     psub = pp.add_subparsers(dest="plan_command", metavar="SUBCOMMAND", required=True)
@@ -452,3 +467,32 @@ def plan_check_command(args: argparse.Namespace) -> int:
         for v in result.violations:
             print(f"  [{v.clause}] {v.code}: {v.detail}")
     return 0 if result.accepted else 1
+
+
+# --- deadlines ------------------------------------------------------------------------------
+
+
+def deadlines_command(args: argparse.Namespace) -> int:
+    """Print every deadline of the region whose anchor date was given."""
+    policy = load_region(args.region)
+    anchors: dict[str, date] = {}
+    for item in args.anchor:
+        name, _, value = item.partition("=")
+        if name not in ANCHORS:
+            raise InputError(f"--anchor {item!r}: unknown anchor {name!r}; use one of {', '.join(ANCHORS)}")
+        try:
+            anchors[name] = date.fromisoformat(value)
+        except ValueError:
+            raise InputError(f"--anchor {item!r}: expected NAME=YYYY-MM-DD") from None
+    found = deadlines_for(policy, anchors)
+    if args.json:
+        print(json.dumps({"region": policy.code, "deadlines": [
+            {"code": d.code, "due": d.due.isoformat(), "clause": d.clause, "detail": d.detail,
+             "provisional": d.provisional} for d in found]}, ensure_ascii=False))
+        return 0
+    if not found:
+        used = sorted({r.anchor for r in policy.deadlines})
+        print(f"{policy.name}（{policy.code}）没有以这些日期起算的期限；本地区使用：{', '.join(used) or '无'}")
+    for d in found:
+        print(f"[{d.clause}] {d.code}: {d.due}{'（暂定 provisional）' if d.provisional else ''} — {d.detail}")
+    return 0

@@ -223,3 +223,26 @@ def test_the_installed_hourproof_command_prints_json_and_exits_0():
     done = subprocess.run([str(exe), *CQ_CLOUD_MID, "--json"], capture_output=True, text=True, timeout=60, cwd=REPO)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["amount"] == "6688.00"
+
+
+# --- deadlines ------------------------------------------------------------------------------
+
+
+def test_deadlines_prints_the_regions_due_dates_from_the_given_anchors(capsys):
+    result = run_json(capsys, "deadlines", "--region", "js", "--anchor", "application_received=2026-09-30",
+                      "--anchor", "training_end=2031-04-30")
+    due = {d["code"]: (d["due"], d["clause"], d["provisional"]) for d in result["deadlines"]}
+    assert due["eligibility_review"] == ("2026-10-13", "js 2.2", False)
+    assert due["electronic_records_kept"] == ("2036-04-30", "js 4.2", False)
+
+
+def test_deadlines_marks_a_count_in_an_unknown_year_provisional(capsys):
+    code, out, _ = run(capsys, "deadlines", "--region", "yn", "--anchor", "class_opening=2031-03-17")
+    assert code == 0 and "yn 4.4.1" in out and "provisional" in out
+
+
+@pytest.mark.parametrize("anchor, message", [("opening=2026-03-16", "unknown anchor 'opening'"),
+                                             ("class_opening=16/3/2026", "expected NAME=YYYY-MM-DD")])
+def test_deadlines_with_a_bad_anchor_exits_2(capsys, anchor, message):
+    code, _, err = run(capsys, "deadlines", "--region", "yn", "--anchor", anchor)
+    assert code == 2 and message in err

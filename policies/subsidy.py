@@ -21,7 +21,6 @@ from policies.loader import Catalog
 from policies.model import (
     Employment,
     FemaleCategory,
-    Level,
     Occupation,
     Person,
     PriorSubsidy,
@@ -337,4 +336,4 @@ def person_from_resident_id(resident_id: str, **attributes: Any) -> Person:
     return Person(birth_date=rid.birth_date, sex=rid.sex, **attributes)
 
 
-__all__ = ["decide_subsidy", "statutory_retirement_date", "age_on", "person_from_resident_id", "Level"]
+__all__ = ["decide_subsidy", "statutory_retirement_date", "age_on", "person_from_resident_id"]

@@ -54,6 +54,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
+    from .web_staff import bp as staff_bp
+    app.register_blueprint(staff_bp)
     from .errors import register as register_errors
 
     register_errors(app)

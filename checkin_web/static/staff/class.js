@@ -1,0 +1,478 @@
+/* /manage/classes/<id>: the plan (lessons, check, filing, amendments) and the trainees
+   (enrolment, import, paper consent, face photos). Every datum comes from the JSON API. */
+"use strict";
+
+(function () {
+  var el = HP.el;
+  var page = HP.pageData();
+  var classId = page.class_id;
+  var base = "/api/classes/" + classId;
+  var state = { cls: null, lessons: [], venues: {}, teachers: {}, added: [], cancel: {}, trainee: null, consent: null };
+
+  function pageError(error) { HP.showError(document.getElementById("page-error"), error); }
+
+  // --- the class and its lessons ----------------------------------------------------------------
+
+  function loadClass() {
+    return HP.api("GET", base).then(function (r) {
+      if (!r.ok) {
+        pageError(r.data.error);
+        document.getElementById("plan-box").classList.add("hidden");
+        document.getElementById("trainees-box").classList.add("hidden");
+        return false;
+      }
+      state.cls = r.data;
+      state.lessons = r.data.lessons;
+      return true;
+    });
+  }
+
+  function loadStaffLists() {
+    var inst = state.cls.institution_id;
+    return Promise.all([
+      HP.api("GET", "/api/institutions/" + inst + "/venues"),
+      HP.api("GET", "/api/institutions/" + inst + "/teachers"),
+    ]).then(function (rs) {
+      state.venues = {};
+      state.teachers = {};
+      if (rs[0].ok) rs[0].data.forEach(function (v) { state.venues[v.id] = v; });
+      if (rs[1].ok) rs[1].data.forEach(function (t) { state.teachers[t.id] = t; });
+      fillSelects();
+    });
+  }
+
+  function fillSelects() {
+    document.querySelectorAll(".venue-select").forEach(function (select) {
+      HP.clear(select);
+      var ids = Object.keys(state.venues);
+      select.appendChild(el("option", { value: "", text: ids.length ? "（线上课不选）" : "（本机构还没有场地）" }));
+      ids.forEach(function (id) { select.appendChild(el("option", { value: id, text: state.venues[id].name })); });
+      if (ids.length) select.value = ids[0];
+    });
+    document.querySelectorAll(".teacher-select").forEach(function (select) {
+      HP.clear(select);
+      select.appendChild(el("option", { value: "", text: "（不指定）" }));
+      Object.keys(state.teachers).forEach(function (id) {
+        select.appendChild(el("option", { value: id, text: state.teachers[id].name }));
+      });
+    });
+  }
+
+  function renderClass() {
+    var c = state.cls;
+    var occ = page.occupations[c.occupation_code];
+    document.getElementById("class-title").textContent = c.name;
+    document.title = c.name + " · hourproof 学时核验";
+    var facts = HP.clear(document.getElementById("class-facts"));
+    function fact(name, value) { HP.append(facts, [el("dt", { text: name }), el("dd", null, value)]); }
+    fact("状态", el("span", { class: "badge " + c.status, text: HP.label("status", c.status) }));
+    fact("班级编号", String(c.id));
+    fact("职业（工种）", c.occupation_code + (occ ? " " + occ : ""));
+    fact("等级", HP.label("level", c.level));
+    if (c.direction && c.direction !== "—") fact("方向", c.direction);
+    fact("地区 / 区县编号", c.region_code + " / " + c.district_id);
+    fact("培训日期", c.starts_on + " 至 " + c.ends_on);
+    fact("培训类型", HP.label("funding", c.funding));
+    fact("培训费", c.fee === null ? "—" : c.fee + " 元/人");
+    if (c.filed_at) fact("备案时间", HP.beijingText(c.filed_at));
+
+    var filed = c.status === "filed";
+    document.getElementById("plan-file").classList.toggle("hidden", filed);
+    document.getElementById("lessons-box").classList.toggle("hidden", filed);
+    document.getElementById("amend-box").classList.toggle("hidden", !filed);
+    document.querySelectorAll(".cancel-col").forEach(function (n) { n.classList.toggle("hidden", !filed); });
+    renderLessons();
+  }
+
+  function hoursBetween(a, b) { return (new Date(b) - new Date(a)) / 3600000; }
+
+  function renderLessons() {
+    var filed = state.cls.status === "filed";
+    var total = 0, online = 0, active = 0;
+    var rows = state.lessons.map(function (x) {
+      var s = HP.beijing(x.starts_at), e = HP.beijing(x.ends_at);
+      var cancelled = !!x.cancelled_at;
+      var h = hoursBetween(x.starts_at, x.ends_at);
+      if (!cancelled) { active++; total += h; if (x.mode === "online") online += h; }
+      var status = cancelled ? "已取消" + (x.amendment_id ? "（变更 " + x.amendment_id + "）" : "")
+        : (x.amendment_id ? "变更新增（变更 " + x.amendment_id + "）" : "有效");
+      var box = null;
+      if (filed) {
+        box = el("td", { class: "cancel-col" }, cancelled ? "" : el("input", {
+          type: "checkbox", "aria-label": "取消课次 " + x.id, checked: !!state.cancel[x.id],
+          onchange: function (ev) {
+            if (ev.target.checked) state.cancel[x.id] = true; else delete state.cancel[x.id];
+            renderAmendSummary();
+          },
+        }));
+      }
+      var venue = x.venue_id ? (state.venues[x.venue_id] || {}).name || ("场地 " + x.venue_id) : "—";
+      var teacher = x.teacher_id ? (state.teachers[x.teacher_id] || {}).name || ("教师 " + x.teacher_id) : "—";
+      return el("tr", { class: cancelled ? "cancelled" : "" }, box,
+        el("td", { text: x.id }), el("td", { text: s.date + " " + s.weekday }),
+        el("td", { text: s.time + "–" + e.time + (e.date !== s.date ? "（次日）" : "") }),
+        el("td", { text: HP.label("mode", x.mode) }), el("td", { text: HP.label("content", x.content) }),
+        el("td", { text: venue }), el("td", { text: teacher }), el("td", { text: x.title || "—" }),
+        el("td", { text: status }));
+    });
+    HP.fillRows(document.querySelector("#lessons-table tbody"), rows, 10,
+                filed ? "没有课次。" : "还没有课次，请在下方添加。");
+    document.getElementById("lesson-totals").textContent = active
+      ? "有效课次 " + active + " 个，共 " + round(total) + " 小时，其中线上 " + round(online) + " 小时。点“检查计划”查看按规定折算的学时。"
+      : "";
+    renderAmendSummary();
+  }
+
+  function round(n) { return Math.round(n * 100) / 100; }
+
+  // --- lesson fields (shared by "add lessons" and the amendment form) ---------------------------
+
+  function wireModeToggle(form) {
+    var mode = form.elements.mode, venue = form.elements.venue_id;
+    function sync() {
+      var online = mode.value === "online";
+      venue.disabled = online;
+      if (online) venue.value = "";
+      else if (!venue.value && venue.options.length > 1) venue.value = venue.options[1].value;
+    }
+    mode.addEventListener("change", sync);
+  }
+
+  function lessonBody(form, date) {
+    var v = HP.values(form);
+    var body = {
+      starts_at: HP.beijingIso(date, v.start), ends_at: HP.beijingIso(date, v.end), mode: v.mode, content: v.content,
+    };
+    if (v.mode === "offline" && v.venue_id) body.venue_id = Number(v.venue_id);
+    if (v.teacher_id) body.teacher_id = Number(v.teacher_id);
+    if (v.title) body.title = v.title;
+    return body;
+  }
+
+  function lessonFieldsMissing(form) {
+    var v = HP.values(form);
+    var missing = [];
+    if (!v.date) missing.push({ field: "date", message: "请选择日期", type: "missing" });
+    if (!v.start) missing.push({ field: "start", message: "请填写开始时间", type: "missing" });
+    if (!v.end) missing.push({ field: "end", message: "请填写结束时间", type: "missing" });
+    return missing.length ? { message: "请填写课次的日期和时间", fields: missing } : null;
+  }
+
+  /* The dates of a series: `count` lessons from `first`, every `every` days, optionally on weekdays only. */
+  function seriesDates(first, count, every, skipWeekends) {
+    var out = [], d = first, guard = 0;
+    while (out.length < count && guard++ < 2000) {
+      var day = new Date(d + "T00:00:00Z").getUTCDay();
+      if (skipWeekends && (day === 0 || day === 6)) { d = HP.addDays(d, 1); continue; }
+      out.push(d);
+      d = HP.addDays(d, every);
+    }
+    return out;
+  }
+
+  // --- plan check and filing ----------------------------------------------------------------------
+
+  function renderCheck(check, heading, ok) {
+    var box = HP.clear(document.getElementById("plan-result"));
+    box.className = "result " + (ok ? "good" : "bad");
+    HP.append(box, el("h3", { text: heading }));
+    var share = (Number(check.online_share) * 100).toFixed(1);
+    HP.append(box, el("p", null,
+      "计划学时 " + check.scheduled_hours + " 学时（每学时 " + check.minutes_per_class_hour + " 分钟）；" +
+      "规定学时 " + (check.required_hours === null ? "—" : check.required_hours) + " 学时；" +
+      "线上 " + check.online_hours + " 学时，占 " + share + "%。"));
+    if (check.violations.length) {
+      HP.append(box, el("p", { text: "共 " + check.violations.length + " 处不符合规定：" }));
+      HP.append(box, HP.violationsTable(check.violations));
+    } else {
+      HP.append(box, el("p", { text: "未发现不符合规定之处。" }));
+    }
+    box.scrollIntoView({ block: "nearest" });
+  }
+
+  function renderPlainError(error) {
+    var box = HP.clear(document.getElementById("plan-result"));
+    box.className = "result";
+    HP.append(box, el("div", { class: "form-error" }));
+    HP.showError(box, error);
+  }
+
+  function planCheck() {
+    var button = document.getElementById("plan-check");
+    HP.busy(button, true);
+    return HP.api("GET", base + "/plan-check").then(function (r) {
+      HP.busy(button, false);
+      if (!r.ok) { renderPlainError(r.data.error); return; }
+      renderCheck(r.data, r.data.accepted ? "检查通过：计划符合规定，可以提交备案" : "检查未通过：计划不符合规定", r.data.accepted);
+    });
+  }
+
+  function fileClass() {
+    var button = document.getElementById("plan-file");
+    HP.busy(button, true);
+    return HP.api("POST", base + "/file").then(function (r) {
+      HP.busy(button, false);
+      if (r.ok) {
+        return refresh().then(function () { renderCheck(r.data.check, "已备案：计划符合规定，已冻结；此后只能通过计划变更修改", true); });
+      }
+      var error = r.data.error;
+      if (error.check) renderCheck(error.check, "未予备案：培训计划不符合规定，请修改后重新提交", false);
+      else renderPlainError(error);
+    });
+  }
+
+  // --- amendments ---------------------------------------------------------------------------------
+
+  function renderAmendSummary() {
+    var cancel = Object.keys(state.cancel).length;
+    document.getElementById("amend-summary").textContent =
+      "将取消 " + cancel + " 个课次，新增 " + state.added.length + " 个课次。";
+    HP.fillRows(document.querySelector("#amend-added tbody"), state.added.map(function (x, i) {
+      var s = HP.beijing(x.starts_at), e = HP.beijing(x.ends_at);
+      return el("tr", null, el("td", { text: s.date + " " + s.weekday + " " + s.time + "–" + e.time }),
+        el("td", { text: HP.label("mode", x.mode) }), el("td", { text: HP.label("content", x.content) }),
+        el("td", { text: x.venue_id ? (state.venues[x.venue_id] || {}).name || x.venue_id : "—" }),
+        el("td", null, el("button", { type: "button", class: "link", text: "移除", onclick: function () {
+          state.added.splice(i, 1);
+          renderAmendSummary();
+        } })));
+    }), 5, "暂无");
+  }
+
+  // --- trainees -----------------------------------------------------------------------------------
+
+  function loadEnrollments() {
+    return HP.api("GET", base + "/enrollments").then(function (r) {
+      if (!r.ok) { pageError(r.data.error); return; }
+      HP.fillRows(document.querySelector("#enrollments-table tbody"), r.data.map(function (e) {
+        var t = e.trainee;
+        return el("tr", null, el("td", { text: e.id }), el("td", { text: t.name }),
+          el("td", { class: "mono", text: t.resident_id }), el("td", { class: "mono", text: t.phone || "—" }),
+          el("td", { text: e.subsidy_category || "—" }), el("td", { text: HP.label("employment", e.employment_at_start) }),
+          el("td", { text: HP.beijingText(e.enrolled_at) }),
+          el("td", null, el("button", { type: "button", class: "small", text: "同意书与人脸照片",
+                                        onclick: function () { openTrainee(t); } })));
+      }), 8, "还没有学员，请在下方报名或导入。");
+    });
+  }
+
+  function openTrainee(t) {
+    state.trainee = t;
+    var panel = document.getElementById("trainee-panel");
+    panel.classList.remove("hidden");
+    document.getElementById("trainee-panel-title").textContent = "学员：" + t.name + "（" + t.resident_id + "）";
+    ["consent-form", "face-form"].forEach(function (id) {
+      var form = document.getElementById(id);
+      form.reset();
+      HP.clearError(form);
+      var done = form.querySelector(".done");
+      if (done) done.remove();
+    });
+    loadConsentText();
+    panel.scrollIntoView({ block: "start" });
+  }
+
+  function loadConsentText() {
+    if (state.consent) return Promise.resolve(state.consent);
+    return HP.api("GET", "/api/consent-text").then(function (r) {
+      var box = document.getElementById("consent-text");
+      if (!r.ok) { box.textContent = r.data.error.message; return null; }
+      state.consent = r.data;
+      box.textContent = r.data.text;
+      document.getElementById("consent-version").textContent = "告知书版本：" + r.data.version + "。";
+      return r.data;
+    });
+  }
+
+  function done(form, text) {
+    var old = form.querySelector(".done");
+    if (old) old.remove();
+    form.appendChild(el("p", { class: "done", role: "status", text: text }));
+  }
+
+  function recordConsent(form, granted) {
+    if (!state.consent) return Promise.resolve(HP.showError(form, { message: "告知书尚未加载，请稍后重试" }));
+    return HP.api("POST", "/api/trainees/" + state.trainee.id + "/consent",
+                  { granted: granted, channel: "paper", text_version: state.consent.version }).then(function (r) {
+      if (!r.ok) {
+        if (r.data.error.code === "consent_text_outdated") state.consent = null;  // reload the new text
+        HP.showError(form, r.data.error);
+        return;
+      }
+      done(form, (granted ? "已登记同意" : "已登记撤回，学员的人脸模板已删除") + "（" + HP.beijingText(r.data.at) +
+                 "，告知书版本 " + r.data.text_version + "）。");
+    });
+  }
+
+  function showEnrolled(data) {
+    var box = HP.clear(document.getElementById("enroll-result"));
+    var t = data.trainee;
+    box.className = "result good";
+    HP.append(box, el("h3", { text: "已报名：" + t.name }));
+    if (data.activation_code) {
+      HP.append(box, el("p", null, "登录账号：", el("b", { class: "mono", text: t.phone || t.resident_id })));
+      HP.append(box, el("p", null, "一次性激活码：", el("b", { class: "code", id: "activation-code", text: data.activation_code })));
+      HP.append(box, el("p", { class: "note", text: "请把激活码当面交给学员本人（只显示这一次，请勿拍照外传）。学员首次在手机签到页面登录时，用它设置自己的密码并绑定手机。" }));
+    } else {
+      HP.append(box, el("p", { text: "该学员已有登录账号（以前报名时已创建），无需新的激活码。" }));
+    }
+  }
+
+  function showImport(data) {
+    var box = HP.clear(document.getElementById("import-result"));
+    box.className = "result " + (data.failed ? "bad" : "good");
+    HP.append(box, el("h3", { text: "导入完成：成功 " + data.imported + " 行，失败 " + data.failed + " 行" }));
+    if (data.rows.some(function (r) { return r.activation_code; })) {
+      HP.append(box, el("p", { class: "note", text: "新学员的一次性激活码只显示这一次：请逐一当面交给学员本人。" }));
+    }
+    HP.append(box, el("table", { class: "data" },
+      el("thead", null, el("tr", null, ["行号", "姓名", "结果", "激活码"].map(function (h) { return el("th", { text: h }); }))),
+      el("tbody", null, data.rows.map(function (row) {
+        var result = row.ok ? el("span", { class: "ok", text: "成功" })
+          : el("ul", { class: "errors" }, row.errors.map(function (e) {
+            return el("li", null, el("b", { text: HP.fieldName(e.field) + "：" }), e.message);
+          }));
+        return el("tr", { class: row.ok ? "" : "failed" }, el("td", { text: row.row }), el("td", { text: row.name || "—" }),
+          el("td", null, result), el("td", { class: "code", text: row.activation_code || "" }));
+      }))));
+  }
+
+  // --- wiring ----------------------------------------------------------------------------------------
+
+  function refresh() {
+    return loadClass().then(function (found) {
+      if (found) renderClass();
+      return found;
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var lessonsForm = document.getElementById("lessons-form");
+    var amendAdd = document.getElementById("amend-add-form");
+    wireModeToggle(lessonsForm);
+    wireModeToggle(amendAdd);
+
+    document.getElementById("plan-check").addEventListener("click", planCheck);
+    document.getElementById("plan-file").addEventListener("click", fileClass);
+
+    HP.onSubmit(lessonsForm, function (form) {
+      var missing = lessonFieldsMissing(form);
+      if (missing) { HP.showError(form, missing); return; }
+      var v = HP.values(form);
+      var dates = seriesDates(v.date, v.repeat || 1, v.every || 1, v.skip_weekends);
+      var lessons = dates.map(function (d) { return lessonBody(form, d); });
+      return HP.api("POST", base + "/lessons", { lessons: lessons }).then(function (r) {
+        if (!r.ok) { HP.showError(form, r.data.error); return; }
+        form.elements.date.value = HP.addDays(dates[dates.length - 1], v.every || 1);
+        return refresh();
+      });
+    });
+
+    HP.onSubmit(amendAdd, function (form) {
+      var missing = lessonFieldsMissing(form);
+      if (missing) { HP.showError(form, missing); return; }
+      state.added.push(lessonBody(form, HP.values(form).date));
+      renderAmendSummary();
+    });
+
+    HP.onSubmit(document.getElementById("amend-form"), function (form) {
+      var body = { reason: HP.values(form).reason || "", add_lessons: state.added,
+                   cancel_lesson_ids: Object.keys(state.cancel).map(Number) };
+      return HP.api("POST", base + "/amendments", body).then(function (r) {
+        if (!r.ok) {
+          var box = HP.showError(form, r.data.error);
+          if (box && r.data.error.check) HP.append(box, HP.violationsTable(r.data.error.check.violations));
+          return;
+        }
+        state.added = [];
+        state.cancel = {};
+        form.reset();
+        return refresh().then(function () {
+          renderCheck(r.data.check, "计划变更已记录（变更编号 " + r.data.id + "）：变更后的计划符合规定", true);
+        });
+      });
+    });
+
+    HP.onSubmit(document.getElementById("enroll-form"), function (form) {
+      HP.clear(document.getElementById("enroll-result")).className = "";
+      var v = HP.values(form);
+      if (v.resident_id) v.resident_id = v.resident_id.toUpperCase();
+      return HP.api("POST", base + "/enrollments", v).then(function (r) {
+        if (!r.ok) { HP.showError(form, r.data.error); return; }
+        form.reset();
+        showEnrolled(r.data);
+        return loadEnrollments();
+      });
+    });
+
+    HP.onSubmit(document.getElementById("import-form"), function (form) {
+      HP.clear(document.getElementById("import-result")).className = "";
+      var file = form.elements.file.files[0];
+      if (!file) { HP.showError(form, { message: "请选择要导入的 .xlsx 或 .csv 文件", fields: [{ field: "file", type: "missing" }] }); return; }
+      var data = new FormData();
+      data.append("file", file, file.name);
+      data.append("class_id", String(classId));
+      return HP.api("POST", "/api/trainees/import", data).then(function (r) {
+        if (!r.ok) { HP.showError(form, r.data.error); return; }
+        form.reset();
+        showImport(r.data);
+        return loadEnrollments();
+      });
+    });
+
+    HP.onSubmit(document.getElementById("consent-form"), function (form) {
+      if (!form.elements.signed.checked) {
+        HP.showError(form, { message: "请先确认学员已在纸质告知书上签字", fields: [{ field: "signed", message: "请勾选" }] });
+        return;
+      }
+      return recordConsent(form, true);
+    });
+    document.getElementById("consent-withdraw").addEventListener("click", function () {
+      var form = document.getElementById("consent-form");
+      if (!window.confirm("登记撤回后将立即删除该学员的人脸模板，学员将无法通过人脸核验签到。确定吗？")) return;
+      HP.clearError(form);
+      recordConsent(form, false);
+    });
+
+    HP.onSubmit(document.getElementById("face-form"), function (form) {
+      var files = form.elements.photos.files;
+      if (files.length < 1 || files.length > 5) {
+        HP.showError(form, { message: "请选择 1–5 张照片（已选 " + files.length + " 张）", fields: [{ field: "photos", message: "1–5 张" }] });
+        return;
+      }
+      var data = new FormData();
+      Array.prototype.forEach.call(files, function (f) { data.append("photos", f, f.name); });
+      var reason = form.elements.reason.value.trim();
+      if (reason) data.append("reason", reason);
+      return HP.api("POST", "/api/trainees/" + state.trainee.id + "/face", data).then(function (r) {
+        if (!r.ok) {
+          var error = r.data.error;
+          if (error.reasons && error.reasons.length) {
+            error = { message: "照片未通过质量检查，请按以下提示重新拍摄后上传：", reasons: error.reasons };
+          }
+          HP.showError(form, error);
+          return;
+        }
+        form.reset();
+        done(form, "人脸模板已建立（模板编号 " + r.data.template_id + "，照片 " + r.data.photos + " 张" +
+                   (r.data.replaces_id ? "，替换模板 " + r.data.replaces_id : "") + "）。");
+      });
+    });
+
+    document.getElementById("trainee-panel-close").addEventListener("click", function () {
+      document.getElementById("trainee-panel").classList.add("hidden");
+    });
+
+    refresh().then(function (found) {
+      if (!found) return;
+      return loadStaffLists().then(function () {
+        renderLessons();
+        var d = document.getElementById("lessons-form").elements.date;
+        if (!d.value) d.value = state.cls.starts_on;
+        var a = document.getElementById("amend-add-form").elements.date;
+        if (!a.value) a.value = state.cls.starts_on;
+        return loadEnrollments();
+      });
+    });
+  });
+})();

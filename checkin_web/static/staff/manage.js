@@ -1,0 +1,140 @@
+/* /manage: the institution's classes, venues and teachers, with forms to add each. An admin
+   picks the institution first; an institution admin always works on their own. */
+"use strict";
+
+(function () {
+  var el = HP.el;
+  var page = HP.pageData();
+  var occupations = {};
+  page.occupations.forEach(function (o) { occupations[o.code] = o; });
+  var institutions = [];
+  var current = null; // the institution being managed
+
+  function pageError(error) { HP.showError(document.getElementById("page-error"), error); }
+
+  function loadInstitutions() {
+    return HP.api("GET", "/api/institutions").then(function (r) {
+      if (!r.ok) { pageError(r.data.error); return; }
+      institutions = r.data;
+      var select = document.getElementById("institution-select");
+      HP.clear(select);
+      institutions.forEach(function (i) { select.appendChild(el("option", { value: String(i.id), text: i.name })); });
+      document.getElementById("institution-choice").classList.toggle("hidden", institutions.length < 2);
+      var mine = institutions.filter(function (i) { return i.id === page.institution_id; })[0];
+      choose(mine || institutions[0] || null);
+    });
+  }
+
+  function choose(inst) {
+    current = inst;
+    var summary = HP.clear(document.getElementById("institution-summary"));
+    if (!inst) {
+      summary.textContent = "没有可管理的培训机构。系统管理员请先通过接口登记培训机构。";
+      return;
+    }
+    document.getElementById("institution-select").value = String(inst.id);
+    HP.append(summary, el("b", { text: inst.name }), "　统一社会信用代码 " + inst.uscc + "　地址 " + inst.address +
+              "　地区 " + inst.region_code + "　区县编号 " + inst.district_id);
+    var form = document.getElementById("class-form");
+    form.elements.region_code.value = inst.region_code;
+    form.elements.district_id.value = inst.district_id;
+    loadVenues();
+    loadTeachers();
+    loadClasses();
+  }
+
+  function loadClasses() {
+    return HP.api("GET", "/api/classes").then(function (r) {
+      var tbody = document.querySelector("#classes-table tbody");
+      if (!r.ok) { pageError(r.data.error); return; }
+      var rows = r.data.filter(function (c) { return !current || c.institution_id === current.id; });
+      HP.fillRows(tbody, rows.map(function (c) {
+        var occ = occupations[c.occupation_code];
+        return el("tr", null,
+          el("td", { text: c.id }),
+          el("td", null, el("a", { href: "/manage/classes/" + c.id, text: c.name })),
+          el("td", { text: c.occupation_code + (occ ? " " + occ.name : "") + (c.direction && c.direction !== "—" ? "（" + c.direction + "）" : "") }),
+          el("td", { text: HP.label("level", c.level) }),
+          el("td", { text: c.starts_on + " 至 " + c.ends_on }),
+          el("td", null, el("span", { class: "badge " + c.status, text: HP.label("status", c.status) })),
+          el("td", null, el("a", { href: "/manage/classes/" + c.id, text: "课次与学员 →" })));
+      }), 7, "还没有培训班，请在下方新建。");
+    });
+  }
+
+  function loadVenues() {
+    return HP.api("GET", "/api/institutions/" + current.id + "/venues").then(function (r) {
+      if (!r.ok) { pageError(r.data.error); return; }
+      HP.fillRows(document.querySelector("#venues-table tbody"), r.data.map(function (v) {
+        var fence = v.fence_kind === "circle"
+          ? "圆形：中心 " + v.centre_lat + ", " + v.centre_lon + "，半径 " + v.radius_m + " 米"
+          : "多边形：" + (v.polygon || []).length + " 个点";
+        return el("tr", null, el("td", { text: v.id }), el("td", { text: v.name }), el("td", { text: v.address }),
+          el("td", { text: fence }), el("td", { text: HP.label("datum", v.datum) }),
+          el("td", { text: "≤ " + v.max_accuracy_m + " 米" }));
+      }), 6, "还没有培训场地。线下课必须指定场地。");
+    });
+  }
+
+  function loadTeachers() {
+    return HP.api("GET", "/api/institutions/" + current.id + "/teachers").then(function (r) {
+      if (!r.ok) { pageError(r.data.error); return; }
+      HP.fillRows(document.querySelector("#teachers-table tbody"), r.data.map(function (t) {
+        return el("tr", null, el("td", { text: t.id }), el("td", { text: t.name }), el("td", { text: t.employer || "—" }),
+          el("td", { text: t.title || "—" }), el("td", { text: t.full_time ? "专职" : "兼职" }));
+      }), 5, "还没有登记教师。");
+    });
+  }
+
+  function showRequiredHours() {
+    var form = document.getElementById("class-form");
+    var occ = occupations[form.elements.occupation_code.value];
+    var level = form.elements.level.value;
+    document.getElementById("required-hours").textContent = occ
+      ? "目录规定学时：" + occ.hours[level] + " 学时（" + HP.label("level", level) + "）。地区政策可能另有规定，以检查计划的结果为准。"
+      : "";
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.getElementById("institution-select").addEventListener("change", function (ev) {
+      choose(institutions.filter(function (i) { return String(i.id) === ev.target.value; })[0]);
+    });
+
+    var classForm = document.getElementById("class-form");
+    classForm.elements.occupation_code.addEventListener("change", showRequiredHours);
+    classForm.elements.level.addEventListener("change", showRequiredHours);
+    showRequiredHours();
+    HP.onSubmit(classForm, function (form) {
+      var v = HP.values(form);
+      if (current) v.institution_id = current.id;
+      if (v.fee !== undefined) v.fee = String(v.fee);
+      return HP.api("POST", "/api/classes", v).then(function (r) {
+        if (!r.ok) { HP.showError(form, r.data.error); return; }
+        window.location.href = "/manage/classes/" + r.data.id;
+      });
+    });
+
+    HP.onSubmit(document.getElementById("venue-form"), function (form) {
+      var v = HP.values(form);
+      v.fence_kind = "circle";
+      if (current) v.institution_id = current.id;
+      return HP.api("POST", "/api/venues", v).then(function (r) {
+        if (!r.ok) { HP.showError(form, r.data.error); return; }
+        form.reset();
+        return loadVenues();
+      });
+    });
+
+    HP.onSubmit(document.getElementById("teacher-form"), function (form) {
+      var v = HP.values(form);
+      if (current) v.institution_id = current.id;
+      return HP.api("POST", "/api/teachers", v).then(function (r) {
+        if (!r.ok) { HP.showError(form, r.data.error); return; }
+        form.reset();
+        return loadTeachers();
+      });
+    });
+
+    loadInstitutions();
+  });
+})();

@@ -1,0 +1,111 @@
+"""Pages for institution staff (zh-CN): log in, classes, venues, teachers, lessons, filing,
+amendments, enrollment, import, consent, face photos, audit trail.
+
+The pages are shells: every datum is fetched from the JSON API by small scripts in
+checkin_web/static/staff/, so scoping and validation stay in one place (the API). A page handler
+only checks that a staff user is signed in, and hands the page the catalog and region names that
+fill its selects (read-only policy data, the same for everyone)."""
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlencode
+
+from flask import Blueprint, redirect, render_template, request, session as cookie
+
+import checkin_web
+
+from .api import auth
+from .models import Role
+
+STATIC = Path(checkin_web.__file__).resolve().parent / "static" / "staff"
+
+bp = Blueprint("staff", __name__, static_folder=str(STATIC), static_url_path="/static/staff")
+
+#: Who may use these pages: they write (venues, classes, enrollments), and only these roles may.
+STAFF_ROLES = (Role.admin, Role.institution_admin)
+ROLE_NAMES = {Role.admin: "系统管理员", Role.institution_admin: "机构管理员", Role.teacher: "教师",
+              Role.district_supervisor: "区县人社监管", Role.city_reviewer: "市级复核", Role.trainee: "学员"}
+
+#: Nothing on these pages comes from anywhere but this server (no CDN, no inline script).
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+       "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+
+
+@bp.after_request
+def _headers(resp):
+    resp.headers.setdefault("Content-Security-Policy", CSP)
+    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+    resp.headers.setdefault("Referrer-Policy", "same-origin")
+    if resp.mimetype == "text/html":
+        resp.headers["Cache-Control"] = "no-store"  # pages carry the session's CSRF token
+    return resp
+
+
+def _safe_next(value: str | None) -> str:
+    """Only back to one of our own pages: never an open redirect (`//evil.example`, `https:`)."""
+    if value and value.startswith("/manage") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/manage"
+
+
+def _staff_or_redirect():
+    """The signed-in staff user, or a redirect to the log-in page that comes back here."""
+    user = auth.current_user()
+    if user is not None and user.role in STAFF_ROLES:
+        return user, None
+    args = {"next": request.full_path.rstrip("?")}
+    if user is not None:
+        args["denied"] = "1"  # signed in, but a role these pages are not for
+    return None, redirect("/login?" + urlencode(args))
+
+
+def _page(template: str, user, **context):
+    return render_template(
+        template, user=user, role_name=ROLE_NAMES.get(user.role, user.role.value),
+        csrf_token=cookie.get("csrf", ""), **context,
+    )
+
+
+@bp.get("/login")
+def login_page():
+    user = auth.current_user()
+    target = _safe_next(request.args.get("next"))
+    if user is not None and user.role in STAFF_ROLES:
+        return redirect(target)
+    return render_template("staff/login.html", next_url=target, denied=bool(request.args.get("denied")))
+
+
+@bp.get("/manage")
+def manage():
+    user, away = _staff_or_redirect()
+    if away:
+        return away
+    from policies import loader
+
+    from .services import rules
+
+    occupations = [
+        {"code": o.code, "name": o.name, "hours": {"junior": o.junior, "mid": o.mid, "senior": o.senior}}
+        for o in rules.catalog().occupations
+    ]
+    regions = [{"code": code, "name": rules.region(code).name} for code in loader.region_codes()]
+    return _page("staff/manage.html", user, occupations=occupations, regions=regions)
+
+
+@bp.get("/manage/classes/<int:class_id>")
+def class_page(class_id: int):
+    user, away = _staff_or_redirect()
+    if away:
+        return away
+    from .services import rules
+
+    occupations = {o.code: o.name for o in rules.catalog().occupations}
+    return _page("staff/class.html", user, class_id=class_id, occupations=occupations)
+
+
+@bp.get("/manage/audit")
+def audit_page():
+    user, away = _staff_or_redirect()
+    if away:
+        return away
+    return _page("staff/audit.html", user)

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context, request
 from flask_socketio import SocketIO
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -45,13 +45,19 @@ class Database:
     def session(self) -> Session:
         """The request's session (one per app context)."""
         if "db_session" not in g:
-            g.db_session = self.sessionmaker()
+            session = self.sessionmaker()
+            if has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS"):
+                # A request that may write takes SQLite's write lock when it first touches the
+                # database (no effect on PostgreSQL).
+                session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+            g.db_session = session
         return g.db_session
 
     @contextmanager
     def begin(self) -> Iterator[Session]:
-        """A session outside a request (CLI, jobs): commit on success, roll back on error."""
+        """A writing session outside a request (CLI, jobs): commit on success, roll back on error."""
         with self.sessionmaker.begin() as session:
+            session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
             yield session
 
     @staticmethod
@@ -70,6 +76,9 @@ def make_engine(url: str, **kw) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
+            # Let SQLAlchemy, not the driver, begin transactions (SQLAlchemy's documented recipe):
+            # pysqlite's own implicit BEGIN breaks SAVEPOINT.
+            dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             # Foreign keys are off by default in SQLite; WAL lets readers go on during a write;
             # synchronous=FULL so an answered write survives a crash (evidence must).
@@ -77,6 +86,14 @@ def make_engine(url: str, **kw) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=FULL")
             cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn):
+            # Readers: deferred (WAL readers never block writers). Writers ask for IMMEDIATE
+            # (see Database.session): two deferred writers that both read first would deadlock
+            # on the upgrade; IMMEDIATE takes the write lock up front and the other one waits.
+            mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+            conn.exec_driver_sql(f"BEGIN {mode}")
 
         return engine
     kw.setdefault("pool_pre_ping", True)

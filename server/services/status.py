@@ -10,7 +10,7 @@ from ..models import Enrollment, Institution, Lesson, TrainingClass
 
 def health(session: Session) -> dict:
     session.execute(text("SELECT 1"))
-    return {"status": "ok", "database": session.get_bind().dialect.name, "schema": current(session.get_bind())}
+    return {"status": "ok", "database": session.get_bind().dialect.name, "schema": current(session.connection())}
 
 
 def overview(session: Session) -> dict:

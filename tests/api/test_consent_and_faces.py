@@ -96,7 +96,7 @@ def test_withdrawing_consent_erases_the_template_but_keeps_the_record(worlds, lo
     digest = session.get(FaceTemplate, tid).photo_hashes[0]
     assert app.extensions["hourproof_evidence"].exists(digest)
     assert _consent(phone, y.trainee_id, granted=False, channel="phone").status_code == 201
-    session.expire_all()
+    session.rollback()  # end the read snapshot, see what requests wrote
     t = session.get(FaceTemplate, tid)
     assert t.template == b"" and t.erased_at is not None
     assert not app.extensions["hourproof_evidence"].exists(digest)

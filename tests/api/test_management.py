@@ -135,7 +135,7 @@ def test_a_filed_plan_changes_only_through_a_recorded_amendment(worlds, login, s
         "add_lessons": _lessons(0, 1, start=date(2026, 5, 2))})
     assert resp.status_code == 201, resp.get_json()
     amendment_id = resp.get_json()["id"]
-    session.expire_all()
+    session.rollback()  # end the read snapshot, see what requests wrote
     cancelled = session.get(Lesson, online[0])
     assert cancelled.cancelled_at is not None and cancelled.amendment_id == amendment_id
     assert session.get(ClassAmendment, amendment_id).reason == "教师因病调课"
@@ -149,7 +149,7 @@ def test_an_amendment_that_would_break_the_online_cap_is_refused_and_changes_not
     resp = api.post(f"/api/classes/{class_id}/amendments", json={
         "reason": "改为线上", "cancel_lesson_ids": [offline[0]], "add_lessons": _lessons(0, 1, start=date(2026, 5, 2))})
     assert resp.status_code == 422
-    session.expire_all()
+    session.rollback()  # end the read snapshot, see what requests wrote
     assert session.get(Lesson, offline[0]).cancelled_at is None
     assert session.scalars(select(ClassAmendment)).all() == []
 

@@ -87,7 +87,7 @@ def test_users_of_another_district_or_institution_get_403_or_404_on_every_route(
         else:
             resp = api.post(url, json=body)
         assert resp.status_code in (403, 404), f"{outsider} {method} {url} -> {resp.status_code} {resp.get_data(as_text=True)[:200]}"
-    session.expire_all()
+    session.rollback()  # end the read snapshot, see what requests wrote
     assert _counts(session) == before
 
 

@@ -37,8 +37,9 @@ def _free_port() -> int:
 
 def test_the_demo_server_answers_on_the_printed_url(tmp_path):
     port = _free_port()
-    proc = subprocess.Popen([HOURPROOF, "demo", "--port", str(port)], env=_env(tmp_path),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log = tmp_path / "demo.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([HOURPROOF, "demo", "--port", str(port)], env=_env(tmp_path), stdout=out, stderr=out)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -48,7 +49,7 @@ def test_the_demo_server_answers_on_the_printed_url(tmp_path):
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"demo server did not come up: {proc.stderr.read() if proc.poll() is not None else 'timeout'}")
+                    raise AssertionError(f"demo server did not come up: {log.read_text()[-2000:]}")
                 time.sleep(0.3)
         assert body["status"] == "ok" and body["database"] == "sqlite"
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as resp:

@@ -83,6 +83,7 @@ def test_a_time_given_in_shanghai_comes_back_as_the_same_instant_in_utc(session,
                     content=LessonContent.practice, venue_id=venue.id)
     session.add(lesson)
     session.commit()
+    session.rollback()  # end the read snapshot, see what requests wrote
     session.expire_all()
     loaded = session.get(Lesson, lesson.id)
     assert loaded.starts_at == starts
@@ -101,6 +102,7 @@ def test_money_round_trips_as_an_exact_decimal(session, world):
     cls = _class(world, fee=Decimal("6688.05"))
     session.add(cls)
     session.commit()
+    session.rollback()  # end the read snapshot, see what requests wrote
     session.expire_all()
     assert session.get(TrainingClass, cls.id).fee == Decimal("6688.05")
 
@@ -115,6 +117,7 @@ def test_a_trainee_gets_birth_date_and_sex_from_the_resident_id(session):
     t = Trainee(resident_id="500112199807050827", name="李四", phone="13800000004")
     session.add(t)
     session.commit()
+    session.rollback()  # end the read snapshot, see what requests wrote
     session.expire_all()
     t = session.get(Trainee, t.id)
     assert t.birth_date == date(1998, 7, 5)

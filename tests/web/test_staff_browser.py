@@ -1,0 +1,186 @@
+"""One real browser through the staff pages: log in, create a class, add lessons through the
+form, see filing refused with its clauses, enrol a trainee and see the activation code, record
+paper consent, import a CSV, then complete the plan and see it filed.
+
+Chromium is Debian's package (browsers cannot be downloaded here); tests/setup_browser.py
+installs it in CI. Without it the test skips and says so."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from policies.identity import resident_id_check_digit
+
+CHROMIUM = os.environ.get("HOURPROOF_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+PASSWORD = "correct-horse-9"
+
+
+def _resident_id(first17: str) -> str:
+    return first17 + resident_id_check_digit(first17)
+
+
+@pytest.fixture
+def live_server(app, worlds):
+    """The app served by werkzeug on 127.0.0.1 and a free port, in a thread."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def page():
+    if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
+        pytest.skip(f"chromium not found at {CHROMIUM} (apt-get install chromium, or set HOURPROOF_CHROMIUM)")
+    from playwright.sync_api import sync_playwright
+
+    executable = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=ARGS)
+        context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        problems: list[str] = []
+        # HTTP errors the test provokes (401, 422) are logged as "Failed to load resource"; anything
+        # else (a script error, a CSP refusal) is a problem.
+        page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
+                if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
+        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+        page.problems = problems
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the pages, not the database, are under test
+def test_an_institution_admin_plans_files_and_enrols_through_the_pages(live_server, page, worlds):
+    from playwright.sync_api import expect
+
+    # Not signed in: the page sends us to log in, and back afterwards.
+    page.goto(live_server + "/manage")
+    expect(page).to_have_url(re.compile(r"/login\?next=%2Fmanage$"))
+    page.fill("input[name=username]", "yubei-admin")
+    page.fill("input[name=password]", "not-the-password")
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#login-form .form-error")).to_contain_text("用户名或密码错误")
+    page.fill("input[name=username]", "yubei-admin")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url(live_server + "/manage")
+    expect(page.locator("#classes-table")).to_contain_text("yubei class")
+    expect(page.locator("#venues-table")).to_contain_text("yubei venue")
+
+    # A class through the form (district and region come from the institution).
+    page.click("#class-box summary")
+    page.fill("#class-form input[name=name]", "云计算工程技术人员（中级）浏览器测试班")
+    page.select_option("#class-form select[name=occupation_code]", "2-02-38-04")
+    page.select_option("#class-form select[name=level]", "mid")
+    expect(page.locator("#required-hours")).to_contain_text("160 学时")
+    page.fill("#class-form input[name=starts_on]", "2026-03-01")
+    page.fill("#class-form input[name=ends_on]", "2026-05-31")
+    page.fill("#class-form input[name=fee]", "4800")
+    page.click("#class-form button[type=submit]")
+    page.wait_for_url(re.compile(r"/manage/classes/\d+$"))
+    expect(page.locator("#class-title")).to_have_text("云计算工程技术人员（中级）浏览器测试班")
+    expect(page.locator("#class-facts")).to_contain_text("草稿")
+
+    # Five offline practice lessons, 09:00-13:00 Beijing time, on weekdays.
+    form = page.locator("#lessons-form")
+    form.locator("input[name=date]").fill("2026-03-02")
+    form.locator("input[name=start]").fill("09:00")
+    form.locator("input[name=end]").fill("13:00")
+    form.locator("select[name=content]").select_option("practice")
+    form.locator("select[name=venue_id]").select_option(label="yubei venue")
+    form.locator("input[name=repeat]").fill("5")
+    form.locator("input[name=skip_weekends]").check()
+    form.locator("button[type=submit]").click()
+    rows = page.locator("#lessons-table tbody tr")
+    expect(rows).to_have_count(5)
+    expect(rows.first).to_contain_text("2026-03-02 周一")
+    expect(rows.first).to_contain_text("09:00–13:00")
+    expect(rows.nth(4)).to_contain_text("2026-03-06 周五")
+
+    # The API's refusal shows beside the form that caused it: a lesson ending before it starts.
+    form.locator("input[name=start]").fill("15:00")
+    form.locator("input[name=end]").fill("14:00")
+    form.locator("input[name=repeat]").fill("1")
+    form.locator("button[type=submit]").click()
+    expect(form.locator(".form-error")).to_contain_text("结束时间必须晚于开始时间")
+    form.locator("input[name=end]").fill("13:00")
+    form.locator("input[name=start]").fill("09:00")
+
+    # Check, then file: refused, with every violation and its clause.
+    page.click("#plan-check")
+    expect(page.locator("#plan-result")).to_contain_text("检查未通过")
+    page.click("#plan-file")
+    result = page.locator("#plan-result")
+    expect(result).to_contain_text("未予备案")
+    expect(result.locator(".clause").first).to_be_visible()
+    assert result.locator(".clause").first.inner_text().strip()
+    expect(page.locator("#class-facts")).to_contain_text("草稿")
+
+    # Enrol one trainee: the one-time activation code is shown, with the note.
+    page.click("#enroll-box summary")
+    enroll = page.locator("#enroll-form")
+    enroll.locator("input[name=name]").fill("张三")
+    enroll.locator("input[name=resident_id]").fill(_resident_id("50011219900101123"))
+    enroll.locator("input[name=phone]").fill("13912345678")
+    enroll.locator("select[name=employment_at_start]").select_option("not_employed")
+    enroll.locator("button[type=submit]").click()
+    expect(page.locator("#activation-code")).to_have_text(re.compile(r"^\d{8}$"))
+    expect(page.locator("#enroll-result")).to_contain_text("当面交给学员本人")
+    expect(page.locator("#enrollments-table")).to_contain_text("张三")
+
+    # Paper consent for that trainee, with the notice shown.
+    page.locator("#enrollments-table tr", has_text="张三").get_by_role("button").click()
+    expect(page.locator("#consent-text")).to_contain_text("人脸信息处理告知")
+    page.check("#consent-form input[name=signed]")
+    page.click("#consent-form button[type=submit]")
+    expect(page.locator("#consent-form .done")).to_contain_text("已登记同意")
+    page.click("#trainee-panel-close")
+
+    # Import: a per-row report, the bad row named with its reason.
+    csv = ("姓名,身份证号,手机号\n李四," + _resident_id("50011219920202223") + ",13812345678\n王五,500112199202022230,\n")
+    page.click("#import-box summary")
+    page.set_input_files("#import-form input[name=file]",
+                         files=[{"name": "学员名单.csv", "mimeType": "text/csv", "buffer": csv.encode("utf-8-sig")}])
+    page.click("#import-form button[type=submit]")
+    report = page.locator("#import-result")
+    expect(report).to_contain_text("成功 1 行，失败 1 行")
+    expect(report.locator("tr.failed")).to_contain_text("王五")
+    expect(page.locator("#enrollments-table")).to_contain_text("李四")
+
+    page.locator("#plan-result").scroll_into_view_if_needed()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "staff-class.png"), full_page=True)
+
+    # Complete the plan (30 x 4 h = 160 学时 at 45 min) and file it: accepted and frozen.
+    form.locator("input[name=date]").fill("2026-03-09")
+    form.locator("input[name=repeat]").fill("25")
+    form.locator("button[type=submit]").click()
+    expect(rows).to_have_count(30)
+    page.click("#plan-file")
+    expect(page.locator("#plan-result")).to_contain_text("已备案")
+    expect(page.locator("#class-facts")).to_contain_text("已备案")
+    expect(page.locator("#amend-box")).to_be_visible()
+    expect(page.locator("#lessons-box")).to_be_hidden()
+
+    assert page.problems == []

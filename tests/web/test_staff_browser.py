@@ -1,6 +1,6 @@
 """One real browser through the staff pages: log in, create a class, add lessons through the
 form, see filing refused with its clauses, enrol a trainee and see the activation code, record
-paper consent, import a CSV, then complete the plan and see it filed.
+paper consent, import a CSV, complete the plan and see it filed, amend it, read the audit trail.
 
 Chromium is Debian's package (browsers cannot be downloaded here); tests/setup_browser.py
 installs it in CI. Without it the test skips and says so."""
@@ -18,7 +18,7 @@ from policies.identity import resident_id_check_digit
 
 CHROMIUM = os.environ.get("HOURPROOF_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
+        "--disable-component-update", "--no-first-run", "--lang=zh-CN"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PASSWORD = "correct-horse-9"
 
@@ -87,6 +87,24 @@ def test_an_institution_admin_plans_files_and_enrols_through_the_pages(live_serv
     page.wait_for_url(live_server + "/manage")
     expect(page.locator("#classes-table")).to_contain_text("yubei class")
     expect(page.locator("#venues-table")).to_contain_text("yubei venue")
+    expect(page.locator("#institution-summary")).to_contain_text("统一社会信用代码 91500112MA5U7XK8QL")
+
+    # A venue through the form: the circle fence and its map datum.
+    page.click("#venue-form >> xpath=.. >> summary")
+    venue = page.locator("#venue-form")
+    venue.locator("input[name=name]").fill("二号实训楼")
+    venue.locator("input[name=address]").fill("重庆市渝北区示例路 1 号")
+    venue.locator("select[name=datum]").select_option("bd09")
+    venue.locator("input[name=centre_lat]").fill("29.7215")
+    venue.locator("input[name=centre_lon]").fill("106.6312")
+    venue.locator("input[name=radius_m]").fill("-5")
+    venue.locator("button[type=submit]").click()
+    expect(venue.locator(".form-error")).to_contain_text("围栏半径")
+    venue.locator("input[name=radius_m]").fill("150")
+    venue.locator("button[type=submit]").click()
+    expect(page.locator("#venues-table")).to_contain_text("BD-09（百度）")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "staff-manage.png"), full_page=True)
 
     # A class through the form (district and region come from the institution).
     page.click("#class-box summary")
@@ -168,8 +186,6 @@ def test_an_institution_admin_plans_files_and_enrols_through_the_pages(live_serv
     expect(report.locator("tr.failed")).to_contain_text("王五")
     expect(page.locator("#enrollments-table")).to_contain_text("李四")
 
-    page.locator("#plan-result").scroll_into_view_if_needed()
-    ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "staff-class.png"), full_page=True)
 
     # Complete the plan (30 x 4 h = 160 学时 at 45 min) and file it: accepted and frozen.
@@ -182,5 +198,30 @@ def test_an_institution_admin_plans_files_and_enrols_through_the_pages(live_serv
     expect(page.locator("#class-facts")).to_contain_text("已备案")
     expect(page.locator("#amend-box")).to_be_visible()
     expect(page.locator("#lessons-box")).to_be_hidden()
+
+    # An amendment: cancel the first lesson, add one in its place, give the reason.
+    rows.first.locator("input[type=checkbox]").check()
+    amend = page.locator("#amend-add-form")
+    amend.locator("input[name=date]").fill("2026-04-20")
+    amend.locator("input[name=start]").fill("09:00")
+    amend.locator("input[name=end]").fill("13:00")
+    amend.locator("select[name=content]").select_option("practice")
+    amend.locator("button[type=submit]").click()
+    expect(page.locator("#amend-summary")).to_have_text("将取消 1 个课次，新增 1 个课次。")
+    page.fill("#amend-form textarea[name=reason]", "教师因病调课")
+    page.click("#amend-form button[type=submit]")
+    expect(page.locator("#plan-result")).to_contain_text("计划变更已记录")
+    expect(rows).to_have_count(31)
+    expect(rows.first).to_have_class("cancelled")
+    expect(page.locator("#lessons-table")).to_contain_text("变更新增")
+    page.screenshot(path=str(ARTIFACTS / "staff-class-filed.png"), full_page=True)
+
+    # The audit trail shows what was just done.
+    page.click("text=操作日志")
+    expect(page.locator("#audit-table")).to_contain_text("计划备案")
+    expect(page.locator("#audit-table")).to_contain_text("计划备案被拒")
+    expect(page.locator("#audit-table")).to_contain_text("学员报名")
+    expect(page.locator("#audit-table")).to_contain_text("计划变更")
+    page.screenshot(path=str(ARTIFACTS / "staff-audit.png"), full_page=True)
 
     assert page.problems == []

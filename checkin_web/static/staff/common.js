@@ -68,10 +68,15 @@ var HP = (function () {
     return node;
   }
 
-  function append(node, child) {
-    if (child === null || child === undefined || child === false) return;
-    if (Array.isArray(child)) { child.forEach(function (c) { append(node, c); }); return; }
-    node.appendChild(child instanceof Node ? child : document.createTextNode(String(child)));
+  /* append(node, child, child, ...): nodes, strings (as text) or arrays of either. */
+  function append(node) {
+    for (var i = 1; i < arguments.length; i++) {
+      var child = arguments[i];
+      if (child === null || child === undefined || child === false) continue;
+      if (Array.isArray(child)) child.forEach(function (c) { append(node, c); });
+      else node.appendChild(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
   }
 
   function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); return node; }
@@ -178,8 +183,12 @@ var HP = (function () {
     if (!box) { window.alert(error.message || "操作失败"); return null; }
     box.classList.add("shown");
     box.setAttribute("role", "alert");
-    append(box, el("p", { class: "msg", text: error.message || "操作失败" }));
     var fields = error.fields || [];
+    var message = error.message || "操作失败";
+    // The API's validation message lists raw field paths ("输入有误：lessons.0"); the list below
+    // names them in Chinese, so the heading need not.
+    if (error.code === "invalid_input" && fields.length && /^输入有误：/.test(message)) message = "输入有误，请修改以下各项：";
+    append(box, el("p", { class: "msg", text: message }));
     if (fields.length) {
       append(box, el("ul", null, fields.map(function (f) {
         var name = fieldName(f.field);

@@ -362,6 +362,17 @@ class HourLedger:
         return self._h(self.credited_seconds)
 
     @property
+    def unverified_seconds(self) -> int:
+        """Time attended but not verified: shown, never credited (凡补必进、不进不补)."""
+        return max(0, self.raw_offline_seconds + self.raw_online_seconds
+                   - self.verified_offline_seconds - self.verified_online_seconds)
+
+    @property
+    def over_cap_seconds(self) -> int:
+        """Verified online time beyond cap x required hours."""
+        return self.verified_online_seconds - self.credited_online_seconds
+
+    @property
     def complete(self) -> bool:
         """Credited time reaches the required hours (compared exactly, in seconds)."""
         return Fraction(self.credited_seconds) >= (

@@ -31,6 +31,7 @@ def test_unverified_time_is_shown_raw_but_never_credited_and_says_why(js):
     assert (ledger.raw, ledger.verified, ledger.credited) == (Decimal("6.00"), Decimal("4.00"), Decimal("4.00"))
     [reason] = ledger.reasons
     assert (reason.code, reason.clause) == ("unverified", "js 4.2")
+    assert (ledger.unverified_seconds, ledger.over_cap_seconds) == (90 * 60, 0)
     assert "90 分钟" in reason.detail
 
 
@@ -42,6 +43,7 @@ def test_online_time_counts_up_to_half_the_required_hours(js):
     assert ledger.credited == Decimal("32.00")
     assert [(r.code, r.clause) for r in ledger.reasons] == [("online_over_cap", "js 2.2")]
     assert "540 分钟不计入" in ledger.reasons[0].detail
+    assert ledger.over_cap_seconds == 540 * 60
 
 
 def test_online_time_of_exactly_the_cap_is_credited_in_full(cq):

@@ -70,6 +70,10 @@ def endpoint(
                 if not (request.mimetype or "").startswith("multipart/form-data"):
                     raise ApiError(415, "unsupported_media_type", "请以 multipart/form-data 上传文件")
             result = fn(actor, **kwargs) if not public else fn(**kwargs)
+            # A handler may return (body, status): e.g. an idempotent replay is 200, not 201.
+            if isinstance(result, tuple):
+                result, code = result
+                return jsonify(result), code
             return jsonify(result), status
 
         bp.add_url_rule(rule, endpoint=fn.__name__, view_func=view, methods=[method])
@@ -128,3 +132,19 @@ def read_uploads(field: str, max_bytes: int) -> list[tuple[str, bytes]]:
             raise ApiError(413, "file_too_large", f"文件 {storage.filename or ''} 超过 {max_bytes // 1024 // 1024} MB")
         out.append((storage.filename or "", data))
     return out
+
+
+def parse_form_json(model: type[BaseModel], field: str) -> BaseModel:
+    """A JSON document sent as one field of a multipart form (metadata beside uploaded files)."""
+    raw = request.form.get(field)
+    if raw is None:
+        raise ApiError(422, "invalid_input", f"缺少表单字段 {field}", fields=[{"field": field, "message": "required"}])
+    if len(raw) > MAX_JSON_BYTES:
+        raise ApiError(413, "body_too_large", f"{field} 过大")
+    try:
+        data = json.loads(raw, parse_constant=_refuse_constant)
+    except ValueError as exc:
+        raise ApiError(400, "invalid_json", f"{field} 不是有效的 JSON：{exc}") from None
+    if not isinstance(data, dict):
+        raise ApiError(422, "invalid_input", f"{field} 必须是一个 JSON 对象", fields=[{"field": field, "message": "expected an object"}])
+    return _validate(model, data)

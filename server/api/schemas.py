@@ -171,3 +171,50 @@ class ConsentIn(Strict):
 
 class ListQuery(Strict):
     limit: Annotated[int, Field(ge=1, le=500)] = 100
+
+
+# --- check-in ------------------------------------------------------------------------------------
+
+
+class ChallengeIn(Strict):
+    purpose: Literal["check_in", "check_out", "spot_check"]
+    spot_check_id: Id | None = None
+
+
+class LocationIn(Strict):
+    lat: Lat
+    lon: Lon
+    #: metres, as the browser reports it; 0 is accepted so it can be flagged as suspicious
+    accuracy_m: Annotated[float, Field(ge=0, le=100_000, allow_inf_nan=False)]
+    datum: Literal["wgs84", "gcj02", "bd09"] = "wgs84"
+    #: the phone's own timestamp of the fix: kept as evidence, never trusted for the decision
+    fix_at: datetime | None = None
+
+
+class DeviceIn(Strict):
+    device_id: Annotated[str, Field(min_length=8, max_length=128)]
+    camera_label: Annotated[str, Field(max_length=256)] | None = None
+    user_agent: Annotated[str, Field(max_length=512)] | None = None
+
+
+class CheckinMeta(Strict):
+    kind: Literal["check_in", "check_out", "spot_check"]
+    nonce: Annotated[str, Field(min_length=16, max_length=64)]
+    #: chosen by the phone once per attempt and reused on every retry of it
+    idempotency_key: Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
+    device: DeviceIn
+    location: LocationIn | None = None
+    spot_check_id: Id | None = None
+
+
+class HeartbeatIn(Strict):
+    visible: bool
+
+
+class SpotCheckIn(Strict):
+    trainee_ids: Annotated[list[Id], Field(max_length=500)] | None = None
+
+
+class ReviewIn(Strict):
+    decision: Literal["approved", "rejected"]
+    reason: Annotated[str, Field(min_length=2, max_length=512)]

@@ -3,6 +3,7 @@ from .accounts import User
 from .audit import AuditEntry
 from .biometrics import Consent, FaceTemplate
 from .base import Base, Money, UTCDateTime
+from .evidence import ChainHead, Challenge, Event, FrameFingerprint, Heartbeat, SpotCheck
 from .enums import (
     ClassStatus,
     Datum,
@@ -28,4 +29,5 @@ __all__ = [
     "City", "District", "Region", "Institution", "Teacher", "Venue",
     "Certificate", "Enrollment", "Trainee", "Lesson", "TrainingClass", "User",
     "AuditEntry", "Consent", "FaceTemplate", "ClassAmendment",
+    "ChainHead", "Challenge", "Event", "FrameFingerprint", "Heartbeat", "SpotCheck",
 ]

@@ -1,0 +1,97 @@
+from datetime import datetime, timezone
+
+from flask import current_app
+
+from ..extensions import db
+from ..models import Role
+from ..services import checkin, ledger, presence, review
+from ..services.scope import Actor
+from . import bp
+from .framework import endpoint, parse_form_json, read_uploads
+from .schemas import ChallengeIn, CheckinMeta, HeartbeatIn, ReviewIn, SpotCheckIn
+
+TRAINEE = (Role.trainee,)
+WATCHERS = (Role.teacher, Role.district_supervisor, Role.admin, Role.institution_admin)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _ctx() -> checkin.Context:
+    app = current_app
+    return checkin.Context(recognizer=app.extensions["hourproof_recognizer"](),
+                           recognition_settings=app.config["RECOGNITION_SETTINGS"],
+                           store=app.extensions["hourproof_evidence"],
+                           settings=app.config.get("CHECKIN_SETTINGS", checkin.CheckinSettings()))
+
+
+@endpoint(bp, "POST", "/lessons/<int:lesson_id>/challenge", summary="Start a check-in/out or spot-check answer: a one-use nonce and the liveness motions to perform",
+          tag="check-in", roles=TRAINEE, body=ChallengeIn, status=201)
+def challenge(actor: Actor, lesson_id: int, body: ChallengeIn):
+    # CHALLENGE_RNG: tests pass a seeded Random to get the motions a real video shows.
+    rng_factory = current_app.config.get("CHALLENGE_RNG")
+    row = checkin.issue_challenge(db.session, actor, lesson_id, body.purpose, body.spot_check_id, _now(),
+                                  current_app.config["RECOGNITION_SETTINGS"], rng_factory() if rng_factory else None)
+    return checkin.challenge_json(row)
+
+
+@endpoint(bp, "POST", "/lessons/<int:lesson_id>/events",
+          summary="Check in, check out or answer a spot check: frames + location + device + nonce + idempotency key; a retry with the same key returns the first answer",
+          tag="check-in", roles=TRAINEE, multipart={"meta": "CheckinMeta as a JSON string", "frames": "5-30 JPEG/PNG/WebP frames of the burst"})
+def submit_event(actor: Actor, lesson_id: int):
+    meta: CheckinMeta = parse_form_json(CheckinMeta, "meta")
+    s = current_app.config.get("CHECKIN_SETTINGS", checkin.CheckinSettings())
+    frames = [data for _, data in read_uploads("frames", s.max_frame_bytes)]
+    loc = meta.location
+    sub = checkin.Submission(
+        kind=meta.kind, nonce=meta.nonce, idempotency_key=meta.idempotency_key, device_id=meta.device.device_id,
+        camera_label=meta.device.camera_label, lat=loc.lat if loc else None, lon=loc.lon if loc else None,
+        accuracy_m=loc.accuracy_m if loc else None, datum=loc.datum if loc else "wgs84", frames=frames,
+        spot_check_id=meta.spot_check_id,
+    )
+    status, answer = checkin.submit(db.session, actor, lesson_id, sub, _now(), _ctx())
+    return answer, status
+
+
+@endpoint(bp, "POST", "/lessons/<int:lesson_id>/heartbeat", summary="Online presence: the page is open (visible or hidden)",
+          tag="check-in", roles=TRAINEE, body=HeartbeatIn)
+def heartbeat(actor: Actor, lesson_id: int, body: HeartbeatIn):
+    return presence.heartbeat(db.session, actor, lesson_id, body.visible, _now())
+
+
+@endpoint(bp, "GET", "/lessons/<int:lesson_id>/spot-checks/pending", summary="Spot checks waiting for my answer",
+          tag="check-in", roles=TRAINEE)
+def pending(actor: Actor, lesson_id: int):
+    now = _now()
+    return [presence.spot_check_json(c, now) for c in presence.pending_spot_checks(db.session, actor, lesson_id, now)]
+
+
+@endpoint(bp, "POST", "/lessons/<int:lesson_id>/spot-checks", summary="Trigger a spot check now (teacher, supervisor)",
+          tag="check-in", roles=WATCHERS, body=SpotCheckIn, status=201)
+def trigger_spot_check(actor: Actor, lesson_id: int, body: SpotCheckIn):
+    now = _now()
+    origin = "teacher" if actor.role in (Role.teacher, Role.institution_admin) else "supervisor"
+    checks = presence.issue_spot_checks(db.session, actor, lesson_id, body.trainee_ids, origin, now)
+    return [presence.spot_check_json(c, now) | {"trainee_id": c.trainee_id} for c in checks]
+
+
+@endpoint(bp, "GET", "/enrollments/<int:enrollment_id>/ledger",
+          summary="学时台账: raw / verified / credited, offline / online, with the reasons minutes were not credited",
+          tag="ledger")
+def enrollment_ledger(actor: Actor, enrollment_id: int):
+    return ledger.enrollment_ledger(db.session, actor, enrollment_id, _now())
+
+
+@endpoint(bp, "GET", "/classes/<int:class_id>/review-queue", summary="Flagged events waiting for a decision",
+          tag="review", roles=review.REVIEWERS)
+def review_queue(actor: Actor, class_id: int):
+    return [checkin.event_answer(e) for e in review.queue(db.session, actor, class_id)]
+
+
+@endpoint(bp, "POST", "/events/<int:event_id>/review", summary="Approve or reject an event; the decision is a new event",
+          tag="review", roles=review.REVIEWERS, body=ReviewIn, status=201)
+def decide(actor: Actor, event_id: int, body: ReviewIn):
+    e = review.decide(db.session, actor, event_id, body.decision, body.reason, _now())
+    return {"event_id": e.id, "decides_event_id": e.decides_event_id, "decision": e.verdict, "at": e.at.isoformat(),
+            "seq": e.seq, "hash": e.hash}

@@ -1,0 +1,130 @@
+"""Verification evidence: challenges issued, the append-only hash-chained event log, presence
+heartbeats, spot checks, and frame fingerprints for replay detection.
+
+Events are never updated or deleted (database triggers refuse it); a correction is a new
+event (a review decision) that names the one it decides. Each event stores the hash of its
+content and the hash of the previous event of its chain (one chain per class), so an edit made
+behind the application's back - even with the triggers disabled - breaks the chain at that row,
+and `hourproof audit verify` names it."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, UTCDateTime, utcnow
+
+
+class Challenge(Base):
+    """A liveness challenge issued to one trainee for one lesson. One nonce, one use."""
+
+    __tablename__ = "challenges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64), unique=True)
+    trainee_id: Mapped[int] = mapped_column(ForeignKey("trainees.id"), index=True)
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id"), index=True)
+    #: check_in / check_out / spot_check
+    purpose: Mapped[str] = mapped_column(String(16))
+    spot_check_id: Mapped[int | None] = mapped_column(ForeignKey("spot_checks.id"))
+    #: The motions asked for, in order, e.g. ["turn_left", "blink"]
+    steps: Mapped[list] = mapped_column(JSON)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Set once, by a conditional UPDATE (... WHERE used_at IS NULL): the second use loses
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ChainHead(Base):
+    """The newest event of each chain: locked (SELECT ... FOR UPDATE) while an event is appended,
+    so two concurrent check-ins of one class get consecutive sequence numbers."""
+
+    __tablename__ = "chain_heads"
+
+    chain: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Event(Base):
+    """签到 / 签退 / 随机抽查 / 复核: one verification event with its evidence and reasons."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("chain", "seq"),
+        # A retried request (same key) finds the first answer instead of writing a second event.
+        UniqueConstraint("trainee_id", "idempotency_key"),
+        Index("ix_events_lesson_trainee", "lesson_id", "trainee_id"),
+        Index("ix_events_lesson_device", "lesson_id", "device_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: "class:<id>"
+    chain: Mapped[str] = mapped_column(String(32))
+    seq: Mapped[int] = mapped_column(Integer)
+    #: check_in / check_out / spot_check / review_decision
+    kind: Mapped[str] = mapped_column(String(24))
+    class_id: Mapped[int] = mapped_column(ForeignKey("training_classes.id"), index=True)
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id"))
+    enrollment_id: Mapped[int | None] = mapped_column(ForeignKey("enrollments.id"), index=True)
+    trainee_id: Mapped[int | None] = mapped_column(ForeignKey("trainees.id"))
+    #: Who caused it: the trainee's account, or the reviewer for a review decision
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: Server time: the phone's clock is never trusted
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    #: verified / rejected / flagged; for review decisions: approved / rejected
+    verdict: Mapped[str] = mapped_column(String(16))
+    decides_event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
+    spot_check_id: Mapped[int | None] = mapped_column(ForeignKey("spot_checks.id"))
+    #: [{code, clause, detail}], the why of the verdict
+    reasons: Mapped[list] = mapped_column(JSON)
+    #: face distance + threshold + model, liveness, location fix + fence result, device, frame hashes
+    evidence: Mapped[dict] = mapped_column(JSON)
+    idempotency_key: Mapped[str | None] = mapped_column(String(64))
+    #: The phone that sent it (bound at log-in); one device for several trainees is a fraud signal
+    device_id: Mapped[str | None] = mapped_column(String(128))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class Heartbeat(Base):
+    """Online presence: the lesson page reports every <= 30 s and on visibility changes."""
+
+    __tablename__ = "heartbeats"
+    __table_args__ = (Index("ix_heartbeats_lesson_trainee_at", "lesson_id", "trainee_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id"))
+    trainee_id: Mapped[int] = mapped_column(ForeignKey("trainees.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    visible: Mapped[bool] = mapped_column(Boolean)
+
+
+class SpotCheck(Base):
+    """随机抽查 asked of one trainee during a lesson: answer with face + liveness within the window."""
+
+    __tablename__ = "spot_checks"
+    __table_args__ = (Index("ix_spot_checks_lesson_trainee", "lesson_id", "trainee_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id"))
+    class_id: Mapped[int] = mapped_column(ForeignKey("training_classes.id"), index=True)
+    trainee_id: Mapped[int] = mapped_column(ForeignKey("trainees.id"))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: scheduled / teacher / supervisor
+    origin: Mapped[str] = mapped_column(String(16))
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class FrameFingerprint(Base):
+    """Perceptual hash of every frame received, to flag a frame seen before (a replayed burst)."""
+
+    __tablename__ = "frame_fingerprints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(16), index=True)
+    trainee_id: Mapped[int] = mapped_column(ForeignKey("trainees.id"), index=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,133 @@
+"""The hash chain over events: append under the chain head's lock, and verify.
+
+An event's hash covers its content and the previous event's hash, so a change to any stored
+field of any event - or a deleted or inserted row - shows at that link. The content is hashed
+as canonical JSON (sorted keys, no spaces, UTF-8) of the stored values, read back the same way
+on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from ..models import ChainHead, Event
+
+GENESIS = "0" * 64
+HASHED_FIELDS = (
+    "chain", "seq", "kind", "class_id", "lesson_id", "enrollment_id", "trainee_id", "actor_id", "at", "verdict",
+    "decides_event_id", "spot_check_id", "reasons", "evidence", "idempotency_key", "device_id", "prev_hash",
+)
+
+
+def _value(v: Any) -> Any:
+    if isinstance(v, datetime):
+        return v.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return v
+
+
+def content_hash(fields: dict[str, Any]) -> str:
+    body = {k: _value(fields[k]) for k in HASHED_FIELDS}
+    data = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+def chain_of(class_id: int) -> str:
+    return f"class:{class_id}"
+
+
+def _lock_head(session: Session, chain: str) -> ChainHead:
+    head = session.scalar(select(ChainHead).where(ChainHead.chain == chain).with_for_update())
+    if head is None:
+        dialect = session.get_bind().dialect.name
+        stmt = insert(ChainHead).values(chain=chain, seq=0, hash=GENESIS)
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            stmt = pg_insert(ChainHead).values(chain=chain, seq=0, hash=GENESIS).on_conflict_do_nothing()
+        else:
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            stmt = sqlite_insert(ChainHead).values(chain=chain, seq=0, hash=GENESIS).on_conflict_do_nothing()
+        session.execute(stmt)
+        head = session.scalar(select(ChainHead).where(ChainHead.chain == chain).with_for_update())
+    return head
+
+
+def append(session: Session, **fields: Any) -> Event:
+    """Add an event at the end of its class's chain (the caller commits)."""
+    chain = chain_of(fields["class_id"])
+    head = _lock_head(session, chain)
+    fields = {k: fields.get(k) for k in HASHED_FIELDS if k not in ("chain", "seq", "prev_hash")}
+    fields.update(chain=chain, seq=head.seq + 1, prev_hash=head.hash)
+    # Normalise JSON through a round trip so the hash covers exactly what will be read back.
+    fields["reasons"] = json.loads(json.dumps(fields["reasons"] or [], ensure_ascii=False, allow_nan=False))
+    fields["evidence"] = json.loads(json.dumps(fields["evidence"] or {}, ensure_ascii=False, allow_nan=False))
+    digest = content_hash(fields)
+    event = Event(**fields, hash=digest)
+    session.add(event)
+    head.seq, head.hash = fields["seq"], digest
+    session.flush()
+    return event
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    chain: str
+    seq: int | None
+    event_id: int | None
+    problem: str
+
+
+def verify(session: Session, chain: str | None = None) -> tuple[int, list[ChainProblem]]:
+    """Recompute every chain (or one); return the number of events checked and, per broken
+    chain, its first broken link."""
+    q = select(Event).order_by(Event.chain, Event.seq)
+    if chain:
+        q = q.where(Event.chain == chain)
+    problems: list[ChainProblem] = []
+    checked = 0
+    current, prev, expected_seq, broken = None, GENESIS, 1, False
+    heads = {h.chain: h for h in session.scalars(select(ChainHead))}
+    last_seen: dict[str, Event] = {}
+    for event in session.execute(q).scalars():
+        checked += 1
+        if event.chain != current:
+            current, prev, expected_seq, broken = event.chain, GENESIS, 1, False
+        last_seen[event.chain] = event
+        if broken:
+            continue
+        fields = {k: getattr(event, k) for k in HASHED_FIELDS}
+        problem = None
+        if event.seq != expected_seq:
+            problem = f"sequence jumps from {expected_seq - 1} to {event.seq}: an event is missing"
+        elif event.prev_hash != prev:
+            problem = "prev_hash does not match the previous event's hash"
+        elif content_hash(fields) != event.hash:
+            problem = "content does not match its hash: the row was edited"
+        if problem:
+            problems.append(ChainProblem(event.chain, event.seq, event.id, problem))
+            broken = True
+            continue
+        prev, expected_seq = event.hash, expected_seq + 1
+    for name, head in heads.items():
+        if chain and name != chain:
+            continue
+        last = last_seen.get(name)
+        if any(p.chain == name for p in problems):
+            continue
+        if last is None and head.seq != 0:
+            problems.append(ChainProblem(name, None, None, f"head says {head.seq} events, none are stored"))
+        elif last is not None and (last.seq != head.seq or last.hash != head.hash):
+            problems.append(ChainProblem(name, last.seq, last.id,
+                                         f"head is at {head.seq}, the last stored event is {last.seq}: events were removed"))
+    return checked, problems
+
+
+def head_of(session: Session, class_id: int) -> tuple[int, str]:
+    head = session.get(ChainHead, chain_of(class_id))
+    return (head.seq, head.hash) if head else (0, GENESIS)

@@ -1,0 +1,386 @@
+"""签到 / 签退 / 随机抽查: the server decides, with server time only, whether a trainee was who,
+where and when they say. Every check runs inside a guard: an exception in a check makes the
+event unverified (flagged for a person to review) with the reason - never verified.
+
+Verdicts: `verified` (every check passed, no fraud signal); `rejected` (a check failed: face,
+liveness, fence, time window, nonce...); `flagged` (checks passed or could not be decided, but a
+signal needs a person: location uncertain, frames seen before, shared phone, a check error)."""
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from policies import geofence
+
+from ..errors import ApiError
+from ..evidence import EvidenceStore
+from ..models import (Challenge, Enrollment, Event, FrameFingerprint, Lesson, LessonMode, Role, SpotCheck, Trainee,
+                      TrainingClass, User, Venue)
+from . import chain, rules
+from .faces import active_template
+from .scope import Actor
+from .trainees import consent_in_force
+
+PURPOSES = ("check_in", "check_out", "spot_check")
+#: Camera labels of software that feeds a video file or a screen in as a camera.
+VIRTUAL_CAMERA = re.compile(
+    r"obs|virtual|manycam|xsplit|snap camera|v4l2loopback|e2esoft|vcam|droidcam|iriun|epoccam|camtwist|fake", re.I
+)
+
+
+@dataclass(frozen=True)
+class CheckinSettings:
+    """Window margins and input limits, with their defaults and why."""
+
+    #: Check-in opens this long before the lesson (trainees arrive early); after the start it is late.
+    open_before: timedelta = timedelta(minutes=30)
+    #: Check-out is accepted until this long after the end (the lesson may overrun).
+    close_after: timedelta = timedelta(minutes=30)
+    min_frames: int = 5
+    max_frames: int = 30
+    max_frame_bytes: int = 2 * 1024 * 1024
+    #: Frames within this Hamming distance of one seen before count as seen before (re-encoded copies).
+    replay_hamming: int = 2
+    #: How many of the trainee's latest fingerprints a burst is compared against.
+    replay_window: int = 600
+    #: Time to answer a spot check.
+    spot_check_window: timedelta = timedelta(seconds=60)
+
+
+@dataclass
+class Outcome:
+    verdict: str = "verified"
+    reasons: list[dict] = field(default_factory=list)
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def fail(self, code: str, clause: str, detail: str, **extra) -> None:
+        self.reasons.append({"code": code, "clause": clause, "detail": detail, **extra})
+        self.verdict = "rejected"
+
+    def flag(self, code: str, clause: str, detail: str, **extra) -> None:
+        self.reasons.append({"code": code, "clause": clause, "detail": detail, **extra})
+        if self.verdict == "verified":
+            self.verdict = "flagged"
+
+
+def _guard(outcome: Outcome, clause: str, name: str, check: Callable[[], None]) -> None:
+    """Run one check; an exception inside it flags the event instead of letting it through."""
+    try:
+        check()
+    except ApiError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - fail closed on anything
+        outcome.flag("check_error", clause, f"{name} 检查出错（{exc.__class__.__name__}），本次记录未核验，将由人工复核",
+                     check=name)
+
+
+# --- challenges ------------------------------------------------------------------------------
+
+
+def _trainee_lesson(session: Session, actor: Actor, lesson_id: int) -> tuple[Lesson, TrainingClass, Enrollment]:
+    if actor.role is not Role.trainee:
+        raise ApiError(403, "forbidden", "只有学员本人可以签到")
+    lesson = session.get(Lesson, lesson_id)
+    enrollment = None
+    if lesson is not None:
+        enrollment = session.scalar(select(Enrollment).where(Enrollment.class_id == lesson.class_id,
+                                                             Enrollment.trainee_id == actor.trainee_id))
+    if lesson is None or enrollment is None or lesson.cancelled_at is not None:
+        raise ApiError(404, "lesson_not_found", f"课次 {lesson_id} 不存在，或您未报名该培训班")
+    return lesson, session.get(TrainingClass, lesson.class_id), enrollment
+
+
+def issue_challenge(session: Session, actor: Actor, lesson_id: int, purpose: str, spot_check_id: int | None,
+                    now: datetime, recognition_settings, rng=None) -> Challenge:
+    import recognition
+
+    lesson, _cls, _enrollment = _trainee_lesson(session, actor, lesson_id)
+    if purpose == "spot_check":
+        check = session.get(SpotCheck, spot_check_id) if spot_check_id else None
+        if check is None or check.trainee_id != actor.trainee_id or check.lesson_id != lesson.id:
+            raise ApiError(404, "spot_check_not_found", "没有待回应的随机抽查")
+    challenge = recognition.new_challenge(rng or secrets.SystemRandom(), now, recognition_settings)
+    row = Challenge(nonce=challenge.nonce, trainee_id=actor.trainee_id, lesson_id=lesson.id, purpose=purpose,
+                    spot_check_id=spot_check_id if purpose == "spot_check" else None, steps=list(challenge.steps),
+                    issued_at=challenge.issued_at, expires_at=challenge.expires_at)
+    session.add(row)
+    session.commit()
+    return row
+
+
+def challenge_json(row: Challenge) -> dict:
+    from recognition.liveness import STEP_MESSAGES
+
+    return {"nonce": row.nonce, "purpose": row.purpose, "steps": row.steps,
+            "instructions": [STEP_MESSAGES[s] for s in row.steps], "issued_at": row.issued_at.isoformat(),
+            "expires_at": row.expires_at.isoformat(), "spot_check_id": row.spot_check_id}
+
+
+# --- the check-in itself ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Submission:
+    kind: str
+    nonce: str
+    idempotency_key: str
+    device_id: str
+    camera_label: str | None
+    lat: float | None
+    lon: float | None
+    accuracy_m: float | None
+    datum: str
+    frames: list[bytes]
+    spot_check_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the service needs from the app, passed in (no globals): the face backend and settings."""
+
+    recognizer: Any
+    recognition_settings: Any
+    store: EvidenceStore
+    settings: CheckinSettings = CheckinSettings()
+
+
+def submit(session: Session, actor: Actor, lesson_id: int, sub: Submission, now: datetime,
+           ctx: Context) -> tuple[int, dict]:
+    """Decide and record one event. Returns (HTTP status, answer). A retry with the same
+    idempotency key returns the first answer (200) and writes nothing."""
+    previous = _by_key(session, actor, sub.idempotency_key)
+    if previous is not None:
+        return 200, event_answer(previous, replay=True)
+    lesson, cls, enrollment = _trainee_lesson(session, actor, lesson_id)
+    if sub.kind not in PURPOSES:
+        raise ApiError(422, "invalid_input", "kind 必须是 check_in、check_out 或 spot_check")
+    s = ctx.settings
+    if not s.min_frames <= len(sub.frames) <= s.max_frames:
+        raise ApiError(422, "wrong_frame_count", f"需要 {s.min_frames}–{s.max_frames} 帧画面，实际 {len(sub.frames)} 帧，请重新拍摄")
+    policy = rules.region(cls.region_code)
+    clause = policy.verification_clause
+    out = Outcome()
+    out.evidence = {"server_time": now.isoformat(), "device": {"device_id": sub.device_id, "camera_label": sub.camera_label}}
+
+    user = session.scalar(select(User).where(User.trainee_id == actor.trainee_id))
+    _guard(out, clause, "device", lambda: _check_device(out, clause, user, sub))
+    _guard(out, clause, "window", lambda: _check_window(out, clause, lesson, sub, now, s))
+    challenge = _guard_value(out, clause, "nonce", lambda: _use_nonce(session, out, clause, actor, lesson, sub, now))
+    spot = _guard_value(out, clause, "spot_check", lambda: _spot_check(session, out, clause, actor, lesson, sub, now, s))
+    liveness = _guard_value(out, clause, "face", lambda: _check_face(session, out, clause, actor, challenge, sub, now, ctx))
+    _guard(out, clause, "location", lambda: _check_location(session, out, clause, actor, lesson, sub, now))
+    _guard(out, clause, "replay", lambda: _check_replay(session, out, clause, actor, liveness, s))
+    _guard(out, clause, "shared_device", lambda: _check_shared_device(session, out, clause, actor, lesson, sub))
+    if sub.camera_label and VIRTUAL_CAMERA.search(sub.camera_label):
+        out.flag("virtual_camera", clause, f"摄像头“{sub.camera_label}”疑似虚拟摄像头，需人工复核")
+
+    frame_hashes = [ctx.store.put(frame) for frame in sub.frames]
+    out.evidence["frames"] = frame_hashes
+    try:
+        event = chain.append(
+            session, kind=sub.kind, class_id=cls.id, lesson_id=lesson.id, enrollment_id=enrollment.id,
+            trainee_id=actor.trainee_id, actor_id=actor.user_id, at=now, verdict=out.verdict,
+            decides_event_id=None, spot_check_id=spot.id if spot else None, reasons=out.reasons,
+            evidence=out.evidence, idempotency_key=sub.idempotency_key, device_id=sub.device_id,
+        )
+        if liveness is not None:
+            for fp in dict.fromkeys(liveness.fingerprints):
+                session.add(FrameFingerprint(fingerprint=fp, trainee_id=actor.trainee_id, event_id=event.id, at=now))
+        session.commit()
+    except IntegrityError:
+        # The same key raced in from a retry: the first one won; answer with it.
+        session.rollback()
+        previous = _by_key(session, actor, sub.idempotency_key)
+        if previous is None:
+            raise
+        return 200, event_answer(previous, replay=True)
+    return 201, event_answer(event)
+
+
+def _guard_value(out: Outcome, clause: str, name: str, fn: Callable[[], Any]) -> Any:
+    box: list[Any] = []
+    _guard(out, clause, name, lambda: box.append(fn()))
+    return box[0] if box else None
+
+
+def _by_key(session: Session, actor: Actor, key: str) -> Event | None:
+    return session.scalar(select(Event).where(Event.trainee_id == actor.trainee_id, Event.idempotency_key == key))
+
+
+def _check_device(out: Outcome, clause: str, user: User | None, sub: Submission) -> None:
+    if user is None or user.device_id != sub.device_id:
+        out.fail("device_mismatch", clause, "本次提交的设备不是登录时绑定的手机，请用绑定的手机签到")
+
+
+def _check_window(out: Outcome, clause: str, lesson: Lesson, sub: Submission, now: datetime, s: CheckinSettings) -> None:
+    start, end = lesson.starts_at, lesson.ends_at
+    if sub.kind == "check_in":
+        if now < start - s.open_before:
+            out.fail("too_early", clause, f"签到将于课前 {int(s.open_before.total_seconds() // 60)} 分钟开放，请稍后再试")
+        elif now > end:
+            out.fail("lesson_over", clause, "本次课已结束，不能再签到")
+        elif now > start:
+            late = int((now - start).total_seconds() // 60)
+            out.evidence["late_minutes"] = late
+            if late:
+                out.reasons.append({"code": "late", "clause": clause, "detail": f"迟到 {late} 分钟：迟到前的时间不计学时"})
+    elif sub.kind == "check_out":
+        if now < start:
+            out.fail("lesson_not_started", clause, "本次课尚未开始，不能签退")
+        elif now > end + s.close_after:
+            out.fail("check_out_closed", clause, "签退时间已过，本次签退不计入学时；如有异议请联系培训机构")
+    elif not start <= now <= end + s.close_after:
+        out.fail("outside_lesson", clause, "不在上课时间内，无法回应抽查")
+
+
+def _use_nonce(session: Session, out: Outcome, clause: str, actor: Actor, lesson: Lesson, sub: Submission,
+               now: datetime) -> Challenge | None:
+    row = session.scalar(select(Challenge).where(Challenge.nonce == sub.nonce))
+    if row is None or row.trainee_id != actor.trainee_id or row.lesson_id != lesson.id or row.purpose != sub.kind:
+        out.fail("nonce_invalid", clause, "验证码无效（不是为本次课和本次操作签发的），请重新开始签到")
+        return None
+    if row.expires_at < now:
+        out.fail("nonce_expired", clause, "动作验证已超时，请重新开始签到")
+        return None
+    # One nonce, one use: the conditional UPDATE lets exactly one request claim it.
+    claimed = session.execute(update(Challenge).where(Challenge.id == row.id, Challenge.used_at.is_(None))
+                              .values(used_at=now)).rowcount
+    if claimed != 1:
+        out.fail("nonce_reused", clause, "该验证码已使用过，请重新开始签到")
+        return None
+    return row
+
+
+def _spot_check(session: Session, out: Outcome, clause: str, actor: Actor, lesson: Lesson, sub: Submission,
+                now: datetime, s: CheckinSettings) -> SpotCheck | None:
+    if sub.kind != "spot_check":
+        return None
+    check = session.get(SpotCheck, sub.spot_check_id) if sub.spot_check_id else None
+    if check is None or check.trainee_id != actor.trainee_id or check.lesson_id != lesson.id:
+        out.fail("spot_check_unknown", clause, "没有对应的随机抽查")
+        return None
+    if now > check.due_at:
+        out.fail("spot_check_late", clause, f"抽查须在 {int(s.spot_check_window.total_seconds())} 秒内回应，本次已超时")
+    answered = session.scalar(select(Event.id).where(Event.spot_check_id == check.id, Event.verdict == "verified"))
+    if answered:
+        out.fail("spot_check_answered", clause, "该抽查已回应过")
+    return check
+
+
+def _check_face(session: Session, out: Outcome, clause: str, actor: Actor, challenge: Challenge | None,
+                sub: Submission, now: datetime, ctx: Context):
+    import recognition
+
+    if consent_in_force(session, actor.trainee_id) is None:
+        out.fail("no_consent", clause, "您尚未同意（或已撤回）人脸信息处理，无法进行人脸核验")
+        return None
+    template_row = active_template(session, actor.trainee_id)
+    if template_row is None:
+        out.fail("no_face_template", clause, "您还没有登记人脸，请联系培训机构采集")
+        return None
+    if challenge is None:
+        return None  # the nonce already failed; no challenge to judge the motions against
+    template = recognition.Template.from_bytes(template_row.template)
+    ch = recognition.Challenge(nonce=challenge.nonce, steps=tuple(challenge.steps), issued_at=challenge.issued_at,
+                               expires_at=challenge.expires_at)
+    result = recognition.check_liveness(sub.frames, ch, template, ctx.recognizer, ctx.recognition_settings, now)
+    out.evidence["face"] = {**result.evidence(), "template_id": template_row.id}
+    if not result.passed:
+        for r in result.reasons:
+            out.fail(r.code, clause, r.message)
+    return result
+
+
+def _check_location(session: Session, out: Outcome, clause: str, actor: Actor, lesson: Lesson, sub: Submission,
+                    now: datetime) -> None:
+    if lesson.mode is LessonMode.online:
+        return  # online lessons are verified by face and presence, not place
+    if sub.lat is None or sub.lon is None or sub.accuracy_m is None:
+        out.fail("no_location", clause, "没有收到定位信息，请允许浏览器获取位置后重试")
+        return
+    venue = session.get(Venue, lesson.venue_id)
+    try:
+        fix = geofence.Fix(sub.lat, sub.lon, sub.accuracy_m, sub.datum)
+    except geofence.FixError as exc:
+        out.fail(exc.code, clause, exc.detail)
+        return
+    out.evidence["location"] = {"lat": sub.lat, "lon": sub.lon, "accuracy_m": sub.accuracy_m, "datum": sub.datum}
+    previous = _last_fix(session, actor, lesson)
+    for r in geofence.fix_signals(fix, previous, now):
+        out.flag(r.code, clause, r.detail)
+    if sub.accuracy_m == 0:
+        return  # flagged above; an exact fix cannot be placed against the fence honestly
+    fence = geofence.fence_from_record(venue.fence_kind.value, venue.datum.value, lat=venue.centre_lat,
+                                       lon=venue.centre_lon, radius_m=venue.radius_m, points=venue.polygon)
+    result = geofence.locate(fix, fence, venue.max_accuracy_m, clause=clause)
+    out.evidence["fence"] = result.as_dict()
+    verdict = result.verdict.value
+    for r in result.reasons:
+        extra = {"distance_m": round(result.distance_m, 1)}
+        if verdict == "uncertain":
+            out.flag(r.code, r.clause, r.detail, **extra)
+        elif verdict in ("outside", "too_inaccurate"):
+            out.fail(r.code, r.clause, r.detail, **extra)
+
+
+def _last_fix(session: Session, actor: Actor, lesson: Lesson):
+    for event in session.scalars(select(Event).where(Event.trainee_id == actor.trainee_id)
+                                 .order_by(Event.id.desc()).limit(20)):
+        loc = (event.evidence or {}).get("location")
+        if loc:
+            return geofence.Fix(loc["lat"], loc["lon"], loc["accuracy_m"] or 1.0, loc["datum"]), event.at
+    return None
+
+
+def _check_replay(session: Session, out: Outcome, clause: str, actor: Actor, liveness, s: CheckinSettings) -> None:
+    if liveness is None or not liveness.fingerprints:
+        return
+    from recognition import hamming
+
+    recent = session.scalars(select(FrameFingerprint.fingerprint).where(FrameFingerprint.trainee_id == actor.trainee_id)
+                             .order_by(FrameFingerprint.id.desc()).limit(s.replay_window)).all()
+    seen = [fp for fp in set(liveness.fingerprints) if any(hamming(fp, old) <= s.replay_hamming for old in recent)]
+    if seen:
+        out.flag("frames_seen_before", clause, f"本次画面中有 {len(seen)} 帧与以前提交的画面相同，疑似重放，需人工复核")
+
+
+def _check_shared_device(session: Session, out: Outcome, clause: str, actor: Actor, lesson: Lesson, sub: Submission) -> None:
+    others = session.scalars(select(Event.trainee_id).where(Event.lesson_id == lesson.id, Event.device_id == sub.device_id,
+                                                            Event.trainee_id != actor.trainee_id).distinct()).all()
+    if others:
+        out.flag("shared_device", clause, f"同一部手机在本次课中为 {len(others) + 1} 名学员签到，需人工复核")
+
+
+# --- answers ---------------------------------------------------------------------------------
+
+MESSAGES = {
+    ("check_in", "verified"): "签到成功，已核验",
+    ("check_out", "verified"): "签退成功，已核验",
+    ("spot_check", "verified"): "抽查已通过",
+}
+
+
+def event_answer(event: Event, replay: bool = False) -> dict:
+    """The answer for the phone: verdict, every reason with its clause, what to do next."""
+    if event.verdict == "verified":
+        message = MESSAGES.get((event.kind, "verified"), "已核验")
+    elif event.verdict == "flagged":
+        message = "已提交，需人工复核后才计入学时：" + "；".join(r["detail"] for r in event.reasons if r["code"] != "late")
+    else:
+        message = "未通过核验，本次不计入学时：" + "；".join(r["detail"] for r in event.reasons if r["code"] != "late")
+    fence = (event.evidence or {}).get("fence") or {}
+    face = (event.evidence or {}).get("face") or {}
+    return {
+        "event_id": event.id, "kind": event.kind, "verdict": event.verdict, "at": event.at.isoformat(),
+        "lesson_id": event.lesson_id, "message": message, "reasons": event.reasons, "replayed": replay,
+        "distance_to_venue_m": fence.get("distance_m"), "face_distance": face.get("best_distance"),
+        "face_threshold": face.get("threshold"), "seq": event.seq, "hash": event.hash,
+    }

@@ -1,0 +1,94 @@
+"""Online presence (heartbeats) and spot checks (随机抽查), scheduled at random or on demand."""
+from __future__ import annotations
+
+import random
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..errors import ApiError
+from ..models import Enrollment, Event, Heartbeat, Lesson, LessonMode, Role, SpotCheck
+from . import audit
+from .checkin import CheckinSettings, _trainee_lesson
+from .scope import Actor, visible_class
+
+#: Spot checks per hour of online lesson (the issue: 2-4 random times per hour).
+SPOT_CHECKS_PER_HOUR = (2, 4)
+
+
+def heartbeat(session: Session, actor: Actor, lesson_id: int, visible: bool, now: datetime) -> dict:
+    lesson, _cls, _enrollment = _trainee_lesson(session, actor, lesson_id)
+    if lesson.mode is not LessonMode.online:
+        raise ApiError(409, "not_online", "线下课无需在线心跳")
+    if not lesson.starts_at - timedelta(minutes=30) <= now <= lesson.ends_at + timedelta(minutes=5):
+        raise ApiError(409, "outside_lesson", "不在上课时间内，心跳不计")
+    session.add(Heartbeat(lesson_id=lesson.id, trainee_id=actor.trainee_id, at=now, visible=visible))
+    session.commit()
+    return {"ok": True, "at": now.isoformat(), "visible": visible}
+
+
+def plan_spot_checks(start: datetime, end: datetime, rng: random.Random) -> list[datetime]:
+    """Random moments for spot checks: for each started hour of the lesson, 2-4 times drawn
+    uniformly inside it (never in the first or last 5 minutes, so a check-in or a check-out is
+    not immediately followed by one)."""
+    times: list[datetime] = []
+    hour = timedelta(hours=1)
+    t = start
+    while t < end:
+        lo, hi = t + timedelta(minutes=5), min(t + hour, end) - timedelta(minutes=5)
+        if hi > lo:
+            n = rng.randint(*SPOT_CHECKS_PER_HOUR)
+            span = (hi - lo).total_seconds()
+            times += sorted(lo + timedelta(seconds=rng.uniform(0, span)) for _ in range(n))
+        t += hour
+    return times
+
+
+def issue_spot_checks(session: Session, actor: Actor, lesson_id: int, trainee_ids: list[int] | None, origin: str,
+                      now: datetime, settings: CheckinSettings = CheckinSettings()) -> list[SpotCheck]:
+    """Ask trainees of a lesson for a face check now (on demand by a teacher or supervisor, or
+    by the scheduler with origin='scheduled')."""
+    lesson = session.get(Lesson, lesson_id)
+    if lesson is None:
+        raise ApiError(404, "lesson_not_found", f"课次 {lesson_id} 不存在")
+    if origin != "scheduled":
+        if actor.role not in (Role.teacher, Role.district_supervisor, Role.admin, Role.institution_admin):
+            raise ApiError(403, "forbidden", "只有教师和监管人员可以发起抽查")
+        visible_class(session, actor, lesson.class_id)
+    if not lesson.starts_at <= now <= lesson.ends_at:
+        raise ApiError(409, "outside_lesson", "只能在上课期间发起抽查")
+    enrolled = session.scalars(select(Enrollment.trainee_id).where(Enrollment.class_id == lesson.class_id)).all()
+    targets = enrolled if not trainee_ids else [t for t in trainee_ids if t in set(enrolled)]
+    if trainee_ids and len(targets) != len(set(trainee_ids)):
+        raise ApiError(422, "unknown_trainee", "部分学员不在该培训班中")
+    checks = [SpotCheck(lesson_id=lesson.id, class_id=lesson.class_id, trainee_id=t, issued_at=now,
+                        due_at=now + settings.spot_check_window, origin=origin, issued_by_id=actor.user_id)
+              for t in targets]
+    session.add_all(checks)
+    session.flush()
+    if origin != "scheduled":
+        audit.record(session, actor, "spot_check.issue", "lesson", lesson.id, None,
+                     {"trainees": len(checks), "origin": origin})
+    session.commit()
+    return checks
+
+
+def pending_spot_checks(session: Session, actor: Actor, lesson_id: int, now: datetime) -> list[SpotCheck]:
+    _trainee_lesson(session, actor, lesson_id)
+    checks = session.scalars(select(SpotCheck).where(SpotCheck.lesson_id == lesson_id,
+                                                     SpotCheck.trainee_id == actor.trainee_id,
+                                                     SpotCheck.due_at >= now).order_by(SpotCheck.id)).all()
+    answered = set(session.scalars(select(Event.spot_check_id).where(Event.spot_check_id.in_([c.id for c in checks]),
+                                                                     Event.verdict == "verified")))
+    return [c for c in checks if c.id not in answered]
+
+
+def spot_check_json(c: SpotCheck, now: datetime) -> dict:
+    return {"id": c.id, "lesson_id": c.lesson_id, "issued_at": c.issued_at.isoformat(), "due_at": c.due_at.isoformat(),
+            "seconds_left": max(0, int((c.due_at - now).total_seconds())), "origin": c.origin}
+
+
+def new_rng() -> random.Random:
+    return secrets.SystemRandom()

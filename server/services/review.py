@@ -1,0 +1,43 @@
+"""Review decisions: a person approves or rejects a flagged (or any) event. The decision is a new
+event in the chain (who, when, why); the decided event is never changed."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..errors import ApiError
+from ..models import Event, Role
+from . import audit, chain
+from .scope import Actor, visible_class
+
+REVIEWERS = (Role.district_supervisor, Role.city_reviewer, Role.admin)
+
+
+def decide(session: Session, actor: Actor, event_id: int, decision: str, reason: str, now: datetime) -> Event:
+    if actor.role not in REVIEWERS:
+        raise ApiError(403, "forbidden", "只有区县监管、市级复核人员可以复核")
+    target = session.get(Event, event_id)
+    if target is None or target.kind == "review_decision":
+        raise ApiError(404, "event_not_found", f"记录 {event_id} 不存在")
+    visible_class(session, actor, target.class_id)
+    event = chain.append(
+        session, kind="review_decision", class_id=target.class_id, lesson_id=target.lesson_id,
+        enrollment_id=target.enrollment_id, trainee_id=target.trainee_id, actor_id=actor.user_id, at=now,
+        verdict=decision, decides_event_id=target.id, spot_check_id=target.spot_check_id,
+        reasons=[{"code": f"review_{decision}", "clause": "", "detail": reason}],
+        evidence={"reviewer": actor.username, "reviewer_role": actor.role.value}, idempotency_key=None, device_id=None,
+    )
+    audit.record(session, actor, f"event.review_{decision}", "event", target.id, {"verdict": target.verdict},
+                 {"decision": decision, "reason": reason, "review_event_id": event.id})
+    session.commit()
+    return event
+
+
+def queue(session: Session, actor: Actor, class_id: int) -> list[Event]:
+    """Flagged events of a class that no decision has decided yet."""
+    visible_class(session, actor, class_id)
+    decided = select(Event.decides_event_id).where(Event.class_id == class_id, Event.decides_event_id.is_not(None))
+    return list(session.scalars(select(Event).where(Event.class_id == class_id, Event.verdict == "flagged",
+                                                    Event.id.not_in(decided)).order_by(Event.id)))

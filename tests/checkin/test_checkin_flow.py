@@ -1,0 +1,222 @@
+"""The check-in flow end to end over HTTP, with the real face pipeline on real video frames, a
+real geofence in GCJ-02 and a real database (SQLite and PostgreSQL)."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
+
+from server.models import Challenge, Event
+
+from .conftest import Phone, inside_fix
+
+pytestmark = pytest.mark.slow
+
+
+def _events(session):
+    session.rollback()
+    return session.scalar(select(func.count()).select_from(Event))
+
+
+def test_the_enrolled_trainee_inside_the_fence_checks_in_verified_with_its_evidence(app, live, clip_burst, session):
+    phone = Phone(app)
+    resp = phone.send(live["offline"], clip_burst, location=inside_fix())
+    assert resp.status_code == 201, resp.get_json()
+    body = resp.get_json()
+    assert body["verdict"] == "verified", body["reasons"]
+    assert body["message"].startswith("签到成功")
+    assert body["face_distance"] < body["face_threshold"]
+    event = session.get(Event, body["event_id"])
+    assert event.evidence["fence"]["verdict"] == "inside"
+    assert event.evidence["face"]["model_name"].startswith("dlib")
+    assert len(event.evidence["frames"]) == len(clip_burst)
+    assert event.seq == 1 and len(event.hash) == 64
+
+
+def test_a_retried_check_in_with_the_same_key_returns_the_first_answer_and_writes_nothing(app, live, clip_burst, session):
+    phone = Phone(app)
+    challenge = phone.challenge(live["offline"])
+    first = phone.send(live["offline"], clip_burst, nonce=challenge["nonce"], key="retry-key-0001", location=inside_fix())
+    before = _events(session)
+    again = phone.send(live["offline"], clip_burst, nonce=challenge["nonce"], key="retry-key-0001", location=inside_fix())
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.get_json()["event_id"] == first.get_json()["event_id"]
+    assert again.get_json()["replayed"] is True
+    assert _events(session) == before
+
+
+def test_outside_the_fence_the_trainee_sees_the_distance_and_is_not_verified(app, live, clip_burst):
+    resp = Phone(app).send(live["offline"], clip_burst, location=inside_fix(offset_m=900))
+    body = resp.get_json()
+    assert body["verdict"] == "rejected"
+    outside = next(r for r in body["reasons"] if r["code"] == "outside_fence")
+    assert 600 < outside["distance_m"] < 900
+    assert "米" in body["message"]
+
+
+def test_coordinates_in_the_wrong_datum_land_hundreds_of_metres_away(app, live, clip_burst):
+    from .conftest import VENUE_GCJ
+
+    # The venue's own GCJ-02 numbers sent as if they were WGS-84: the offset near Chongqing is
+    # several hundred metres, more than the fence, so they must not pass.
+    resp = Phone(app).send(live["offline"], clip_burst,
+                           location={"lat": VENUE_GCJ[0], "lon": VENUE_GCJ[1], "accuracy_m": 10, "datum": "wgs84"})
+    assert resp.get_json()["verdict"] == "rejected"
+    assert any(r["code"] == "outside_fence" for r in resp.get_json()["reasons"])
+
+
+def test_a_fix_worse_than_the_venue_accepts_asks_to_go_outdoors(app, live, clip_burst):
+    body = Phone(app).send(live["offline"], clip_burst, location=inside_fix(accuracy=180)).get_json()
+    assert body["verdict"] == "rejected"
+    assert any(r["code"] == "too_inaccurate" and "室外" in r["detail"] for r in body["reasons"])
+
+
+def test_a_fence_edge_fix_is_flagged_for_review_not_verified(app, live, clip_burst):
+    body = Phone(app).send(live["offline"], clip_burst, location=inside_fix(offset_m=110, accuracy=30)).get_json()
+    assert body["verdict"] == "flagged"
+    assert any(r["code"] == "fence_uncertain" for r in body["reasons"])
+
+
+def test_a_nonce_works_once(app, live, clip_burst):
+    phone = Phone(app)
+    nonce = phone.challenge(live["offline"])["nonce"]
+    assert phone.send(live["offline"], clip_burst, nonce=nonce, location=inside_fix()).get_json()["verdict"] == "verified"
+    second = phone.send(live["offline"], clip_burst, nonce=nonce, location=inside_fix()).get_json()
+    assert second["verdict"] == "rejected"
+    assert "nonce_reused" in [r["code"] for r in second["reasons"]]
+
+
+def test_another_trainees_nonce_is_refused(app, live, clip_burst):
+    rose = Phone(app, "rose", device="phone-rose-000001")
+    nonce = rose.challenge(live["offline"])["nonce"]
+    body = Phone(app).send(live["offline"], clip_burst, nonce=nonce, location=inside_fix()).get_json()
+    assert body["verdict"] == "rejected" and "nonce_invalid" in [r["code"] for r in body["reasons"]]
+
+
+def test_an_expired_challenge_is_refused(app, live, clip_burst, session):
+    from datetime import datetime, timedelta, timezone
+
+    phone = Phone(app)
+    nonce = phone.challenge(live["offline"])["nonce"]
+    session.execute(text("UPDATE challenges SET expires_at = :t WHERE nonce = :n"),
+                    {"t": (datetime.now(timezone.utc) - timedelta(seconds=1)).replace(tzinfo=None)
+                     if session.get_bind().dialect.name == "sqlite" else datetime.now(timezone.utc) - timedelta(seconds=1),
+                     "n": nonce})
+    session.commit()
+    body = phone.send(live["offline"], clip_burst, nonce=nonce, location=inside_fix()).get_json()
+    assert "nonce_expired" in [r["code"] for r in body["reasons"]] and body["verdict"] == "rejected"
+
+
+def test_a_burst_of_one_still_photo_repeated_is_rejected(app, live, faces_dir):
+    still = (faces_dir / "images" / "face_recognition" / "ex_lin-manuel-miranda.png").read_bytes()
+    body = Phone(app).send(live["offline"], [still] * 8, location=inside_fix()).get_json()
+    assert body["verdict"] == "rejected"
+
+
+def test_someone_elses_face_making_the_right_motions_is_rejected(app, live, clip_burst, session, faces_dir, recognizer):
+    import recognition
+    from server.models import FaceTemplate
+
+    obama = recognition.enroll([(faces_dir / "images" / "face_recognition" / "ex_obama.jpg").read_bytes()], recognizer).template
+    row = session.scalar(select(FaceTemplate).where(FaceTemplate.trainee_id == live["trainee"]))
+    # A second, newer template (of somebody else) becomes the active one.
+    session.add(FaceTemplate(trainee_id=live["trainee"], template=obama.to_bytes(), model=obama.model_name,
+                             model_version=obama.model_version, photo_hashes=[], consent_id=row.consent_id,
+                             replaces_id=row.id, reason="test"))
+    session.commit()
+    body = Phone(app).send(live["offline"], clip_burst, location=inside_fix()).get_json()
+    assert body["verdict"] == "rejected"
+
+
+def test_frames_sent_before_are_flagged_as_a_replay(app, live, clip_burst):
+    phone = Phone(app)
+    assert phone.send(live["offline"], clip_burst, location=inside_fix()).get_json()["verdict"] == "verified"
+    again = phone.send(live["offline"], clip_burst, kind="check_out", location=inside_fix()).get_json()
+    assert again["verdict"] == "flagged"
+    assert "frames_seen_before" in [r["code"] for r in again["reasons"]]
+
+
+def test_a_virtual_camera_is_flagged(app, live, clip_burst):
+    body = Phone(app).send(live["offline"], clip_burst, location=inside_fix(), camera="OBS Virtual Camera").get_json()
+    assert body["verdict"] == "flagged" and "virtual_camera" in [r["code"] for r in body["reasons"]]
+
+
+def test_a_device_other_than_the_bound_phone_is_rejected(app, live, clip_burst):
+    body = Phone(app).send(live["offline"], clip_burst, location=inside_fix(), device="someone-elses-phone").get_json()
+    assert body["verdict"] == "rejected" and "device_mismatch" in [r["code"] for r in body["reasons"]]
+
+
+def test_an_error_in_the_face_backend_makes_the_event_unverified_never_verified(app, live, clip_burst):
+    class Broken:
+        model_name, model_version = "dlib_face_recognition_resnet_model_v1", "0.3.0"
+
+        def detect(self, *a, **k):
+            raise RuntimeError("dlib crashed")
+
+        landmarks = encode = detect
+
+    app.extensions["hourproof_recognizer"] = lambda: Broken()
+    body = Phone(app).send(live["offline"], clip_burst, location=inside_fix()).get_json()
+    assert body["verdict"] != "verified"
+
+
+def test_a_missing_location_for_an_offline_lesson_is_rejected_with_what_to_do(app, live, clip_burst):
+    body = Phone(app).send(live["offline"], clip_burst).get_json()
+    assert body["verdict"] == "rejected"
+    assert any(r["code"] == "no_location" and "允许" in r["detail"] for r in body["reasons"])
+
+
+@pytest.mark.parametrize("meta_change, status", [
+    ({"kind": "teleport"}, 422),
+    ({"location": {"lat": float("nan"), "lon": 106.5, "accuracy_m": 5}}, 400),
+    ({"location": {"lat": 95, "lon": 106.5, "accuracy_m": 5}}, 422),
+    ({"location": {"lat": 29.6, "lon": 106.5, "accuracy_m": -3}}, 422),
+    ({"location": {"lat": 29.6, "lon": 106.5, "accuracy_m": 10**7}}, 422),
+    ({"idempotency_key": "no spaces allowed!"}, 422),
+    ({"nonce": "short"}, 422),
+])
+def test_bad_check_in_input_gets_a_4xx_and_writes_nothing(app, live, clip_burst, session, meta_change, status):
+    import io
+    import json as _json
+
+    from werkzeug.datastructures import FileStorage, MultiDict
+    from werkzeug.test import encode_multipart
+
+    phone = Phone(app)
+    meta = {"kind": "check_in", "nonce": "x" * 32, "idempotency_key": "abcdefgh1", "device": {"device_id": phone.device}}
+    meta.update(meta_change)
+    raw = _json.dumps(meta, allow_nan=True)
+    fields = MultiDict([("meta", raw)] + [("frames", FileStorage(io.BytesIO(f), "f.jpg")) for f in clip_burst[:5]])
+    boundary, body = encode_multipart(fields)
+    before = _events(session)
+    resp = phone.client.post(f"/api/lessons/{live['offline']}/events", data=body,
+                             content_type=f"multipart/form-data; boundary={boundary}", headers={"X-CSRF-Token": phone.csrf})
+    assert resp.status_code == status, resp.get_json()
+    assert _events(session) == before
+
+
+def test_too_few_frames_are_refused_before_any_face_work(app, live, clip_burst, session):
+    before = _events(session)
+    resp = Phone(app).send(live["offline"], clip_burst[:2], location=inside_fix())
+    assert resp.status_code == 422 and "帧" in resp.get_json()["error"]["message"]
+    assert _events(session) == before
+
+
+def test_a_lesson_of_a_class_the_trainee_is_not_in_is_not_found(app, live, clip_burst, session):
+    from server.models import Enrollment
+
+    session.execute(Enrollment.__table__.delete().where(Enrollment.trainee_id == live["trainee"]))
+    session.commit()
+    resp = Phone(app).post(f"/api/lessons/{live['offline']}/challenge", json={"purpose": "check_in"})
+    assert resp.status_code == 404
+
+
+def test_events_cannot_be_updated_or_deleted_in_the_database(app, live, clip_burst, session):
+    event_id = Phone(app).send(live["offline"], clip_burst, location=inside_fix()).get_json()["event_id"]
+    session.rollback()
+    with pytest.raises(DBAPIError):
+        session.execute(text("UPDATE events SET verdict = 'verified' WHERE id = :i"), {"i": event_id})
+    session.rollback()
+    with pytest.raises(DBAPIError):
+        session.execute(text("DELETE FROM events WHERE id = :i"), {"i": event_id})
+    session.rollback()

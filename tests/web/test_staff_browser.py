@@ -1,6 +1,7 @@
-"""One real browser through the staff pages: log in, create a class, add lessons through the
-form, see filing refused with its clauses, enrol a trainee and see the activation code, record
-paper consent, import a CSV, complete the plan and see it filed, amend it, read the audit trail.
+"""One real browser through the staff pages: log in, add a venue, create a class, add lessons
+through the form, see filing refused with its clauses, enrol a trainee and see the activation
+code, record paper consent, upload face photos, import a CSV, complete the plan and see it
+filed, amend it, and read the audit trail.
 
 Chromium is Debian's package (browsers cannot be downloaded here); tests/setup_browser.py
 installs it in CI. Without it the test skips and says so."""
@@ -15,12 +16,23 @@ from pathlib import Path
 import pytest
 
 from policies.identity import resident_id_check_digit
+from tests.conftest import _faces_dir
 
 CHROMIUM = os.environ.get("HOURPROOF_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run", "--lang=zh-CN"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PASSWORD = "correct-horse-9"
+
+
+def _blank_png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), (128, 128, 128)).save(out, "PNG")
+    return out.getvalue()
 
 
 def _resident_id(first17: str) -> str:
@@ -173,6 +185,19 @@ def test_an_institution_admin_plans_files_and_enrols_through_the_pages(live_serv
     page.check("#consent-form input[name=signed]")
     page.click("#consent-form button[type=submit]")
     expect(page.locator("#consent-form .done")).to_contain_text("已登记同意")
+
+    # Face photos: a photo without a face is refused with the pipeline's own message (real dlib);
+    # with the real test photos beside the repository, one of them is enrolled.
+    page.set_input_files("#face-form input[name=photos]",
+                         files=[{"name": "blank.png", "mimeType": "image/png", "buffer": _blank_png()}])
+    page.click("#face-form button[type=submit]")
+    expect(page.locator("#face-form .form-error")).to_contain_text("照片未通过质量检查")
+    expect(page.locator("#face-form .form-error")).to_contain_text("未检测到人脸")
+    photo = _faces_dir() / "images" / "face_recognition" / "ex_obama.jpg"
+    if photo.exists():
+        page.set_input_files("#face-form input[name=photos]", str(photo))
+        page.click("#face-form button[type=submit]")
+        expect(page.locator("#face-form .done")).to_contain_text("人脸模板已建立", timeout=60_000)
     page.click("#trainee-panel-close")
 
     # Import: a per-row report, the bad row named with its reason.

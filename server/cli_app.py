@@ -38,6 +38,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     create.add_argument("--city-id", type=int)
     create.set_defaults(handler=_user_create)
 
+    audit_p = sub.add_parser("audit", help="evidence integrity")
+    audit_sub = audit_p.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    verify_p = audit_sub.add_parser("verify", help="recompute the event hash chains and name the first broken link")
+    verify_p.add_argument("--class-id", type=int, help="only this class's chain")
+    verify_p.add_argument("--json", action="store_true")
+    verify_p.set_defaults(handler=_audit_verify)
+
     serve = sub.add_parser("serve", help="serve the app (development server; see README for production)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=5000)
@@ -139,3 +146,24 @@ def _user_create(args) -> int:
         return 2
     print(f"created {args.role} {args.username} (id {uid})")
     return 0
+
+
+def _audit_verify(args) -> int:
+    """Exit 0 when every chain verifies, 1 when a link is broken (named), 2 on bad arguments."""
+    import json
+
+    from server.extensions import db
+    from server.services import chain
+
+    _app()
+    with db.sessionmaker() as session:
+        checked, problems = chain.verify(session, chain.chain_of(args.class_id) if args.class_id else None)
+    if args.json:
+        print(json.dumps({"checked": checked, "ok": not problems,
+                          "problems": [p.__dict__ for p in problems]}, ensure_ascii=False))
+    else:
+        for p in problems:
+            where = f"event {p.event_id} (seq {p.seq})" if p.event_id else "chain head"
+            print(f"BROKEN {p.chain}: {where}: {p.problem}")
+        print(f"{checked} events checked; " + ("all chains verify" if not problems else f"{len(problems)} chain(s) broken"))
+    return 0 if not problems else 1

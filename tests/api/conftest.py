@@ -25,6 +25,8 @@ class World:
     lesson_id: int
     trainee_id: int
     trainee_user_id: int
+    enrollment_id: int = 0
+    event_id: int = 0
 
 
 @pytest.fixture
@@ -63,7 +65,8 @@ def worlds(app, session):
         trainee = Trainee(resident_id=RESIDENT[name], name=f"{name} trainee", phone=f"1380000000{i}")
         session.add_all([lesson, trainee])
         session.flush()
-        session.add(Enrollment(class_id=cls.id, trainee_id=trainee.id))
+        enrollment = Enrollment(class_id=cls.id, trainee_id=trainee.id)
+        session.add(enrollment)
         users = [
             User(username=f"{name}-supervisor", display_name="s", role=Role.district_supervisor, district_id=d.id, password_hash=pw),
             User(username=f"{name}-admin", display_name="a", role=Role.institution_admin, institution_id=inst.id, password_hash=pw),
@@ -72,7 +75,14 @@ def worlds(app, session):
         ]
         session.add_all(users)
         session.flush()
-        out[name] = World(name, d.id, city.id, inst.id, venue.id, teacher.id, cls.id, lesson.id, trainee.id, users[3].id)
+        from server.services import chain
+
+        event = chain.append(session, kind="check_in", class_id=cls.id, lesson_id=lesson.id, enrollment_id=enrollment.id,
+                             trainee_id=trainee.id, actor_id=users[3].id, at=t0, verdict="flagged", decides_event_id=None,
+                             spot_check_id=None, reasons=[{"code": "fence_uncertain", "clause": "cq 5.2", "detail": f"{name}"}],
+                             evidence={"world": name}, idempotency_key=f"seed-{name}", device_id=None)
+        out[name] = World(name, d.id, city.id, inst.id, venue.id, teacher.id, cls.id, lesson.id, trainee.id, users[3].id,
+                          enrollment.id, event.id)
     session.add_all([
         User(username="admin", display_name="admin", role=Role.admin, password_hash=pw),
         User(username="city", display_name="c", role=Role.city_reviewer, city_id=city.id, password_hash=pw),

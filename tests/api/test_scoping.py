@@ -10,7 +10,10 @@ import pytest
 from sqlalchemy import func, select
 
 from server.api.framework import REGISTRY
-from server.models import (ClassAmendment, Consent, Enrollment, FaceTemplate, Lesson, Teacher, TrainingClass, Venue)
+from server.models import (ClassAmendment, Consent, Enrollment, Event, FaceTemplate, Heartbeat, Lesson, SpotCheck, Teacher,
+                           TrainingClass, Venue)
+
+from .conftest import post_multipart  # noqa: E402
 
 OUTSIDERS = ["nanan-supervisor", "nanan-admin", "nanan-teacher", "nanan-trainee"]
 #: Endpoints that are about the caller only, not about anything in a scope.
@@ -53,6 +56,17 @@ def _target(y):
                                                           {"photos": (io.BytesIO(b"\xff\xd8\xff"), "a.jpg")}),
         ("POST", "/api/users"): ("/api/users", {"username": "intruder", "display_name": "x", "role": "admin", "password": "12345678x"}, None),
         ("POST", "/api/users/<int:user_id>/unbind-device"): (f"/api/users/{y.trainee_user_id}/unbind-device", None, None),
+        ("POST", "/api/lessons/<int:lesson_id>/challenge"): (f"/api/lessons/{y.lesson_id}/challenge", {"purpose": "check_in"}, None),
+        ("POST", "/api/lessons/<int:lesson_id>/events"): (f"/api/lessons/{y.lesson_id}/events", None, {
+            "meta": '{"kind": "check_in", "nonce": "%s", "idempotency_key": "walk-key-1", "device": {"device_id": "device-0001-abcdef"}}' % ("n" * 32),
+            "frames": (io.BytesIO(b"\xff\xd8\xff"), "f.jpg")}),
+        ("POST", "/api/lessons/<int:lesson_id>/heartbeat"): (f"/api/lessons/{y.lesson_id}/heartbeat", {"visible": True}, None),
+        ("GET", "/api/lessons/<int:lesson_id>/spot-checks/pending"): (f"/api/lessons/{y.lesson_id}/spot-checks/pending", None, None),
+        ("POST", "/api/lessons/<int:lesson_id>/spot-checks"): (f"/api/lessons/{y.lesson_id}/spot-checks", {}, None),
+        ("GET", "/api/enrollments/<int:enrollment_id>/ledger"): (f"/api/enrollments/{y.enrollment_id}/ledger", None, None),
+        ("GET", "/api/classes/<int:class_id>/review-queue"): (f"/api/classes/{y.class_id}/review-queue", None, None),
+        ("POST", "/api/events/<int:event_id>/review"): (f"/api/events/{y.event_id}/review",
+                                                        {"decision": "approved", "reason": "看过证据，同意"}, None),
     }
 
 
@@ -63,7 +77,8 @@ def _rule(e):
 
 def _counts(session):
     return {m.__name__: session.scalar(select(func.count()).select_from(m))
-            for m in (Venue, Teacher, TrainingClass, Lesson, Enrollment, Consent, FaceTemplate, ClassAmendment)}
+            for m in (Venue, Teacher, TrainingClass, Lesson, Enrollment, Consent, FaceTemplate, ClassAmendment, Event,
+                      Heartbeat, SpotCheck)}
 
 
 def test_the_walk_covers_every_registered_endpoint(worlds):
@@ -80,8 +95,7 @@ def test_users_of_another_district_or_institution_get_403_or_404_on_every_route(
     before = _counts(session)
     for (method, rule), (url, body, multipart) in _target(y).items():
         if multipart is not None:
-            resp = api.client.post(url, data=dict(multipart), headers={"X-CSRF-Token": api.csrf},
-                                   content_type="multipart/form-data")
+            resp = post_multipart(api, url, dict(multipart))
         elif method == "GET":
             resp = api.get(url)
         else:

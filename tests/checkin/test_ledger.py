@@ -1,0 +1,148 @@
+"""From stored events to the 学时台账, with the clock an argument: offline credit is the overlap
+of verified check-in/out with the lesson; online credit needs passed spot checks and a visible
+page. Real frames, real recognizer, real database."""
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from server.models import Lesson, User
+from server.services import checkin, ledger, presence, review
+from server.services.scope import Actor
+
+from .conftest import DEVICE, inside_fix
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def ctx(app, recognizer):
+    return checkin.Context(recognizer=recognizer, recognition_settings=app.config["RECOGNITION_SETTINGS"],
+                           store=app.extensions["hourproof_evidence"])
+
+
+def _actor(session, username):
+    return Actor.of(session.scalar(select(User).where(User.username == username)))
+
+
+def _bind_phone(session):
+    user = session.scalar(select(User).where(User.username == "miranda"))
+    user.device_id = DEVICE
+    session.commit()
+
+
+def _do(session, ctx, actor, lesson_id, kind, at, frames, location=None, spot_check_id=None, seed=0):
+    import random
+
+    row = checkin.issue_challenge(session, actor, lesson_id, kind, spot_check_id, at, ctx.recognition_settings,
+                                  random.Random(seed))
+    sub = checkin.Submission(kind=kind, nonce=row.nonce, idempotency_key=uuid.uuid4().hex, device_id=DEVICE,
+                             camera_label="前置摄像头", lat=location and location["lat"], lon=location and location["lon"],
+                             accuracy_m=location and location["accuracy_m"], datum="wgs84", frames=frames,
+                             spot_check_id=spot_check_id)
+    status, answer = checkin.submit(session, actor, lesson_id, sub, at, ctx)
+    return answer
+
+
+def test_offline_credit_is_the_overlap_of_verified_check_in_and_check_out_with_the_lesson(
+        app, live, session, ctx, clip_burst, other_burst):
+    _bind_phone(session)
+    me = _actor(session, "miranda")
+    lesson = session.get(Lesson, live["offline"])
+    start = lesson.starts_at
+    a = _do(session, ctx, me, lesson.id, "check_in", start - timedelta(minutes=5), clip_burst, inside_fix(), seed=live["seed"])
+    b = _do(session, ctx, me, lesson.id, "check_out", start + timedelta(minutes=120), clip_burst,
+            inside_fix(), seed=live["seed"])
+    assert a["verdict"] == "verified", a["reasons"]
+    # The same frames again are a replay: flagged, so this check-out does not count on its own...
+    assert b["verdict"] == "flagged"
+    out = ledger.enrollment_ledger(session, me, live["enrollment"], start + timedelta(hours=3))
+    offline = next(x for x in out["lessons"] if x["lesson_id"] == lesson.id)
+    assert offline["credited_minutes"] == 0.0  # no verified end: nothing past the last verified event
+    assert any(u["code"] in ("no_check_out", "pending_review") for u in offline["uncredited"])
+    # ...until a supervisor looks at the evidence and approves it (a new event, not an edit).
+    review.decide(session, _actor(session, "supervisor"), b["event_id"], "approved", "核对现场照片，确为本人", start + timedelta(hours=4))
+    out = ledger.enrollment_ledger(session, me, live["enrollment"], start + timedelta(hours=4))
+    offline = next(x for x in out["lessons"] if x["lesson_id"] == lesson.id)
+    assert offline["credited_minutes"] == 120.0  # from the lesson's start (not the early check-in) to check-out
+
+
+def test_a_missing_check_out_credits_up_to_the_last_verified_spot_check(app, live, session, ctx, clip_burst):
+    _bind_phone(session)
+    me = _actor(session, "miranda")
+    lesson = session.get(Lesson, live["offline"])
+    start = lesson.starts_at
+    assert _do(session, ctx, me, lesson.id, "check_in", start, clip_burst, inside_fix(), seed=live["seed"])["verdict"] == "verified"
+    [spot] = presence.issue_spot_checks(session, _actor(session, "teacher"), lesson.id, [live["trainee"]], "teacher",
+                                        start + timedelta(minutes=60))
+    # A re-encoding at a different quality: the same motions, but not byte-identical frames.
+    import io
+
+    from PIL import Image
+
+    recoded = []
+    for f in clip_burst:
+        out = io.BytesIO()
+        Image.open(io.BytesIO(f)).resize((600, 338)).save(out, "JPEG", quality=70)
+        recoded.append(out.getvalue())
+    answer = _do(session, ctx, me, lesson.id, "spot_check", start + timedelta(minutes=60, seconds=20), recoded,
+                 inside_fix(), spot_check_id=spot.id, seed=live["seed"])
+    assert answer["verdict"] in ("verified", "flagged"), answer["reasons"]
+    if answer["verdict"] == "flagged":
+        review.decide(session, _actor(session, "supervisor"), answer["event_id"], "approved", "画面相似但确为本人现场",
+                      start + timedelta(minutes=61))
+    out = ledger.enrollment_ledger(session, me, live["enrollment"], start + timedelta(hours=3))
+    offline = next(x for x in out["lessons"] if x["lesson_id"] == lesson.id)
+    assert 60.0 <= offline["credited_minutes"] <= 60.5
+    assert any(u["code"] == "no_check_out" for u in offline["uncredited"])
+
+
+def test_online_credit_needs_a_visible_page_and_passed_spot_checks(app, live, session, ctx, clip_burst):
+    _bind_phone(session)
+    me = _actor(session, "miranda")
+    lesson = session.get(Lesson, live["online"])
+    start = lesson.starts_at
+    assert _do(session, ctx, me, lesson.id, "check_in", start, clip_burst, seed=live["seed"])["verdict"] == "verified"
+    from server.models import Heartbeat
+
+    # Visible for 40 minutes, every 30 s; then the page is hidden for 10 minutes.
+    for i in range(0, 80):
+        session.add(Heartbeat(lesson_id=lesson.id, trainee_id=live["trainee"], at=start + timedelta(seconds=30 * i), visible=True))
+    session.add(Heartbeat(lesson_id=lesson.id, trainee_id=live["trainee"], at=start + timedelta(minutes=40), visible=False))
+    session.commit()
+    [spot] = presence.issue_spot_checks(session, me, lesson.id, [live["trainee"]], "scheduled", start + timedelta(minutes=20))
+    # The spot check is answered with a real burst; the frames were seen at check-in, so it is
+    # flagged and approved by a person (a fresh burst would pass on its own).
+    answer = _do(session, ctx, me, lesson.id, "spot_check", start + timedelta(minutes=20, seconds=30), clip_burst,
+                 spot_check_id=spot.id, seed=live["seed"])
+    if answer["verdict"] == "flagged":
+        review.decide(session, _actor(session, "supervisor"), answer["event_id"], "approved", "本人在线", start + timedelta(minutes=21))
+    out = ledger.enrollment_ledger(session, me, live["enrollment"], start + timedelta(minutes=50))
+    online = next(x for x in out["lessons"] if x["lesson_id"] == lesson.id)
+    assert 20.0 <= online["credited_minutes"] <= 20.6  # start to the passed spot check; nothing after it yet
+    assert {u["code"] for u in online["uncredited"]} == {"no_check_out"}  # after the last pass: not yet credited
+    assert out["credited"]["online"] != "0"
+    # A second spot check while the page is hidden goes unanswered: missed, and it adds nothing.
+    presence.issue_spot_checks(session, me, lesson.id, [live["trainee"]], "scheduled", start + timedelta(minutes=45))
+    out = ledger.enrollment_ledger(session, me, live["enrollment"], start + timedelta(minutes=50))
+    online = next(x for x in out["lessons"] if x["lesson_id"] == lesson.id)
+    assert 20.0 <= online["credited_minutes"] <= 20.6
+    assert "spot_check_missed" in {u["code"] for u in online["uncredited"]}
+
+
+def test_the_ledger_is_served_to_the_trainee_and_the_district_but_not_to_another_trainee(app, live, session):
+    from tests.checkin.conftest import Phone
+
+    mine = Phone(app).client.get(f"/api/enrollments/{live['enrollment']}/ledger")
+    assert mine.status_code == 200
+    body = mine.get_json()
+    assert body["required_hours"] == "160" and body["minutes_per_class_hour"] == 45
+    assert set(body["credited"]) >= {"offline", "online", "total", "complete"}
+    rose = Phone(app, "rose", device="phone-rose-000001").client.get(f"/api/enrollments/{live['enrollment']}/ledger")
+    assert rose.status_code == 404
+    sup = app.test_client()
+    sup.post("/api/auth/login", json={"username": "supervisor", "password": "correct-horse-9"})
+    assert sup.get(f"/api/enrollments/{live['enrollment']}/ledger").status_code == 200

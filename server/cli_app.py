@@ -86,8 +86,15 @@ def _demo(args) -> int:
 
     app = _app()
     dbmigrate.upgrade(db.engine)
+    now = datetime.now(timezone.utc)
     with db.begin() as session:
-        logins = demo.seed(session, datetime.now(timezone.utc))
+        logins = demo.seed(session, now)
+    faces_dir = demo.default_faces_dir()
+    if faces_dir is None:
+        face_lines = ["no ../shared/faces found (set HOURPROOF_FACES_DIR): demo trainees have no faces yet"]
+    else:
+        with db.begin() as session:
+            face_lines = demo.seed_faces(session, faces_dir, app.extensions["hourproof_recognizer"](), now)
     base = f"http://{args.host}:{args.port}"
     settings = app.config["HOURPROOF_SETTINGS"]
     print("hourproof demo")
@@ -97,6 +104,8 @@ def _demo(args) -> int:
     print("  log-ins (role, username, password, scope):")
     for login in logins:
         print(f"    {login.role:<20} {login.username:<18} {login.password:<20} {login.scope}")
+    for line in face_lines:
+        print(f"  faces:     {line}")
     sys.stdout.flush()
     if args.no_serve:
         return 0

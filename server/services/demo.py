@@ -203,3 +203,52 @@ def _lessons(cls: TrainingClass, venue: Venue, teacher: Teacher, now: datetime, 
                teacher_id=teacher.id, title="今日线上理论课"),
     )
     return lessons
+
+
+def default_faces_dir() -> "Path | None":
+    """../shared/faces beside the checkout (or HOURPROOF_FACES_DIR), when it is there."""
+    import os
+    from pathlib import Path
+
+    env = os.environ.get("HOURPROOF_FACES_DIR")
+    candidates = [Path(env)] if env else []
+    candidates.append(Path(__file__).resolve().parents[3] / "shared" / "faces")
+    return next((p for p in candidates if (p / "images").is_dir()), None)
+
+
+def seed_faces(session: Session, faces_dir, recognizer, now: datetime) -> list[str]:
+    """Consent (recorded as a paper form) and a face template for each demo trainee that has a
+    photo, so the demo can check in right away. Idempotent. Returns what it did, for printing."""
+    import recognition
+
+    from ..models import Consent, FaceTemplate
+    from .trainees import CONSENT_SHA256, CONSENT_VERSION
+
+    done = []
+    for name, rid, _phone, photo in TRAINEES:
+        if photo is None:
+            continue
+        trainee = session.scalar(select(Trainee).where(Trainee.resident_id == rid))
+        if trainee is None:
+            continue
+        if session.scalar(select(FaceTemplate.id).where(FaceTemplate.trainee_id == trainee.id)):
+            done.append(f"{name}: face enrolled from {photo}")  # the same line as the first run
+            continue
+        path = faces_dir / photo
+        if not path.exists():
+            done.append(f"{name}: photo {photo} not found, no face enrolled")
+            continue
+        result = recognition.enroll([path.read_bytes()], recognizer)
+        if not result.ok:
+            done.append(f"{name}: enrollment refused ({', '.join(r.code for r in result.reasons)})")
+            continue
+        consent = Consent(trainee_id=trainee.id, purpose="biometric", granted=True, text_version=CONSENT_VERSION,
+                          text_sha256=CONSENT_SHA256, channel="paper", at=now)
+        session.add(consent)
+        session.flush()
+        session.add(FaceTemplate(trainee_id=trainee.id, template=result.template.to_bytes(), model=result.template.model_name,
+                                 model_version=result.template.model_version, photo_hashes=[], consent_id=consent.id,
+                                 reason="demo seed", created_at=now))
+        done.append(f"{name}: face enrolled from {photo}")
+    session.flush()
+    return done

@@ -45,6 +45,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     verify_p.add_argument("--json", action="store_true")
     verify_p.set_defaults(handler=_audit_verify)
 
+    sched = sub.add_parser("scheduler", help="run the scheduled duties (one process per deployment)")
+    sched.set_defaults(handler=_scheduler)
+
     serve = sub.add_parser("serve", help="serve the app (development server; see README for production)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=5000)
@@ -109,6 +112,9 @@ def _demo(args) -> int:
     sys.stdout.flush()
     if args.no_serve:
         return 0
+    from server import jobs
+
+    jobs.start(app)  # the demo is one process: its scheduler runs beside the server
     socketio.run(app, host=args.host, port=args.port, allow_unsafe_werkzeug=True)
     return 0
 
@@ -176,3 +182,15 @@ def _audit_verify(args) -> int:
             print(f"BROKEN {p.chain}: {where}: {p.problem}")
         print(f"{checked} events checked; " + ("all chains verify" if not problems else f"{len(problems)} chain(s) broken"))
     return 0 if not problems else 1
+
+
+def _scheduler(args) -> int:
+    import logging
+
+    from server import jobs
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    app = _app()
+    print("hourproof scheduler: " + ", ".join(j.id for j in jobs.JOBS))
+    jobs.start(app, blocking=True)
+    return 0

@@ -105,7 +105,11 @@ class SpotCheck(Base):
     """随机抽查 asked of one trainee during a lesson: answer with face + liveness within the window."""
 
     __tablename__ = "spot_checks"
-    __table_args__ = (Index("ix_spot_checks_lesson_trainee", "lesson_id", "trainee_id"),)
+    __table_args__ = (
+        Index("ix_spot_checks_lesson_trainee", "lesson_id", "trainee_id"),
+        # A scheduled slot is issued once per trainee, however often the job runs.
+        UniqueConstraint("lesson_id", "trainee_id", "planned_for"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id"))
@@ -115,6 +119,8 @@ class SpotCheck(Base):
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: scheduled / teacher / supervisor
     origin: Mapped[str] = mapped_column(String(16))
+    #: For scheduled checks: the planned moment (the job may run a little after it)
+    planned_for: Mapped[datetime | None] = mapped_column(UTCDateTime)
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 

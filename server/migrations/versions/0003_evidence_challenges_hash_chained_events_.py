@@ -48,11 +48,13 @@ def upgrade() -> None:
     sa.Column('issued_at', server.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('due_at', server.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('origin', sa.String(length=16), nullable=False),
+    sa.Column('planned_for', server.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('issued_by_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['class_id'], ['training_classes.id'], name=op.f('fk_spot_checks_class_id_training_classes')),
     sa.ForeignKeyConstraint(['issued_by_id'], ['users.id'], name=op.f('fk_spot_checks_issued_by_id_users')),
     sa.ForeignKeyConstraint(['lesson_id'], ['lessons.id'], name=op.f('fk_spot_checks_lesson_id_lessons')),
     sa.ForeignKeyConstraint(['trainee_id'], ['trainees.id'], name=op.f('fk_spot_checks_trainee_id_trainees')),
+    sa.UniqueConstraint('lesson_id', 'trainee_id', 'planned_for', name=op.f('uq_spot_checks_lesson_id_trainee_id_planned_for')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_spot_checks'))
     )
     with op.batch_alter_table('spot_checks', schema=None) as batch_op:

@@ -7,7 +7,11 @@ Everything else (quality, matching, liveness, group photos) is pure code on top 
 """
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
+import queue
+import threading
 import warnings
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -75,9 +79,8 @@ class Recognizer(Protocol):
         ...
 
 
-@functools.lru_cache(maxsize=1)
-def _dlib_models():
-    """Load dlib's detector, shape predictors and ResNet encoder once per process (~100 MB).
+def _load_dlib_models():
+    """Load dlib's detector, shape predictors and ResNet encoder (~100 MB per set).
 
     Loaded directly from face_recognition_models rather than by importing face_recognition, which
     would also load the CNN detector we never use.
@@ -95,6 +98,44 @@ def _dlib_models():
         dlib.shape_predictor(frm.pose_predictor_five_point_model_location()),
         dlib.face_recognition_model_v1(frm.face_recognition_model_location()),
     )
+
+
+class _ModelPool:
+    """Model sets lent to one caller at a time.
+
+    dlib's model objects are not safe to share between threads: the ResNet encoder keeps the
+    buffers of its forward pass inside the network object, and two threads encoding at once
+    corrupt the heap (seen as `free(): invalid size` and a SIGABRT of a threaded server worker).
+    Each call borrows a whole set for its duration. Sets are loaded on demand, at most `size`
+    of them (default: one per CPU core, since dlib runs each call on one core), so a threaded
+    server still uses every core for face work."""
+
+    def __init__(self, size: int) -> None:
+        self.size = max(1, size)
+        self._free: queue.LifoQueue = queue.LifoQueue()
+        self._made = 0
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def borrow(self):
+        try:
+            models = self._free.get_nowait()
+        except queue.Empty:
+            with self._lock:
+                make = self._made < self.size
+                if make:
+                    self._made += 1
+            models = _load_dlib_models() if make else self._free.get()
+        try:
+            yield models
+        finally:
+            self._free.put(models)
+
+
+@functools.lru_cache(maxsize=1)
+def _pool() -> _ModelPool:
+    size = int(os.environ.get("HOURPROOF_FACE_MODEL_SETS") or os.cpu_count() or 1)
+    return _ModelPool(size)
 
 
 @functools.lru_cache(maxsize=1)
@@ -123,20 +164,20 @@ class DlibRecognizer:
         return dlib.rectangle(int(box.left), int(box.top), int(box.right), int(box.bottom))
 
     def detect(self, rgb: np.ndarray, upsample: int) -> list[Box]:
-        _, detector, *_ = _dlib_models()
-        rects = detector(np.ascontiguousarray(rgb), upsample)
+        with _pool().borrow() as (_, detector, *_rest):
+            rects = detector(np.ascontiguousarray(rgb), upsample)
         return [Box(r.left(), r.top(), r.right(), r.bottom()) for r in rects]
 
     def landmarks(self, rgb: np.ndarray, box: Box) -> np.ndarray:
-        dlib, _, pose68, _, _ = _dlib_models()
-        shape = pose68(np.ascontiguousarray(rgb), self._rect(dlib, box))
-        return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
+        with _pool().borrow() as (dlib, _, pose68, _, _):
+            shape = pose68(np.ascontiguousarray(rgb), self._rect(dlib, box))
+            return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
 
     def encode(self, rgb: np.ndarray, box: Box) -> np.ndarray:
-        dlib, _, _, pose5, encoder = _dlib_models()
         img = np.ascontiguousarray(rgb)
-        shape = pose5(img, self._rect(dlib, box))
-        return np.array(encoder.compute_face_descriptor(img, shape, self.num_jitters), dtype=np.float64)
+        with _pool().borrow() as (dlib, _, _, pose5, encoder):
+            shape = pose5(img, self._rect(dlib, box))
+            return np.array(encoder.compute_face_descriptor(img, shape, self.num_jitters), dtype=np.float64)
 
 
 def detect_faces(image: LoadedImage, recognizer: Recognizer, max_side: int, upsample: int) -> list[Box]:

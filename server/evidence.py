@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import secrets
 from pathlib import Path
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -26,14 +27,23 @@ class EvidenceStore:
         if path.exists():
             return digest
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = path.with_name(f".{digest}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        # A name of its own per write: two threads storing the same frame must not share a temp file.
+        tmp = path.with_name(f".{digest}.{secrets.token_hex(8)}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            os.write(fd, data)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(tmp, path)
+        os.replace(tmp, path)  # atomic; the same content under the same name if another writer won
+        # The rename itself must survive a crash: sync the directory entry too.
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
         return digest
 
     def get(self, digest: str) -> bytes:

@@ -155,7 +155,12 @@ class Context:
 def submit(session: Session, actor: Actor, lesson_id: int, sub: Submission, now: datetime,
            ctx: Context) -> tuple[int, dict]:
     """Decide and record one event. Returns (HTTP status, answer). A retry with the same
-    idempotency key returns the first answer (200) and writes nothing."""
+    idempotency key returns the first answer (200) and writes nothing.
+
+    Three phases, so the expensive face work never holds a database lock (on SQLite a held write
+    lock would make every other request wait): (1) short reads, (2) face + liveness with no
+    transaction open, (3) one short write transaction that claims the nonce, runs the cheap
+    checks against the latest state, appends the event to the chain and commits."""
     previous = _by_key(session, actor, sub.idempotency_key)
     if previous is not None:
         return 200, event_answer(previous, replay=True)
@@ -170,23 +175,38 @@ def submit(session: Session, actor: Actor, lesson_id: int, sub: Submission, now:
     out = Outcome()
     out.evidence = {"server_time": now.isoformat(), "device": {"device_id": sub.device_id, "camera_label": sub.camera_label}}
 
+    # (1) reads: what the face check needs, as plain values (ORM rows expire at the rollback below)
+    face_input = _guard_value(out, clause, "face_input", lambda: _face_input(session, out, clause, actor, lesson, sub))
+    ids = {"lesson": lesson.id, "class": cls.id, "enrollment": enrollment.id}
+    session.rollback()  # end the read transaction before the slow part
+
+    # (2) face + liveness, no transaction open
+    liveness = None
+    if face_input is not None:
+        liveness = _guard_value(out, clause, "face", lambda: _check_face(out, clause, face_input, sub, now, ctx))
+    frame_hashes = [ctx.store.put(frame) for frame in sub.frames]  # content-addressed: a rollback leaves no half record
+    out.evidence["frames"] = frame_hashes
+
+    # (3) one short write transaction
+    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+    previous = _by_key(session, actor, sub.idempotency_key)
+    if previous is not None:  # the same key won the race while we were computing
+        session.rollback()
+        return 200, event_answer(previous, replay=True)
+    lesson = session.get(Lesson, ids["lesson"])
     user = session.scalar(select(User).where(User.trainee_id == actor.trainee_id))
     _guard(out, clause, "device", lambda: _check_device(out, clause, user, sub))
     _guard(out, clause, "window", lambda: _check_window(out, clause, lesson, sub, now, s))
-    challenge = _guard_value(out, clause, "nonce", lambda: _use_nonce(session, out, clause, actor, lesson, sub, now))
+    _guard(out, clause, "nonce", lambda: _use_nonce(session, out, clause, actor, lesson, sub, now))
     spot = _guard_value(out, clause, "spot_check", lambda: _spot_check(session, out, clause, actor, lesson, sub, now, s))
-    liveness = _guard_value(out, clause, "face", lambda: _check_face(session, out, clause, actor, challenge, sub, now, ctx))
     _guard(out, clause, "location", lambda: _check_location(session, out, clause, actor, lesson, sub, now))
     _guard(out, clause, "replay", lambda: _check_replay(session, out, clause, actor, liveness, s))
     _guard(out, clause, "shared_device", lambda: _check_shared_device(session, out, clause, actor, lesson, sub))
     if sub.camera_label and VIRTUAL_CAMERA.search(sub.camera_label):
         out.flag("virtual_camera", clause, f"摄像头“{sub.camera_label}”疑似虚拟摄像头，需人工复核")
-
-    frame_hashes = [ctx.store.put(frame) for frame in sub.frames]
-    out.evidence["frames"] = frame_hashes
     try:
         event = chain.append(
-            session, kind=sub.kind, class_id=cls.id, lesson_id=lesson.id, enrollment_id=enrollment.id,
+            session, kind=sub.kind, class_id=ids["class"], lesson_id=ids["lesson"], enrollment_id=ids["enrollment"],
             trainee_id=actor.trainee_id, actor_id=actor.user_id, at=now, verdict=out.verdict,
             decides_event_id=None, spot_check_id=spot.id if spot else None, reasons=out.reasons,
             evidence=out.evidence, idempotency_key=sub.idempotency_key, device_id=sub.device_id,
@@ -203,6 +223,33 @@ def submit(session: Session, actor: Actor, lesson_id: int, sub: Submission, now:
             raise
         return 200, event_answer(previous, replay=True)
     return 201, event_answer(event)
+
+
+@dataclass(frozen=True)
+class FaceInput:
+    template_bytes: bytes
+    template_id: int
+    nonce: str
+    steps: tuple[str, ...]
+    issued_at: datetime
+    expires_at: datetime
+
+
+def _face_input(session: Session, out: Outcome, clause: str, actor: Actor, lesson: Lesson, sub: Submission) -> FaceInput | None:
+    """Consent, template and the challenge to judge the motions against; None (with the reason)
+    when the face check cannot be run at all."""
+    if consent_in_force(session, actor.trainee_id) is None:
+        out.fail("no_consent", clause, "您尚未同意（或已撤回）人脸信息处理，无法进行人脸核验")
+        return None
+    template_row = active_template(session, actor.trainee_id)
+    if template_row is None:
+        out.fail("no_face_template", clause, "您还没有登记人脸，请联系培训机构采集")
+        return None
+    challenge = session.scalar(select(Challenge).where(Challenge.nonce == sub.nonce))
+    if challenge is None or challenge.trainee_id != actor.trainee_id or challenge.lesson_id != lesson.id:
+        return None  # the nonce check in the write phase says why
+    return FaceInput(template_row.template, template_row.id, challenge.nonce, tuple(challenge.steps),
+                     challenge.issued_at, challenge.expires_at)
 
 
 def _guard_value(out: Outcome, clause: str, name: str, fn: Callable[[], Any]) -> Any:
@@ -275,24 +322,13 @@ def _spot_check(session: Session, out: Outcome, clause: str, actor: Actor, lesso
     return check
 
 
-def _check_face(session: Session, out: Outcome, clause: str, actor: Actor, challenge: Challenge | None,
-                sub: Submission, now: datetime, ctx: Context):
+def _check_face(out: Outcome, clause: str, face: FaceInput, sub: Submission, now: datetime, ctx: Context):
     import recognition
 
-    if consent_in_force(session, actor.trainee_id) is None:
-        out.fail("no_consent", clause, "您尚未同意（或已撤回）人脸信息处理，无法进行人脸核验")
-        return None
-    template_row = active_template(session, actor.trainee_id)
-    if template_row is None:
-        out.fail("no_face_template", clause, "您还没有登记人脸，请联系培训机构采集")
-        return None
-    if challenge is None:
-        return None  # the nonce already failed; no challenge to judge the motions against
-    template = recognition.Template.from_bytes(template_row.template)
-    ch = recognition.Challenge(nonce=challenge.nonce, steps=tuple(challenge.steps), issued_at=challenge.issued_at,
-                               expires_at=challenge.expires_at)
+    template = recognition.Template.from_bytes(face.template_bytes)
+    ch = recognition.Challenge(nonce=face.nonce, steps=face.steps, issued_at=face.issued_at, expires_at=face.expires_at)
     result = recognition.check_liveness(sub.frames, ch, template, ctx.recognizer, ctx.recognition_settings, now)
-    out.evidence["face"] = {**result.evidence(), "template_id": template_row.id}
+    out.evidence["face"] = {**result.evidence(), "template_id": face.template_id}
     if not result.passed:
         for r in result.reasons:
             out.fail(r.code, clause, r.message)

@@ -1,0 +1,134 @@
+"""SIGKILL the server (gunicorn, as deployed) in the middle of a burst of check-ins: after a
+restart every check-in that got a 2xx answer is there, complete (its frames stored, its hash
+right), the chain verifies, and a retry of an unanswered request never makes a second event."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import select
+
+from server.models import Event
+from server.services import chain
+
+from .conftest import DEVICE, PASSWORD, inside_fix
+
+pytestmark = pytest.mark.slow
+GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+CONF = str(Path(__file__).resolve().parents[2] / "docker" / "gunicorn.conf.py")
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start(app, port: int, log: Path) -> subprocess.Popen:
+    settings = app.config["HOURPROOF_SETTINGS"]
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL",)}
+    env.update(DATABASE_URL=settings.database_url, HOURPROOF_DATA_DIR=str(settings.data_dir), SECRET_KEY="test-secret",
+               HOURPROOF_BIND=f"127.0.0.1:{port}", HOURPROOF_THREADS="8")
+    with open(log, "ab") as out:
+        proc = subprocess.Popen([GUNICORN, "-c", CONF, "server.wsgi:app"], env=env, stdout=out, stderr=out,
+                                start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code == 200:
+                return proc
+        except requests.RequestException:
+            pass
+        if proc.poll() is not None:
+            break
+        time.sleep(0.3)
+    raise AssertionError("server did not start: " + log.read_text()[-3000:])
+
+
+def _phone(base: str) -> requests.Session:
+    s = requests.Session()
+    r = s.post(f"{base}/api/auth/login", json={"username": "miranda", "password": PASSWORD, "device_id": DEVICE}, timeout=10)
+    assert r.status_code == 200, r.text
+    s.headers["X-CSRF-Token"] = r.json()["csrf_token"]
+    return s
+
+
+def _check_in(s: requests.Session, base: str, lesson: int, frames: list[bytes], key: str) -> requests.Response:
+    nonce = s.post(f"{base}/api/lessons/{lesson}/challenge", json={"purpose": "check_in"}, timeout=30).json()["nonce"]
+    meta = {"kind": "check_in", "nonce": nonce, "idempotency_key": key, "device": {"device_id": DEVICE},
+            "location": inside_fix()}
+    files = [("frames", (f"f{i}.jpg", f, "image/jpeg")) for i, f in enumerate(frames)]
+    return s.post(f"{base}/api/lessons/{lesson}/events", data={"meta": json.dumps(meta)}, files=files, timeout=60)
+
+
+def test_every_answered_check_in_survives_a_sigkill_and_the_chain_verifies(app, live, clip_burst, session, tmp_path):
+    app.config["CHALLENGE_RNG"] = None  # the server process draws its own challenges
+    port = _port()
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "server.log"
+    proc = _start(app, port, log)
+    answered: list[tuple[str, int]] = []
+    unanswered: list[str] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def phone_loop():
+        s = _phone(base)
+        while not stop.is_set():
+            key = uuid.uuid4().hex
+            try:
+                r = _check_in(s, base, live["offline"], clip_burst[:8], key)
+            except (requests.RequestException, ValueError, KeyError):
+                with lock:
+                    unanswered.append(key)
+                return
+            with lock:
+                if r.status_code in (200, 201):
+                    answered.append((key, r.json()["event_id"]))
+                else:
+                    unanswered.append(key)
+
+    threads = [threading.Thread(target=phone_loop) for _ in range(4)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 120
+    while len(answered) < 6 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # master and worker, mid-burst
+    proc.wait(timeout=10)
+    stop.set()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(answered) >= 6, log.read_text()[-2000:]
+
+    proc = _start(app, port, log)
+    try:
+        session.rollback()
+        store = app.extensions["hourproof_evidence"]
+        for key, event_id in answered:
+            event = session.get(Event, event_id)
+            assert event is not None and event.idempotency_key == key, f"answered check-in {event_id} lost"
+            assert all(store.exists(h) for h in event.evidence["frames"]), "frames of an answered event missing"
+        checked, problems = chain.verify(session)
+        assert problems == [] and checked >= len(answered)
+        # Retrying every unanswered request with its key: at most one event per key, ever.
+        s = _phone(base)
+        for key in unanswered[:3]:
+            _check_in(s, base, live["offline"], clip_burst[:8], key)
+        session.rollback()
+        for key in unanswered[:3]:
+            assert len(session.scalars(select(Event).where(Event.idempotency_key == key)).all()) <= 1
+        assert chain.verify(session)[1] == []
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)

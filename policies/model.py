@@ -290,6 +290,18 @@ class PlanCheck:
     def online_hours(self) -> Decimal:
         return hours_from_seconds(self.online_seconds, self.minutes_per_class_hour)
 
+    def as_dict(self) -> dict[str, Any]:
+        """The verdict as JSON-ready values (the CLI and the server answer with the same shape)."""
+        return {
+            "accepted": self.accepted,
+            "scheduled_hours": str(self.scheduled_hours),
+            "online_hours": str(self.online_hours),
+            "online_share": f"{float(self.online_share):.4f}",
+            "required_hours": None if self.required_hours is None else str(self.required_hours),
+            "minutes_per_class_hour": self.minutes_per_class_hour,
+            "violations": [v.as_dict() for v in self.violations],
+        }
+
 
 # --- hours ----------------------------------------------------------------------------------
 

@@ -450,16 +450,7 @@ def plan_check_command(args: argparse.Namespace) -> int:
     policy = load_region(region)
     result = check_plan(plan, policy, load_catalog())
     if args.json:
-        print(json.dumps({
-            "region": region,
-            "accepted": result.accepted,
-            "scheduled_hours": str(result.scheduled_hours),
-            "online_hours": str(result.online_hours),
-            "online_share": f"{float(result.online_share):.4f}",
-            "required_hours": None if result.required_hours is None else str(result.required_hours),
-            "minutes_per_class_hour": result.minutes_per_class_hour,
-            "violations": [v.as_dict() for v in result.violations],
-        }, ensure_ascii=False))
+        print(json.dumps({"region": region, **result.as_dict()}, ensure_ascii=False))
     else:
         print(f"培训计划核查 {policy.name}（{region}）：{'受理 (accepted)' if result.accepted else '不予受理 (refused)'}")
         print(f"计划 {result.scheduled_hours} 学时，其中线上 {result.online_hours} 学时（{float(result.online_share) * 100:.2f}%），"

@@ -62,12 +62,4 @@ def check(cls: TrainingClass, lessons: list[Lesson]) -> PlanCheck:
 
 
 def check_json(result: PlanCheck) -> dict:
-    return {
-        "accepted": result.accepted,
-        "scheduled_hours": str(result.scheduled_hours),
-        "online_hours": str(result.online_hours),
-        "online_share": f"{float(result.online_share):.4f}",
-        "required_hours": None if result.required_hours is None else str(result.required_hours),
-        "minutes_per_class_hour": result.minutes_per_class_hour,
-        "violations": [{"code": r.code, "clause": r.clause, "detail": r.detail} for r in result.violations],
-    }
+    return result.as_dict()

@@ -43,43 +43,36 @@ def _jpeg(rgb: np.ndarray) -> bytes:
     return out.getvalue()
 
 
-@pytest.fixture(scope="session")
-def clip_burst(faces_dir) -> list[bytes]:
-    """Frames 100-165 (every 5th) as JPEG: he turns to his right, then back to his left."""
-    cap = cv2.VideoCapture(str(faces_dir / "video" / "short_hamilton_clip.mp4"))
-    frames = {}
-    try:
-        i = 0
-        while i <= 165:
-            ok, bgr = cap.read()
-            if not ok:
-                break
-            if i >= 100 and (i - 100) % 5 == 0:
-                frames[i] = _jpeg(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-            i += 1
-    finally:
-        cap.release()
-    assert len(frames) == 14
-    return [frames[k] for k in sorted(frames)]
-
-
-@pytest.fixture(scope="session")
-def other_burst(faces_dir) -> list[bytes]:
-    """Frames 170-205 (every 5th): the same motions region later in the clip, different pixels."""
+def clip_jpegs(faces_dir, first: int, last: int, step: int) -> list[bytes]:
+    """Frames first..last (every `step`-th) of the Hamilton clip as JPEG, in order."""
     cap = cv2.VideoCapture(str(faces_dir / "video" / "short_hamilton_clip.mp4"))
     out = []
     try:
         i = 0
-        while i <= 205:
+        while i <= last:
             ok, bgr = cap.read()
             if not ok:
                 break
-            if i >= 170 and (i - 170) % 5 == 0:
+            if i >= first and (i - first) % step == 0:
                 out.append(_jpeg(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)))
             i += 1
     finally:
         cap.release()
     return out
+
+
+@pytest.fixture(scope="session")
+def clip_burst(faces_dir) -> list[bytes]:
+    """Frames 100-165 (every 5th) as JPEG: he turns to his right, then back to his left."""
+    frames = clip_jpegs(faces_dir, 100, 165, 5)
+    assert len(frames) == 14
+    return frames
+
+
+@pytest.fixture(scope="session")
+def other_burst(faces_dir) -> list[bytes]:
+    """Frames 170-205 (every 5th): later in the clip, different pixels."""
+    return clip_jpegs(faces_dir, 170, 205, 5)
 
 
 def seed_for(steps: tuple[str, ...]) -> int:

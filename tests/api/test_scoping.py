@@ -63,6 +63,7 @@ def _target(y):
         ("POST", "/api/lessons/<int:lesson_id>/heartbeat"): (f"/api/lessons/{y.lesson_id}/heartbeat", {"visible": True}, None),
         ("GET", "/api/lessons/<int:lesson_id>/spot-checks/pending"): (f"/api/lessons/{y.lesson_id}/spot-checks/pending", None, None),
         ("POST", "/api/lessons/<int:lesson_id>/spot-checks"): (f"/api/lessons/{y.lesson_id}/spot-checks", {}, None),
+        ("GET", "/api/me/lessons"): (f"/api/me/lessons?class_id={y.class_id}", None, None),
         ("GET", "/api/enrollments/<int:enrollment_id>/ledger"): (f"/api/enrollments/{y.enrollment_id}/ledger", None, None),
         ("GET", "/api/classes/<int:class_id>/review-queue"): (f"/api/classes/{y.class_id}/review-queue", None, None),
         ("POST", "/api/events/<int:event_id>/review"): (f"/api/events/{y.event_id}/review",

@@ -1,0 +1,32 @@
+"""The phone app's home: the trainee's own lessons of a day."""
+from __future__ import annotations
+
+from datetime import date as Date, datetime, timezone
+from typing import Annotated
+
+from flask import current_app
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..extensions import db
+from ..models import Role
+from ..services import trainee_home
+from ..services.checkin import CheckinSettings
+from ..services.scope import Actor
+from . import bp
+from .framework import endpoint
+
+
+class MyLessonsQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    #: a day in Beijing time; default today
+    date: Date | None = None
+    #: only this class (one the trainee is enrolled in)
+    class_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
+
+
+@endpoint(bp, "GET", "/me/lessons",
+          summary="My lessons of a day (Beijing time): mode, venue and fence, times, check-in window state, my latest event",
+          tag="check-in", roles=(Role.trainee,), query=MyLessonsQuery)
+def my_lessons(actor: Actor, query: MyLessonsQuery):
+    return trainee_home.lessons_on(db.session, actor, query.date, datetime.now(timezone.utc), query.class_id,
+                                   current_app.config.get("CHECKIN_SETTINGS", CheckinSettings()))

@@ -220,3 +220,25 @@ def test_events_cannot_be_updated_or_deleted_in_the_database(app, live, clip_bur
     with pytest.raises(DBAPIError):
         session.execute(text("DELETE FROM events WHERE id = :i"), {"i": event_id})
     session.rollback()
+
+
+def test_one_phone_checking_in_two_trainees_in_a_lesson_is_flagged(app, live, clip_burst, session):
+    from sqlalchemy import select as _select
+
+    from server.models import User
+
+    # Rose's account is bound to Miranda's phone (a friend "helping"): the second trainee's
+    # check-in from that device is a fraud signal.
+    rose = session.scalar(_select(User).where(User.username == "rose"))
+    rose.device_id = "phone-miranda-0001"
+    session.commit()
+    assert Phone(app).send(live["offline"], clip_burst, location=inside_fix()).get_json()["verdict"] == "verified"
+    body = Phone(app, "rose", device="phone-miranda-0001").send(live["offline"], clip_burst[:8], location=inside_fix()).get_json()
+    assert "shared_device" in [r["code"] for r in body["reasons"]]
+    assert body["verdict"] != "verified"
+
+
+def test_a_fix_reported_with_accuracy_exactly_zero_is_flagged_as_suspicious(app, live, clip_burst):
+    body = Phone(app).send(live["offline"], clip_burst, location=inside_fix(accuracy=0)).get_json()
+    assert body["verdict"] == "flagged"
+    assert "accuracy_zero" in [r["code"] for r in body["reasons"]]

@@ -56,6 +56,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(web_bp)
     from .web_staff import bp as staff_bp
     app.register_blueprint(staff_bp)
+    from .web_phone import bp as phone_bp
+    app.register_blueprint(phone_bp)
     from .errors import register as register_errors
 
     register_errors(app)

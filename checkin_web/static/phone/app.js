@@ -1,0 +1,687 @@
+/* The trainee's phone app: log in / activate, today's lessons, 签到 / 签退, the result, 我的学时.
+
+   Plain ES5-style script (older WeChat and Android WebViews), no framework, nothing from another
+   origin. Every view is drawn from the JSON API with textContent only (names from the API are
+   never parsed as HTML). The server decides everything; the page never shows success before the
+   server has answered that it recorded the event. */
+"use strict";
+
+(function () {
+  var DEVICE_KEY = "hourproof.device_id";
+  //: The burst: frames are taken every INTERVAL_MS while the prompts run (about 2.9 s in all),
+  //: downscaled so the longer side is at most MAX_SIDE px, sent as JPEG. The server wants 5-30.
+  var BURST = { frames: 13, intervalMs: 240, maxSide: 640, quality: 0.85 };
+  //: Sending: the same request (same idempotency key) up to this many times; a retry of a
+  //: request the server did record is answered with the first answer, so nothing counts twice.
+  var SEND = { attempts: 4, backoffMs: [1000, 2000, 4000], timeoutMs: 45000 };
+  var TZ = "Asia/Shanghai";
+
+  var LABELS = {
+    mode: { offline: "线下", online: "线上" },
+    content: { theory: "理论", practice: "实操" },
+    state: { not_open: "未开放", open: "可签到", in_progress: "上课中", check_out_only: "已下课，可签退", closed: "已结束" },
+    kind: { check_in: "签到", check_out: "签退", spot_check: "随机抽查" },
+  };
+  //: What to do next, by the API's reason codes (the reason itself says what was wrong).
+  var NEXT = {
+    too_inaccurate: "请到室外或窗边，并为本浏览器开启「精确位置」（iPhone：设置 → 隐私与安全性 → 定位服务；安卓：定位 → 使用精确位置），然后重新签到。",
+    fence_uncertain: "请走到培训场地内部（离开场地边缘），或到室外空旷处，再重新签到。",
+    outside_fence: "请到培训场地内再签到。如果您确实在场地内，请联系培训机构核对场地位置。",
+    no_location: "请允许本页面获取位置，并打开手机的定位服务后重新签到。",
+    accuracy_invalid: "定位数据异常，请关闭模拟定位类软件后重新签到。",
+    device_mismatch: "请使用登录时绑定的手机签到。换了手机请联系培训机构为您解绑。",
+    identity_not_confirmed: "请在光线充足处、正对摄像头、摘下口罩和帽子后重新签到。如多次失败，请联系培训机构。",
+    motion_not_seen: "请按提示缓慢转头：先转到位，再转回正面。请重新签到。",
+    unexpected_motion: "请只做提示的动作，其他时间保持正脸不动。请重新签到。",
+    face_missing_in_frames: "请让整张脸一直留在画面中，光线充足，再重新签到。",
+    multiple_faces: "请确保画面中只有您一个人，再重新签到。",
+    frames_identical: "拍到的画面几乎不动，请直接用手机前置摄像头拍摄本人，再重新签到。",
+    nonce_expired: "动作验证已超时，请重新签到。",
+    nonce_reused: "请重新签到。",
+    too_early: "签到尚未开放，请在课前 30 分钟内再来。",
+    no_face_template: "请联系培训机构为您采集人脸。",
+    no_consent: "请联系培训机构办理人脸信息处理同意。",
+  };
+
+  var state = { csrf: meta("csrf-token"), user: null, home: null, attempt: null, stream: null };
+
+  // --- small helpers --------------------------------------------------------------------------
+
+  function meta(name) { var m = document.querySelector('meta[name="' + name + '"]'); return m ? m.content : ""; }
+  function $(id) { return document.getElementById(id); }
+  function el(tag, cls, text) {
+    var n = document.createElement(tag);
+    if (cls) n.className = cls;
+    if (text !== undefined && text !== null) n.textContent = String(text);
+    return n;
+  }
+  function clear(n) { while (n.firstChild) n.removeChild(n.firstChild); return n; }
+  function label(kind, v) { return (LABELS[kind] || {})[v] || String(v); }
+  function sleep(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }
+
+  function hhmm(iso) {
+    try {
+      return new Date(iso).toLocaleTimeString("zh-CN", { timeZone: TZ, hour: "2-digit", minute: "2-digit", hour12: false });
+    } catch (e) { return iso.slice(11, 16); }
+  }
+  function dayText(isoDate) {
+    var d = new Date(isoDate + "T12:00:00+08:00");
+    var wk = "日一二三四五六".charAt(d.getUTCDay());
+    return isoDate.slice(0, 4) + "年" + Number(isoDate.slice(5, 7)) + "月" + Number(isoDate.slice(8, 10)) + "日 星期" + wk;
+  }
+  function randomHex(bytes) {
+    var a = new Uint8Array(bytes);
+    (window.crypto || window.msCrypto).getRandomValues(a);
+    return Array.prototype.map.call(a, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  /* The phone's id: made once, kept in localStorage; the server binds it to the account at the
+     first log-in and refuses check-ins from another one. */
+  function deviceId() {
+    var id = null;
+    try { id = window.localStorage.getItem(DEVICE_KEY); } catch (e) { id = null; }
+    if (!id || !/^[A-Za-z0-9_\-]{8,128}$/.test(id)) {
+      id = "web-" + randomHex(16);
+      try { window.localStorage.setItem(DEVICE_KEY, id); } catch (e) { /* private mode: this session only */ }
+    }
+    return id;
+  }
+
+  function browser() {
+    var ua = navigator.userAgent || "";
+    if (/MicroMessenger/i.test(ua)) return "wechat";
+    if (/iPhone|iPad|iPod/i.test(ua)) return "ios";
+    if (/Android/i.test(ua)) return "android";
+    return "other";
+  }
+
+  // --- the API --------------------------------------------------------------------------------
+
+  /* api(method, url, body) -> {ok, status, data}; status 0 means the request never got an
+     answer (network down, timeout). body: an object (JSON) or FormData (multipart). */
+  function api(method, url, body, timeoutMs) {
+    var init = { method: method, credentials: "same-origin", headers: { Accept: "application/json" } };
+    if (method !== "GET") {
+      if (state.csrf) init.headers["X-CSRF-Token"] = state.csrf;
+      if (body instanceof FormData) init.body = body;
+      else if (body !== undefined) { init.headers["Content-Type"] = "application/json"; init.body = JSON.stringify(body); }
+    }
+    var timer = null;
+    if (timeoutMs && window.AbortController) {
+      var ctl = new AbortController();
+      init.signal = ctl.signal;
+      timer = setTimeout(function () { ctl.abort(); }, timeoutMs);
+    }
+    return fetch(url, init).then(function (resp) {
+      return resp.text().then(function (text) {
+        if (timer) clearTimeout(timer);
+        var data = null;
+        try { data = text ? JSON.parse(text) : {}; } catch (e) { data = null; }
+        if (!data || (!resp.ok && !data.error)) {
+          data = { error: { code: "http_" + resp.status, message: "服务器暂时无法处理（HTTP " + resp.status + "）" } };
+        }
+        if (resp.status === 401 && url.indexOf("/api/auth/") !== 0) { state.user = null; go("#/login"); }
+        return { ok: resp.ok, status: resp.status, data: data };
+      });
+    }, function () {
+      if (timer) clearTimeout(timer);
+      return { ok: false, status: 0, data: { error: { code: "network", message: "网络连接失败，请求没有送达服务器" } } };
+    });
+  }
+  function errorText(r) { return (r.data && r.data.error && r.data.error.message) || "请求失败，请稍后重试"; }
+
+  // --- views and routing ----------------------------------------------------------------------
+
+  function show(view, title, back) {
+    $("boot").hidden = true;
+    Array.prototype.forEach.call(document.querySelectorAll("section[data-view]"), function (s) {
+      s.hidden = s.getAttribute("data-view") !== view;
+    });
+    $("title").textContent = title;
+    $("back").classList.toggle("hidden", !back);
+    $("logout").classList.toggle("hidden", !(state.user && view === "home"));
+    document.body.setAttribute("data-screen", view);
+    window.scrollTo(0, 0);
+  }
+  function go(hash) { if (location.hash === hash) route(); else location.hash = hash; }
+
+  function route() {
+    stopCamera();
+    var h = location.hash.replace(/^#/, "") || "/";
+    var parts = h.split("/").filter(Boolean);
+    if (parts[0] === "activate") return showActivate();
+    if (parts[0] === "login") return showLogin();
+    if (parts[0] === "help") return showHelp(parts[1], parts[2], parts[3]);
+    return whoAmI().then(function (user) {
+      if (!user) return showLogin();
+      if (parts[0] === "checkin") return showCheckin(Number(parts[1]), parts[2] === "check_out" ? "check_out" : "check_in");
+      if (parts[0] === "hours") return showHours(Number(parts[1]));
+      if (parts[0] === "result") return go("#/");  // a result is shown once, not from history
+      return showHome();
+    });
+  }
+
+  function whoAmI() {
+    if (state.user) return Promise.resolve(state.user);
+    return api("GET", "/api/auth/me").then(function (r) {
+      if (r.ok && r.data.user && r.data.user.role === "trainee") {
+        state.user = r.data.user;
+        state.csrf = r.data.csrf_token || state.csrf;
+        return state.user;
+      }
+      return null;
+    });
+  }
+
+  // --- log in / activate ----------------------------------------------------------------------
+
+  function showLogin() { show("login", "学员登录", false); }
+  function showActivate() { show("activate", "首次登录激活", true); }
+
+  function signedIn(r, form) {
+    if (!r.ok) { form.querySelector(".form-error").textContent = errorText(r); return; }
+    if (r.data.user.role !== "trainee") {
+      form.querySelector(".form-error").textContent = "本页面供学员签到使用；工作人员请在电脑上打开机构管理页面。";
+      return;
+    }
+    state.user = r.data.user;
+    state.csrf = r.data.csrf_token;
+    go("#/");
+  }
+
+  $("login-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var f = ev.target, err = f.querySelector(".form-error");
+    err.textContent = "";
+    if (!f.username.value.trim() || !f.password.value) { err.textContent = "请输入用户名和密码"; return; }
+    var button = f.querySelector("button");
+    button.disabled = true;
+    api("POST", "/api/auth/login", { username: f.username.value.trim(), password: f.password.value, device_id: deviceId() })
+      .then(function (r) { button.disabled = false; signedIn(r, f); });
+  });
+
+  $("activate-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var f = ev.target, err = f.querySelector(".form-error");
+    err.textContent = "";
+    if (!/^\d{8}$/.test(f.activation_code.value.trim())) { err.textContent = "激活码是 8 位数字"; return; }
+    if (f.new_password.value.length < 8) { err.textContent = "密码至少 8 位"; return; }
+    if (f.new_password.value !== f.confirm.value) { err.textContent = "两次输入的密码不一致"; return; }
+    var button = f.querySelector("button");
+    button.disabled = true;
+    api("POST", "/api/auth/activate", { username: f.username.value.trim(), activation_code: f.activation_code.value.trim(),
+                                        new_password: f.new_password.value, device_id: deviceId() })
+      .then(function (r) { button.disabled = false; signedIn(r, f); });
+  });
+
+  $("logout").addEventListener("click", function () {
+    api("POST", "/api/auth/logout", {}).then(function () { state.user = null; go("#/login"); });
+  });
+  $("back").addEventListener("click", function () { go("#/"); });
+
+  // --- today's lessons ------------------------------------------------------------------------
+
+  function showHome() {
+    show("home", "今日课程", false);
+    $("hello").textContent = state.user.display_name + "，您好";
+    var list = clear($("lessons"));
+    list.appendChild(el("p", "loading", "正在加载课程…"));
+    return api("GET", "/api/me/lessons").then(function (r) {
+      clear(list);
+      if (!r.ok) {
+        list.appendChild(el("p", "form-error", errorText(r)));
+        var again = el("button", "", "重新加载");
+        again.addEventListener("click", showHome);
+        list.appendChild(again);
+        return;
+      }
+      state.home = r.data;
+      $("day").textContent = dayText(r.data.date);
+      if (!r.data.lessons.length) list.appendChild(el("p", "card empty", "今天没有课程安排。"));
+      r.data.lessons.forEach(function (l) { list.appendChild(lessonCard(l)); });
+      var links = clear($("enrollments"));
+      r.data.enrollments.forEach(function (e) {
+        var li = el("li"), a = el("a", "", e.class_name + " · 查看学时台账 ›");
+        a.href = "#/hours/" + e.enrollment_id;
+        li.appendChild(a);
+        links.appendChild(li);
+      });
+    });
+  }
+
+  function eventLine(prefix, e) {
+    if (!e) return null;
+    var words = { verified: "已核验", flagged: "待人工复核", rejected: "未通过，不计入学时" };
+    return el("p", "done " + e.verdict, prefix + " " + hhmm(e.at) + "：" + (words[e.verdict] || e.verdict));
+  }
+
+  function lessonCard(l) {
+    var card = el("div", "card lesson");
+    card.setAttribute("data-lesson-id", l.lesson_id);
+    card.appendChild(el("div", "time", hhmm(l.starts_at) + "–" + hhmm(l.ends_at)));
+    card.appendChild(el("div", "name", (l.title ? l.title + " · " : "") + l.class_name));
+    var tags = el("div");
+    tags.appendChild(el("span", "badge", label("mode", l.mode)));
+    tags.appendChild(el("span", "badge", label("content", l.content)));
+    tags.appendChild(el("span", "badge state-" + l.state, label("state", l.state)));
+    card.appendChild(tags);
+    if (l.venue) card.appendChild(el("div", "where", "场地：" + l.venue.name + (l.venue.address ? "（" + l.venue.address + "）" : "")));
+    else if (l.mode === "online") card.appendChild(el("div", "where", "线上课程：上课期间请保持本页面打开"));
+    [eventLine("签到", l.check_in), eventLine("签退", l.check_out)].forEach(function (n) { if (n) card.appendChild(n); });
+    var buttons = el("div", "buttons");
+    var checkedIn = l.check_in && l.check_in.verdict !== "rejected";
+    if ((l.state === "open" || l.state === "in_progress") && !checkedIn) buttons.appendChild(actionButton(l, "check_in", true));
+    if ((l.state === "in_progress" || l.state === "check_out_only") && checkedIn) {
+      var out = l.check_out && l.check_out.verdict !== "rejected";
+      if (!out) buttons.appendChild(actionButton(l, "check_out", true));
+    }
+    if (l.state === "not_open") card.appendChild(el("p", "muted small", "签到将于课前 30 分钟开放"));
+    if (buttons.firstChild) card.appendChild(buttons);
+    return card;
+  }
+
+  function actionButton(l, kind, primary) {
+    var b = el("button", primary ? "primary" : "", label("kind", kind));
+    b.setAttribute("data-action", kind);
+    b.addEventListener("click", function () { go("#/checkin/" + l.lesson_id + "/" + kind); });
+    return b;
+  }
+
+  function findLesson(id) {
+    var found = state.home && state.home.lessons.filter(function (l) { return l.lesson_id === id; })[0];
+    if (found) return Promise.resolve(found);
+    return api("GET", "/api/me/lessons").then(function (r) {
+      if (r.ok) state.home = r.data;
+      return r.ok ? r.data.lessons.filter(function (l) { return l.lesson_id === id; })[0] : null;
+    });
+  }
+
+  // --- 签到 / 签退 -----------------------------------------------------------------------------
+
+  function setStep(name) {
+    var seen = false;
+    Array.prototype.forEach.call(document.querySelectorAll("#ck-steps li"), function (li) {
+      var me = li.getAttribute("data-step") === name;
+      if (me) seen = true;
+      li.className = me ? "active" : (seen ? "" : "done");
+    });
+  }
+  function status(text, cls) { var s = $("ck-status"); s.textContent = text; s.className = "status " + (cls || ""); }
+
+  function showCheckin(lessonId, kind) {
+    var attempt = { lessonId: lessonId, kind: kind, lesson: null, fix: null, challenge: null, key: "k" + randomHex(12) };
+    state.attempt = attempt;
+    show("checkin", label("kind", kind), true);
+    $("ck-ready").hidden = true;
+    $("ck-camera").hidden = true;
+    clear($("ck-lesson"));
+    return findLesson(lessonId).then(function (lesson) {
+      if (state.attempt !== attempt) return;
+      if (!lesson) { status("找不到这个课次，请返回今日课程。", "rejected"); return; }
+      attempt.lesson = lesson;
+      var head = $("ck-lesson");
+      head.appendChild(el("div", "time", hhmm(lesson.starts_at) + "–" + hhmm(lesson.ends_at) + " " + label("mode", lesson.mode)));
+      head.appendChild(el("div", "", lesson.class_name));
+      if (lesson.venue) head.appendChild(el("div", "muted small", "场地：" + lesson.venue.name));
+      return locate(attempt);
+    });
+  }
+
+  /* The location fix, WGS-84 as browsers report it (the server converts to the venue's datum).
+     Online lessons are verified by face and presence, not place: no location asked. */
+  function locate(attempt) {
+    setStep("location");
+    if (attempt.lesson.mode === "online") return getChallenge(attempt);
+    if (!navigator.geolocation) { go("#/help/location/" + attempt.lessonId + "/" + attempt.kind); return; }
+    status("正在获取位置，请稍候…");
+    return new Promise(function (resolve) {
+      navigator.geolocation.getCurrentPosition(function (pos) {
+        resolve({ lat: pos.coords.latitude, lon: pos.coords.longitude, accuracy_m: pos.coords.accuracy, datum: "wgs84",
+                  fix_at: new Date(pos.timestamp || Date.now()).toISOString() });
+      }, function (err) { resolve({ error: err }); }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 0 });
+    }).then(function (fix) {
+      if (state.attempt !== attempt) return;
+      if (fix.error) {
+        if (fix.error.code === 1) { go("#/help/location/" + attempt.lessonId + "/" + attempt.kind); return; }
+        status(fix.error.code === 3 ? "获取位置超时。请到室外或窗边，打开手机定位服务后重试。"
+                                    : "无法获取位置。请打开手机定位服务（GPS）后重试。", "rejected");
+        retryButton(attempt);
+        return;
+      }
+      attempt.fix = fix;
+      return getChallenge(attempt);
+    });
+  }
+
+  function retryButton(attempt) {
+    var b = el("button", "primary", "重试");
+    b.addEventListener("click", function () { showCheckin(attempt.lessonId, attempt.kind); });
+    $("ck-status").appendChild(el("br"));
+    $("ck-status").appendChild(b);
+  }
+
+  function getChallenge(attempt) {
+    setStep("challenge");
+    status("正在领取动作验证…");
+    return api("POST", "/api/lessons/" + attempt.lessonId + "/challenge", { purpose: attempt.kind }, 20000).then(function (r) {
+      if (state.attempt !== attempt) return;
+      if (!r.ok) { status(errorText(r), "rejected"); retryButton(attempt); return; }
+      attempt.challenge = r.data;
+      var list = clear($("ck-prompts"));
+      r.data.instructions.forEach(function (t) { list.appendChild(el("li", "", t)); });
+      var fix = $("ck-fix");
+      fix.className = "fix";
+      if (attempt.fix) {
+        var max = attempt.lesson.venue && attempt.lesson.venue.max_accuracy_m;
+        fix.textContent = "已获取位置，定位精度约 " + Math.round(attempt.fix.accuracy_m) + " 米";
+        if (max && attempt.fix.accuracy_m > max) {
+          fix.textContent += "，超过场地要求的 " + Math.round(max) + " 米，可能无法通过。建议到室外或开启精确定位后再试。";
+          fix.className = "fix poor";
+        }
+      } else fix.textContent = "";
+      setStep("capture");
+      status("");
+      $("ck-ready").hidden = false;
+      $("ck-start").disabled = false;
+    });
+  }
+
+  $("ck-start").addEventListener("click", function () {
+    var attempt = state.attempt;
+    if (!attempt || !attempt.challenge) return;
+    $("ck-start").disabled = true;
+    capture(attempt);
+  });
+
+  function stopCamera() {
+    if (state.stream) { state.stream.getTracks().forEach(function (t) { t.stop(); }); state.stream = null; }
+    var v = $("ck-video");
+    if (v) v.srcObject = null;
+  }
+
+  /* The camera is opened when the trainee taps 开始 and the burst starts with its first frame:
+     the prompts then run in step with the frames (first a moment of holding still, then each
+     motion in its own share of the burst), and the camera is closed as soon as the burst ends. */
+  function capture(attempt) {
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      go("#/help/camera/" + attempt.lessonId + "/" + attempt.kind);
+      return;
+    }
+    status("正在打开前置摄像头…");
+    navigator.mediaDevices.getUserMedia({ audio: false, video: { facingMode: "user", width: { ideal: 640 }, height: { ideal: 480 } } })
+      .then(function (stream) {
+        if (state.attempt !== attempt) { stream.getTracks().forEach(function (t) { t.stop(); }); return; }
+        state.stream = stream;
+        var track = stream.getVideoTracks()[0];
+        attempt.cameraLabel = track ? track.label : null;
+        var video = $("ck-video");
+        video.srcObject = stream;
+        $("ck-ready").hidden = true;
+        $("ck-camera").hidden = false;
+        status("");
+        return firstFrame(video).then(function () { return burst(attempt, video); });
+      }, function (err) {
+        var name = err && err.name;
+        if (name === "NotAllowedError" || name === "SecurityError" || name === "PermissionDeniedError") {
+          go("#/help/camera/" + attempt.lessonId + "/" + attempt.kind);
+        } else {
+          status(name === "NotFoundError" || name === "OverconstrainedError" ? "没有找到可用的前置摄像头。"
+                 : "无法打开摄像头（" + (name || "未知错误") + "）。请关闭其他正在使用摄像头的应用后重试。", "rejected");
+          retryButton(attempt);
+        }
+      });
+  }
+
+  function firstFrame(video) {
+    var p = video.play ? video.play() : null;
+    return Promise.resolve(p).catch(function () { /* autoplay refused: frames still arrive when muted */ }).then(function () {
+      return new Promise(function (resolve) {
+        var done = false;
+        function ready() { if (!done && video.videoWidth > 0) { done = true; resolve(); } }
+        if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(ready);
+        video.addEventListener("loadeddata", ready);
+        video.addEventListener("playing", ready);
+        var poll = setInterval(function () { ready(); if (done) clearInterval(poll); }, 30);
+      });
+    });
+  }
+
+  function burst(attempt, video) {
+    var steps = attempt.challenge.instructions, canvas = $("ck-canvas"), prompt = $("ck-prompt");
+    var scale = Math.min(1, BURST.maxSide / Math.max(video.videoWidth, video.videoHeight));
+    canvas.width = Math.round(video.videoWidth * scale);
+    canvas.height = Math.round(video.videoHeight * scale);
+    var ctx = canvas.getContext("2d");
+    var blobs = [], total = BURST.frames * BURST.intervalMs, t0 = Date.now(), hold = 0.15;
+    function promptAt(phase) {
+      if (phase < hold) return "请正对摄像头";
+      return steps[Math.min(steps.length - 1, Math.floor((phase - hold) / (1 - hold) * steps.length))];
+    }
+    return new Promise(function (resolve) {
+      var n = 0;
+      function shoot() {
+        if (state.attempt !== attempt) return resolve(null);
+        // The frame as the camera delivers it (not mirrored): the server judges left and right
+        // from the trainee's own point of view on unmirrored frames.
+        ctx.drawImage(video, 0, 0, canvas.width, canvas.height);
+        blobs.push(new Promise(function (res) { canvas.toBlob(res, "image/jpeg", BURST.quality); }));
+        n += 1;
+        var phase = Math.min(1, (Date.now() - t0) / total);
+        prompt.textContent = promptAt(phase);
+        $("ck-progress").style.width = Math.round(100 * n / BURST.frames) + "%";
+        if (n >= BURST.frames) return resolve(Promise.all(blobs));
+        setTimeout(shoot, Math.max(0, t0 + n * BURST.intervalMs - Date.now()));
+      }
+      prompt.textContent = promptAt(0);
+      shoot();
+    }).then(function (frames) {
+      stopCamera();
+      if (!frames || state.attempt !== attempt) return;
+      $("ck-camera").hidden = true;
+      return send(attempt, frames.filter(Boolean));
+    });
+  }
+
+  function form(attempt, frames) {
+    var metaDoc = {
+      kind: attempt.kind, nonce: attempt.challenge.nonce, idempotency_key: attempt.key,
+      device: { device_id: deviceId(), camera_label: attempt.cameraLabel || null, user_agent: (navigator.userAgent || "").slice(0, 500) },
+    };
+    if (attempt.fix) metaDoc.location = attempt.fix;
+    var fd = new FormData();
+    fd.append("meta", JSON.stringify(metaDoc));
+    frames.forEach(function (b, i) { fd.append("frames", b, "f" + (i < 10 ? "0" : "") + i + ".jpg"); });
+    return fd;
+  }
+
+  /* Sends the burst; on no answer or a server error, sends the very same request again (same
+     idempotency key). Only the server's answer shows a result; if none came, the page says the
+     check-in was not recorded. */
+  function send(attempt, frames) {
+    setStep("send");
+    attempt.frames = frames;
+    var body = form(attempt, frames), tries = 0;
+    function once() {
+      tries += 1;
+      status(tries === 1 ? "正在提交并核验，请稍候…" : "网络不稳定，正在重新提交（第 " + tries + " 次）…");
+      return api("POST", "/api/lessons/" + attempt.lessonId + "/events", body, SEND.timeoutMs).then(function (r) {
+        if (state.attempt !== attempt) return;
+        var transient = r.status === 0 || r.status === 408 || r.status === 429 || r.status >= 500;
+        if (transient && tries < SEND.attempts) return sleep(SEND.backoffMs[tries - 1] || 4000).then(once);
+        if (r.ok) return showResult(attempt, r.data);
+        return showUnsent(attempt, r, transient);
+      });
+    }
+    return once();
+  }
+
+  function resultView(cls, verdict, message) {
+    show("result", label("kind", state.attempt ? state.attempt.kind : "check_in") + "结果", true);
+    $("result-box").className = "result " + cls;
+    $("result-verdict").textContent = verdict;
+    $("result-message").textContent = message;
+    $("result-distance").hidden = true;
+    clear($("result-reasons"));
+    $("result-next").hidden = true;
+    $("result-meta").textContent = "";
+    $("result-resend").hidden = true;
+    $("result-retry").hidden = true;
+  }
+
+  function showResult(attempt, a) {
+    var kindText = label("kind", a.kind);
+    if (a.verdict === "verified") resultView("verified", kindText + "成功", "已核验 · 服务器时间 " + hhmm(a.at));
+    else if (a.verdict === "flagged") resultView("flagged", "已提交，等待复核", "需人工复核，复核通过后才计入学时");
+    else resultView("rejected", "未通过核验", "本次" + kindText + "不计入学时");
+    var d = a.distance_to_venue_m;
+    if (a.verdict !== "verified" && typeof d === "number" && d > 0) {
+      var box = $("result-distance");
+      clear(box);
+      box.appendChild(document.createTextNode("您距离培训场地约 "));
+      // Rounded like the server's sentence (10 m steps), so the two figures on the page agree.
+      box.appendChild(el("strong", "", d < 10 ? Math.max(1, Math.round(d)) + " 米"
+                        : d < 995 ? Math.round(d / 10) * 10 + " 米" : (d / 1000).toFixed(1) + " 公里"));
+      box.hidden = false;
+    }
+    var next = [];
+    (a.reasons || []).forEach(function (r) {
+      var li = el("li", r.code === "late" ? "note" : (a.verdict === "flagged" ? "warn" : ""));
+      li.setAttribute("data-code", r.code);
+      li.appendChild(el("div", "", r.detail));
+      if (r.clause) li.appendChild(el("span", "clause", "依据：" + r.clause));
+      $("result-reasons").appendChild(li);
+      if (NEXT[r.code] && next.indexOf(NEXT[r.code]) < 0) next.push(NEXT[r.code]);
+    });
+    if (a.verdict === "flagged") next.push("无需重复签到：培训机构或监管人员复核后，结果会显示在今日课程中。");
+    if (next.length) {
+      var box2 = clear($("result-next"));
+      box2.appendChild(el("h3", "", "接下来怎么做"));
+      next.forEach(function (t) { box2.appendChild(el("p", "", t)); });
+      box2.hidden = false;
+    }
+    $("result-meta").textContent = "记录编号 " + a.event_id + " · 服务器时间 " + hhmm(a.at) +
+      (typeof a.face_distance === "number" ? " · 人脸比对距离 " + a.face_distance.toFixed(3) + "（阈值 " + a.face_threshold + "）" : "");
+    if (a.verdict === "rejected") $("result-retry").hidden = false;
+    if (state.home) state.home = null;  // the lesson list is stale now
+  }
+
+  function showUnsent(attempt, r, transient) {
+    resultView("unsent", "未能提交", "本次" + label("kind", attempt.kind) + "没有被服务器记录，不计入学时。");
+    var li = el("li", "");
+    li.appendChild(el("div", "", transient ? "多次尝试后仍未收到服务器的确认：" + errorText(r) : errorText(r)));
+    $("result-reasons").appendChild(li);
+    var box = clear($("result-next"));
+    box.appendChild(el("h3", "", "接下来怎么做"));
+    box.appendChild(el("p", "", transient ? "请检查网络（切换 Wi-Fi / 移动数据）后点“重新发送”；如果提示验证已超时，请点“重新签到”。"
+                                          : "请点“重新签到”再试一次。"));
+    box.hidden = false;
+    $("result-resend").hidden = !transient;
+    $("result-retry").hidden = false;
+  }
+
+  $("result-resend").addEventListener("click", function () {
+    var attempt = state.attempt;
+    if (!attempt || !attempt.frames) return;
+    show("checkin", label("kind", attempt.kind), true);
+    send(attempt, attempt.frames);
+  });
+  $("result-retry").addEventListener("click", function () {
+    var a = state.attempt;
+    if (a) { state.attempt = null; go("#/checkin/" + a.lessonId + "/" + a.kind + "/" + randomHex(2)); }
+  });
+
+  // --- 我的学时 -------------------------------------------------------------------------------
+
+  function showHours(enrollmentId) {
+    show("hours", "我的学时", true);
+    ["hours-class", "hours-credited", "hours-required", "hours-note"].forEach(function (id) { $(id).textContent = ""; });
+    clear($("hours-table"));
+    clear($("hours-reasons")).appendChild(el("li", "note", "正在加载…"));
+    var cls = state.home && state.home.enrollments.filter(function (e) { return e.enrollment_id === enrollmentId; })[0];
+    if (cls) $("hours-class").textContent = cls.class_name;
+    return api("GET", "/api/enrollments/" + enrollmentId + "/ledger").then(function (r) {
+      var reasons = clear($("hours-reasons"));
+      if (!r.ok) { reasons.appendChild(el("li", "", errorText(r))); return; }
+      var L = r.data;
+      $("hours-credited").textContent = "已计入 " + L.credited.total + " 学时";
+      $("hours-required").textContent = "/ 要求 " + L.required_hours + " 学时" + (L.credited.complete ? "（已达到）" : "");
+      var rows = [["原始", L.raw], ["已核验", L.verified], ["计入", L.credited]];
+      rows.forEach(function (row) {
+        var tr = el("tr", row[0] === "计入" ? "credited" : "");
+        tr.appendChild(el("td", "", row[0]));
+        tr.appendChild(el("td", "", row[1].offline));
+        tr.appendChild(el("td", "", row[1].online));
+        $("hours-table").appendChild(tr);
+      });
+      $("hours-note").textContent = "单位：学时（每学时 " + L.minutes_per_class_hour + " 分钟）。线上计入上限 " + L.credited.online_cap +
+        " 学时。原始 = 课表时长，已核验 = 有核验记录的时段，计入 = 按本地区规则计入补贴的学时。";
+      L.reasons.forEach(function (x) { reasons.appendChild(reasonItem(x.detail, x.clause, "")); });
+      L.lessons.forEach(function (lesson) {
+        lesson.uncredited.forEach(function (u) {
+          var when = dayText(lesson.starts_at.slice(0, 10)).replace(/^\d+年/, "") + " " + hhmm(u.start) + "–" + hhmm(u.end);
+          reasons.appendChild(reasonItem(when + "（" + Math.round(u.seconds / 60) + " 分钟）：" + u.detail, u.clause, ""));
+        });
+      });
+      if (!reasons.firstChild) reasons.appendChild(el("li", "note", "目前没有未计入的时段。"));
+    });
+  }
+
+  function reasonItem(text, clause, cls) {
+    var li = el("li", cls);
+    li.appendChild(el("div", "", text));
+    if (clause) li.appendChild(el("span", "clause", "依据：" + clause));
+    return li;
+  }
+
+  // --- permission help ------------------------------------------------------------------------
+
+  var HELP = {
+    camera: {
+      title: "需要使用摄像头",
+      intro: "签到要用前置摄像头拍摄您本人完成动作验证，但本浏览器没有获得摄像头权限。请按下面的方法开启，然后点“我已开启，重试”。",
+      wechat: ["苹果手机：打开手机「设置」→「微信」→ 打开「相机」。", "安卓手机：打开手机「设置」→「应用」→「微信」→「权限」→「相机」→ 选「允许」。",
+               "回到微信，点右上角「…」→「刷新」，再次签到时在弹窗中点「允许」。"],
+      ios: ["打开手机「设置」→「Safari 浏览器」→「相机」→ 选「询问」或「允许」。", "或在 Safari 地址栏点「大小」(aA) →「网站设置」→「相机」→「允许」。",
+            "回到本页面，点“我已开启，重试”。"],
+      android: ["点地址栏左侧的图标 →「权限」(或「网站设置」) →「相机」→「允许」。", "如果仍不行：手机「设置」→「应用」→「Chrome」→「权限」→「相机」→「允许」。",
+                "回到本页面，点“我已开启，重试”。"],
+    },
+    location: {
+      title: "需要获取位置",
+      intro: "线下课签到要确认您在培训场地内，但本浏览器没有获得位置权限。请按下面的方法开启，并打开手机的定位服务，然后点“我已开启，重试”。",
+      wechat: ["苹果手机：「设置」→「隐私与安全性」→「定位服务」→「微信」→ 选「使用 App 期间」，并打开「精确位置」。",
+               "安卓手机：「设置」→「应用」→「微信」→「权限」→「位置信息」→「仅在使用中允许」，并打开「使用精确位置」。",
+               "回到微信，点右上角「…」→「刷新」，再次签到时在弹窗中点「允许」。"],
+      ios: ["「设置」→「隐私与安全性」→「定位服务」打开；再点「Safari 浏览器网站」→ 选「使用 App 期间」，并打开「精确位置」。",
+            "或在 Safari 地址栏点「大小」(aA) →「网站设置」→「位置」→「允许」。", "回到本页面，点“我已开启，重试”。"],
+      android: ["下拉通知栏，打开「位置信息」(GPS)。", "点地址栏左侧的图标 →「权限」→「位置」→「允许」。",
+                "如果仍不行：手机「设置」→「应用」→「Chrome」→「权限」→「位置信息」→「仅在使用中允许」，并打开「使用精确位置」。"],
+    },
+  };
+  var BROWSERS = [["wechat", "微信内置浏览器"], ["ios", "iPhone Safari"], ["android", "安卓 Chrome 等浏览器"]];
+
+  function showHelp(what, lessonId, kind) {
+    var h = HELP[what] || HELP.camera;
+    show("help", what === "location" ? "开启位置权限" : "开启摄像头权限", true);
+    $("help-title").textContent = h.title;
+    $("help-intro").textContent = h.intro;
+    var box = clear($("help-browsers")), mine = browser();
+    var order = BROWSERS.filter(function (b) { return b[0] === mine; }).concat(BROWSERS.filter(function (b) { return b[0] !== mine; }));
+    order.forEach(function (b) {
+      var div = el("div", "help-browser" + (b[0] === mine ? " current" : ""));
+      div.setAttribute("data-browser", b[0]);
+      div.appendChild(el("h3", "", b[1] + (b[0] === mine ? "（您正在使用）" : "")));
+      var ol = el("ol");
+      h[b[0]].forEach(function (t) { ol.appendChild(el("li", "", t)); });
+      div.appendChild(ol);
+      box.appendChild(div);
+    });
+    $("help-retry").onclick = function () {
+      if (lessonId) go("#/checkin/" + lessonId + "/" + (kind || "check_in") + "/" + randomHex(2));
+      else go("#/");
+    };
+  }
+
+  window.addEventListener("hashchange", route);
+  route();
+})();

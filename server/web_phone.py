@@ -1,0 +1,73 @@
+"""The phone check-in app for trainees (zh-CN, mobile first): log in or activate, today's
+lessons, 签到 / 签退 with camera + liveness prompts + location, the result and what to do next,
+and 我的学时 (the hour ledger).
+
+One page, served at /m/; a small vanilla script (checkin_web/static/phone/app.js) draws every
+view from the JSON API, so scoping, validation and every decision stay in the API. Nothing is
+loaded from another origin (CSP 'self'), the assets are a few tens of KB, so the page opens
+quickly on a slow mobile network and inside WeChat's built-in browser."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, current_app, redirect, render_template, session as cookie
+
+import checkin_web
+
+STATIC = Path(checkin_web.__file__).resolve().parent / "static" / "phone"
+
+bp = Blueprint("phone", __name__, url_prefix="/m", static_folder=str(STATIC), static_url_path="/static")
+
+#: Camera and location come from this page only; blob: for the captured frames, mediastream: for
+#: the preview; nothing from another origin.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+       "media-src 'self' blob: mediastream:; connect-src 'self'; manifest-src 'self'; object-src 'none'; "
+       "base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+#: The browser may use camera and location on this page, and only from this origin.
+PERMISSIONS = "camera=(self), geolocation=(self), microphone=()"
+
+
+@bp.after_request
+def _headers(resp):
+    resp.headers.setdefault("Content-Security-Policy", CSP)
+    resp.headers.setdefault("Permissions-Policy", PERMISSIONS)
+    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+    resp.headers.setdefault("Referrer-Policy", "same-origin")
+    if resp.mimetype == "text/html":
+        resp.headers["Cache-Control"] = "no-store"  # the page carries the session's CSRF token
+    return resp
+
+
+@bp.get("")
+def to_app():
+    return redirect("/m/")
+
+
+@bp.get("/")
+def app_page():
+    return render_template("phone/app.html", csrf_token=cookie.get("csrf", ""),
+                           version=current_app.config.get("PHONE_ASSET_VERSION", "1"))
+
+
+@bp.get("/manifest.webmanifest")
+def manifest():
+    body = {
+        "name": "hourproof 学时核验 · 学员签到",
+        "short_name": "学员签到",
+        "description": "职业技能培训学员签到、签退与学时查询",
+        "lang": "zh-CN",
+        "start_url": "/m/",
+        "scope": "/m/",
+        "display": "standalone",
+        "orientation": "portrait",
+        "background_color": "#ffffff",
+        "theme_color": "#17324f",
+        "icons": [
+            {"src": "/m/static/icon-192.png", "sizes": "192x192", "type": "image/png"},
+            {"src": "/m/static/icon-512.png", "sizes": "512x512", "type": "image/png"},
+            {"src": "/m/static/icon.svg", "sizes": "any", "type": "image/svg+xml"},
+        ],
+    }
+    resp = current_app.json.response(body)
+    resp.mimetype = "application/manifest+json"
+    return resp

@@ -1,0 +1,287 @@
+"""The trainee's phone app in a real browser (Debian's Chromium, driven by Playwright) against the
+app served on 127.0.0.1: log in (which binds the phone), see today's lessons, check in with the
+camera and the location, see the result; outside the fence; camera refused.
+
+The camera is Chromium's fake capture device fed with a Y4M file made at test time from the real
+Hamilton clip (Lin-Manuel Miranda's face, the enrolled trainee); the location is Playwright's
+geolocation override (WGS-84, as a phone reports it). Everything else is real: the page's
+getUserMedia / canvas / JPEG / FormData code, the API, dlib's face match and the liveness check.
+
+Timing, and why it is robust: Chromium plays the Y4M file from its first frame each time a
+capture is opened, and loops it. The page opens the camera only when 开始 is tapped and starts
+the burst with the first delivered frame, so the burst sees the clip from the start: frames
+96-175 (2.7 s at 29.97 fps): neutral, his turn to his right (frames ~125-140, 1.0-1.5 s in),
+back past neutral to his left (frames ~153-162, 1.9-2.2 s in), then neutral again. The burst
+lasts ~2.9 s; the next right turn of the loop comes 3.7 s after the start, so a burst that
+begins up to ~0.8 s late still sees exactly "right, then left" (the server refuses extra turns).
+The challenge is made deterministic with CHALLENGE_RNG (the `live` fixture), seeded to ask for
+exactly those two turns."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from tests.checkin.conftest import PASSWORD, inside_fix
+
+CHROMIUM = os.environ.get("HOURPROOF_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+BASE_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update", "--no-first-run", "--lang=zh-CN"]
+#: The clip's frames the fake camera plays, in a loop (see the module docstring).
+CLIP_FRAMES = (96, 175)
+#: A phone in WeChat's built-in browser (Android): the help page names the browser in use.
+WECHAT_UA = ("Mozilla/5.0 (Linux; Android 13; V2219A Build/TP1A.220624.014; wv) AppleWebKit/537.36 (KHTML, like Gecko) "
+             "Version/4.0 Chrome/116.0.0.0 Mobile Safari/537.36 XWEB/1160065 MMWEBSDK/20231202 MicroMessenger/8.0.47.2560(0x28002F30) "
+             "WeChat/arm64 Weixin NetType/WIFI Language/zh_CN ABI/arm64")
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True,
+         "locale": "zh-CN", "timezone_id": "Asia/Shanghai"}
+#: Chromium's fake capture device calls itself "fake_device_0", which the server rightly flags as a
+#: virtual camera. It stands in for a phone's front camera here, so it reports the label a phone does.
+PHONE_CAMERA_LABEL = """
+(() => {
+  const d = Object.getOwnPropertyDescriptor(MediaStreamTrack.prototype, 'label');
+  Object.defineProperty(MediaStreamTrack.prototype, 'label', {
+    configurable: true,
+    get() { return this.kind === 'video' ? 'camera2 1, facing front' : d.get.call(this); },
+  });
+})();
+"""
+
+
+def write_y4m(source: Path, first: int, last: int, target: Path) -> Path:
+    """Frames first..last of a video as an uncompressed Y4M (4:2:0) file, the format Chromium's
+    --use-file-for-fake-video-capture plays: a text header, then "FRAME\\n" + the Y, U and V planes
+    of each frame."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(source))
+    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+    frames = []
+    try:
+        i = 0
+        while i <= last:
+            ok, bgr = cap.read()
+            if not ok:
+                break
+            if i >= first:
+                frames.append(bgr)
+            i += 1
+    finally:
+        cap.release()
+    assert len(frames) == last - first + 1, f"the clip has only {first + len(frames)} frames"
+    h, w = frames[0].shape[:2]
+    h, w = h - h % 2, w - w % 2
+    num, den = (30000, 1001) if abs(fps - 29.97) < 0.01 else (round(fps), 1)
+    with target.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{w} H{h} F{num}:{den} Ip A1:1 C420jpeg\n".encode("ascii"))
+        for bgr in frames:
+            out.write(b"FRAME\n")
+            out.write(cv2.cvtColor(bgr[:h, :w], cv2.COLOR_BGR2YUV_I420).tobytes())
+    return target
+
+
+@pytest.fixture(scope="session")
+def fake_camera(faces_dir, tmp_path_factory) -> Path:
+    return write_y4m(faces_dir / "video" / "short_hamilton_clip.mp4", *CLIP_FRAMES,
+                     tmp_path_factory.mktemp("camera") / "miranda-turns.y4m")
+
+
+@pytest.fixture
+def server(app, live):
+    """The app served by werkzeug on 127.0.0.1 and a free port, in a thread (the pattern of
+    tests/web/test_staff_browser.py). 127.0.0.1 is a secure context: camera and location work."""
+    from werkzeug.serving import make_server
+
+    srv = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{srv.server_port}"
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def playwright():
+    if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
+        pytest.skip(f"chromium not found at {CHROMIUM} (apt-get install chromium, or set HOURPROOF_CHROMIUM)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        yield pw
+
+
+def launch(pw, *extra: str):
+    executable = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+    # headless=False: the --headless=new above is the mode; Playwright would add the old one.
+    return pw.chromium.launch(executable_path=executable, headless=False, args=BASE_ARGS + list(extra))
+
+
+def camera_browser(pw, y4m: Path):
+    return launch(pw, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                  f"--use-file-for-fake-video-capture={y4m}")
+
+
+def phone_page(browser, where: dict, permissions=("geolocation", "camera"), **extra):
+    context = browser.new_context(geolocation={"latitude": where["lat"], "longitude": where["lon"],
+                                               "accuracy": where["accuracy_m"]},
+                                  permissions=list(permissions), **(PHONE | extra))
+    context.add_init_script(PHONE_CAMERA_LABEL)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
+            if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.problems = problems
+    return context, page
+
+
+def log_in(page, base: str) -> None:
+    page.goto(base + "/m/")
+    page.fill("#login-form input[name=username]", "miranda")
+    page.fill("#login-form input[name=password]", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_selector("[data-view=home]:not([hidden]) .lesson")
+
+
+def events_of(app, trainee_id: int):
+    from server.models import Event
+
+    s = app.extensions["hourproof_db"].sessionmaker()
+    try:
+        return s.scalars(select(Event).where(Event.trainee_id == trainee_id).order_by(Event.id)).all()
+    finally:
+        s.close()
+
+
+def check_in(page, lesson_id: int) -> None:
+    page.click(f".lesson[data-lesson-id='{lesson_id}'] button[data-action=check_in]")
+    page.wait_for_selector("#ck-ready:not([hidden])")
+    prompts = page.locator("#ck-prompts li").all_inner_texts()
+    assert prompts == ["请缓慢向右转头", "请缓慢向左转头"]
+    page.click("#ck-start")
+    page.wait_for_selector("[data-view=result]:not([hidden])", timeout=90_000)
+
+
+def _why(app, trainee_id) -> str:
+    return json.dumps([{"verdict": e.verdict, "reasons": e.reasons,
+                        "events": (e.evidence.get("face") or {}).get("events"),
+                        "yaws": [f["yaw"] for f in (e.evidence.get("face") or {}).get("frames", [])]}
+                       for e in events_of(app, trainee_id)], ensure_ascii=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the page and the phone, not the database
+def test_the_enrolled_trainee_checks_in_inside_the_fence_and_sees_it_verified(app, live, server, playwright, fake_camera):
+    from playwright.sync_api import expect
+
+    browser = camera_browser(playwright, fake_camera)
+    try:
+        context, page = phone_page(browser, inside_fix(offset_m=20))
+        log_in(page, server)
+        # Today's lessons: the offline lesson in progress at its venue, and the online one.
+        offline = page.locator(f".lesson[data-lesson-id='{live['offline']}']")
+        expect(offline).to_contain_text("实训中心")
+        expect(offline).to_contain_text("上课中")
+        expect(page.locator(f".lesson[data-lesson-id='{live['online']}']")).to_contain_text("线上")
+        device = page.evaluate("localStorage.getItem('hourproof.device_id')")
+        assert re.fullmatch(r"web-[0-9a-f]{32}", device)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "phone-lessons.png"))
+
+        check_in(page, live["offline"])
+        expect(page.locator("#result-verdict")).to_have_text("签到成功")
+        expect(page.locator("#result-box")).to_have_class(re.compile(r"\bverified\b"))
+        expect(page.locator("#result-message")).to_contain_text("已核验")
+        page.screenshot(path=str(ARTIFACTS / "phone-checkin-result.png"), full_page=True)
+
+        # The database agrees: one verified check-in, from the phone bound at log-in, with its evidence.
+        [event] = events_of(app, live["trainee"])
+        assert (event.kind, event.verdict, event.lesson_id) == ("check_in", "verified", live["offline"]), _why(app, live["trainee"])
+        assert event.device_id == device
+        assert event.evidence["fence"]["verdict"] == "inside"
+        assert event.evidence["face"]["events"] == ["turn_right", "turn_left"]
+        assert 10 <= len(event.evidence["frames"]) <= 14
+        assert event.evidence["device"]["camera_label"] == "camera2 1, facing front"
+
+        # Back on the list, the lesson shows the verified check-in and offers 签退.
+        page.click("text=返回今日课程")
+        expect(offline).to_contain_text("已核验")
+        expect(offline.locator("button[data-action=check_out]")).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "phone-lessons-after.png"))
+
+        # 我的学时: raw / verified / credited, offline and online, with reasons and clauses.
+        page.click("#enrollments a")
+        expect(page.locator("#hours-credited")).to_contain_text("学时")
+        expect(page.locator("#hours-table tr")).to_have_count(3)
+        expect(page.locator("#hours-required")).to_contain_text("要求")
+        page.screenshot(path=str(ARTIFACTS / "phone-hours.png"), full_page=True)
+        assert page.problems == []
+    finally:
+        browser.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_outside_the_fence_the_trainee_sees_the_distance_and_nothing_is_credited(app, live, server, playwright, fake_camera):
+    from playwright.sync_api import expect
+
+    browser = camera_browser(playwright, fake_camera)
+    try:
+        context, page = phone_page(browser, inside_fix(offset_m=900))
+        log_in(page, server)
+        check_in(page, live["offline"])
+        expect(page.locator("#result-verdict")).to_have_text("未通过核验")
+        expect(page.locator("#result-message")).to_contain_text("不计入学时")
+        distance = page.locator("#result-distance")
+        expect(distance).to_be_visible()
+        expect(distance).to_contain_text(re.compile(r"您距离培训场地约 7\d0 米"))  # 900 m from the centre, fence radius 120 m
+        expect(page.locator("#result-reasons li[data-code=outside_fence] .clause")).to_contain_text("依据")
+        expect(page.locator("#result-next")).to_contain_text("请到培训场地内再签到")
+        page.screenshot(path=str(ARTIFACTS / "phone-checkin-outside.png"), full_page=True)
+
+        [event] = events_of(app, live["trainee"])
+        assert event.verdict == "rejected" and "outside_fence" in [r["code"] for r in event.reasons]
+        # Not credited: the ledger shows nothing verified for the lesson.
+        page.goto(server + f"/m/#/hours/{live['enrollment']}")
+        expect(page.locator("#hours-credited")).to_contain_text("已计入 0")
+        assert page.problems == []
+    finally:
+        browser.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_refused_camera_shows_how_to_allow_it_in_this_browser(app, live, server, playwright, fake_camera):
+    from playwright.sync_api import expect
+
+    # No --use-fake-ui-for-media-stream and no camera permission: the browser refuses the camera,
+    # as when a trainee taps 拒绝.
+    browser = launch(playwright, "--use-fake-device-for-media-stream")
+    try:
+        context, page = phone_page(browser, inside_fix(), permissions=("geolocation",), user_agent=WECHAT_UA)
+        log_in(page, server)
+        page.click(f".lesson[data-lesson-id='{live['offline']}'] button[data-action=check_in]")
+        page.click("#ck-start")
+        expect(page.locator("[data-view=help]")).to_be_visible()
+        expect(page.locator("#help-title")).to_have_text("需要使用摄像头")
+        current = page.locator(".help-browser.current")
+        expect(current).to_have_attribute("data-browser", "wechat")
+        expect(current).to_contain_text("微信内置浏览器（您正在使用）")
+        expect(page.locator(".help-browser[data-browser=ios]")).to_contain_text("Safari")
+        expect(page.locator(".help-browser[data-browser=android]")).to_contain_text("Chrome")
+        page.screenshot(path=str(ARTIFACTS / "phone-camera-denied.png"), full_page=True)
+        assert events_of(app, live["trainee"]) == []  # nothing was sent, nothing recorded
+        assert page.problems == []
+    finally:
+        browser.close()

@@ -285,3 +285,67 @@ def test_a_refused_camera_shows_how_to_allow_it_in_this_browser(app, live, serve
         assert page.problems == []
     finally:
         browser.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_lost_answer_is_retried_with_the_same_key_and_the_check_in_counts_once(app, live, server, playwright, fake_camera):
+    """The first upload reaches the server and is recorded, but its answer never reaches the phone
+    (the connection drops): the page sends the same request again, the server answers with the
+    first answer (same idempotency key), and there is one event, not two."""
+    from playwright.sync_api import expect
+
+    browser = camera_browser(playwright, fake_camera)
+    try:
+        context, page = phone_page(browser, inside_fix())
+        log_in(page, server)
+        sent: list[str] = []
+
+        def drop_first_answer(route):
+            sent.append(json.loads(route.request.post_data_buffer.split(b'name="meta"\r\n\r\n', 1)[1]
+                                   .split(b"\r\n--", 1)[0])["idempotency_key"])
+            if len(sent) == 1:
+                route.fetch(timeout=90_000)  # the server records it ...
+                route.abort("connectionreset")  # ... and the phone never hears back
+            else:
+                route.continue_()
+
+        page.route("**/api/lessons/*/events", drop_first_answer)
+        check_in(page, live["offline"])
+        expect(page.locator("#result-verdict")).to_have_text("签到成功")
+        assert len(sent) == 2 and sent[0] == sent[1]
+        [event] = events_of(app, live["trainee"])
+        assert event.verdict == "verified" and event.idempotency_key == sent[0]
+        assert page.problems == []
+    finally:
+        browser.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_check_in_that_could_not_be_sent_is_not_counted_and_says_so_until_it_is_resent(app, live, server, playwright, fake_camera):
+    from playwright.sync_api import expect
+
+    browser = camera_browser(playwright, fake_camera)
+    try:
+        context, page = phone_page(browser, inside_fix())
+        log_in(page, server)
+        tries: list[str] = []
+        page.route("**/api/lessons/*/events", lambda route: (tries.append(route.request.url), route.abort("internetdisconnected")))
+        check_in(page, live["offline"])
+        expect(page.locator("#result-verdict")).to_have_text("未能提交")
+        expect(page.locator("#result-message")).to_contain_text("没有被服务器记录，不计入学时")
+        expect(page.locator("#result-resend")).to_be_visible()
+        assert len(tries) == 4  # the first try and three retries, then the page gives up and says so
+        assert events_of(app, live["trainee"]) == []
+        page.screenshot(path=str(ARTIFACTS / "phone-checkin-unsent.png"), full_page=True)
+
+        # The network is back: 重新发送 sends the same burst with the same key, within the challenge's life.
+        page.unroute("**/api/lessons/*/events")
+        page.click("#result-resend")
+        expect(page.locator("#result-verdict")).to_have_text("签到成功", timeout=90_000)
+        [event] = events_of(app, live["trainee"])
+        assert event.verdict == "verified"
+        assert page.problems == []
+    finally:
+        browser.close()

@@ -64,6 +64,11 @@
       return new Date(iso).toLocaleTimeString("zh-CN", { timeZone: TZ, hour: "2-digit", minute: "2-digit", hour12: false });
     } catch (e) { return iso.slice(11, 16); }
   }
+  function dateText(iso) {
+    try {
+      return new Date(iso).toLocaleDateString("zh-CN", { timeZone: TZ, month: "long", day: "numeric", weekday: "short" });
+    } catch (e) { return iso.slice(5, 10); }
+  }
   function dayText(isoDate) {
     var d = new Date(isoDate + "T12:00:00+08:00");
     var wk = "日一二三四五六".charAt(d.getUTCDay());
@@ -524,6 +529,14 @@
     clear($("result-reasons"));
     $("result-next").hidden = true;
     $("result-meta").textContent = "";
+    var where = clear($("result-lesson")), l = state.attempt && state.attempt.lesson;
+    where.hidden = !l;
+    if (l) {
+      where.appendChild(el("div", "time", hhmm(l.starts_at) + "–" + hhmm(l.ends_at) + " " + label("mode", l.mode) + " · " + l.class_name));
+      if (l.venue) where.appendChild(el("div", "muted small", "场地：" + l.venue.name));
+      var fix = state.attempt.fix;
+      if (fix) where.appendChild(el("div", "muted small", "本次定位精度约 " + Math.round(fix.accuracy_m) + " 米（WGS-84）"));
+    }
     $("result-resend").hidden = true;
     $("result-retry").hidden = true;
   }
@@ -604,7 +617,7 @@
       if (!r.ok) { reasons.appendChild(el("li", "", errorText(r))); return; }
       var L = r.data;
       $("hours-credited").textContent = "已计入 " + L.credited.total + " 学时";
-      $("hours-required").textContent = "/ 要求 " + L.required_hours + " 学时" + (L.credited.complete ? "（已达到）" : "");
+      $("hours-required").textContent = "本班要求 " + L.required_hours + " 学时" + (L.credited.complete ? "，已达到" : "");
       var rows = [["原始", L.raw], ["已核验", L.verified], ["计入", L.credited]];
       rows.forEach(function (row) {
         var tr = el("tr", row[0] === "计入" ? "credited" : "");
@@ -614,12 +627,13 @@
         $("hours-table").appendChild(tr);
       });
       $("hours-note").textContent = "单位：学时（每学时 " + L.minutes_per_class_hour + " 分钟）。线上计入上限 " + L.credited.online_cap +
-        " 学时。原始 = 课表时长，已核验 = 有核验记录的时段，计入 = 按本地区规则计入补贴的学时。";
+        " 学时。原始 = 签到记录所申报的时段；已核验 = 其中通过核验的时段；计入 = 按本地区规则（含线上上限）计入补贴的学时。";
       L.reasons.forEach(function (x) { reasons.appendChild(reasonItem(x.detail, x.clause, "")); });
       L.lessons.forEach(function (lesson) {
         lesson.uncredited.forEach(function (u) {
-          var when = dayText(lesson.starts_at.slice(0, 10)).replace(/^\d+年/, "") + " " + hhmm(u.start) + "–" + hhmm(u.end);
-          reasons.appendChild(reasonItem(when + "（" + Math.round(u.seconds / 60) + " 分钟）：" + u.detail, u.clause, ""));
+          if (u.seconds < 60) return;  // a lesson still running ends "now": no minutes to explain yet
+          var when = label("mode", lesson.mode) + "课 " + dateText(u.start) + " " + hhmm(u.start) + "–" + hhmm(u.end);
+          reasons.appendChild(reasonItem(when + "，" + Math.round(u.seconds / 60) + " 分钟未计入：" + u.detail, u.clause, ""));
         });
       });
       if (!reasons.firstChild) reasons.appendChild(el("li", "note", "目前没有未计入的时段。"));

@@ -8,6 +8,8 @@ loaded from another origin (CSP 'self'), the assets are a few tens of KB, so the
 quickly on a slow mobile network and inside WeChat's built-in browser."""
 from __future__ import annotations
 
+import hashlib
+from functools import lru_cache
 from pathlib import Path
 
 from flask import Blueprint, current_app, redirect, render_template, session as cookie
@@ -16,7 +18,25 @@ import checkin_web
 
 STATIC = Path(checkin_web.__file__).resolve().parent / "static" / "phone"
 
-bp = Blueprint("phone", __name__, url_prefix="/m", static_folder=str(STATIC), static_url_path="/static")
+
+
+class _PhoneBlueprint(Blueprint):
+    def get_send_file_max_age(self, filename: str | None) -> int:
+        # Kept a day by the phone: a repeat visit on a slow network loads only the page itself.
+        # The page (never cached) names the script and style with their content hash, so a new
+        # version is fetched at once.
+        return 24 * 3600
+
+
+bp = _PhoneBlueprint("phone", __name__, url_prefix="/m", static_folder=str(STATIC), static_url_path="/static")
+
+
+@lru_cache(maxsize=1)
+def asset_version() -> str:
+    digest = hashlib.sha256()
+    for name in ("app.js", "phone.css"):
+        digest.update((STATIC / name).read_bytes())
+    return digest.hexdigest()[:12]
 
 #: Camera and location come from this page only; blob: for the captured frames, mediastream: for
 #: the preview; nothing from another origin.
@@ -45,8 +65,7 @@ def to_app():
 
 @bp.get("/")
 def app_page():
-    return render_template("phone/app.html", csrf_token=cookie.get("csrf", ""),
-                           version=current_app.config.get("PHONE_ASSET_VERSION", "1"))
+    return render_template("phone/app.html", csrf_token=cookie.get("csrf", ""), version=asset_version())
 
 
 @bp.get("/manifest.webmanifest")

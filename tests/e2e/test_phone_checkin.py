@@ -349,3 +349,114 @@ def test_a_check_in_that_could_not_be_sent_is_not_counted_and_says_so_until_it_i
         assert page.problems == []
     finally:
         browser.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_first_log_in_with_the_activation_code_sets_the_password_and_binds_this_phone(app, live, server, playwright, session):
+    from playwright.sync_api import expect
+
+    from server.models import User
+    from server.security import hash_password
+
+    # Rose was enrolled by the institution and handed an activation code; she has no password yet.
+    rose = session.scalar(select(User).where(User.username == "rose"))
+    rose.password_hash, rose.activation_code_hash = None, hash_password("20261124")
+    session.commit()
+    browser = launch(playwright)
+    try:
+        context, page = phone_page(browser, inside_fix(), permissions=("geolocation",))
+        page.goto(server + "/m/")
+        # Logging in without a password sends her to activation, with the server's explanation.
+        page.fill("#login-form input[name=username]", "rose")
+        page.fill("#login-form input[name=password]", "anything")
+        page.click("#login-form button[type=submit]")
+        form = page.locator("#activate-form")
+        expect(form).to_be_visible()
+        expect(form.locator(".form-error")).to_contain_text("激活码")
+        expect(form.locator("input[name=username]")).to_have_value("rose")
+        form.locator("input[name=activation_code]").fill("20261124")
+        form.locator("input[name=new_password]").fill("rose-new-pass-1")
+        form.locator("input[name=confirm]").fill("rose-new-pass-2")
+        form.locator("button[type=submit]").click()
+        expect(form.locator(".form-error")).to_have_text("两次输入的密码不一致")
+        form.locator("input[name=confirm]").fill("rose-new-pass-1")
+        form.locator("button[type=submit]").click()
+        expect(page.locator("#hello")).to_have_text("罗斯林，您好")
+        expect(page.locator(f".lesson[data-lesson-id='{live['offline']}']")).to_be_visible()
+
+        device = page.evaluate("localStorage.getItem('hourproof.device_id')")
+        session.expire_all()
+        rose = session.scalar(select(User).where(User.username == "rose"))
+        assert rose.device_id == device and rose.activation_code_hash is None
+        # Logging out and in again works with the new password, from the same phone.
+        page.click("#logout")
+        page.fill("#login-form input[name=username]", "rose")
+        page.fill("#login-form input[name=password]", "rose-new-pass-1")
+        page.click("#login-form button[type=submit]")
+        expect(page.locator("#hello")).to_have_text("罗斯林，您好")
+        assert page.problems == []
+    finally:
+        browser.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_in_an_online_lesson_the_page_sends_heartbeats_and_answers_a_spot_check(app, live, server, playwright, fake_camera, session):
+    from datetime import datetime, timezone
+
+    from playwright.sync_api import expect
+
+    from server.models import Heartbeat, User
+    from server.services import chain
+
+    # Already checked in to the online lesson (a verified event; the burst in this test answers the spot check).
+    user = session.scalar(select(User).where(User.username == "miranda"))
+    chain.append(session, kind="check_in", class_id=live["class_id"], lesson_id=live["online"], enrollment_id=live["enrollment"],
+                 trainee_id=live["trainee"], actor_id=user.id, at=datetime.now(timezone.utc), verdict="verified",
+                 decides_event_id=None, spot_check_id=None, reasons=[], evidence={"seeded": True},
+                 idempotency_key="seeded-online-check-in", device_id=None)
+    session.commit()
+    teacher = app.test_client()
+    csrf = teacher.post("/api/auth/login", json={"username": "teacher", "password": PASSWORD}).get_json()["csrf_token"]
+
+    browser = camera_browser(playwright, fake_camera)
+    try:
+        context, page = phone_page(browser, inside_fix())
+        log_in(page, server)
+        page.click(f".lesson[data-lesson-id='{live['online']}'] button[data-action=online]")
+        expect(page.locator("#on-status")).to_have_text("在线学习中")
+        # The page reports being hidden (the trainee switched apps) and shown again.
+        page.evaluate("""() => {
+            Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'hidden'});
+            document.dispatchEvent(new Event('visibilitychange'));
+        }""")
+        expect(page.locator("#on-beat")).to_contain_text("页面在后台")
+        page.evaluate("""() => {
+            Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'visible'});
+            document.dispatchEvent(new Event('visibilitychange'));
+        }""")
+        expect(page.locator("#on-beat")).not_to_contain_text("页面在后台")
+        beats = [h.visible for h in session.scalars(select(Heartbeat).where(Heartbeat.trainee_id == live["trainee"])
+                                                    .order_by(Heartbeat.id))]
+        assert beats[:3] == [True, False, True]
+
+        # The teacher asks for a spot check; the page finds it (polling) and counts down from 60 s.
+        resp = teacher.post(f"/api/lessons/{live['online']}/spot-checks", json={"trainee_ids": [live["trainee"]]},
+                            headers={"X-CSRF-Token": csrf})
+        assert resp.status_code == 201, resp.get_json()
+        spot_id = resp.get_json()[0]["id"]
+        expect(page.locator("#on-spot")).to_be_visible(timeout=15_000)
+        left = int(page.locator("#on-countdown").inner_text())
+        assert 30 < left <= 60
+        page.screenshot(path=str(ARTIFACTS / "phone-spot-check.png"))
+        page.click("#on-answer")
+        page.wait_for_selector("#ck-ready:not([hidden])")
+        page.click("#ck-start")
+        expect(page.locator("#result-verdict")).to_have_text("抽查已通过", timeout=90_000)
+        expect(page.locator("#result-classroom")).to_be_visible()
+        answer = [e for e in events_of(app, live["trainee"]) if e.kind == "spot_check"]
+        assert [(e.verdict, e.spot_check_id) for e in answer] == [("verified", spot_id)], _why(app, live["trainee"])
+        assert page.problems == []
+    finally:
+        browser.close()

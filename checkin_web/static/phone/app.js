@@ -15,6 +15,9 @@
   //: request the server did record is answered with the first answer, so nothing counts twice.
   var SEND = { attempts: 4, backoffMs: [1000, 2000, 4000], timeoutMs: 45000 };
   var TZ = "Asia/Shanghai";
+  //: Online lessons: a heartbeat every 30 s and whenever the page is shown or hidden; pending
+  //: spot checks asked for every 10 s (Socket.IO push can replace the polling later).
+  var ONLINE = { heartbeatMs: 30000, pollMs: 10000 };
 
   var LABELS = {
     mode: { offline: "线下", online: "线上" },
@@ -43,7 +46,7 @@
     no_consent: "请联系培训机构办理人脸信息处理同意。",
   };
 
-  var state = { csrf: meta("csrf-token"), user: null, home: null, attempt: null, stream: null };
+  var state = { csrf: meta("csrf-token"), user: null, home: null, attempt: null, stream: null, online: null };
 
   // --- small helpers --------------------------------------------------------------------------
 
@@ -152,6 +155,7 @@
 
   function route() {
     stopCamera();
+    leaveOnline();
     var h = location.hash.replace(/^#/, "") || "/";
     var parts = h.split("/").filter(Boolean);
     if (parts[0] === "activate") return showActivate();
@@ -159,7 +163,11 @@
     if (parts[0] === "help") return showHelp(parts[1], parts[2], parts[3]);
     return whoAmI().then(function (user) {
       if (!user) return showLogin();
-      if (parts[0] === "checkin") return showCheckin(Number(parts[1]), parts[2] === "check_out" ? "check_out" : "check_in");
+      if (parts[0] === "checkin") {
+        var kind = ["check_in", "check_out", "spot_check"].indexOf(parts[2]) >= 0 ? parts[2] : "check_in";
+        return showCheckin(Number(parts[1]), kind, kind === "spot_check" ? Number(parts[3]) : null);
+      }
+      if (parts[0] === "online") return showOnline(Number(parts[1]));
       if (parts[0] === "hours") return showHours(Number(parts[1]));
       if (parts[0] === "result") return go("#/");  // a result is shown once, not from history
       return showHome();
@@ -184,6 +192,13 @@
   function showActivate() { show("activate", "首次登录激活", true); }
 
   function signedIn(r, form) {
+    if (!r.ok && r.data.error && r.data.error.code === "activation_required") {
+      var act = $("activate-form");
+      act.username.value = form.username.value.trim();
+      go("#/activate");
+      act.querySelector(".form-error").textContent = errorText(r);
+      return;
+    }
     if (!r.ok) { form.querySelector(".form-error").textContent = errorText(r); return; }
     if (r.data.user.role !== "trainee") {
       form.querySelector(".form-error").textContent = "本页面供学员签到使用；工作人员请在电脑上打开机构管理页面。";
@@ -280,6 +295,12 @@
       var out = l.check_out && l.check_out.verdict !== "rejected";
       if (!out) buttons.appendChild(actionButton(l, "check_out", true));
     }
+    if (l.mode === "online" && checkedIn && (l.state === "open" || l.state === "in_progress")) {
+      var enter = el("button", "primary", "进入线上课堂");
+      enter.setAttribute("data-action", "online");
+      enter.addEventListener("click", function () { go("#/online/" + l.lesson_id); });
+      buttons.insertBefore(enter, buttons.firstChild);
+    }
     if (l.state === "not_open") card.appendChild(el("p", "muted small", "签到将于课前 30 分钟开放"));
     if (buttons.firstChild) card.appendChild(buttons);
     return card;
@@ -313,8 +334,9 @@
   }
   function status(text, cls) { var s = $("ck-status"); s.textContent = text; s.className = "status " + (cls || ""); }
 
-  function showCheckin(lessonId, kind) {
-    var attempt = { lessonId: lessonId, kind: kind, lesson: null, fix: null, challenge: null, key: "k" + randomHex(12) };
+  function showCheckin(lessonId, kind, spotCheckId) {
+    var attempt = { lessonId: lessonId, kind: kind, spotCheckId: spotCheckId || null, lesson: null, fix: null, challenge: null,
+                    key: "k" + randomHex(12) };
     state.attempt = attempt;
     show("checkin", label("kind", kind), true);
     $("ck-ready").hidden = true;
@@ -368,7 +390,9 @@
   function getChallenge(attempt) {
     setStep("challenge");
     status("正在领取动作验证…");
-    return api("POST", "/api/lessons/" + attempt.lessonId + "/challenge", { purpose: attempt.kind }, 20000).then(function (r) {
+    var ask = { purpose: attempt.kind };
+    if (attempt.spotCheckId) ask.spot_check_id = attempt.spotCheckId;
+    return api("POST", "/api/lessons/" + attempt.lessonId + "/challenge", ask, 20000).then(function (r) {
       if (state.attempt !== attempt) return;
       if (!r.ok) { status(errorText(r), "rejected"); retryButton(attempt); return; }
       attempt.challenge = r.data;
@@ -493,6 +517,7 @@
       device: { device_id: deviceId(), camera_label: attempt.cameraLabel || null, user_agent: (navigator.userAgent || "").slice(0, 500) },
     };
     if (attempt.fix) metaDoc.location = attempt.fix;
+    if (attempt.spotCheckId) metaDoc.spot_check_id = attempt.spotCheckId;
     var fd = new FormData();
     fd.append("meta", JSON.stringify(metaDoc));
     frames.forEach(function (b, i) { fd.append("frames", b, "f" + (i < 10 ? "0" : "") + i + ".jpg"); });
@@ -539,11 +564,13 @@
     }
     $("result-resend").hidden = true;
     $("result-retry").hidden = true;
+    var old = $("result-classroom");
+    if (old) old.parentNode.removeChild(old);
   }
 
   function showResult(attempt, a) {
     var kindText = label("kind", a.kind);
-    if (a.verdict === "verified") resultView("verified", kindText + "成功", "已核验 · 服务器时间 " + hhmm(a.at));
+    if (a.verdict === "verified") resultView("verified", a.kind === "spot_check" ? "抽查已通过" : kindText + "成功", "已核验 · 服务器时间 " + hhmm(a.at));
     else if (a.verdict === "flagged") resultView("flagged", "已提交，等待复核", "需人工复核，复核通过后才计入学时");
     else resultView("rejected", "未通过核验", "本次" + kindText + "不计入学时");
     var d = a.distance_to_venue_m;
@@ -574,8 +601,18 @@
     }
     $("result-meta").textContent = "记录编号 " + a.event_id + " · 服务器时间 " + hhmm(a.at) +
       (typeof a.face_distance === "number" ? " · 人脸比对距离 " + a.face_distance.toFixed(3) + "（阈值 " + a.face_threshold + "）" : "");
-    if (a.verdict === "rejected") $("result-retry").hidden = false;
+    if (a.verdict === "rejected" && a.kind !== "spot_check") $("result-retry").hidden = false;
+    if (attempt.lesson && attempt.lesson.mode === "online") backToClassroom(attempt.lessonId);
     if (state.home) state.home = null;  // the lesson list is stale now
+  }
+
+  function backToClassroom(lessonId) {
+    var actions = document.querySelector("[data-view=result] .actions"), old = $("result-classroom");
+    if (old) old.parentNode.removeChild(old);
+    var a = el("a", "button", "返回线上课堂");
+    a.id = "result-classroom";
+    a.href = "#/online/" + lessonId;
+    actions.insertBefore(a, actions.lastElementChild);
   }
 
   function showUnsent(attempt, r, transient) {
@@ -601,6 +638,84 @@
   $("result-retry").addEventListener("click", function () {
     var a = state.attempt;
     if (a) { state.attempt = null; go("#/checkin/" + a.lessonId + "/" + a.kind + "/" + randomHex(2)); }
+  });
+
+  // --- 线上课堂 -------------------------------------------------------------------------------
+
+  /* While this view is open: heartbeats (visible or hidden) and polling for spot checks. The
+     server decides what counts; the page only reports and relays. */
+  function showOnline(lessonId) {
+    show("online", "线上课堂", true);
+    var on = { lessonId: lessonId, timers: [], spot: null, countdown: null };
+    state.online = on;
+    $("on-spot").hidden = true;
+    $("on-status").textContent = "正在连接…";
+    $("on-status").className = "big-status";
+    $("on-beat").textContent = "";
+    var head = clear($("on-lesson"));
+    findLesson(lessonId).then(function (l) {
+      if (!l || state.online !== on) return;
+      head.appendChild(el("div", "time", hhmm(l.starts_at) + "–" + hhmm(l.ends_at) + " 线上 · " + label("content", l.content)));
+      head.appendChild(el("div", "", l.class_name));
+    });
+    beat(on);
+    poll(on);
+    on.timers.push(setInterval(function () { beat(on); }, ONLINE.heartbeatMs));
+    on.timers.push(setInterval(function () { poll(on); }, ONLINE.pollMs));
+  }
+
+  function leaveOnline() {
+    var on = state.online;
+    if (!on) return;
+    on.timers.forEach(clearInterval);
+    if (on.countdown) clearInterval(on.countdown);
+    state.online = null;
+  }
+
+  function beat(on) {
+    var visible = document.visibilityState !== "hidden";
+    api("POST", "/api/lessons/" + on.lessonId + "/heartbeat", { visible: visible }, 15000).then(function (r) {
+      if (state.online !== on) return;
+      var s = $("on-status");
+      if (r.ok) {
+        s.textContent = "在线学习中";
+        s.className = "big-status ok";
+        $("on-beat").textContent = "最近一次在线确认：" + hhmm(r.data.at) + (r.data.visible ? "" : "（页面在后台）");
+      } else {
+        s.textContent = r.status === 0 ? "网络中断，正在重连…" : errorText(r);
+        s.className = "big-status bad";
+      }
+    });
+  }
+
+  function poll(on) {
+    api("GET", "/api/lessons/" + on.lessonId + "/spot-checks/pending", undefined, 15000).then(function (r) {
+      if (state.online !== on || !r.ok) return;
+      var check = r.data.filter(function (c) { return c.seconds_left > 0; })[0];
+      if (!check) { $("on-spot").hidden = true; on.spot = null; return; }
+      if (on.spot && on.spot.id === check.id) return;
+      on.spot = check;
+      var due = Date.now() + check.seconds_left * 1000;  // the server's count, on the phone's clock
+      $("on-spot").hidden = false;
+      if (on.countdown) clearInterval(on.countdown);
+      function tick() {
+        var left = Math.max(0, Math.ceil((due - Date.now()) / 1000));
+        $("on-countdown").textContent = String(left);
+        if (!left) { clearInterval(on.countdown); $("on-spot").hidden = true; on.spot = null; }
+      }
+      tick();
+      on.countdown = setInterval(tick, 1000);
+      if (navigator.vibrate) { try { navigator.vibrate([200, 100, 200]); } catch (e) { /* not allowed */ } }
+    });
+  }
+
+  $("on-answer").addEventListener("click", function () {
+    var on = state.online;
+    if (on && on.spot) go("#/checkin/" + on.lessonId + "/spot_check/" + on.spot.id);
+  });
+
+  document.addEventListener("visibilitychange", function () {
+    if (state.online) { beat(state.online); if (document.visibilityState === "visible") poll(state.online); }
   });
 
   // --- 我的学时 -------------------------------------------------------------------------------

@@ -40,6 +40,8 @@ CLIP_FRAMES = (96, 175)
 WECHAT_UA = ("Mozilla/5.0 (Linux; Android 13; V2219A Build/TP1A.220624.014; wv) AppleWebKit/537.36 (KHTML, like Gecko) "
              "Version/4.0 Chrome/116.0.0.0 Mobile Safari/537.36 XWEB/1160065 MMWEBSDK/20231202 MicroMessenger/8.0.47.2560(0x28002F30) "
              "WeChat/arm64 Weixin NetType/WIFI Language/zh_CN ABI/arm64")
+IPHONE_SAFARI_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+                    "Version/17.5 Mobile/15E148 Safari/604.1")
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True,
          "locale": "zh-CN", "timezone_id": "Asia/Shanghai"}
 #: Chromium's fake capture device calls itself "fake_device_0", which the server rightly flags as a
@@ -262,6 +264,29 @@ def test_outside_the_fence_the_trainee_sees_the_distance_and_nothing_is_credited
 
 @pytest.mark.slow
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_fix_too_inaccurate_for_the_venue_is_warned_before_and_explained_after(app, live, server, playwright, fake_camera):
+    from playwright.sync_api import expect
+
+    browser = camera_browser(playwright, fake_camera)
+    try:
+        context, page = phone_page(browser, inside_fix(accuracy=180))
+        log_in(page, server)
+        page.click(f".lesson[data-lesson-id='{live['offline']}'] button[data-action=check_in]")
+        expect(page.locator("#ck-fix")).to_contain_text("定位精度约 180 米，超过场地要求的 50 米")
+        page.click("#ck-start")
+        expect(page.locator("#result-verdict")).to_have_text("未通过核验", timeout=90_000)
+        expect(page.locator("#result-reasons li[data-code=too_inaccurate]")).to_contain_text("请到室外或开启精确定位后重试")
+        expect(page.locator("#result-next")).to_contain_text("精确位置")
+        expect(page.locator("#result-distance")).to_be_hidden()
+        [event] = events_of(app, live["trainee"])
+        assert event.verdict == "rejected" and [r["code"] for r in event.reasons if r["code"] != "late"] == ["too_inaccurate"]
+        assert page.problems == []
+    finally:
+        browser.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_refused_camera_shows_how_to_allow_it_in_this_browser(app, live, server, playwright, fake_camera):
     from playwright.sync_api import expect
 
@@ -334,7 +359,7 @@ def test_a_check_in_that_could_not_be_sent_is_not_counted_and_says_so_until_it_i
         page.route("**/api/lessons/*/events", lambda route: (tries.append(route.request.url), route.abort("internetdisconnected")))
         check_in(page, live["offline"])
         expect(page.locator("#result-verdict")).to_have_text("未能提交")
-        expect(page.locator("#result-message")).to_contain_text("没有被服务器记录，不计入学时")
+        expect(page.locator("#result-message")).to_contain_text("没有收到服务器的确认，本次签到未完成，不计入学时")
         expect(page.locator("#result-resend")).to_be_visible()
         assert len(tries) == 4  # the first try and three retries, then the page gives up and says so
         assert events_of(app, live["trainee"]) == []
@@ -457,6 +482,27 @@ def test_in_an_online_lesson_the_page_sends_heartbeats_and_answers_a_spot_check(
         expect(page.locator("#result-classroom")).to_be_visible()
         answer = [e for e in events_of(app, live["trainee"]) if e.kind == "spot_check"]
         assert [(e.verdict, e.spot_check_id) for e in answer] == [("verified", spot_id)], _why(app, live["trainee"])
+        assert page.problems == []
+    finally:
+        browser.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_refused_location_shows_how_to_allow_it_before_any_frame_is_taken(app, live, server, playwright):
+    from playwright.sync_api import expect
+
+    browser = launch(playwright)
+    try:
+        # No geolocation permission granted: the browser refuses the fix, as when a trainee taps 拒绝.
+        context, page = phone_page(browser, inside_fix(), permissions=(), user_agent=IPHONE_SAFARI_UA)
+        log_in(page, server)
+        page.click(f".lesson[data-lesson-id='{live['offline']}'] button[data-action=check_in]")
+        expect(page.locator("#help-title")).to_have_text("需要获取位置")
+        expect(page.locator(".help-browser.current")).to_have_attribute("data-browser", "ios")
+        expect(page.locator(".help-browser.current")).to_contain_text("精确位置")
+        page.screenshot(path=str(ARTIFACTS / "phone-location-denied.png"), full_page=True)
+        assert events_of(app, live["trainee"]) == []
         assert page.problems == []
     finally:
         browser.close()

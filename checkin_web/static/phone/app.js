@@ -616,13 +616,14 @@
   }
 
   function showUnsent(attempt, r, transient) {
-    resultView("unsent", "未能提交", "本次" + label("kind", attempt.kind) + "没有被服务器记录，不计入学时。");
+    resultView("unsent", "未能提交", transient ? "没有收到服务器的确认，本次" + label("kind", attempt.kind) + "未完成，不计入学时。"
+                                         : "服务器没有接受本次" + label("kind", attempt.kind) + "，不计入学时。");
     var li = el("li", "");
     li.appendChild(el("div", "", transient ? "多次尝试后仍未收到服务器的确认：" + errorText(r) : errorText(r)));
     $("result-reasons").appendChild(li);
     var box = clear($("result-next"));
     box.appendChild(el("h3", "", "接下来怎么做"));
-    box.appendChild(el("p", "", transient ? "请检查网络（切换 Wi-Fi / 移动数据）后点“重新发送”；如果提示验证已超时，请点“重新签到”。"
+    box.appendChild(el("p", "", transient ? "请检查网络（切换 Wi-Fi / 移动数据）后点“重新发送”：如果服务器其实已经收到，会显示当时的结果，不会重复记录。如果提示验证已超时，请点“重新签到”。"
                                           : "请点“重新签到”再试一次。"));
     box.hidden = false;
     $("result-resend").hidden = !transient;

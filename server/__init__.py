@@ -2,6 +2,7 @@
 database. Nothing is bound at import time, so tests and the CLI build as many apps as they need."""
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from flask import Flask
@@ -12,8 +13,9 @@ from .extensions import db, socketio
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     config = dict(config or {})
+    env = config.pop("ENV", None)  # tests pass their own environment; None = the process's
     settings = Settings.from_env(
-        env=config.pop("ENV", None),
+        env=env,
         **{k: config.pop(k) for k in ("data_dir", "database_url", "redis_url", "secret_key") if k in config},
     )
     app = Flask(__name__, instance_path=str(settings.data_dir), instance_relative_config=False)
@@ -39,6 +41,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             super().__init__(url_map, *args, **kwargs)
 
     app.url_map.converters["int"] = IdConverter
+
+    # Behind nginx (docker/compose.yaml) the client's address is in X-Forwarded-For; trust exactly
+    # the configured number of proxies, or none (a client could otherwise forge its address).
+    hops = int((os.environ if env is None else env).get("HOURPROOF_PROXY_HOPS", "0") or 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db.init_app(app, settings.database_url)

@@ -45,12 +45,14 @@ class Database:
     def session(self) -> Session:
         """The request's session (one per app context)."""
         if "db_session" not in g:
-            session = self.sessionmaker()
             if has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS"):
-                # A request that may write takes SQLite's write lock when it first touches the
-                # database (no effect on PostgreSQL).
-                session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-            g.db_session = session
+                # A request that may write begins every transaction with SQLite's write lock
+                # (no effect on PostgreSQL). Handlers keep transactions short: auth ends its
+                # read before the body is read (api/auth.py), check-in does its face work
+                # between transactions (services/checkin.py).
+                g.db_session = self.sessionmaker(bind=self.engine.execution_options(sqlite_begin="IMMEDIATE"))
+            else:
+                g.db_session = self.sessionmaker()
         return g.db_session
 
     @contextmanager

@@ -1,6 +1,9 @@
+from contextlib import contextmanager
+
 from flask import current_app
 from datetime import datetime, timezone
 
+from ..errors import ApiError
 from ..extensions import db
 from ..models import Role, User
 from ..services import accounts
@@ -13,6 +16,19 @@ from .schemas import ActivateIn, LoginIn, UserIn
 
 def _limiter() -> accounts.AttemptLimiter:
     return current_app.extensions.setdefault("hourproof_login_limiter", accounts.AttemptLimiter())
+
+
+@contextmanager
+def _limited():
+    """Throttle an address that keeps failing; a failed attempt counts, a success does not."""
+    limiter, key = _limiter(), auth.client_ip() or "?"
+    limiter.check(key)
+    try:
+        yield
+    except ApiError as exc:
+        if exc.status in (401, 423):
+            limiter.failed(key)
+        raise
 
 
 def _now() -> datetime:
@@ -32,16 +48,16 @@ def _signed_in(user: User) -> dict:
 
 @endpoint(bp, "POST", "/auth/login", summary="Log in (trainees also send device_id)", tag="accounts", body=LoginIn, public=True)
 def login(body: LoginIn):
-    _limiter().check(auth.client_ip() or "?")
-    user = accounts.authenticate(db.session, body.username, body.password, body.device_id, _now())
+    with _limited():
+        user = accounts.authenticate(db.session, body.username, body.password, body.device_id, _now())
     return _signed_in(user)
 
 
 @endpoint(bp, "POST", "/auth/activate", summary="Trainee first log-in: activation code sets the password and binds the phone",
           tag="accounts", body=ActivateIn, public=True)
 def activate(body: ActivateIn):
-    _limiter().check(auth.client_ip() or "?")
-    user = accounts.activate(db.session, body.username, body.activation_code, body.new_password, body.device_id, _now())
+    with _limited():
+        user = accounts.activate(db.session, body.username, body.activation_code, body.new_password, body.device_id, _now())
     return _signed_in(user)
 
 

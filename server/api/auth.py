@@ -68,7 +68,11 @@ def require_actor(roles: tuple[Role, ...] | None) -> Actor:
         raise ApiError(401, "login_required", "请先登录")
     if roles is not None and user.role not in roles:
         raise ApiError(403, "forbidden", "您的角色无权执行此操作")
-    return Actor.of(user, client_ip())
+    actor = Actor.of(user, client_ip())
+    # End the read before the request body streams in: on SQLite a writing request's transaction
+    # holds the write lock, and a slow phone upload must not hold it for everyone else.
+    db.session.rollback()
+    return actor
 
 
 def check_csrf() -> None:

@@ -28,10 +28,12 @@ _DUMMY_HASH = hash_password("not-a-real-password-" + secrets.token_hex(8))
 
 
 class AttemptLimiter:
-    """Sliding-window limit of log-in attempts per client address, in this process.
+    """Sliding-window limit of *failed* log-ins per client address, in this process.
 
-    Per process is enough for one container; behind several, the per-account lock-out (stored
-    in the database) still holds, which is what protects a given account."""
+    Only failures count: a whole class logs in at once from the venue's Wi-Fi (one public
+    address), and successful log-ins must never lock them out. Per process is enough for one
+    container; behind several, the per-account lock-out (stored in the database) still holds,
+    which is what protects a given account."""
 
     def __init__(self, limit: int = 30, window_s: float = 600.0) -> None:
         self.limit, self.window_s = limit, window_s
@@ -39,6 +41,7 @@ class AttemptLimiter:
         self._lock = threading.Lock()
 
     def check(self, key: str, now: float | None = None) -> None:
+        """Refuse (429) when this address has failed too often lately."""
         now = time.monotonic() if now is None else now
         with self._lock:
             hits = self._hits.setdefault(key, deque())
@@ -47,7 +50,10 @@ class AttemptLimiter:
             if len(hits) >= self.limit:
                 wait = int(hits[0] + self.window_s - now) + 1
                 raise ApiError(429, "too_many_attempts", f"登录尝试过于频繁，请 {wait} 秒后再试", retry_after_s=wait)
-            hits.append(now)
+
+    def failed(self, key: str, now: float | None = None) -> None:
+        with self._lock:
+            self._hits.setdefault(key, deque()).append(time.monotonic() if now is None else now)
 
 
 def authenticate(session: Session, username: str, password: str, device_id: str | None, now: datetime) -> User:

@@ -46,6 +46,36 @@ def test_too_many_attempts_from_one_address_are_throttled(worlds, app):
     assert codes[3] == 429
 
 
+def test_a_whole_class_logging_in_from_one_address_is_never_throttled(worlds, app):
+    from server.services.accounts import AttemptLimiter
+
+    app.extensions["hourproof_login_limiter"] = AttemptLimiter(limit=3, window_s=60)
+    codes = [app.test_client().post("/api/auth/login", json={"username": "yubei-admin", "password": PASSWORD}).status_code
+             for _ in range(10)]
+    assert codes == [200] * 10  # successes do not count; only failures from an address do
+
+
+def test_behind_a_proxy_the_client_address_comes_from_x_forwarded_for(worlds, app, migrated_url, tmp_path):
+    from server import create_app
+
+    proxied = create_app({"TESTING": True, "database_url": app.config["HOURPROOF_SETTINGS"].database_url,
+                          "data_dir": tmp_path / "p", "secret_key": "x", "ENV": {"HOURPROOF_PROXY_HOPS": "1"}})
+    from server.services.accounts import AttemptLimiter
+
+    proxied.extensions["hourproof_login_limiter"] = AttemptLimiter(limit=2, window_s=60)
+    client = proxied.test_client()
+    bad = {"username": "yubei-admin", "password": "wrong-password"}
+    for _ in range(2):
+        client.post("/api/auth/login", json=bad, headers={"X-Forwarded-For": "203.0.113.7"})
+    assert client.post("/api/auth/login", json=bad, headers={"X-Forwarded-For": "203.0.113.7"}).status_code == 429
+    try:
+        # Another phone behind the same proxy is not punished for the first one's failures.
+        assert client.post("/api/auth/login", json={"username": "yubei-supervisor", "password": PASSWORD},
+                           headers={"X-Forwarded-For": "198.51.100.4"}).status_code == 200
+    finally:
+        proxied.extensions["hourproof_db"].engine.dispose()
+
+
 def test_a_post_without_the_csrf_token_is_refused(worlds, login):
     api = login("yubei-admin")
     resp = api.client.post("/api/teachers", json={"name": "新老师"})

@@ -43,6 +43,13 @@ def add_lessons(actor: Actor, class_id: int, body: LessonsIn):
     return [svc.lesson_json(x) for x in svc.add_lessons(db.session, actor, class_id, body.lessons)]
 
 
+@endpoint(bp, "DELETE", "/classes/<int:class_id>/lessons/<int:lesson_id>", summary="Remove a lesson from a draft plan (a filed plan changes by amendment)",
+          tag="classes", roles=STAFF)
+def remove_lesson(actor: Actor, class_id: int, lesson_id: int):
+    svc.remove_draft_lesson(db.session, actor, class_id, lesson_id)
+    return {"removed": lesson_id}
+
+
 @endpoint(bp, "GET", "/classes/<int:class_id>/plan-check", summary="The rules' verdict on the plan, without filing",
           tag="classes")
 def plan_check(actor: Actor, class_id: int):

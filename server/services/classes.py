@@ -43,6 +43,22 @@ def add_lessons(session: Session, actor: Actor, class_id: int, lessons) -> list[
     return added
 
 
+def remove_draft_lesson(session: Session, actor: Actor, class_id: int, lesson_id: int) -> None:
+    """Take a lesson out of a plan that is not filed yet (a mistake while drafting). A filed plan
+    changes only through an amendment, which cancels lessons and keeps them on record."""
+    cls = writable_class(session, actor, class_id)
+    lesson = session.get(Lesson, lesson_id)
+    if lesson is None or lesson.class_id != cls.id:
+        raise ApiError(404, "lesson_not_found", f"课次 {lesson_id} 不属于该培训班")
+    if cls.status is ClassStatus.filed:
+        raise ApiError(409, "plan_filed", "该培训班计划已备案，只能通过计划变更（amendment）取消课次")
+    before = lesson_json(lesson)
+    session.delete(lesson)
+    audit.record(session, actor, "lesson.remove", "training_class", cls.id, {"lesson": before}, None,
+                 institution_id=cls.institution_id)
+    session.commit()
+
+
 def _add_lessons(session: Session, cls: TrainingClass, lessons, amendment_id: int | None = None) -> list[Lesson]:
     added = []
     for i, data in enumerate(lessons):

@@ -222,3 +222,21 @@ def test_the_openapi_document_is_served_and_lists_the_management_routes(worlds, 
     venue = spec["components"]["schemas"]["VenueIn"]
     assert "radius_m" in venue["properties"]
     assert client.get("/api/docs").status_code == 200
+
+
+def test_a_lesson_added_by_mistake_can_be_removed_from_a_draft_but_not_from_a_filed_plan(worlds, login, session):
+    api = login("yubei-admin")
+    class_id = _new_class(api, worlds["yubei"], _lessons(15, 15))
+    lessons = api.get(f"/api/classes/{class_id}").get_json()["lessons"]
+    resp = api.client.delete(f"/api/classes/{class_id}/lessons/{lessons[0]['id']}", headers={"X-CSRF-Token": api.csrf})
+    assert resp.status_code == 200
+    assert len(api.get(f"/api/classes/{class_id}").get_json()["lessons"]) == 29
+    assert session.scalar(select(AuditEntry).where(AuditEntry.action == "lesson.remove")).before["lesson"]["id"] == lessons[0]["id"]
+    without_csrf = api.client.delete(f"/api/classes/{class_id}/lessons/{lessons[1]['id']}")
+    assert without_csrf.status_code == 403
+    # Back to 30 lessons, filed: now only an amendment can take a lesson out.
+    extra = [{**x, "venue_id": worlds["yubei"].venue_id} for x in _lessons(1, 0, start=date(2026, 5, 1))]
+    api.post(f"/api/classes/{class_id}/lessons", json={"lessons": extra})
+    assert api.post(f"/api/classes/{class_id}/file").status_code == 200
+    refused = api.client.delete(f"/api/classes/{class_id}/lessons/{lessons[1]['id']}", headers={"X-CSRF-Token": api.csrf})
+    assert refused.status_code == 409

@@ -41,6 +41,7 @@ def _target(y):
                                                     "ends_on": "2026-04-01", "institution_id": y.institution_id}, None),
         ("GET", "/api/classes/<int:class_id>"): (f"/api/classes/{y.class_id}", None, None),
         ("POST", "/api/classes/<int:class_id>/lessons"): (f"/api/classes/{y.class_id}/lessons", {"lessons": [lesson]}, None),
+        ("DELETE", "/api/classes/<int:class_id>/lessons/<int:lesson_id>"): (f"/api/classes/{y.class_id}/lessons/{y.lesson_id}", None, None),
         ("GET", "/api/classes/<int:class_id>/plan-check"): (f"/api/classes/{y.class_id}/plan-check", None, None),
         ("POST", "/api/classes/<int:class_id>/file"): (f"/api/classes/{y.class_id}/file", None, None),
         ("POST", "/api/classes/<int:class_id>/amendments"): (f"/api/classes/{y.class_id}/amendments",
@@ -99,6 +100,8 @@ def test_users_of_another_district_or_institution_get_403_or_404_on_every_route(
             resp = post_multipart(api, url, dict(multipart))
         elif method == "GET":
             resp = api.get(url)
+        elif method == "DELETE":
+            resp = api.client.delete(url, headers={"X-CSRF-Token": api.csrf})
         else:
             resp = api.post(url, json=body)
         assert resp.status_code in (403, 404), f"{outsider} {method} {url} -> {resp.status_code} {resp.get_data(as_text=True)[:200]}"

@@ -148,6 +148,16 @@ def test_an_institution_admin_plans_files_and_enrols_through_the_pages(live_serv
     expect(rows.first).to_contain_text("09:00–13:00")
     expect(rows.nth(4)).to_contain_text("2026-03-06 周五")
 
+    # A sixth lesson added by mistake is removed from the draft (confirmed in a dialog).
+    form.locator("input[name=date]").fill("2026-03-09")
+    form.locator("input[name=repeat]").fill("1")
+    form.locator("button[type=submit]").click()
+    expect(rows).to_have_count(6)
+    page.once("dialog", lambda dialog: dialog.accept())
+    rows.nth(5).get_by_role("button", name=re.compile("删除课次")).click()
+    expect(rows).to_have_count(5)
+    expect(page.locator("#lessons-table")).not_to_contain_text("2026-03-09")
+
     # The API's refusal shows beside the form that caused it: a lesson ending before it starts.
     form.locator("input[name=start]").fill("15:00")
     form.locator("input[name=end]").fill("14:00")

@@ -86,6 +86,17 @@
 
   function hoursBetween(a, b) { return (new Date(b) - new Date(a)) / 3600000; }
 
+  /* A draft plan's lesson added by mistake is removed outright (recorded in the audit trail);
+     a filed plan's lessons are only cancelled by an amendment. */
+  function removeDraftLesson(x) {
+    var s = HP.beijing(x.starts_at);
+    if (!window.confirm("删除课次 " + x.id + "（" + s.date + " " + s.time + "）？")) return;
+    HP.api("DELETE", base + "/lessons/" + x.id).then(function (r) {
+      if (!r.ok) { window.alert(r.data.error.message); return; }
+      refresh();
+    });
+  }
+
   function renderLessons() {
     var filed = state.cls.status === "filed";
     var total = 0, online = 0, active = 0;
@@ -113,7 +124,10 @@
         el("td", { text: s.time + "–" + e.time + (e.date !== s.date ? "（次日）" : "") }),
         el("td", { text: HP.label("mode", x.mode) }), el("td", { text: HP.label("content", x.content) }),
         el("td", { text: venue }), el("td", { text: teacher }), el("td", { text: x.title || "—" }),
-        el("td", { text: status }));
+        el("td", null, status, filed ? null : [" ", el("button", {
+          type: "button", class: "link danger", "aria-label": "删除课次 " + x.id, text: "删除",
+          onclick: function () { removeDraftLesson(x); },
+        })]));
     });
     HP.fillRows(document.querySelector("#lessons-table tbody"), rows, 10,
                 filed ? "没有课次。" : "还没有课次，请在下方添加。");

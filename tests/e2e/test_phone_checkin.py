@@ -264,6 +264,35 @@ def test_outside_the_fence_the_trainee_sees_the_distance_and_nothing_is_credited
 
 @pytest.mark.slow
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_challenge_about_to_expire_is_replaced_before_the_burst(app, live, server, playwright, fake_camera, session):
+    """The trainee lingers on the ready screen: at 开始 the page asks for a new challenge rather
+    than send a burst the server would refuse as too late (challenges live 26 s here, so the page's
+    25 s safety margin is reached after 1 s)."""
+    import dataclasses
+
+    from playwright.sync_api import expect
+
+    from server.models import Challenge
+
+    app.config["RECOGNITION_SETTINGS"] = dataclasses.replace(app.config["RECOGNITION_SETTINGS"], challenge_ttl_seconds=26)
+    browser = camera_browser(playwright, fake_camera)
+    try:
+        context, page = phone_page(browser, inside_fix())
+        log_in(page, server)
+        page.click(f".lesson[data-lesson-id='{live['offline']}'] button[data-action=check_in]")
+        page.wait_for_selector("#ck-ready:not([hidden])")
+        page.wait_for_timeout(1500)
+        page.click("#ck-start")
+        expect(page.locator("#result-verdict")).to_have_text("签到成功", timeout=90_000)
+        issued = session.scalars(select(Challenge).where(Challenge.trainee_id == live["trainee"]).order_by(Challenge.id)).all()
+        assert len(issued) == 2 and issued[0].used_at is None and issued[1].used_at is not None
+        assert page.problems == []
+    finally:
+        browser.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_fix_too_inaccurate_for_the_venue_is_warned_before_and_explained_after(app, live, server, playwright, fake_camera):
     from playwright.sync_api import expect
 

@@ -156,6 +156,7 @@
   function route() {
     stopCamera();
     leaveOnline();
+    state.attempt = null;  // leaving a check-in cancels it (a request already sent still counts if the server took it)
     var h = location.hash.replace(/^#/, "") || "/";
     var parts = h.split("/").filter(Boolean);
     if (parts[0] === "activate") return showActivate();
@@ -361,12 +362,7 @@
     if (attempt.lesson.mode === "online") return getChallenge(attempt);
     if (!navigator.geolocation) { go("#/help/location/" + attempt.lessonId + "/" + attempt.kind); return; }
     status("正在获取位置，请稍候…");
-    return new Promise(function (resolve) {
-      navigator.geolocation.getCurrentPosition(function (pos) {
-        resolve({ lat: pos.coords.latitude, lon: pos.coords.longitude, accuracy_m: pos.coords.accuracy, datum: "wgs84",
-                  fix_at: new Date(pos.timestamp || Date.now()).toISOString() });
-      }, function (err) { resolve({ error: err }); }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 0 });
-    }).then(function (fix) {
+    return fixNow(20000).then(function (fix) {
       if (state.attempt !== attempt) return;
       if (fix.error) {
         if (fix.error.code === 1) { go("#/help/location/" + attempt.lessonId + "/" + attempt.kind); return; }
@@ -380,9 +376,18 @@
     });
   }
 
+  function fixNow(timeoutMs) {
+    return new Promise(function (resolve) {
+      navigator.geolocation.getCurrentPosition(function (pos) {
+        resolve({ lat: pos.coords.latitude, lon: pos.coords.longitude, accuracy_m: pos.coords.accuracy, datum: "wgs84",
+                  fix_at: new Date(pos.timestamp || Date.now()).toISOString() });
+      }, function (err) { resolve({ error: err }); }, { enableHighAccuracy: true, timeout: timeoutMs, maximumAge: 0 });
+    });
+  }
+
   function retryButton(attempt) {
     var b = el("button", "primary", "重试");
-    b.addEventListener("click", function () { showCheckin(attempt.lessonId, attempt.kind); });
+    b.addEventListener("click", function () { showCheckin(attempt.lessonId, attempt.kind, attempt.spotCheckId); });
     $("ck-status").appendChild(el("br"));
     $("ck-status").appendChild(b);
   }
@@ -394,8 +399,10 @@
     if (attempt.spotCheckId) ask.spot_check_id = attempt.spotCheckId;
     return api("POST", "/api/lessons/" + attempt.lessonId + "/challenge", ask, 20000).then(function (r) {
       if (state.attempt !== attempt) return;
-      if (!r.ok) { status(errorText(r), "rejected"); retryButton(attempt); return; }
+      if (!r.ok) { status(errorText(r), "rejected"); retryButton(attempt); return false; }
       attempt.challenge = r.data;
+      // When it expires, on the phone's clock (the phone's clock may be off; the interval is not).
+      attempt.challengeDeadline = Date.now() + (Date.parse(r.data.expires_at) - Date.parse(r.data.issued_at));
       var list = clear($("ck-prompts"));
       r.data.instructions.forEach(function (t) { list.appendChild(el("li", "", t)); });
       var fix = $("ck-fix");
@@ -412,6 +419,7 @@
       status("");
       $("ck-ready").hidden = false;
       $("ck-start").disabled = false;
+      return true;
     });
   }
 
@@ -419,7 +427,15 @@
     var attempt = state.attempt;
     if (!attempt || !attempt.challenge) return;
     $("ck-start").disabled = true;
-    capture(attempt);
+    // A challenge about to expire (the trainee waited on this screen) is replaced first, so the
+    // burst is not refused as too late.
+    var ready = Date.now() < attempt.challengeDeadline - 25000 ? Promise.resolve(true) : getChallenge(attempt);
+    ready.then(function (ok) {
+      if (!ok || state.attempt !== attempt) return;
+      // A fresh fix, taken while the burst runs: where the trainee is now, not when the page opened.
+      if (attempt.fix) attempt.freshFix = fixNow(10000);
+      capture(attempt);
+    });
   });
 
   function stopCamera() {
@@ -529,6 +545,15 @@
      check-in was not recorded. */
   function send(attempt, frames) {
     setStep("send");
+    if (attempt.freshFix) {
+      var fresh = attempt.freshFix;
+      attempt.freshFix = null;
+      status("正在确认位置…");
+      return Promise.race([fresh, sleep(4000)]).then(function (fix) {
+        if (fix && !fix.error) attempt.fix = fix;
+        return send(attempt, frames);
+      });
+    }
     attempt.frames = frames;
     var body = form(attempt, frames), tries = 0;
     function once() {

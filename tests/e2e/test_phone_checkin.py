@@ -569,3 +569,22 @@ def test_the_app_opens_quickly_on_a_slow_mobile_network(app, live, server, playw
         assert page.problems == []
     finally:
         browser.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_chromium_finds_the_app_installable(app, live, server, playwright):
+    browser = launch(playwright)
+    try:
+        context, page = phone_page(browser, inside_fix(), permissions=())
+        page.goto(server + "/m/")
+        page.wait_for_selector("#login-form input[name=username]", state="visible")
+        cdp = context.new_cdp_session(page)
+        manifest = cdp.send("Page.getAppManifest")
+        assert manifest["url"].endswith("/m/manifest.webmanifest") and manifest["errors"] == []
+        errors = [e["errorId"] for e in cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]]
+        # Playwright's contexts are incognito, where nothing installs; no other objection is allowed.
+        assert [e for e in errors if e != "in-incognito"] == []
+        assert page.problems == []
+    finally:
+        browser.close()

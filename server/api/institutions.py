@@ -39,3 +39,8 @@ def create_teacher(actor: Actor, body: TeacherIn):
 @endpoint(bp, "GET", "/institutions/<int:institution_id>/teachers", summary="An institution's teachers", tag="institutions")
 def list_teachers(actor: Actor, institution_id: int):
     return [svc.teacher_json(t) for t in svc.list_teachers(db.session, actor, institution_id)]
+
+
+@endpoint(bp, "GET", "/districts", summary="Regions' districts (reference data: id, name, city, region)", tag="institutions")
+def list_districts(actor: Actor):
+    return svc.list_districts(db.session)

@@ -5,7 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..errors import ApiError
-from ..models import District, Institution, Role, Teacher, Venue
+from ..models import City, District, Institution, Role, Teacher, Venue
 from . import audit, rules
 from .scope import STAFF_WRITE, Actor, institutions_query, require_role, visible_institution
 
@@ -117,3 +117,11 @@ def venue_json(v: Venue) -> dict:
 def teacher_json(t: Teacher) -> dict:
     return {"id": t.id, "institution_id": t.institution_id, "name": t.name, "employer": t.employer, "title": t.title,
             "full_time": t.full_time}
+
+
+def list_districts(session: Session) -> list[dict]:
+    """Every district with its city and region: public reference data (administrative divisions)."""
+    rows = session.execute(select(District, City).join(City, District.city_id == City.id)
+                           .order_by(City.region_code, City.adcode, District.adcode))
+    return [{"id": d.id, "name": d.name, "adcode": d.adcode, "city": c.name, "region_code": c.region_code}
+            for d, c in rows]

@@ -240,3 +240,8 @@ def test_a_lesson_added_by_mistake_can_be_removed_from_a_draft_but_not_from_a_fi
     assert api.post(f"/api/classes/{class_id}/file").status_code == 200
     refused = api.client.delete(f"/api/classes/{class_id}/lessons/{lessons[1]['id']}", headers={"X-CSRF-Token": api.csrf})
     assert refused.status_code == 409
+
+
+def test_the_districts_list_names_each_district_with_its_city_and_region(worlds, login):
+    rows = login("yubei-admin").get("/api/districts").get_json()
+    assert {(r["name"], r["city"], r["region_code"]) for r in rows} == {("yubei", "重庆市", "cq"), ("nanan", "重庆市", "cq")}

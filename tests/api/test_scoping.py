@@ -18,7 +18,8 @@ from .conftest import post_multipart  # noqa: E402
 OUTSIDERS = ["nanan-supervisor", "nanan-admin", "nanan-teacher", "nanan-trainee"]
 #: Endpoints that are about the caller only, not about anything in a scope.
 SELF_ONLY = {("POST", "/api/auth/login"), ("POST", "/api/auth/activate"), ("POST", "/api/auth/logout"),
-             ("GET", "/api/auth/me"), ("GET", "/api/consent-text")}
+             ("GET", "/api/auth/me"), ("GET", "/api/consent-text"),
+             ("GET", "/api/districts")}  # public administrative divisions, the same for everyone
 LISTS = {("GET", "/api/classes"), ("GET", "/api/institutions"), ("GET", "/api/audit")}
 
 

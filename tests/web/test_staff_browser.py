@@ -120,6 +120,8 @@ def test_an_institution_admin_plans_files_and_enrols_through_the_pages(live_serv
 
     # A class through the form (district and region come from the institution).
     page.click("#class-box summary")
+    district = page.locator("#class-form select[name=district_id]")
+    expect(district.locator("option:checked")).to_have_text(re.compile("重庆市 yubei"))  # by name, not a number
     page.fill("#class-form input[name=name]", "云计算工程技术人员（中级）浏览器测试班")
     page.select_option("#class-form select[name=occupation_code]", "2-02-38-04")
     page.select_option("#class-form select[name=level]", "mid")

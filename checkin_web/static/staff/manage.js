@@ -25,6 +25,26 @@
     });
   }
 
+  var districts = [];
+
+  /* The district select shows the chosen region's districts ("重庆市 渝北区"). */
+  function fillDistricts(selected) {
+    var form = document.getElementById("class-form");
+    var region = form.elements.region_code.value;
+    var select = HP.clear(form.elements.district_id);
+    districts.filter(function (d) { return d.region_code === region; }).forEach(function (d) {
+      HP.append(select, el("option", { value: String(d.id), text: d.city + " " + d.name + "（" + d.adcode + "）" }));
+    });
+    if (selected) select.value = String(selected);
+  }
+
+  function loadDistricts() {
+    return HP.api("GET", "/api/districts").then(function (r) {
+      districts = r.ok ? r.data : [];
+      fillDistricts(current && current.district_id);
+    });
+  }
+
   function choose(inst) {
     current = inst;
     var summary = HP.clear(document.getElementById("institution-summary"));
@@ -37,7 +57,7 @@
               "　地区 " + inst.region_code + "　区县编号 " + inst.district_id);
     var form = document.getElementById("class-form");
     form.elements.region_code.value = inst.region_code;
-    form.elements.district_id.value = inst.district_id;
+    fillDistricts(inst.district_id);
     loadVenues();
     loadTeachers();
     loadClasses();
@@ -103,6 +123,7 @@
     var classForm = document.getElementById("class-form");
     classForm.elements.occupation_code.addEventListener("change", showRequiredHours);
     classForm.elements.level.addEventListener("change", showRequiredHours);
+    classForm.elements.region_code.addEventListener("change", function () { fillDistricts(); });
     showRequiredHours();
     HP.onSubmit(classForm, function (form) {
       var v = HP.values(form);
@@ -135,6 +156,6 @@
       });
     });
 
-    loadInstitutions();
+    loadDistricts().then(loadInstitutions);
   });
 })();

@@ -36,9 +36,15 @@ def window_state(lesson: Lesson, now: datetime, s: CheckinSettings) -> str:
     return "closed"
 
 
-def _event_json(e: Event) -> dict:
+def _event_json(e: Event, reviews: dict[int, Event] | None = None) -> dict:
     a = event_answer(e)
-    return {k: a[k] for k in ("event_id", "kind", "verdict", "at", "message", "reasons", "distance_to_venue_m")}
+    out = {k: a[k] for k in ("event_id", "kind", "verdict", "at", "message", "reasons", "distance_to_venue_m")}
+    review = (reviews or {}).get(e.id)
+    if e.kind != "review_decision":
+        # A flagged event is decided by a later review_decision event (evidence is append-only).
+        out["review"] = {"decision": review.verdict, "at": review.at.isoformat(),
+                         "reason": review.reasons[0]["detail"] if review.reasons else ""} if review else None
+    return out
 
 
 def lessons_on(session: Session, actor: Actor, day: date | None, now: datetime, class_id: int | None = None,
@@ -70,6 +76,7 @@ def lessons_on(session: Session, actor: Actor, day: date | None, now: datetime, 
     for lesson in lessons:
         enrollment, cls = by_class[lesson.class_id]
         mine = events.get(lesson.id, [])
+        reviews = {e.decides_event_id: e for e in mine if e.kind == "review_decision" and e.decides_event_id}
         latest = {kind: next((e for e in reversed(mine) if e.kind == kind), None) for kind in ("check_in", "check_out")}
         venue = venues.get(lesson.venue_id) if lesson.venue_id else None
         out.append({
@@ -78,9 +85,9 @@ def lessons_on(session: Session, actor: Actor, day: date | None, now: datetime, 
             "starts_at": lesson.starts_at.isoformat(), "ends_at": lesson.ends_at.isoformat(),
             "state": window_state(lesson, now, s),
             "venue": _venue_json(venue) if venue else None,
-            "latest_event": _event_json(mine[-1]) if mine else None,
-            "check_in": _event_json(latest["check_in"]) if latest["check_in"] else None,
-            "check_out": _event_json(latest["check_out"]) if latest["check_out"] else None,
+            "latest_event": _event_json(mine[-1], reviews) if mine else None,
+            "check_in": _event_json(latest["check_in"], reviews) if latest["check_in"] else None,
+            "check_out": _event_json(latest["check_out"], reviews) if latest["check_out"] else None,
         })
     return {
         "date": day.isoformat(), "timezone": "Asia/Shanghai", "now": now.isoformat(),

@@ -21,6 +21,7 @@ def test_a_trainee_sees_the_lessons_of_the_day_with_venue_enrollment_and_latest_
     assert lesson["state"] == "closed"  # 2026-03-02 is past
     assert lesson["latest_event"]["verdict"] == "flagged"
     assert lesson["check_in"]["event_id"] == y.event_id and lesson["check_out"] is None
+    assert lesson["check_in"]["review"] is None
     assert lesson["latest_event"]["reasons"][0]["clause"] == "cq 5.2"
 
 
@@ -97,3 +98,13 @@ def test_a_signed_out_phone_gets_401_and_bad_input_422(worlds, client, login):
     api = login("yubei-trainee")
     assert api.get("/api/me/lessons?date=2026-02-30").status_code == 422
     assert api.get("/api/me/lessons?day=2026-03-02").status_code == 422
+
+
+def test_a_reviewed_check_in_carries_the_reviewers_decision(worlds, login):
+    y = worlds["yubei"]
+    resp = login("yubei-supervisor").post(f"/api/events/{y.event_id}/review", json={"decision": "approved", "reason": "看过证据，在场"})
+    assert resp.status_code == 201, resp.get_json()
+    [lesson] = login("yubei-trainee").get("/api/me/lessons?date=2026-03-02").get_json()["lessons"]
+    assert lesson["check_in"]["verdict"] == "flagged"
+    assert lesson["check_in"]["review"]["decision"] == "approved" and lesson["check_in"]["review"]["reason"] == "看过证据，在场"
+    assert lesson["latest_event"]["kind"] == "review_decision"

@@ -273,6 +273,11 @@
   function eventLine(prefix, e) {
     if (!e) return null;
     var words = { verified: "已核验", flagged: "待人工复核", rejected: "未通过，不计入学时" };
+    if (e.review) {  // a person decided a flagged event
+      var ok = e.review.decision === "approved";
+      return el("p", "done " + (ok ? "verified" : "rejected"),
+                prefix + " " + hhmm(e.at) + "：" + (ok ? "复核通过" : "复核未通过，不计入学时") + (e.review.reason ? "（" + e.review.reason + "）" : ""));
+    }
     return el("p", "done " + e.verdict, prefix + " " + hhmm(e.at) + "：" + (words[e.verdict] || e.verdict));
   }
 
@@ -290,10 +295,10 @@
     else if (l.mode === "online") card.appendChild(el("div", "where", "线上课程：上课期间请保持本页面打开"));
     [eventLine("签到", l.check_in), eventLine("签退", l.check_out)].forEach(function (n) { if (n) card.appendChild(n); });
     var buttons = el("div", "buttons");
-    var checkedIn = l.check_in && l.check_in.verdict !== "rejected";
+    var checkedIn = l.check_in && l.check_in.verdict !== "rejected" && !(l.check_in.review && l.check_in.review.decision === "rejected");
     if ((l.state === "open" || l.state === "in_progress") && !checkedIn) buttons.appendChild(actionButton(l, "check_in", true));
     if ((l.state === "in_progress" || l.state === "check_out_only") && checkedIn) {
-      var out = l.check_out && l.check_out.verdict !== "rejected";
+      var out = l.check_out && l.check_out.verdict !== "rejected" && !(l.check_out.review && l.check_out.review.decision === "rejected");
       if (!out) buttons.appendChild(actionButton(l, "check_out", true));
     }
     if (l.mode === "online" && checkedIn && (l.state === "open" || l.state === "in_progress")) {

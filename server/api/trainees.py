@@ -29,7 +29,9 @@ def enroll(actor: Actor, class_id: int, body: EnrollmentIn):
 @endpoint(bp, "GET", "/classes/<int:class_id>/enrollments", summary="A class's trainees (IDs masked unless you need them)",
           tag="trainees")
 def list_enrollments(actor: Actor, class_id: int):
-    return [svc.enrollment_json(e, t, actor) for e, t in svc.enrollments(db.session, actor, class_id)]
+    rows = svc.enrollments(db.session, actor, class_id)
+    ready = svc.readiness(db.session, [t.id for _, t in rows])
+    return [svc.enrollment_json(e, t, actor, ready[t.id]) for e, t in rows]
 
 
 @endpoint(bp, "POST", "/trainees/import", summary="Import trainees from XLSX or CSV (UTF-8, UTF-8 with BOM, GBK): per-row report",

@@ -85,12 +85,27 @@ def trainee_json(trainee: Trainee, actor: Actor) -> dict:
     }
 
 
-def enrollment_json(e: Enrollment, t: Trainee, actor: Actor) -> dict:
+def enrollment_json(e: Enrollment, t: Trainee, actor: Actor, readiness: dict | None = None) -> dict:
     return {
         "id": e.id, "class_id": e.class_id, "trainee": trainee_json(t, actor), "subsidy_category": e.subsidy_category,
         "employment_at_start": e.employment_at_start.value, "employment_after": e.employment_after.value,
-        "enrolled_at": e.enrolled_at.isoformat(),
+        "enrolled_at": e.enrolled_at.isoformat(), **(readiness or {}),
     }
+
+
+def readiness(session: Session, trainee_ids: list[int]) -> dict[int, dict]:
+    """Whether each trainee can check in by face: biometric consent in force and a face enrolled.
+    Staff see it in the roll, so nobody learns it only at the door."""
+    from ..models import FaceTemplate
+
+    latest: dict[int, Consent] = {}
+    for c in session.scalars(select(Consent).where(Consent.trainee_id.in_(trainee_ids), Consent.purpose == "biometric")
+                             .order_by(Consent.id)):
+        latest[c.trainee_id] = c
+    faces = set(session.scalars(select(FaceTemplate.trainee_id).where(FaceTemplate.trainee_id.in_(trainee_ids),
+                                                                      FaceTemplate.erased_at.is_(None))))
+    return {tid: {"consent": None if tid not in latest else ("granted" if latest[tid].granted else "withdrawn"),
+                  "face_enrolled": tid in faces} for tid in trainee_ids}
 
 
 # --- import ------------------------------------------------------------------------------------

@@ -114,3 +114,14 @@ def test_an_outdated_consent_text_version_is_refused(worlds, login):
     resp = login("yubei-trainee").post(f"/api/trainees/{worlds['yubei'].trainee_id}/consent",
                                        json={"granted": True, "channel": "phone", "text_version": "2020-01"})
     assert resp.status_code == 409
+
+
+def test_the_class_roll_shows_who_is_ready_for_face_check_in(worlds, login, faces_dir):
+    y = worlds["yubei"]
+    api = login("yubei-admin")
+    roll = api.get(f"/api/classes/{y.class_id}/enrollments").get_json()
+    assert (roll[0]["consent"], roll[0]["face_enrolled"]) == (None, False)
+    _consent(api, y.trainee_id)
+    assert _post_faces(api, y.trainee_id, _photos(faces_dir, "face_recognition/ex_obama.jpg")).status_code == 200
+    roll = api.get(f"/api/classes/{y.class_id}/enrollments").get_json()
+    assert (roll[0]["consent"], roll[0]["face_enrolled"]) == ("granted", True)

@@ -264,9 +264,12 @@
           el("td", { class: "mono", text: t.resident_id }), el("td", { class: "mono", text: t.phone || "—" }),
           el("td", { text: e.subsidy_category || "—" }), el("td", { text: HP.label("employment", e.employment_at_start) }),
           el("td", { text: HP.beijingText(e.enrolled_at) }),
+          el("td", { class: e.consent === "granted" && e.face_enrolled ? "" : "warn",
+                     text: (e.consent === "granted" ? "已同意" : e.consent === "withdrawn" ? "已撤回同意" : "未同意") +
+                           " · " + (e.face_enrolled ? "已采集人脸" : "未采集人脸") }),
           el("td", null, el("button", { type: "button", class: "small", text: "同意书与人脸照片",
                                         onclick: function () { openTrainee(t); } })));
-      }), 8, "还没有学员，请在下方报名或导入。");
+      }), 9, "还没有学员，请在下方报名或导入。");
     });
   }
 

@@ -78,11 +78,16 @@ def ledger_for(session: Session, cls: TrainingClass, enrollment: Enrollment, now
     per_lesson = []
     for lesson in lessons:
         result = lesson_credit(session, lesson, enrollment.trainee_id, now, policy.verification_clause)
-        intervals += result.ledger_intervals()
+        # While a lesson is still running, the time since the last verified check is not
+        # "unverified" yet: it is pending until the check-out (or the next spot check) decides it.
+        running = lesson.ends_at > now
+        pending = [s for s in result.uncredited if running and s.claimed and s.reason.code == "no_check_out"]
+        intervals += list(result.intervals) + [Interval(s.start, s.end, result.mode, verified=False)
+                                               for s in result.uncredited if s.claimed and s not in pending]
         per_lesson.append({
             "lesson_id": lesson.id, "starts_at": lesson.starts_at.isoformat(), "ends_at": lesson.ends_at.isoformat(),
-            "mode": lesson.mode.value, "credited_minutes": round(result.credited_seconds / 60, 1),
-            "uncredited": [s.as_dict() for s in result.uncredited],
+            "mode": lesson.mode.value, "credited_minutes": round(result.credited_seconds / 60, 1), "running": running,
+            "uncredited": [{**s.as_dict(), "pending": s in pending} for s in result.uncredited],
         })
     ledger = credited_hours(intervals, policy, required)
     return {

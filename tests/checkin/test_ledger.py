@@ -146,3 +146,19 @@ def test_the_ledger_is_served_to_the_trainee_and_the_district_but_not_to_another
     sup = app.test_client()
     sup.post("/api/auth/login", json={"username": "supervisor", "password": "correct-horse-9"})
     assert sup.get(f"/api/enrollments/{live['enrollment']}/ledger").status_code == 200
+
+
+def test_time_since_the_last_check_of_a_running_lesson_is_pending_not_unverified(app, live, session, ctx, clip_burst):
+    _bind_phone(session)
+    me = _actor(session, "miranda")
+    lesson = session.get(Lesson, live["offline"])
+    start = lesson.starts_at
+    assert _do(session, ctx, me, lesson.id, "check_in", start, clip_burst, inside_fix(), seed=live["seed"])["verdict"] == "verified"
+    during = ledger.enrollment_ledger(session, me, live["enrollment"], start + timedelta(minutes=30))
+    row = next(x for x in during["lessons"] if x["lesson_id"] == lesson.id)
+    assert row["running"] and [u["pending"] for u in row["uncredited"] if u["code"] == "no_check_out"] == [True]
+    assert during["raw"]["offline"] == "0.00"  # nothing counted as unverified while it is still open
+    after = ledger.enrollment_ledger(session, me, live["enrollment"], lesson.ends_at + timedelta(hours=1))
+    row = next(x for x in after["lessons"] if x["lesson_id"] == lesson.id)
+    assert not row["running"] and [u["pending"] for u in row["uncredited"] if u["code"] == "no_check_out"] == [False]
+    assert after["raw"]["offline"] != "0.00"  # the lesson is over: the unchecked time is unverified

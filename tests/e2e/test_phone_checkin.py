@@ -57,10 +57,10 @@ PHONE_CAMERA_LABEL = """
 """
 
 
-def write_y4m(source: Path, first: int, last: int, target: Path) -> Path:
+def write_y4m(source: Path, first: int, last: int, target: Path, mirror: bool = False) -> Path:
     """Frames first..last of a video as an uncompressed Y4M (4:2:0) file, the format Chromium's
     --use-file-for-fake-video-capture plays: a text header, then "FRAME\\n" + the Y, U and V planes
-    of each frame."""
+    of each frame. `mirror` flips each frame left to right: his turns then go the other way."""
     import cv2
 
     cap = cv2.VideoCapture(str(source))
@@ -73,7 +73,7 @@ def write_y4m(source: Path, first: int, last: int, target: Path) -> Path:
             if not ok:
                 break
             if i >= first:
-                frames.append(bgr)
+                frames.append(cv2.flip(bgr, 1) if mirror else bgr)
             i += 1
     finally:
         cap.release()
@@ -93,6 +93,14 @@ def write_y4m(source: Path, first: int, last: int, target: Path) -> Path:
 def fake_camera(faces_dir, tmp_path_factory) -> Path:
     return write_y4m(faces_dir / "video" / "short_hamilton_clip.mp4", *CLIP_FRAMES,
                      tmp_path_factory.mktemp("camera") / "miranda-turns.y4m")
+
+
+@pytest.fixture(scope="session")
+def mirrored_camera(faces_dir, tmp_path_factory) -> Path:
+    """The same frames mirrored: he turns to his left, then to his right. Different pixels, so a
+    second burst from it is not taken for a replay of the first."""
+    return write_y4m(faces_dir / "video" / "short_hamilton_clip.mp4", *CLIP_FRAMES,
+                     tmp_path_factory.mktemp("camera") / "miranda-turns-mirrored.y4m", mirror=True)
 
 
 @pytest.fixture
@@ -166,11 +174,10 @@ def events_of(app, trainee_id: int):
         s.close()
 
 
-def check_in(page, lesson_id: int) -> None:
-    page.click(f".lesson[data-lesson-id='{lesson_id}'] button[data-action=check_in]")
+def check_in(page, lesson_id: int, action: str = "check_in", prompts=("请缓慢向右转头", "请缓慢向左转头")) -> None:
+    page.click(f".lesson[data-lesson-id='{lesson_id}'] button[data-action={action}]")
     page.wait_for_selector("#ck-ready:not([hidden])")
-    prompts = page.locator("#ck-prompts li").all_inner_texts()
-    assert prompts == ["请缓慢向右转头", "请缓慢向左转头"]
+    assert page.locator("#ck-prompts li").all_inner_texts() == list(prompts)
     page.click("#ck-start")
     page.wait_for_selector("[data-view=result]:not([hidden])", timeout=90_000)
 
@@ -588,3 +595,46 @@ def test_chromium_finds_the_app_installable(app, live, server, playwright):
         assert page.problems == []
     finally:
         browser.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_check_in_then_check_out_from_the_same_phone(app, live, server, playwright, fake_camera, mirrored_camera):
+    """签到 with the clip, 签退 with the mirrored clip (the fake camera is fixed per browser, so the
+    check-out runs in a second browser given the first one's cookies and localStorage: the same
+    phone, the same bound device id)."""
+    import random
+
+    from playwright.sync_api import expect
+
+    from tests.checkin.conftest import seed_for
+
+    first = camera_browser(playwright, fake_camera)
+    try:
+        context, page = phone_page(first, inside_fix())
+        log_in(page, server)
+        check_in(page, live["offline"])
+        expect(page.locator("#result-verdict")).to_have_text("签到成功")
+        phone_state = context.storage_state()
+    finally:
+        first.close()
+
+    seed = seed_for(("turn_left", "turn_right"))
+    app.config["CHALLENGE_RNG"] = lambda: random.Random(seed)
+    second = camera_browser(playwright, mirrored_camera)
+    try:
+        context, page = phone_page(second, inside_fix(offset_m=-15), storage_state=phone_state)
+        page.goto(server + "/m/")
+        lesson = page.locator(f".lesson[data-lesson-id='{live['offline']}']")
+        expect(lesson).to_contain_text("已核验")
+        check_in(page, live["offline"], "check_out", ("请缓慢向左转头", "请缓慢向右转头"))
+        expect(page.locator("#result-verdict")).to_have_text("签退成功")
+        events = events_of(app, live["trainee"])
+        assert [(e.kind, e.verdict) for e in events] == [("check_in", "verified"), ("check_out", "verified")], _why(app, live["trainee"])
+        assert events[0].device_id == events[1].device_id
+        page.click("text=返回今日课程")
+        expect(lesson).to_contain_text("签退")
+        expect(lesson.locator("button")).to_have_count(0)  # nothing left to do for this lesson
+        assert page.problems == []
+    finally:
+        second.close()

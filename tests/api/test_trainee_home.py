@@ -19,6 +19,7 @@ def test_a_trainee_sees_the_lessons_of_the_day_with_venue_enrollment_and_latest_
     assert lesson["venue"]["name"] == "yubei venue" and lesson["venue"]["datum"] == "gcj02"
     assert lesson["venue"]["centre"] == [29.6, 106.5] and lesson["venue"]["radius_m"] == 100
     assert lesson["state"] == "closed"  # 2026-03-02 is past
+    assert lesson["check_in_opens_at"] == "2026-03-02T00:30:00+00:00" and lesson["check_out_closes_at"] == "2026-03-02T05:30:00+00:00"
     assert lesson["latest_event"]["verdict"] == "flagged"
     assert lesson["check_in"]["event_id"] == y.event_id and lesson["check_out"] is None
     assert lesson["check_in"]["review"] is None

@@ -307,7 +307,8 @@
       enter.addEventListener("click", function () { go("#/online/" + l.lesson_id); });
       buttons.insertBefore(enter, buttons.firstChild);
     }
-    if (l.state === "not_open") card.appendChild(el("p", "muted small", "签到将于课前 30 分钟开放"));
+    if (l.state === "not_open") card.appendChild(el("p", "muted small", "签到将于 " + hhmm(l.check_in_opens_at) + " 开放"));
+    if (l.state === "check_out_only") card.appendChild(el("p", "muted small", "签退截止 " + hhmm(l.check_out_closes_at)));
     if (buttons.firstChild) card.appendChild(buttons);
     return card;
   }

@@ -264,6 +264,7 @@ def test_outside_the_fence_the_trainee_sees_the_distance_and_nothing_is_credited
         # Not credited: the ledger shows nothing verified for the lesson.
         page.goto(server + f"/m/#/hours/{live['enrollment']}")
         expect(page.locator("#hours-credited")).to_contain_text("已计入 0")
+        expect(page.locator("#hours-class")).to_have_text("云计算中级")
         assert page.problems == []
     finally:
         browser.close()

@@ -757,8 +757,11 @@
     ["hours-class", "hours-credited", "hours-required", "hours-note"].forEach(function (id) { $(id).textContent = ""; });
     clear($("hours-table"));
     clear($("hours-reasons")).appendChild(el("li", "note", "正在加载…"));
-    var cls = state.home && state.home.enrollments.filter(function (e) { return e.enrollment_id === enrollmentId; })[0];
-    if (cls) $("hours-class").textContent = cls.class_name;
+    var home = state.home ? Promise.resolve({ ok: true, data: state.home }) : api("GET", "/api/me/lessons");
+    home.then(function (r) {
+      var cls = r.ok && r.data.enrollments.filter(function (e) { return e.enrollment_id === enrollmentId; })[0];
+      if (cls) $("hours-class").textContent = cls.class_name;
+    });
     return api("GET", "/api/enrollments/" + enrollmentId + "/ledger").then(function (r) {
       var reasons = clear($("hours-reasons"));
       if (!r.ok) { reasons.appendChild(el("li", "", errorText(r))); return; }

@@ -103,6 +103,8 @@ def _demo(args) -> int:
     print("hourproof demo")
     print(f"  data:      {settings.data_dir}  ({settings.database_url.split('://')[0]})")
     print(f"  home:      {base}/")
+    print(f"  phone app: {base}/m/   (trainees; camera and location work on localhost)")
+    print(f"  staff:     {base}/manage   (institution admin)")
     print(f"  health:    {base}/api/health")
     print("  log-ins (role, username, password, scope):")
     for login in logins:

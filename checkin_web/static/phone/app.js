@@ -783,6 +783,10 @@
         lesson.uncredited.forEach(function (u) {
           if (u.seconds < 60) return;  // a lesson still running ends "now": no minutes to explain yet
           var when = label("mode", lesson.mode) + "课 " + dateText(u.start) + " " + hhmm(u.start) + "–" + hhmm(u.end);
+          if (u.pending) {  // the lesson is still on: 签退 (or the next spot check) decides this time
+            reasons.appendChild(reasonItem(when + "，" + Math.round(u.seconds / 60) + " 分钟待核验：本次课还在进行，签退后按核验结果计入", "", "warn"));
+            return;
+          }
           reasons.appendChild(reasonItem(when + "，" + Math.round(u.seconds / 60) + " 分钟未计入：" + u.detail, u.clause, ""));
         });
       });

@@ -19,18 +19,15 @@ exactly those two turns."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import threading
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from tests.browser import chromium_or_skip, serve
 from tests.checkin.conftest import PASSWORD, inside_fix
 
-CHROMIUM = os.environ.get("HOURPROOF_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 BASE_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
              "--disable-component-update", "--no-first-run", "--lang=zh-CN"]
@@ -107,23 +104,13 @@ def mirrored_camera(faces_dir, tmp_path_factory) -> Path:
 def server(app, live):
     """The app served by werkzeug on 127.0.0.1 and a free port, in a thread (the pattern of
     tests/web/test_staff_browser.py). 127.0.0.1 is a secure context: camera and location work."""
-    from werkzeug.serving import make_server
-
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_port}"
-    finally:
-        srv.shutdown()
-        srv.server_close()
-        thread.join(timeout=10)
+    with serve(app) as base:
+        yield base
 
 
 @pytest.fixture
 def playwright():
-    if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
-        pytest.skip(f"chromium not found at {CHROMIUM} (apt-get install chromium, or set HOURPROOF_CHROMIUM)")
+    chromium_or_skip()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -131,7 +118,7 @@ def playwright():
 
 
 def launch(pw, *extra: str):
-    executable = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+    executable = chromium_or_skip()
     # headless=False: the --headless=new above is the mode; Playwright would add the old one.
     return pw.chromium.launch(executable_path=executable, headless=False, args=BASE_ARGS + list(extra))
 

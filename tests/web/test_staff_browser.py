@@ -7,18 +7,15 @@ Chromium is Debian's package (browsers cannot be downloaded here); tests/setup_b
 installs it in CI. Without it the test skips and says so."""
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import threading
 from pathlib import Path
 
 import pytest
 
 from policies.identity import resident_id_check_digit
+from tests.browser import chromium_or_skip, serve
 from tests.conftest import _faces_dir
 
-CHROMIUM = os.environ.get("HOURPROOF_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run", "--lang=zh-CN"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -42,26 +39,15 @@ def _resident_id(first17: str) -> str:
 @pytest.fixture
 def live_server(app, worlds):
     """The app served by werkzeug on 127.0.0.1 and a free port, in a thread."""
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serve(app) as base:
+        yield base
 
 
 @pytest.fixture
 def page():
-    if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
-        pytest.skip(f"chromium not found at {CHROMIUM} (apt-get install chromium, or set HOURPROOF_CHROMIUM)")
     from playwright.sync_api import sync_playwright
 
-    executable = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+    executable = chromium_or_skip()
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=executable, args=ARGS)
         context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 900})

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Iterable, Sequence, Union
 
+from policies.hours import merge as _merge
 from policies.model import Interval, Mode, PlannedLesson, Reason
 
 #: Clause cited when the caller passes none; the service passes `policy.verification_clause`.
@@ -218,19 +219,6 @@ class AttendanceResult:
 
 
 # --- span arithmetic (UTC datetimes) -----------------------------------------------------------
-
-
-def _merge(spans: Iterable[Span]) -> list[Span]:
-    out: list[Span] = []
-    for s, e in sorted(spans):
-        if e <= s:
-            continue
-        if out and s <= out[-1][1]:
-            if e > out[-1][1]:
-                out[-1] = (out[-1][0], e)
-        else:
-            out.append((s, e))
-    return out
 
 
 def _intersect(a: Sequence[Span], b: Sequence[Span]) -> list[Span]:

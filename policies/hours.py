@@ -12,11 +12,12 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 from fractions import Fraction
-from typing import Iterable, Sequence
+from typing import Iterable, Sequence, TypeVar
 
 from policies.model import HourLedger, Interval, Mode, Reason, RegionPolicy
 
 Span = tuple[int, int]
+T = TypeVar("T")
 
 
 def span_seconds(start, end) -> Span:
@@ -27,9 +28,10 @@ def span_seconds(start, end) -> Span:
     return math.ceil(start.timestamp()), math.floor(end.timestamp())
 
 
-def merge(spans: Iterable[Span]) -> list[Span]:
-    """Union of spans as sorted, non-overlapping spans (touching spans are joined)."""
-    out: list[Span] = []
+def merge(spans: Iterable[tuple[T, T]]) -> list[tuple[T, T]]:
+    """Union of spans as sorted, non-overlapping spans (touching spans are joined). Any ordered
+    endpoints: epoch seconds here, UTC datetimes in policies.attendance."""
+    out: list[tuple[T, T]] = []
     for s, e in sorted(spans):
         if e <= s:
             continue

@@ -21,7 +21,7 @@ import enum
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Iterable, Sequence, Union
+from typing import Sequence, Union
 
 from policies.hours import merge as _merge
 from policies.model import Interval, Mode, PlannedLesson, Reason

@@ -22,8 +22,8 @@ from policies import geofence
 
 from ..errors import ApiError
 from ..evidence import EvidenceStore
-from ..models import (Challenge, Enrollment, Event, FrameFingerprint, Lesson, LessonMode, Role, SpotCheck, Trainee,
-                      TrainingClass, User, Venue)
+from ..models import (Challenge, Enrollment, Event, FrameFingerprint, Lesson, LessonMode, Role, SpotCheck, TrainingClass,
+                      User, Venue)
 from . import chain, rules
 from .faces import active_template
 from .scope import Actor

@@ -3,9 +3,11 @@ happening now, an online lesson today, trainees and a user for every role. Idemp
 twice changes nothing. Times are computed from `now`, so the demo is always "live"."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -205,11 +207,8 @@ def _lessons(cls: TrainingClass, venue: Venue, teacher: Teacher, now: datetime, 
     return lessons
 
 
-def default_faces_dir() -> "Path | None":
+def default_faces_dir() -> Path | None:
     """../shared/faces beside the checkout (or HOURPROOF_FACES_DIR), when it is there."""
-    import os
-    from pathlib import Path
-
     env = os.environ.get("HOURPROOF_FACES_DIR")
     candidates = [Path(env)] if env else []
     candidates.append(Path(__file__).resolve().parents[3] / "shared" / "faces")

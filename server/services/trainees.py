@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from policies import identity
 
 from ..errors import ApiError
-from ..models import Consent, Enrollment, EmploymentAfter, EmploymentAtStart, Role, Trainee, User
+from ..models import Consent, Enrollment, EmploymentAtStart, Role, Trainee, User
 from ..models.people import MOBILE, mask_resident_id
 from . import accounts, audit
 from .scope import STAFF_WRITE, Actor, require_role, visible_class, writable_class

@@ -71,7 +71,7 @@ def test_an_import_reports_each_row_and_imports_only_the_valid_ones(worlds, logi
 
 def test_an_import_of_someone_already_in_the_class_reports_a_duplicate(worlds, login):
     y = worlds["yubei"]
-    csv = f"姓名,身份证号\nyubei trainee,500112199503120419\n".encode()
+    csv = "姓名,身份证号\nyubei trainee,500112199503120419\n".encode()
     api = login("yubei-admin")
     resp = api.client.post("/api/trainees/import", data={"file": (io.BytesIO(csv), "a.csv"), "class_id": str(y.class_id)},
                            headers={"X-CSRF-Token": api.csrf}, content_type="multipart/form-data")

@@ -1,7 +1,7 @@
 """Institution management: venues, classes, filing against the rules, amendments, audit."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select, text

@@ -112,7 +112,6 @@ def test_users_of_another_district_or_institution_get_403_or_404_on_every_route(
 
 @pytest.mark.parametrize("outsider", OUTSIDERS)
 def test_lists_show_an_outsider_nothing_of_the_other_world(worlds, login, outsider):
-    y = worlds["yubei"]
     api = login(outsider)
     for url in ("/api/classes", "/api/institutions", "/api/audit"):
         resp = api.get(url)

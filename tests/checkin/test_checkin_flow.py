@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from server.models import Challenge, Event
+from server.models import Event
 
 from .conftest import Phone, inside_fix
 

@@ -13,15 +13,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="hourproof: verified attendance and subsidy rules for vocational training",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    from server import cli_policy
+    from server import cli_app, cli_policy
 
     cli_policy.add_commands(sub)
-    try:
-        from server import cli_app
-    except ImportError:  # the application commands land with the data model
-        pass
-    else:
-        cli_app.add_commands(sub)
+    cli_app.add_commands(sub)
     return parser
 
 

@@ -127,11 +127,9 @@ def amend_class(session: Session, actor: Actor, class_id: int, data, now: dateti
                        fields=[{"field": "cancel_lesson_ids", "message": f"unknown lessons {unknown}"}])
     # Check the plan as it would be, before writing anything.
     proposed = [lesson for lesson in lessons if lesson.id not in set(data.cancel_lesson_ids)]
+    # Transient rows (class_id only, no relationship): never added to the session, never flushed.
     proposed += [Lesson(class_id=cls.id, **x.model_dump()) for x in data.add_lessons]
     result = rules.check_json(rules.check(cls, proposed))
-    for lesson in proposed:  # the transient copies must not be flushed by autoflush
-        if lesson.id is None and lesson in session:
-            session.expunge(lesson)
     if not result["accepted"]:
         raise ApiError(422, "plan_refused", "变更后的培训计划不符合规定，未予变更：" + "；".join(
             f"{v['detail']}（{v['clause']}）" for v in result["violations"]), check=result)

@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from policies import identity
 
 from ..errors import ApiError
-from ..models import Consent, Enrollment, EmploymentAtStart, Role, Trainee, User
+from ..models import Consent, EmploymentAfter, EmploymentAtStart, Enrollment, Role, Trainee, User
 from ..models.people import MOBILE, mask_resident_id
 from . import accounts, audit
 from .scope import STAFF_WRITE, Actor, require_role, visible_class, writable_class
@@ -124,6 +125,18 @@ EMPLOYMENT_WORDS = {"在职": "employed", "已就业": "employed", "未就业": 
 MAX_IMPORT_ROWS = 5000
 
 
+@dataclass(frozen=True)
+class ImportedRow:
+    """One spreadsheet row, checked, in the shape `enroll` reads (as the API's EnrollmentIn)."""
+
+    resident_id: str
+    name: str
+    phone: str | None
+    subsidy_category: str | None
+    employment_at_start: EmploymentAtStart
+    employment_after: EmploymentAfter = EmploymentAfter.unknown
+
+
 @dataclass
 class RowResult:
     row: int  # 1-based spreadsheet row (the header is row 1)
@@ -212,8 +225,6 @@ def import_trainees(session: Session, actor: Actor, filename: str, data: bytes, 
     rows = read_table(filename, data)
     seen: dict[tuple[int, str], int] = {}
     results = []
-    from ..api.schemas import EnrollmentIn
-
     for n, row in enumerate(rows, start=2):
         result = RowResult(row=n, ok=False, name=row.get("name") or None)
         results.append(result)
@@ -232,6 +243,10 @@ def import_trainees(session: Session, actor: Actor, filename: str, data: bytes, 
             errors.append({"field": "resident_id", "code": "invalid_resident_id", "message": str(exc)})
         if not row.get("name"):
             errors.append({"field": "name", "code": "required", "message": "姓名不能为空"})
+        elif len(row["name"]) > 64:
+            errors.append({"field": "name", "code": "too_long", "message": f"姓名超过 64 个字（{len(row['name'])} 个）"})
+        if len(row.get("subsidy_category") or "") > 48:
+            errors.append({"field": "subsidy_category", "code": "too_long", "message": "补贴类别超过 48 个字"})
         if class_id is not None and rid:
             first = seen.get((class_id, rid))
             if first is not None:
@@ -240,9 +255,9 @@ def import_trainees(session: Session, actor: Actor, filename: str, data: bytes, 
                 seen[(class_id, rid)] = n
         if errors:
             continue
-        payload = EnrollmentIn(resident_id=rid, name=row["name"], phone=phone,
-                               subsidy_category=row.get("subsidy_category") or None,
-                               employment_at_start=EmploymentAtStart(employment))
+        payload = ImportedRow(resident_id=rid, name=row["name"], phone=phone,
+                              subsidy_category=row.get("subsidy_category") or None,
+                              employment_at_start=EmploymentAtStart(employment))
         # Each row in its own savepoint: a failing row rolls back only itself.
         savepoint = session.begin_nested()
         try:
@@ -253,6 +268,11 @@ def import_trainees(session: Session, actor: Actor, filename: str, data: bytes, 
             code_name = {"class_not_found": "unknown_class", "already_enrolled": "duplicate"}.get(exc.code, exc.code)
             errors.append({"field": "class_id" if code_name == "unknown_class" else "resident_id", "code": code_name,
                            "message": exc.message})
+            continue
+        except (DataError, IntegrityError):
+            # Something the checks above missed and the database refused: this row only.
+            savepoint.rollback()
+            errors.append({"field": "(row)", "code": "not_stored", "message": "该行数据无法保存，请检查各列的长度和格式"})
             continue
         result.ok, result.enrollment_id, result.activation_code = True, enrollment.id, code
     audit.record(session, actor, "trainee.import", "import", None, None,

@@ -91,3 +91,17 @@ def test_a_file_that_cannot_be_read_gets_a_clear_error(worlds, login, data, name
                            headers={"X-CSRF-Token": api.csrf}, content_type="multipart/form-data")
     assert 400 <= resp.status_code < 500
     assert resp.get_json()["error"]["code"] == code
+
+
+def test_a_row_with_a_name_too_long_for_the_column_is_reported_and_the_others_go_in(worlds, login, session):
+    y = worlds["yubei"]
+    csv = ("姓名,身份证号\n" + "长" * 70 + ",500112200102150647\n刘一鸣,500112199807050827\n").encode()
+    api = login("yubei-admin")
+    resp = api.client.post("/api/trainees/import", data={"file": (io.BytesIO(csv), "a.csv"), "class_id": str(y.class_id)},
+                           headers={"X-CSRF-Token": api.csrf}, content_type="multipart/form-data")
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+    report = resp.get_json()
+    assert (report["imported"], report["failed"]) == (1, 1)
+    assert report["rows"][0]["errors"][0]["code"] == "too_long"
+    session.rollback()
+    assert session.scalar(select(Trainee).where(Trainee.resident_id == "500112200102150647")) is None

@@ -169,7 +169,7 @@ def run(pairs_csv: Path, video: Path | None, repeat: int) -> dict:
             locations = face_recognition.face_locations(small)
             face_recognition.face_encodings(small, locations)
             t_bare.append(time.perf_counter() - t0)
-            if burst is not None and n % 8 == 0:
+            if burst is not None and n % 4 == 0:
                 frames, challenge, live_template, now = burst
                 t0 = time.perf_counter()
                 result = check_liveness(frames, challenge, live_template, rec, settings, now)

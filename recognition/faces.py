@@ -58,7 +58,8 @@ class Box:
 class Recognizer(Protocol):
     """A face backend: what the pipeline needs, nothing more.
 
-    ``rgb`` arrays are uint8 HxWx3 in RGB order. Landmarks are the 68-point iBUG layout as a
+    ``rgb`` arrays are uint8 HxWx3 in RGB order; ``detect`` also accepts an HxW grey array (the
+    liveness tracker searches small grey windows) and may find nothing in one. Landmarks are the 68-point iBUG layout as a
     float array of shape (68, 2) with (x, y) in pixels; encodings are 1-d float arrays compared by
     Euclidean distance.
     """

@@ -197,20 +197,31 @@ def to_gray(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
 
 
-def dhash(rgb: np.ndarray) -> str:
+def dhash(image: np.ndarray) -> str:
     """64-bit difference hash of an image as 16 hex digits (a perceptual fingerprint).
 
-    Grey copy reduced to 9x8; each bit says whether a pixel is brighter than its right neighbour.
-    Re-encoding, resizing or small brightness changes keep most bits, so the service can flag a
-    frame it has seen before (small Hamming distance) without storing the image itself.
+    Grey copy reduced to 32x32 (``thumbnail``), then to 9x8; each bit says whether a pixel is
+    brighter than its right neighbour. Re-encoding, resizing or small brightness changes keep
+    most bits, so the service can flag a frame it has seen before (small Hamming distance)
+    without storing the image itself. A 32x32 grey thumbnail may be passed directly (liveness
+    already makes one per frame).
     """
-    grey = to_gray(np.ascontiguousarray(rgb)) if rgb.ndim == 3 else rgb
-    small = cv2.resize(grey, (9, 8), interpolation=cv2.INTER_AREA).astype(np.int16)
-    bits = (small[:, 1:] > small[:, :-1]).flatten()
+    small = image if image.shape[:2] == (32, 32) and image.ndim == 2 else thumbnail(image)
+    tiny = cv2.resize(small, (9, 8), interpolation=cv2.INTER_AREA).astype(np.int16)
+    bits = (tiny[:, 1:] > tiny[:, :-1]).flatten()
     value = 0
     for bit in bits:
         value = (value << 1) | int(bit)
     return f"{value:016x}"
+
+
+def thumbnail(image: np.ndarray) -> np.ndarray:
+    """32x32 grey copy of an RGB or grey image: what the still-frame test and ``dhash`` compare."""
+    # Every 4th pixel of a large frame is plenty for 32x32 and makes the area average 16x cheaper.
+    step = max(1, min(image.shape[0], image.shape[1]) // 128)
+    reduced = np.ascontiguousarray(image[::step, ::step])
+    grey = to_gray(reduced) if reduced.ndim == 3 else reduced
+    return cv2.resize(grey, (32, 32), interpolation=cv2.INTER_AREA)
 
 
 def hamming(hash_a: str, hash_b: str) -> int:

@@ -64,17 +64,21 @@ class RecognitionSettings:
     liveness_max_frames: int = 30
     #: when frame times are given, the burst may last at most this long.
     liveness_max_burst_seconds: float = 15.0
-    #: liveness frames are detected with upsample 0 on a 640 px copy (~19 ms/frame): a selfie face
-    #: is large; the 1-upsample detector would cost ~95 ms on each of 10 frames.
-    liveness_detect_max_side: int = 640
+    #: liveness frames are detected with upsample 0 on a 480 px copy (~10 ms/frame): a selfie face
+    #: is large (>= 110 px of a 640 px frame stays >= 80 px, the HOG minimum); the 1-upsample
+    #: detector would cost ~95 ms on each of 10 frames. A frame where nothing is found there is
+    #: searched again on a ``liveness_detect_retry_side`` copy, so a smaller face costs time, not
+    #: a failure.
+    liveness_detect_max_side: int = 480
+    liveness_detect_retry_side: int = 640
     liveness_detect_upsample: int = 0
     #: between frames the face is searched only in a window this much larger than the previous
     #: face (per side, as a fraction of its size), reduced so the face is about this wide (the HOG
     #: detector needs ~80 px without upsampling).
-    liveness_track_margin: float = 0.4
+    liveness_track_margin: float = 0.5
     #: second, wider window tried before falling back to the whole frame.
     liveness_track_retry_margin: float = 1.0
-    liveness_track_face_px: int = 90
+    liveness_track_face_px: int = 84
     #: at least this many frames must contain a face.
     liveness_min_face_frames: int = 4
     #: a yaw this far from the burst's baseline counts as a head turn (the shared clip swings

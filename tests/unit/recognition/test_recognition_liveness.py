@@ -9,7 +9,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from hypothesis import given, settings as hyp_settings, strategies as st
 
+import numpy as np
+
 from recognition import Challenge, RecognitionSettings, check_liveness, enroll, new_challenge
+from recognition.faces import Box
 from recognition.liveness import BLINK, TURN_LEFT as L, TURN_RIGHT as R, TURNS, motion_events, steps_satisfied
 from recognition.testing import FakeFace, FakeRecognizer, fake_photo
 
@@ -208,3 +211,44 @@ def test_liveness_evidence_is_json_ready_and_holds_no_encoding(alice):
     evidence = json.loads(json.dumps(result.evidence(), ensure_ascii=False))
     assert evidence["passed"] is True and evidence["events"] == [L, R]
     assert len(evidence["frames"]) == 10 and evidence["frames"][0]["fingerprint"] == result.fingerprints[0]
+
+
+class _SeesFacesOnlyAt640:
+    """Scripted detector: finds one face in whole-frame copies whose longer side is 640 px
+    (a face too small for the cheaper 480 px copy), nothing anywhere else."""
+
+    model_name, model_version = "scripted", "1"
+
+    def __init__(self):
+        self.sides: list[int] = []
+
+    def detect(self, rgb, upsample):
+        self.sides.append(max(rgb.shape[:2]))
+        return [Box(300, 150, 360, 210)] if max(rgb.shape[:2]) == 640 else []
+
+
+def test_a_face_too_small_for_the_cheap_whole_frame_copy_is_found_on_the_larger_one():
+    from recognition.images import from_array
+    from recognition.liveness import track_faces
+
+    settings = RecognitionSettings()
+    frame = from_array(np.zeros((720, 1280, 3), dtype=np.uint8), settings)
+    detector = _SeesFacesOnlyAt640()
+    boxes, counts = track_faces([frame], detector, settings)
+    assert detector.sides[:2] == [settings.liveness_detect_max_side, settings.liveness_detect_retry_side]
+    assert counts == [1] and boxes[0] == Box(600, 300, 720, 420)  # mapped back to the 1280 px frame
+
+    without_retry = replace(settings, liveness_detect_retry_side=settings.liveness_detect_max_side)
+    boxes, counts = track_faces([frame], _SeesFacesOnlyAt640(), without_retry)
+    assert counts == [0] and boxes == [None]
+
+
+def test_the_still_thumbnail_and_fingerprint_of_a_frame_do_not_depend_on_its_size():
+    from recognition.images import dhash, hamming, thumbnail
+
+    rng = np.random.default_rng(3)
+    base = rng.integers(0, 256, size=(9, 16, 3), dtype=np.uint8)
+    big = np.kron(base, np.ones((80, 80, 1), dtype=np.uint8))  # 720x1280 blocks
+    small = big[::4, ::4].copy()
+    assert hamming(dhash(big), dhash(small)) <= 2
+    assert np.mean(np.abs(thumbnail(big).astype(int) - thumbnail(small).astype(int))) < 2

@@ -448,11 +448,12 @@ def load_region_file(path: str | Path, catalog: Catalog | None = None) -> Region
     deadlines = []
     for i, d in enumerate(r.listing(data, "", "deadlines")):
         w = f"deadlines[{i}]"
-        r.only(d, w, ("code", "kind", "amount", "anchor", "clause", "detail"))
+        r.only(d, w, ("code", "kind", "amount", "anchor", "clause", "detail", "funding"))
         deadlines.append(DeadlineRule(
             code=r.text(d, w, "code"), kind=r.choice(d, w, "kind", DEADLINE_KINDS),
             amount=r.integer(d, w, "amount", minimum=1), anchor=r.choice(d, w, "anchor", ANCHORS),
-            clause=r.text(d, w, "clause"), detail=r.text(d, w, "detail")))
+            clause=r.text(d, w, "clause"), detail=r.text(d, w, "detail"),
+            funding=r.choice(d, w, "funding", ("subsidised", "self_paid"), required=False, default=None)))
 
     window = None
     aw = r.get(data, "", "application_window", required=False)

@@ -195,7 +195,9 @@ class EligibleGroup:
 @dataclass(frozen=True)
 class DeadlineRule:
     """A filing or keeping period: `kind` is working_days_before / working_days_after /
-    days_after / months_after / years_after, counted from the named `anchor` date."""
+    days_after / months_after / years_after, counted from the named `anchor` date.
+    `funding` limits it to one kind of class (CQ's 30-day report is for self-paid classes only,
+    cq 3.2.1); None = every class."""
 
     code: str
     kind: str
@@ -203,6 +205,10 @@ class DeadlineRule:
     anchor: str
     clause: str
     detail: str
+    funding: str | None = None
+
+    def applies_to(self, funding: str) -> bool:
+        return self.funding is None or self.funding == funding
 
 
 @dataclass(frozen=True)

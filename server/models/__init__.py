@@ -2,6 +2,7 @@
 from .accounts import User
 from .audit import AuditEntry
 from .biometrics import Consent, FaceTemplate
+from .duties import Absence, Duty, DutyReminder, JobStatus, LessonTransition
 from .base import Base, Money, UTCDateTime
 from .evidence import ChainHead, Challenge, Event, FrameFingerprint, Heartbeat, SpotCheck
 from .enums import (
@@ -30,4 +31,5 @@ __all__ = [
     "Certificate", "Enrollment", "Trainee", "Lesson", "TrainingClass", "User",
     "AuditEntry", "Consent", "FaceTemplate", "ClassAmendment",
     "ChainHead", "Challenge", "Event", "FrameFingerprint", "Heartbeat", "SpotCheck",
+    "Absence", "Duty", "DutyReminder", "JobStatus", "LessonTransition",
 ]

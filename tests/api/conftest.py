@@ -27,6 +27,7 @@ class World:
     trainee_user_id: int
     enrollment_id: int = 0
     event_id: int = 0
+    duty_id: int = 0
 
 
 @pytest.fixture
@@ -81,8 +82,15 @@ def worlds(app, session):
                              trainee_id=trainee.id, actor_id=users[3].id, at=t0, verdict="flagged", decides_event_id=None,
                              spot_check_id=None, reasons=[{"code": "fence_uncertain", "clause": "cq 5.2", "detail": f"{name}"}],
                              evidence={"world": name}, idempotency_key=f"seed-{name}", device_id=None)
+        from server.models import Duty
+
+        duty = Duty(code="self_paid_report", subject=f"class:{cls.id}", class_id=cls.id, region_code="cq",
+                    anchor="training_end", anchor_date=cls.ends_on, due_on=cls.ends_on + timedelta(days=30),
+                    clause="cq 3.2.1", detail=f"{name} 结业后30日内报送", provisional=False)
+        session.add(duty)
+        session.flush()
         out[name] = World(name, d.id, city.id, inst.id, venue.id, teacher.id, cls.id, lesson.id, trainee.id, users[3].id,
-                          enrollment.id, event.id)
+                          enrollment.id, event.id, duty.id)
     session.add_all([
         User(username="admin", display_name="admin", role=Role.admin, password_hash=pw),
         User(username="city", display_name="c", role=Role.city_reviewer, city_id=city.id, password_hash=pw),

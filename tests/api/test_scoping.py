@@ -70,6 +70,8 @@ def _target(y):
         ("GET", "/api/classes/<int:class_id>/review-queue"): (f"/api/classes/{y.class_id}/review-queue", None, None),
         ("POST", "/api/events/<int:event_id>/review"): (f"/api/events/{y.event_id}/review",
                                                         {"decision": "approved", "reason": "看过证据，同意"}, None),
+        ("GET", "/api/duties"): (f"/api/duties?class_id={y.class_id}&status=all", None, None),
+        ("POST", "/api/duties/<int:duty_id>/done"): (f"/api/duties/{y.duty_id}/done", {"note": "已报送"}, None),
     }
 
 

@@ -95,7 +95,7 @@ def test_the_login_form_is_what_the_api_expects(worlds, client):
     assert "用户名或密码错误" in resp.get_json()["error"]["message"]
 
 
-@pytest.mark.parametrize("name", ["common.js", "login.js", "manage.js", "class.js", "audit.js", "staff.css"])
+@pytest.mark.parametrize("name", ["common.js", "login.js", "manage.js", "class.js", "audit.js", "duties.js", "staff.css"])
 def test_the_static_assets_are_served(client, name):
     resp = client.get(f"/static/staff/{name}")
     try:

@@ -1,0 +1,49 @@
+/* /manage: the 待办事项 panel. Open filing duties (due and overdue) in the user's scope, from
+   GET /api/duties, each with its due date, the rule's sentence and clause; "标记已完成" records
+   who and when (POST /api/duties/<id>/done). Self-contained: uses only HP from common.js. */
+"use strict";
+
+(function () {
+  var el = HP.el;
+  var table = document.getElementById("duties-table");
+  var errorBox = document.getElementById("duties-error");
+  if (!table) return;
+
+  function when(d) {
+    if (d.status === "overdue") return "已逾期 " + (-d.days_left) + " 天";
+    if (d.days_left === 0) return "今天到期";
+    return "还剩 " + d.days_left + " 天";
+  }
+
+  function row(d) {
+    var button = el("button", { type: "button", text: "标记已完成", onclick: function () {
+      button.disabled = true;
+      HP.api("POST", "/api/duties/" + d.id + "/done", { note: "" }).then(function (r) {
+        if (!r.ok) { button.disabled = false; HP.showError(errorBox, r.data.error); return; }
+        load();
+      });
+    } });
+    return el("tr", { "data-duty": String(d.id) },
+      el("td", { class: "nowrap" }, el("span", { class: "badge " + d.status, text: d.status_zh })),
+      el("td", { class: "nowrap" }, d.due_on, el("br"), el("small", { text: when(d) }),
+         d.provisional ? [el("br"), el("small", { text: "（暂按周一至周五计算）" })] : null),
+      el("td", null, el("a", { href: "/manage/classes/" + d.class_id, text: d.class_name })),
+      el("td", { text: d.detail }),
+      el("td", null, el("span", { class: "clause", text: d.clause })),
+      el("td", null, button));
+  }
+
+  function load() {
+    return HP.api("GET", "/api/duties?status=open").then(function (r) {
+      var body = HP.clear(table.querySelector("tbody"));
+      if (!r.ok) { HP.showError(errorBox, r.data.error); return; }
+      if (!r.data.length) {
+        HP.append(body, el("tr", null, el("td", { colspan: "6", class: "muted", text: "暂无到期或逾期的事项" })));
+        return;
+      }
+      HP.append(body, r.data.map(row));
+    });
+  }
+
+  load();
+})();

@@ -1,0 +1,153 @@
+"""Lessons opening and closing, and absences: what the scheduler records about lessons.
+
+A lesson *opens* when its check-in window opens (CheckinSettings.open_before before the start)
+and *closes* when its check-out window closes (close_after after the end). Each transition is
+recorded once (lesson_transitions, append-only, unique per lesson and state), with the
+scheduled moment and when the job saw it, so a scheduler outage shows as a late record instead
+of a missing one. The check-in service keeps deciding windows from the clock itself: these
+records are the trail, not a switch.
+
+After a lesson closes, each trainee enrolled before it ended who has nothing verified is
+recorded absent (absences, append-only, unique per lesson and trainee: a second run records
+nothing). Offline: no check-in that is verified (or approved by a reviewer). Online: no credited
+presence under the attendance rule (passed spot checks with the page visible between them).
+A trainee with an event still waiting for review is not decided yet: the job looks again on its
+next runs, for `lookback` after the lesson closed."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, exists, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..models import (Absence, ClassStatus, Enrollment, Event, Lesson, LessonMode, LessonTransition, TrainingClass)
+from . import rules
+from .checkin import CheckinSettings
+
+
+@dataclass(frozen=True)
+class TransitionResult:
+    opened: int
+    closed: int
+
+
+def _insert_once(session: Session, row) -> bool:
+    """Add a row whose unique constraint makes it once-only; False when it was there already
+    (another runner, or a previous run that crashed after committing)."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+        return True
+    except IntegrityError:
+        return False
+
+
+def record_transitions(session: Session, now: datetime, settings: CheckinSettings = CheckinSettings(),
+                       limit: int = 2000) -> TransitionResult:
+    """Record every opening and closing whose moment has come and is not recorded yet. Idempotent."""
+    counts = {"opened": 0, "closed": 0}
+    for state, due in (("opened", Lesson.starts_at <= now + settings.open_before),
+                       ("closed", Lesson.ends_at <= now - settings.close_after)):
+        recorded = exists().where(LessonTransition.lesson_id == Lesson.id, LessonTransition.state == state)
+        lessons = session.scalars(select(Lesson).where(Lesson.cancelled_at.is_(None), due, ~recorded)
+                                  .order_by(Lesson.starts_at).limit(limit)).all()
+        for lesson in lessons:
+            effective = lesson.starts_at - settings.open_before if state == "opened" else lesson.ends_at + settings.close_after
+            if _insert_once(session, LessonTransition(lesson_id=lesson.id, class_id=lesson.class_id, state=state,
+                                                      effective_at=effective, recorded_at=now)):
+                counts[state] += 1
+    session.commit()
+    return TransitionResult(**counts)
+
+
+def _decided(events: list[Event]) -> tuple[list[Event], list[Event]]:
+    """(events that count as verified, events still waiting for a person). The newest review
+    decision on an event is the one in force."""
+    decision: dict[int, str] = {}
+    for e in sorted(events, key=lambda e: e.id):
+        if e.kind == "review_decision" and e.decides_event_id is not None:
+            decision[e.decides_event_id] = e.verdict
+    counted, pending = [], []
+    for e in events:
+        if e.kind == "review_decision":
+            continue
+        d = decision.get(e.id)
+        if d == "approved" or (d is None and e.verdict == "verified"):
+            counted.append(e)
+        elif d is None and e.verdict == "flagged":
+            pending.append(e)
+    return counted, pending
+
+
+def absence_decision(lesson: Lesson, events: list[Event], online_credited_seconds: float | None, clause: str) -> tuple[str, list[dict]]:
+    """("present" | "pending" | "absent", reasons). Pure over what the caller loaded."""
+    counted, pending = _decided(events)
+    if lesson.mode is LessonMode.offline:
+        if any(e.kind == "check_in" for e in counted):
+            return "present", []
+        if any(e.kind == "check_in" for e in pending):
+            return "pending", [{"code": "check_in_awaiting_review", "clause": clause,
+                                "detail": "签到待人工复核，复核后再判定是否缺勤"}]
+        tried = [e for e in events if e.kind == "check_in"]
+        if tried:
+            return "absent", [{"code": "check_in_not_verified", "clause": clause,
+                               "detail": f"线下课次有 {len(tried)} 次签到，均未通过核验，按缺勤记录（不进不补）"}]
+        return "absent", [{"code": "no_check_in", "clause": clause, "detail": "线下课次无签到记录，按缺勤记录（不进不补）"}]
+    if online_credited_seconds and online_credited_seconds > 0:
+        return "present", []
+    if pending:
+        return "pending", [{"code": "presence_awaiting_review", "clause": clause,
+                            "detail": "在线课次有记录待人工复核，复核后再判定是否缺勤"}]
+    return "absent", [{"code": "no_verified_presence", "clause": clause,
+                       "detail": "在线课次没有通过核验的在线时段（随机抽查未通过或未在线），按缺勤记录（不进不补）"}]
+
+
+@dataclass(frozen=True)
+class AbsenceResult:
+    recorded: int
+    pending: int
+    lessons: int
+
+
+def mark_absences(session: Session, now: datetime, settings: CheckinSettings = CheckinSettings(),
+                  lookback: timedelta = timedelta(days=30)) -> AbsenceResult:
+    """Record absences for closed lessons of filed classes (a draft plan owes no attendance yet).
+    Idempotent: a recorded absence is never recorded again."""
+    from .ledger import lesson_credit
+
+    closed_before = now - settings.close_after
+    lessons = session.execute(
+        select(Lesson, TrainingClass).join(TrainingClass, TrainingClass.id == Lesson.class_id)
+        .where(Lesson.cancelled_at.is_(None), TrainingClass.status == ClassStatus.filed,
+               Lesson.ends_at <= closed_before, Lesson.ends_at > closed_before - lookback)
+        .order_by(Lesson.ends_at)).all()
+    recorded = pending = 0
+    for lesson, cls in lessons:
+        clause = rules.region(cls.region_code).verification_clause
+        already = select(Absence.id).where(Absence.lesson_id == lesson.id, Absence.trainee_id == Enrollment.trainee_id)
+        enrollments = session.scalars(select(Enrollment).where(
+            and_(Enrollment.class_id == cls.id, Enrollment.enrolled_at < lesson.ends_at, ~exists(already)))).all()
+        for enrollment in enrollments:
+            events = list(session.scalars(select(Event).where(Event.lesson_id == lesson.id,
+                                                              Event.trainee_id == enrollment.trainee_id)))
+            credited = None
+            if lesson.mode is LessonMode.online:
+                credited = lesson_credit(session, lesson, enrollment.trainee_id, now, clause).credited_seconds
+            state, reasons = absence_decision(lesson, events, credited, clause)
+            if state == "pending":
+                pending += 1
+            if state != "absent":
+                continue
+            evidence = {"mode": lesson.mode.value, "starts_at": lesson.starts_at.isoformat(),
+                        "ends_at": lesson.ends_at.isoformat(),
+                        "events": [{"id": e.id, "kind": e.kind, "verdict": e.verdict} for e in events]}
+            if credited is not None:
+                evidence["credited_seconds"] = credited
+            if _insert_once(session, Absence(lesson_id=lesson.id, class_id=cls.id, enrollment_id=enrollment.id,
+                                             trainee_id=enrollment.trainee_id, recorded_at=now, reasons=reasons,
+                                             evidence=evidence)):
+                recorded += 1
+    session.commit()
+    return AbsenceResult(recorded, pending, len(lessons))

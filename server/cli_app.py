@@ -45,7 +45,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     verify_p.add_argument("--json", action="store_true")
     verify_p.set_defaults(handler=_audit_verify)
 
-    sched = sub.add_parser("scheduler", help="run the scheduled duties (one process per deployment)")
+    sched = sub.add_parser("scheduler", help="run the scheduled duties; several may run, one holds the lock and "
+                                             "runs the jobs, the others stand by")
+    sched.add_argument("--poll", type=float, default=5.0,
+                       help="seconds between tries of the lock (standby) and checks that it is still held")
+    sched.add_argument("--seconds", type=int, help="run every job at this interval instead of its own (testing)")
     sched.set_defaults(handler=_scheduler)
 
     serve = sub.add_parser("serve", help="serve the app (development server; see README for production)")
@@ -116,7 +120,9 @@ def _demo(args) -> int:
         return 0
     from server import jobs
 
-    jobs.start(app)  # the demo is one process: its scheduler runs beside the server
+    # The demo is one process: its scheduler runs beside the server (under the same lock as
+    # `hourproof scheduler`, so starting one of those too does not run the jobs twice).
+    jobs.start(app)
     socketio.run(app, host=args.host, port=args.port, allow_unsafe_werkzeug=True)
     return 0
 
@@ -172,27 +178,47 @@ def _audit_verify(args) -> int:
     from server.extensions import db
     from server.services import chain
 
-    _app()
+    from server.services import anchors
+
+    app = _app()
+    path = anchors.anchor_path(app.config["HOURPROOF_SETTINGS"].data_dir)
     with db.sessionmaker() as session:
         checked, problems = chain.verify(session, chain.chain_of(args.class_id) if args.class_id else None)
+        # The daily anchors (written by the scheduler outside the database) catch a chain that
+        # was rewritten consistently, hashes and head included, which the chain alone cannot.
+        anchored, anchor_problems = anchors.verify(session, path)
+    if args.class_id:
+        anchor_problems = [p for p in anchor_problems if p.chain in (None, chain.chain_of(args.class_id))]
+    ok = not problems and not anchor_problems
     if args.json:
-        print(json.dumps({"checked": checked, "ok": not problems,
-                          "problems": [p.__dict__ for p in problems]}, ensure_ascii=False))
+        print(json.dumps({"checked": checked, "ok": ok, "problems": [p.__dict__ for p in problems],
+                          "anchors": {"file": str(path), "lines": anchored, "problems": [p.__dict__ for p in anchor_problems]}},
+                         ensure_ascii=False))
     else:
         for p in problems:
             where = f"event {p.event_id} (seq {p.seq})" if p.event_id else "chain head"
             print(f"BROKEN {p.chain}: {where}: {p.problem}")
+        for a in anchor_problems:
+            print(f"ANCHOR MISMATCH {a.chain or '?'}: {path} line {a.line}: {a.problem}")
         print(f"{checked} events checked; " + ("all chains verify" if not problems else f"{len(problems)} chain(s) broken"))
-    return 0 if not problems else 1
+        print(f"{anchored} anchors checked in {path}; " + (
+            "all match the database" if not anchor_problems else f"{len(anchor_problems)} do not match"))
+    return 0 if ok else 1
 
 
 def _scheduler(args) -> int:
+    """Runs until SIGTERM / SIGINT; only the process holding the scheduler lock runs jobs."""
     import logging
+    import signal
+    import threading
 
     from server import jobs
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     app = _app()
-    print("hourproof scheduler: " + ", ".join(j.id for j in jobs.JOBS))
-    jobs.start(app, blocking=True)
+    print(f"hourproof scheduler {jobs.runner_id()}: " + ", ".join(j.id for j in jobs.JOBS), flush=True)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    jobs.run_guarded(app, stop, poll=args.poll, seconds=args.seconds)
     return 0

@@ -1,16 +1,21 @@
 """Scheduled duties, declared as data with stable ids (rescheduling is idempotent: a job with
-the same id replaces itself). Each job calls a service with `now`; none holds rules of its own.
+the same id replaces itself). Each job calls a service with `now`; none holds rules of its own,
+and each is idempotent (a unique constraint or a per-day check makes a second run a no-op).
 
-Run them with `hourproof scheduler` (one process per deployment; see README), or inside the
-demo server. Where several processes could run it, the single-runner guarantee comes with the
-scheduled-duties work (an issue of its own); running this job twice is harmless anyway: a slot
-is issued once per trainee (a unique constraint), whoever gets there first."""
+Run them with `hourproof scheduler`, or inside the demo server. However many of those run
+against one database, only the holder of the scheduler lock (server/schedlock.py) runs jobs;
+the others stand by and take over when it stops or dies. Each run is recorded in job_status
+(job, runner, when, result)."""
 from __future__ import annotations
 
 import hashlib
 import hmac
 import logging
+import os
 import random
+import socket
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -32,11 +37,24 @@ class JobSpec:
     func: str  # "module:function(app)"
     seconds: int
     description: str
+    #: Also run once as soon as the scheduler starts (daily duties should not wait a day)
+    at_start: bool = False
 
 
 JOBS = (
     JobSpec("spot_checks.issue_due", "server.jobs:issue_due_spot_checks", 20,
             "issue the random spot checks planned for online lessons in progress"),
+    JobSpec("lessons.transitions", "server.jobs:record_lesson_transitions", 60,
+            "record lessons opening (check-in window) and closing (check-out window)"),
+    JobSpec("attendance.absences", "server.jobs:mark_absences", 300,
+            "record trainees absent from closed lessons of filed classes"),
+    JobSpec("duties.deadlines", "server.jobs:deadline_duties", 900,
+            "compute filing deadlines as duties and record the reminders owed today", at_start=True),
+    JobSpec("chain.anchor_daily", "server.jobs:anchor_chain_heads", 3600,
+            "anchor each event chain's head once a day in the data dir's append-only file and the log", at_start=True),
+    JobSpec("retention.review", "server.jobs:review_retention", 86400,
+            "report evidence past its keeping period (never younger than 5 years); erase withdrawn-consent templates",
+            at_start=True),
 )
 
 
@@ -80,27 +98,165 @@ def issue_due(session: Session, secret: str, now: datetime, settings: CheckinSet
     return issued
 
 
-def issue_due_spot_checks(app: Flask) -> int:
-    from .extensions import db
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
 
-    with app.app_context():
-        with db.sessionmaker() as session:
-            issued = issue_due(session, app.config["SECRET_KEY"], datetime.now(timezone.utc))
+
+def _writing_session(app: Flask) -> Session:
+    """A session that takes SQLite's write lock up front (two deferred writers that both read
+    first would deadlock on the upgrade); PostgreSQL ignores the option."""
+    session = app.extensions["hourproof_db"].sessionmaker()
+    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+    return session
+
+
+def issue_due_spot_checks(app: Flask) -> str:
+    with app.app_context(), _writing_session(app) as session:
+        issued = issue_due(session, app.config["SECRET_KEY"], _now())
     if issued:
         log.info("issued %d scheduled spot checks", len(issued))
-    return len(issued)
+    return f"{len(issued)} spot checks issued"
 
 
-def start(app: Flask, blocking: bool = False):
-    """Start APScheduler 3 with every job in JOBS (replace_existing: ids are stable)."""
+def record_lesson_transitions(app: Flask) -> str:
+    from .services import lesson_state
+
+    with app.app_context(), _writing_session(app) as session:
+        r = lesson_state.record_transitions(session, _now())
+    if r.opened or r.closed:
+        log.info("lessons: %d opened, %d closed", r.opened, r.closed)
+    return f"{r.opened} opened, {r.closed} closed"
+
+
+def mark_absences(app: Flask) -> str:
+    from .services import lesson_state
+
+    with app.app_context(), _writing_session(app) as session:
+        r = lesson_state.mark_absences(session, _now())
+    if r.recorded:
+        log.info("absences: %d recorded (%d awaiting review) in %d closed lessons", r.recorded, r.pending, r.lessons)
+    return f"{r.recorded} absences recorded, {r.pending} awaiting review, {r.lessons} lessons looked at"
+
+
+def deadline_duties(app: Flask) -> str:
+    from .services import duties
+
+    now = _now()
+    with app.app_context(), _writing_session(app) as session:
+        synced = duties.sync(session, now)
+        reminders = duties.remind(session, now)
+        messages = [r.message for r in reminders]
+    for message in messages:  # the log is a delivery channel too (shipped to operators)
+        log.info("reminder: %s", message)
+    skipped = f"; not computable (no anchor date recorded): {', '.join(sorted(synced.not_computable))}" if synced.not_computable else ""
+    return f"{synced.created} duties created, {synced.updated} recomputed, {len(reminders)} reminders{skipped}"
+
+
+def anchor_chain_heads(app: Flask) -> str:
+    from .services import anchors
+
+    path = anchors.anchor_path(app.config["HOURPROOF_SETTINGS"].data_dir)
+    with app.app_context(), app.extensions["hourproof_db"].sessionmaker() as session:
+        written = anchors.anchor_heads(session, path, _now())
+    return f"{len(written)} chain heads anchored in {path}"
+
+
+def review_retention(app: Flask) -> str:
+    from .services import retention
+
+    with app.app_context(), _writing_session(app) as session:
+        report = retention.review(session, _now(), app.extensions.get("hourproof_evidence"))
+    return report.summary()
+
+
+def runner_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _run_job(app: Flask, spec: JobSpec, func: Callable[[Flask], str], runner: str, lock) -> None:
+    """Run one job if this process still holds the lock; record the run in job_status."""
+    from .models import JobStatus
+
+    if lock is not None and not lock.still_held():
+        log.warning("job %s skipped: this process no longer holds the scheduler lock", spec.id)
+        return
+    started = _now()
+    try:
+        result, ok = func(app), True
+    except Exception as exc:  # a failing job must not stop the others; it is logged and recorded
+        log.exception("job %s failed", spec.id)
+        result, ok = f"{exc.__class__.__name__}: {exc}", False
+    try:
+        with app.extensions["hourproof_db"].sessionmaker() as session:
+            row = session.get(JobStatus, (spec.id, runner))
+            if row is None:
+                row = JobStatus(job_id=spec.id, runner=runner, first_started_at=started, runs=0)
+                session.add(row)
+            row.started_at, row.finished_at, row.ok, row.result = started, _now(), ok, str(result)[:2000]
+            row.runs += 1
+            session.commit()
+    except Exception:  # recording is bookkeeping: never let it kill the scheduler
+        log.exception("could not record the run of %s", spec.id)
+
+
+def _func(spec: JobSpec) -> Callable[[Flask], str]:
+    module, name = spec.func.split(":")
+    return getattr(__import__(module, fromlist=[name]), name)
+
+
+def start_jobs(app: Flask, runner: str, lock=None, seconds: int | None = None):
+    """Start APScheduler 3 (background) with every job in JOBS (replace_existing: ids are
+    stable). `seconds` overrides every interval (tests, and watching the jobs run)."""
     from apscheduler.schedulers.background import BackgroundScheduler
-    from apscheduler.schedulers.blocking import BlockingScheduler
 
-    scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone="UTC")
+    scheduler = BackgroundScheduler(timezone="UTC")
     for spec in JOBS:
-        module, name = spec.func.split(":")
-        func = getattr(__import__(module, fromlist=[name]), name)
-        scheduler.add_job(func, "interval", seconds=spec.seconds, id=spec.id, args=[app], replace_existing=True,
-                          coalesce=True, max_instances=1, misfire_grace_time=spec.seconds)
+        interval = seconds or spec.seconds
+        extra = {"next_run_time": _now()} if spec.at_start else {}
+        scheduler.add_job(_run_job, "interval", seconds=interval, id=spec.id, args=[app, spec, _func(spec), runner, lock],
+                          replace_existing=True, coalesce=True, max_instances=1, misfire_grace_time=interval, **extra)
     scheduler.start()
     return scheduler
+
+
+def run_guarded(app: Flask, stop: threading.Event, poll: float = 5.0, seconds: int | None = None, lock=None) -> None:
+    """Stand by until this process holds the scheduler lock, run the jobs while it does, and
+    stop them the moment it does not (then stand by again). Returns when `stop` is set."""
+    from .schedlock import lock_for
+
+    settings = app.config["HOURPROOF_SETTINGS"]
+    lock = lock or lock_for(settings.database_url, settings.data_dir)
+    runner = runner_id()
+    announced = False
+    while not stop.is_set():
+        try:
+            acquired = lock.try_acquire()
+        except Exception:  # the database is down: keep trying, it may come back
+            log.exception("scheduler %s: could not try the lock", runner)
+            acquired = False
+        if not acquired:
+            if not announced:
+                log.info("scheduler %s: standing by, another scheduler holds the %s", runner, lock.description)
+                announced = True
+            stop.wait(poll)
+            continue
+        announced = False
+        log.info("scheduler %s: holds the %s; running %s", runner, lock.description, ", ".join(j.id for j in JOBS))
+        scheduler = start_jobs(app, runner, lock, seconds)
+        try:
+            while not stop.wait(poll):
+                if not lock.still_held():
+                    log.warning("scheduler %s: lost the lock; stopping jobs", runner)
+                    break
+        finally:
+            scheduler.shutdown(wait=True)
+            lock.release()
+    log.info("scheduler %s: stopped", runner)
+
+
+def start(app: Flask, poll: float = 5.0) -> threading.Event:
+    """The demo's in-process scheduler: a daemon thread running run_guarded. Set the returned
+    event to stop it."""
+    stop = threading.Event()
+    threading.Thread(target=run_guarded, args=(app, stop, poll), name="hourproof-scheduler", daemon=True).start()
+    return stop

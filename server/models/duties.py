@@ -17,21 +17,22 @@ from .base import Base, UTCDateTime, utcnow
 
 
 class LessonTransition(Base):
-    """A lesson opened (check-in window opened) or closed (check-out window closed), as recorded
-    by the scheduler. `effective_at` is the scheduled moment, `recorded_at` when the job saw it
-    (later if the scheduler was down)."""
+    """A lesson opened (check-in window opened), closed (check-out window closed) or had its roll
+    taken (every enrolled trainee decided present or absent, none left awaiting review), as
+    recorded by the scheduler. `effective_at` is the scheduled moment (for roll_taken: when it
+    was taken), `recorded_at` when the job saw it (later if the scheduler was down)."""
 
     __tablename__ = "lesson_transitions"
     __table_args__ = (
         UniqueConstraint("lesson_id", "state"),
-        CheckConstraint("state IN ('opened', 'closed')", name="state_known"),
+        CheckConstraint("state IN ('opened', 'closed', 'roll_taken')", name="state_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id"))
     class_id: Mapped[int] = mapped_column(ForeignKey("training_classes.id"), index=True)
-    #: opened / closed
-    state: Mapped[str] = mapped_column(String(8))
+    #: opened / closed / roll_taken
+    state: Mapped[str] = mapped_column(String(10))
     effective_at: Mapped[datetime] = mapped_column(UTCDateTime)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

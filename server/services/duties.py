@@ -25,7 +25,7 @@ from datetime import date, datetime, timedelta, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from policies.deadlines import ANCHORS, compute_deadline
+from policies.deadlines import ANCHORS, add_months, compute_deadline
 from policies.model import Level as PLevel
 
 from ..errors import ApiError
@@ -83,10 +83,20 @@ class SyncResult:
     not_computable: set[str] = field(default_factory=set)
 
 
+#: Classes that ended longer ago than this owe nothing new: the longest period after the end is
+#: ZJ's 12 months from a level certificate, which itself comes within months of the class.
+SYNC_HORIZON_MONTHS = 24
+
+
 def sync(session: Session, now: datetime) -> SyncResult:
-    """Create (or recompute) the duty of every reminder rule for every class. Idempotent."""
+    """Create (or recompute) the duty of every reminder rule for every class that has not ended
+    long ago. Idempotent."""
     result = SyncResult()
-    for cls in session.scalars(select(TrainingClass).order_by(TrainingClass.id)).all():
+    since = add_months(local_date(now), -SYNC_HORIZON_MONTHS)
+    classes = session.scalars(select(TrainingClass).where(TrainingClass.ends_on >= since).order_by(TrainingClass.id)).all()
+    existing = {(d.code, d.subject): d for d in session.scalars(
+        select(Duty).join(TrainingClass, TrainingClass.id == Duty.class_id).where(TrainingClass.ends_on >= since))}
+    for cls in classes:
         policy = rules.region(cls.region_code)
         for rule in policy.deadlines:
             if rule.kind == "years_after" or not rule.applies_to(cls.funding.value):
@@ -96,7 +106,7 @@ def sync(session: Session, now: datetime) -> SyncResult:
                 result.not_computable.add(f"{policy.code}:{rule.code} ({ANCHORS.get(rule.anchor, rule.anchor)})")
             for subject, enrollment_id, anchor_date in anchors:
                 d = compute_deadline(rule, anchor_date)
-                duty = session.scalar(select(Duty).where(Duty.code == rule.code, Duty.subject == subject))
+                duty = existing.get((rule.code, subject))
                 if duty is None:
                     if _insert_once(session, Duty(code=rule.code, subject=subject, class_id=cls.id, enrollment_id=enrollment_id,
                                                   region_code=policy.code, anchor=rule.anchor, anchor_date=anchor_date,

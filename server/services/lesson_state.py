@@ -12,7 +12,13 @@ recorded absent (absences, append-only, unique per lesson and trainee: a second 
 nothing). Offline: no check-in that is verified (or approved by a reviewer). Online: no credited
 presence under the attendance rule (passed spot checks with the page visible between them).
 A trainee with an event still waiting for review is not decided yet: the job looks again on its
-next runs, for `lookback` after the lesson closed."""
+next runs, for `lookback` after the lesson closed. Once every trainee of a lesson is decided,
+the lesson's roll is taken (a `roll_taken` transition) and the job never loads it again - so
+each run costs the lessons that closed since the last one, not the whole history.
+
+An absence is what was known when the roll was taken. A reviewer who later approves a rejected
+check-in writes a new event; the ledger (which reads events) credits it, and the absence row
+stays as the record of the earlier state."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -118,10 +124,11 @@ def mark_absences(session: Session, now: datetime, settings: CheckinSettings = C
     from .ledger import lesson_credit
 
     closed_before = now - settings.close_after
+    taken = exists().where(LessonTransition.lesson_id == Lesson.id, LessonTransition.state == "roll_taken")
     lessons = session.execute(
         select(Lesson, TrainingClass).join(TrainingClass, TrainingClass.id == Lesson.class_id)
         .where(Lesson.cancelled_at.is_(None), TrainingClass.status == ClassStatus.filed,
-               Lesson.ends_at <= closed_before, Lesson.ends_at > closed_before - lookback)
+               Lesson.ends_at <= closed_before, Lesson.ends_at > closed_before - lookback, ~taken)
         .order_by(Lesson.ends_at)).all()
     recorded = pending = 0
     for lesson, cls in lessons:
@@ -129,15 +136,18 @@ def mark_absences(session: Session, now: datetime, settings: CheckinSettings = C
         already = select(Absence.id).where(Absence.lesson_id == lesson.id, Absence.trainee_id == Enrollment.trainee_id)
         enrollments = session.scalars(select(Enrollment).where(
             and_(Enrollment.class_id == cls.id, Enrollment.enrolled_at < lesson.ends_at, ~exists(already)))).all()
+        by_trainee: dict[int, list[Event]] = {}
+        for e in session.scalars(select(Event).where(Event.lesson_id == lesson.id)):
+            by_trainee.setdefault(e.trainee_id, []).append(e)
+        waiting = 0
         for enrollment in enrollments:
-            events = list(session.scalars(select(Event).where(Event.lesson_id == lesson.id,
-                                                              Event.trainee_id == enrollment.trainee_id)))
+            events = by_trainee.get(enrollment.trainee_id, [])
             credited = None
             if lesson.mode is LessonMode.online:
                 credited = lesson_credit(session, lesson, enrollment.trainee_id, now, clause).credited_seconds
             state, reasons = absence_decision(lesson, events, credited, clause)
             if state == "pending":
-                pending += 1
+                waiting += 1
             if state != "absent":
                 continue
             evidence = {"mode": lesson.mode.value, "starts_at": lesson.starts_at.isoformat(),
@@ -149,5 +159,9 @@ def mark_absences(session: Session, now: datetime, settings: CheckinSettings = C
                                              trainee_id=enrollment.trainee_id, recorded_at=now, reasons=reasons,
                                              evidence=evidence)):
                 recorded += 1
+        pending += waiting
+        if not waiting:
+            _insert_once(session, LessonTransition(lesson_id=lesson.id, class_id=cls.id, state="roll_taken",
+                                                   effective_at=now, recorded_at=now))
     session.commit()
     return AbsenceResult(recorded, pending, len(lessons))

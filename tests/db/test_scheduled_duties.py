@@ -122,6 +122,8 @@ def test_a_trainee_without_a_verified_check_in_is_recorded_absent_once_however_o
     first = lesson_state.mark_absences(session, NOW)
     second = lesson_state.mark_absences(session, NOW + timedelta(minutes=5))
     assert (first.recorded, second.recorded) == (1, 0)
+    assert (first.lessons, second.lessons) == (1, 0)  # the roll is taken: the lesson is not loaded again
+    assert count(session, LessonTransition, LessonTransition.state == "roll_taken") == 1
     row = session.scalar(select(Absence))
     assert row.trainee_id == absent.trainee_id and row.enrollment_id == absent.id
     assert row.reasons[0]["code"] == "check_in_not_verified" and row.reasons[0]["clause"] == "cq 5.2"
@@ -143,10 +145,12 @@ def test_a_check_in_awaiting_review_defers_the_absence_until_a_person_decides(se
     session.commit()
     result = lesson_state.mark_absences(session, NOW)
     assert (result.recorded, result.pending) == (0, 1)
+    assert count(session, LessonTransition, LessonTransition.state == "roll_taken") == 0  # looked at again later
 
     event(session, lesson, waiting, "review_decision", "rejected", NOW, None, decides=flagged.id)
     session.commit()
     assert lesson_state.mark_absences(session, NOW + timedelta(minutes=5)).recorded == 1
+    assert count(session, LessonTransition, LessonTransition.state == "roll_taken") == 1
 
 
 def test_a_check_in_approved_by_a_reviewer_counts_as_verified(session, world):
@@ -210,6 +214,19 @@ def test_a_yunnan_subsidised_class_owes_its_filing_15_working_days_before_openin
     assert (duty.code, duty.due_on, duty.clause, duty.provisional) == ("filing_before_opening", expected.due, "yn 4.4.1", False)
     assert duty.due_on < date(2026, 4, 20)  # 15 working days reach back past the 1-5 May holiday
     assert duties.sync(session, NOW).created == 0  # idempotent
+
+
+def test_a_class_moved_to_another_opening_date_moves_its_open_duty(session, world):
+    cls, _ = make_class(session, world, region="yn", starts_on=date(2026, 5, 11), ends_on=date(2026, 6, 30))
+    session.commit()
+    duties.sync(session, NOW)
+    cls.starts_on = date(2026, 6, 1)
+    session.commit()
+    result = duties.sync(session, NOW)
+    duty = session.scalar(select(Duty))
+    assert (result.created, result.updated) == (0, 1)
+    assert duty.due_on == deadline(rules.region("yn"), "filing_before_opening", date(2026, 6, 1)).due
+    assert duty.anchor_date == date(2026, 6, 1) and duty.updated_at == NOW
 
 
 def test_chongqing_reports_are_owed_by_self_paid_classes_only(session, world):

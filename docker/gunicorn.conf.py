@@ -2,11 +2,11 @@
 import os
 
 bind = os.environ.get("HOURPROOF_BIND", "0.0.0.0:8000")
-# Workers: dlib's face encoder holds the GIL (measured by bench/checkin.py: two threads encode
-# at 1.0-1.07x one thread), so one worker uses about one core for face work; HOURPROOF_WORKERS=2
-# on 2 cores gave 0.65x ideal throughput against 0.45x. The default stays 1 because Socket.IO's
-# long-polling transport needs sticky sessions across workers (see README "Deploying").
-# Threads overlap I/O, uploads and websocket waits.
+# Workers: one. dlib's face encoder holds the GIL, so face work runs in the worker's pool of face
+# processes (server/facepool.py, HOURPROOF_FACE_PROCESSES, default one per core), not in its
+# threads; one web process then keeps every core busy with faces. The default stays 1 also
+# because Socket.IO's long-polling transport needs sticky sessions across workers (see README
+# "Deploying"). Threads overlap I/O, uploads and websocket waits.
 workers = int(os.environ.get("HOURPROOF_WORKERS", "1"))
 worker_class = "gthread"
 threads = int(os.environ.get("HOURPROOF_THREADS", "32"))

@@ -160,6 +160,11 @@ class DlibRecognizer:
         self.num_jitters = num_jitters
         self.model_version = _models_version()
 
+    def warm_up(self) -> None:
+        """Load one model set now (~1 s) rather than during the first request."""
+        with _pool().borrow():
+            pass
+
     @staticmethod
     def _rect(dlib, box: Box):
         return dlib.rectangle(int(box.left), int(box.top), int(box.right), int(box.bottom))

@@ -27,6 +27,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=30 * 24 * 3600,  # the longest role lifetime; auth.py checks each role's own
+        # The cookie's own expiry ("exp", set at log-in) ends a session, so re-signing and
+        # re-sending the cookie on every request (heartbeats every 30 s) would buy nothing.
+        SESSION_REFRESH_EACH_REQUEST=False,
     )
     app.config.update(config)
     app.json.ensure_ascii = False  # Chinese stays readable in JSON answers
@@ -52,10 +55,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db.init_app(app, settings.database_url)
+    from .groupcommit import GroupCommitWriter
+    from .models import Heartbeat
+
+    app.extensions["hourproof_heartbeats"] = GroupCommitWriter(db.engine_of(app), Heartbeat.__table__)
     # With REDIS_URL, every process (web workers, scheduler) emits through Redis to the same clients.
     socketio.init_app(app, message_queue=settings.redis_url, async_mode="threading", cors_allowed_origins=[])
 
-    _bind_face_pipeline(app, config)
+    _bind_face_pipeline(app, config, os.environ if env is None else env)
     from .api import auth
     from .api import bp as api_bp
 
@@ -74,9 +81,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
-def _bind_face_pipeline(app: Flask, config: dict[str, Any]) -> None:
+def _bind_face_pipeline(app: Flask, config: dict[str, Any], env) -> None:
     """The recognizer is created on first use (loading dlib's models costs a second); tests pass
-    RECOGNIZER_FACTORY to use a fake of the protocol instead."""
+    RECOGNIZER_FACTORY to use a fake of the protocol instead.
+
+    With the real recognizer, check-ins' liveness checks run in a pool of face worker processes
+    (``HOURPROOF_FACE_PROCESSES``, default one per core; see facepool.py): dlib holds the GIL, so
+    threads alone would use one core. FACE_PROCESSES in the config overrides the environment."""
     import threading
 
     from recognition import RecognitionSettings
@@ -100,4 +111,9 @@ def _bind_face_pipeline(app: Flask, config: dict[str, Any]) -> None:
             return cache["r"]
 
     app.extensions["hourproof_recognizer"] = recognizer
+    from .facepool import configured_processes, shared_pool
+
+    processes = config.get("FACE_PROCESSES")
+    processes = configured_processes(env) if processes is None else int(processes)
+    app.extensions["hourproof_face_pool"] = shared_pool(processes) if factory is None and processes > 0 else None
     app.extensions["hourproof_evidence"] = EvidenceStore(app.config["HOURPROOF_SETTINGS"].data_dir / "evidence")

@@ -33,6 +33,10 @@ class Database:
     def _bound() -> _Bound:
         return current_app.extensions["hourproof_db"]
 
+    @staticmethod
+    def engine_of(app: Flask) -> Engine:
+        return app.extensions["hourproof_db"].engine
+
     @property
     def engine(self) -> Engine:
         return self._bound().engine

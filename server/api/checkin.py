@@ -23,7 +23,8 @@ def _ctx() -> checkin.Context:
     return checkin.Context(recognizer=app.extensions["hourproof_recognizer"](),
                            recognition_settings=app.config["RECOGNITION_SETTINGS"],
                            store=app.extensions["hourproof_evidence"],
-                           settings=app.config.get("CHECKIN_SETTINGS", checkin.CheckinSettings()))
+                           settings=app.config.get("CHECKIN_SETTINGS", checkin.CheckinSettings()),
+                           face_pool=app.extensions.get("hourproof_face_pool"))
 
 
 @endpoint(bp, "POST", "/lessons/<int:lesson_id>/challenge", summary="Start a check-in/out or spot-check answer: a one-use nonce and the liveness motions to perform",
@@ -57,7 +58,7 @@ def submit_event(actor: Actor, lesson_id: int):
 @endpoint(bp, "POST", "/lessons/<int:lesson_id>/heartbeat", summary="Online presence: the page is open (visible or hidden)",
           tag="check-in", roles=TRAINEE, body=HeartbeatIn)
 def heartbeat(actor: Actor, lesson_id: int, body: HeartbeatIn):
-    return presence.heartbeat(db.session, actor, lesson_id, body.visible, _now())
+    return presence.heartbeat(db.engine, current_app.extensions["hourproof_heartbeats"], actor, lesson_id, body.visible, _now())
 
 
 @endpoint(bp, "GET", "/lessons/<int:lesson_id>/spot-checks/pending", summary="Spot checks waiting for my answer",

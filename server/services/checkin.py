@@ -150,6 +150,8 @@ class Context:
     recognition_settings: Any
     store: EvidenceStore
     settings: CheckinSettings = CheckinSettings()
+    #: when set (a server.facepool.FacePool), liveness runs in its worker processes
+    face_pool: Any = None
 
 
 def submit(session: Session, actor: Actor, lesson_id: int, sub: Submission, now: datetime,
@@ -327,7 +329,10 @@ def _check_face(out: Outcome, clause: str, face: FaceInput, sub: Submission, now
 
     template = recognition.Template.from_bytes(face.template_bytes)
     ch = recognition.Challenge(nonce=face.nonce, steps=face.steps, issued_at=face.issued_at, expires_at=face.expires_at)
-    result = recognition.check_liveness(sub.frames, ch, template, ctx.recognizer, ctx.recognition_settings, now)
+    if ctx.face_pool is not None:
+        result = ctx.face_pool.check_liveness(sub.frames, ch, template, ctx.recognition_settings, now)
+    else:
+        result = recognition.check_liveness(sub.frames, ch, template, ctx.recognizer, ctx.recognition_settings, now)
     out.evidence["face"] = {**result.evidence(), "template_id": face.template_id}
     if not result.passed:
         for r in result.reasons:

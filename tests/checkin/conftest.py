@@ -99,6 +99,7 @@ def live(app, session, miranda_template, recognizer):
     app.config["CHALLENGE_RNG"] = lambda: random.Random(seed)
     app.config["RECOGNIZER_FACTORY"] = lambda: recognizer
     app.extensions["hourproof_recognizer"] = lambda: recognizer
+    app.extensions["hourproof_face_pool"] = None  # face work in-process, with the recognizer above
     now = datetime.now(timezone.utc)
     session.add(Region(code="cq", name="重庆市"))
     city = City(region_code="cq", adcode="500000", name="重庆市")

@@ -248,3 +248,26 @@ def test_an_institution_admin_plans_files_and_enrols_through_the_pages(live_serv
     page.screenshot(path=str(ARTIFACTS / "staff-audit.png"), full_page=True)
 
     assert page.problems == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_manage_page_lists_open_duties_with_their_clause_and_marks_one_done(live_server, page, worlds):
+    from playwright.sync_api import expect
+
+    page.goto(live_server + "/login?next=/manage")
+    page.fill("input[name=username]", "yubei-admin")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url(live_server + "/manage")
+    row = page.locator("#duties-table tbody tr")
+    expect(row).to_have_count(1)  # the institution's own duty, not nanan's
+    expect(row).to_contain_text("2026-07-30")
+    expect(row).to_contain_text("cq 3.2.1")
+    expect(row).to_contain_text("yubei class")
+    expect(row.locator(".badge")).to_have_text(re.compile("待办|已逾期"))
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("#duties-box").screenshot(path=str(ARTIFACTS / "staff-duties.png"))
+    row.get_by_role("button", name="标记已完成").click()
+    expect(page.locator("#duties-table tbody")).to_contain_text("暂无到期或逾期的事项")
+    assert page.problems == []

@@ -103,11 +103,12 @@ def _now() -> datetime:
 
 
 def _writing_session(app: Flask) -> Session:
-    """A session that takes SQLite's write lock up front (two deferred writers that both read
-    first would deadlock on the upgrade); PostgreSQL ignores the option."""
-    session = app.extensions["hourproof_db"].sessionmaker()
-    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-    return session
+    """A session whose every transaction takes SQLite's write lock up front (BEGIN IMMEDIATE),
+    also after a commit inside a service: a deferred transaction that reads and then writes
+    fails at once ("database is locked") when another connection - a check-in, or another job -
+    is writing, while an immediate one waits its turn. PostgreSQL ignores the option."""
+    engine = app.extensions["hourproof_db"].engine.execution_options(sqlite_begin="IMMEDIATE")
+    return Session(bind=engine, expire_on_commit=False)
 
 
 def issue_due_spot_checks(app: Flask) -> str:
@@ -187,7 +188,7 @@ def _run_job(app: Flask, spec: JobSpec, func: Callable[[Flask], str], runner: st
         log.exception("job %s failed", spec.id)
         result, ok = f"{exc.__class__.__name__}: {exc}", False
     try:
-        with app.extensions["hourproof_db"].sessionmaker() as session:
+        with _writing_session(app) as session:
             row = session.get(JobStatus, (spec.id, runner))
             if row is None:
                 row = JobStatus(job_id=spec.id, runner=runner, first_started_at=started, runs=0)

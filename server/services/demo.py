@@ -1,5 +1,6 @@
 """Demo data: a Chongqing institution with a 云计算 mid-level class whose offline lesson is
-happening now, an online lesson today, trainees and a user for every role. Idempotent: running it
+happening now, an online lesson today, trainees and a user for every role, and a self-paid class
+that ended recently (so a filing deadline shows among the duties). Idempotent: running it
 twice changes nothing. Times are computed from `now`, so the demo is always "live"."""
 from __future__ import annotations
 
@@ -129,6 +130,14 @@ def seed(session: Session, now: datetime) -> list[DemoLogin]:
     session.add(cls)
     session.flush()
     session.add_all(_lessons(cls, venue, teacher, now, today))
+    # A self-paid class that ended 24 days ago: its report to 人社 is due within 30 days
+    # (cq 3.2.1), so the scheduler's deadline duty shows on /manage as due in 6 days.
+    session.add(TrainingClass(
+        institution_id=inst.id, region_code="cq", district_id=yubei.id, name="云计算工程技术人员（初级）2026 自费班",
+        occupation_code="2-02-38-04", direction="—", level=Level.junior, starts_on=today - timedelta(days=60),
+        ends_on=today - timedelta(days=24), funding=Funding.self_paid, fee=Decimal("3200.00"), status=ClassStatus.filed,
+        filed_at=now - timedelta(days=70),
+    ))
 
     for name, rid, phone, _photo in TRAINEES:
         trainee = Trainee(resident_id=rid, name=name, phone=phone)

@@ -177,3 +177,47 @@ def test_each_job_runs_on_an_empty_database_without_error(app, session, job):
     jobs._run_job(app, spec, jobs._func(spec), "host:4", None)
     row = session.scalar(select(JobStatus))
     assert row.ok is True, row.result
+
+
+def test_jobs_started_together_all_succeed_each_waiting_its_turn_to_write(app, session):
+    """At start several jobs run at once (APScheduler's thread pool). On SQLite a transaction that
+    reads and then writes fails at once if another one is writing, unless it took the write lock
+    up front: every job transaction does (BEGIN IMMEDIATE), so they wait for each other instead."""
+    import threading
+    from datetime import date, timedelta
+
+    from server.models import City, ClassStatus, District, Funding, Institution, Level, Region, TrainingClass
+
+    session.add(Region(code="cq", name="重庆市"))
+    city = City(region_code="cq", adcode="500000", name="重庆市")
+    session.add(city)
+    session.flush()
+    district = District(city_id=city.id, adcode="500112", name="渝北区")
+    session.add(district)
+    session.flush()
+    inst = Institution(name="学校", uscc="91500112MA5U7XK8QL", legal_representative="x", address="x", region_code="cq",
+                       district_id=district.id)
+    session.add(inst)
+    session.flush()
+    today = date.today()
+    for i in range(20):  # enough duties that the deadline job writes for a while
+        session.add(TrainingClass(institution_id=inst.id, region_code="cq", district_id=district.id, name=f"自费班 {i}",
+                                  occupation_code="2-02-38-04", level=Level.junior, starts_on=today - timedelta(days=60),
+                                  ends_on=today - timedelta(days=25), funding=Funding.self_paid, status=ClassStatus.filed))
+    session.commit()
+
+    start = threading.Barrier(len(jobs.JOBS) * 2)
+
+    def run(spec, runner):
+        start.wait()
+        jobs._run_job(app, spec, jobs._func(spec), runner, None)
+
+    threads = [threading.Thread(target=run, args=(spec, f"host:{n}")) for spec in jobs.JOBS for n in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    session.rollback()
+    rows = session.scalars(select(JobStatus)).all()
+    assert len(rows) == len(jobs.JOBS) * 2
+    assert [(r.job_id, r.result) for r in rows if not r.ok] == []

@@ -1,9 +1,11 @@
 from datetime import datetime, timezone
 
 from flask import current_app
+from sqlalchemy import select
 
+from .. import live
 from ..extensions import db
-from ..models import Role
+from ..models import Role, Trainee
 from ..services import checkin, ledger, presence, review
 from ..services.scope import Actor
 from . import bp
@@ -52,6 +54,8 @@ def submit_event(actor: Actor, lesson_id: int):
         spot_check_id=meta.spot_check_id,
     )
     status, answer = checkin.submit(db.session, actor, lesson_id, sub, _now(), _ctx())
+    if status == 201:  # a new event (a replayed answer was published the first time)
+        live.publish_event(db.session, answer["event_id"])
     return answer, status
 
 
@@ -74,6 +78,7 @@ def trigger_spot_check(actor: Actor, lesson_id: int, body: SpotCheckIn):
     now = _now()
     origin = "teacher" if actor.role in (Role.teacher, Role.institution_admin) else "supervisor"
     checks = presence.issue_spot_checks(db.session, actor, lesson_id, body.trainee_ids, origin, now)
+    live.publish_spot_checks(db.session, checks)
     return [presence.spot_check_json(c, now) | {"trainee_id": c.trainee_id} for c in checks]
 
 
@@ -87,12 +92,16 @@ def enrollment_ledger(actor: Actor, enrollment_id: int):
 @endpoint(bp, "GET", "/classes/<int:class_id>/review-queue", summary="Flagged events waiting for a decision",
           tag="review", roles=review.REVIEWERS)
 def review_queue(actor: Actor, class_id: int):
-    return [checkin.event_answer(e) for e in review.queue(db.session, actor, class_id)]
+    events = review.queue(db.session, actor, class_id)
+    names = dict(db.session.execute(select(Trainee.id, Trainee.name).where(
+        Trainee.id.in_({e.trainee_id for e in events if e.trainee_id}))).all())
+    return [checkin.event_answer(e) | {"trainee_id": e.trainee_id, "trainee_name": names.get(e.trainee_id)} for e in events]
 
 
 @endpoint(bp, "POST", "/events/<int:event_id>/review", summary="Approve or reject an event; the decision is a new event",
           tag="review", roles=review.REVIEWERS, body=ReviewIn, status=201)
 def decide(actor: Actor, event_id: int, body: ReviewIn):
     e = review.decide(db.session, actor, event_id, body.decision, body.reason, _now())
+    live.publish_event(db.session, e.id)
     return {"event_id": e.id, "decides_event_id": e.decides_event_id, "decision": e.verdict, "at": e.at.isoformat(),
             "seq": e.seq, "hash": e.hash}

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ValidationError
 
 from ..errors import ApiError
@@ -70,6 +70,8 @@ def endpoint(
                 if not (request.mimetype or "").startswith("multipart/form-data"):
                     raise ApiError(415, "unsupported_media_type", "请以 multipart/form-data 上传文件")
             result = fn(actor, **kwargs) if not public else fn(**kwargs)
+            if isinstance(result, Response):  # a file (evidence frames, exports)
+                return result
             # A handler may return (body, status): e.g. an idempotent replay is 200, not 201.
             if isinstance(result, tuple):
                 result, code = result

@@ -218,3 +218,9 @@ class SpotCheckIn(Strict):
 class ReviewIn(Strict):
     decision: Literal["approved", "rejected"]
     reason: Annotated[str, Field(min_length=2, max_length=512)]
+
+
+class LiveQuery(Strict):
+    #: the last event cursor the dashboard saw; the snapshot then lists every event after it
+    since: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    institution_id: int | None = Field(default=None, ge=1, le=2**31 - 1)

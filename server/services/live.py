@@ -1,0 +1,224 @@
+"""What the live dashboard shows: who may hear what (rooms), the message for an event, a
+snapshot of the classes in session, and a lesson's roll with its evidence.
+
+Rooms follow the scopes of services/scope.py, so a Socket.IO message reaches exactly the people
+who could have read the same thing through the API:
+    all                 the administrator
+    city:<id>           city reviewers of that city
+    district:<id>       district supervisors (区县人社) of that district
+    institution:<id>    institution administrators and teachers of that institution
+    trainee:<id>        the trainee's own phone (spot checks pushed to it)
+A message about a class goes to the rooms of every scope that contains it; a client in several
+of them still receives it once (Socket.IO merges the recipients of a list of rooms).
+
+Every message about an event carries ``cursor`` (the event's id, increasing across the whole
+deployment): a dashboard that reconnects asks the snapshot for everything after the last cursor
+it saw, so a dropped connection loses nothing.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from policies import geofence
+
+from ..errors import ApiError
+from ..models import (District, Enrollment, Event, Lesson, LessonMode, Role, SpotCheck, Trainee, TrainingClass,
+                      Venue)
+from .scope import Actor, classes_query, visible_class
+
+#: a lesson counts as "in session" on the dashboard this long before its start and after its end
+#: (check-in opens early and check-out closes late).
+SESSION_MARGIN = timedelta(minutes=30)
+#: the most events a snapshot replays after a cursor (a dashboard offline longer reloads).
+REPLAY_LIMIT = 500
+
+
+def rooms_for(actor: Actor) -> list[str]:
+    match actor.role:
+        case Role.admin:
+            return ["all"]
+        case Role.city_reviewer:
+            return [f"city:{actor.city_id}"]
+        case Role.district_supervisor:
+            return [f"district:{actor.district_id}"]
+        case Role.institution_admin | Role.teacher:
+            return [f"institution:{actor.institution_id}"]
+        case Role.trainee:
+            return [f"trainee:{actor.trainee_id}"]
+    return []
+
+
+def class_rooms(session: Session, cls: TrainingClass) -> list[str]:
+    city_id = session.scalar(select(District.city_id).where(District.id == cls.district_id))
+    return ["all", f"city:{city_id}", f"district:{cls.district_id}", f"institution:{cls.institution_id}"]
+
+
+def _alert_of(event: Event) -> str | None:
+    if event.verdict == "rejected":
+        return "rejected"
+    if event.verdict == "flagged":
+        return "flagged"
+    return None
+
+
+def event_message(event: Event, cls: TrainingClass, trainee_name: str | None) -> dict[str, Any]:
+    """What the dashboard hears about one event (no biometric data: the frames stay behind the
+    evidence endpoint, which checks scope and records the access)."""
+    face = (event.evidence or {}).get("face") or {}
+    fence = (event.evidence or {}).get("fence") or {}
+    return {
+        "cursor": event.id, "event_id": event.id, "kind": event.kind, "verdict": event.verdict,
+        "at": event.at.isoformat(), "class_id": cls.id, "class_name": cls.name, "lesson_id": event.lesson_id,
+        "institution_id": cls.institution_id, "district_id": cls.district_id,
+        "trainee_id": event.trainee_id, "trainee_name": trainee_name,
+        "reasons": [{"code": r.get("code"), "detail": r.get("detail"), "clause": r.get("clause")} for r in event.reasons or []],
+        "face_distance": face.get("best_distance"), "face_threshold": face.get("threshold"),
+        "distance_to_venue_m": fence.get("distance_m"), "decides_event_id": event.decides_event_id,
+        "alert": _alert_of(event),
+    }
+
+
+def message_for_event(session: Session, event_id: int) -> tuple[list[str], dict[str, Any]]:
+    event = session.get(Event, event_id)
+    cls = session.get(TrainingClass, event.class_id)
+    name = session.scalar(select(Trainee.name).where(Trainee.id == event.trainee_id)) if event.trainee_id else None
+    return class_rooms(session, cls), event_message(event, cls, name)
+
+
+def _lesson_counts(session: Session, lesson: Lesson, now: datetime) -> dict[str, int]:
+    enrolled = session.scalar(select(func.count()).select_from(Enrollment).where(Enrollment.class_id == lesson.class_id))
+    rows = session.execute(select(Event.verdict, func.count()).where(Event.lesson_id == lesson.id,
+                                                                     Event.decides_event_id.is_(None))
+                           .group_by(Event.verdict)).all()
+    by = {v: n for v, n in rows}
+    checked_in = session.scalar(select(func.count(func.distinct(Event.trainee_id))).where(
+        Event.lesson_id == lesson.id, Event.kind == "check_in", Event.verdict == "verified"))
+    answered = select(Event.id).where(Event.spot_check_id == SpotCheck.id).exists()
+    missed = session.scalar(select(func.count()).select_from(SpotCheck).where(
+        SpotCheck.lesson_id == lesson.id, SpotCheck.due_at < now, ~answered))
+    return {"enrolled": enrolled or 0, "checked_in": checked_in or 0, "verified": by.get("verified", 0),
+            "rejected": by.get("rejected", 0), "flagged": by.get("flagged", 0), "spot_checks_missed": missed or 0}
+
+
+def _missed_spot_checks(session: Session, lesson_ids: list[int], now: datetime) -> list[dict]:
+    if not lesson_ids:
+        return []
+    answered = select(Event.id).where(Event.spot_check_id == SpotCheck.id).exists()
+    rows = session.execute(
+        select(SpotCheck, Trainee.name, TrainingClass.name).join(Trainee, Trainee.id == SpotCheck.trainee_id)
+        .join(TrainingClass, TrainingClass.id == SpotCheck.class_id)
+        .where(SpotCheck.lesson_id.in_(lesson_ids), SpotCheck.due_at < now, ~answered)
+        .order_by(SpotCheck.due_at.desc()).limit(100)).all()
+    return [{"alert": "spot_check_missed", "spot_check_id": c.id, "lesson_id": c.lesson_id, "class_id": c.class_id,
+             "class_name": cname, "trainee_id": c.trainee_id, "trainee_name": tname, "due_at": c.due_at.isoformat()}
+            for c, tname, cname in rows]
+
+
+def snapshot(session: Session, actor: Actor, now: datetime, since: int | None, institution_id: int | None = None) -> dict:
+    """The classes in session now in the actor's scope with their counts, unanswered spot checks
+    past their time, and (``since``) the events after that cursor, oldest first."""
+    if actor.role is Role.trainee:
+        raise ApiError(403, "forbidden", "您的角色无权查看监管看板")
+    scoped = classes_query(actor)
+    if institution_id is not None:
+        scoped = scoped.where(TrainingClass.institution_id == institution_id)
+    classes = {c.id: c for c in session.scalars(scoped)}
+    lessons = list(session.scalars(select(Lesson).where(
+        Lesson.class_id.in_(list(classes)), Lesson.cancelled_at.is_(None),
+        Lesson.starts_at <= now + SESSION_MARGIN, Lesson.ends_at >= now - SESSION_MARGIN).order_by(Lesson.starts_at)))
+    in_session = []
+    for lesson in lessons:
+        cls = classes[lesson.class_id]
+        in_session.append({
+            "lesson_id": lesson.id, "class_id": cls.id, "class_name": cls.name, "institution_id": cls.institution_id,
+            "district_id": cls.district_id, "mode": lesson.mode.value, "title": lesson.title,
+            "starts_at": lesson.starts_at.isoformat(), "ends_at": lesson.ends_at.isoformat(),
+            "running": lesson.starts_at <= now <= lesson.ends_at, **_lesson_counts(session, lesson, now),
+        })
+    events: list[dict] = []
+    latest = session.scalar(select(func.max(Event.id)).where(Event.class_id.in_(list(classes)))) or 0
+    if since is not None and classes:
+        rows = session.execute(
+            select(Event, Trainee.name).outerjoin(Trainee, Trainee.id == Event.trainee_id)
+            .where(Event.class_id.in_(list(classes)), Event.id > since).order_by(Event.id).limit(REPLAY_LIMIT + 1)).all()
+        events = [event_message(e, classes[e.class_id], name) for e, name in rows[:REPLAY_LIMIT]]
+        truncated = len(rows) > REPLAY_LIMIT
+    else:
+        truncated = False
+    return {"now": now.isoformat(), "cursor": latest, "lessons": in_session, "events": events,
+            "events_truncated": truncated, "rooms": rooms_for(actor),
+            "missed_spot_checks": _missed_spot_checks(session, [l.id for l in lessons], now)}
+
+
+def _fix_in_venue_datum(location: dict, venue: Venue) -> dict | None:
+    try:
+        lat, lon = geofence.convert(location["lat"], location["lon"], location.get("datum") or "wgs84",
+                                    venue.datum.value)
+    except Exception:  # noqa: BLE001 - a drawing, not a decision: no fix drawn
+        return None
+    return {"lat": lat, "lon": lon, "accuracy_m": location["accuracy_m"]}
+
+
+def roll(session: Session, actor: Actor, lesson_id: int) -> dict:
+    """A lesson's roll: each enrolled trainee's state and the evidence of their latest event,
+    with the venue's fence and each fix in the same datum (for a plan drawing)."""
+    if actor.role is Role.trainee:
+        raise ApiError(403, "forbidden", "您的角色无权查看点名册")
+    lesson = session.get(Lesson, lesson_id)
+    if lesson is None:
+        raise ApiError(404, "lesson_not_found", f"课次 {lesson_id} 不存在")
+    cls = visible_class(session, actor, lesson.class_id)
+    venue = session.get(Venue, lesson.venue_id) if lesson.venue_id else None
+    trainees = session.execute(select(Trainee.id, Trainee.name).join(Enrollment, and_(
+        Enrollment.trainee_id == Trainee.id, Enrollment.class_id == cls.id)).order_by(Trainee.name)).all()
+    events = list(session.scalars(select(Event).where(Event.lesson_id == lesson.id).order_by(Event.id)))
+    decided = {e.decides_event_id: e for e in events if e.decides_event_id}
+    by_trainee: dict[int, list[Event]] = {}
+    for e in events:
+        if e.trainee_id is not None and not e.decides_event_id:
+            by_trainee.setdefault(e.trainee_id, []).append(e)
+    rows = []
+    for tid, name in trainees:
+        mine = by_trainee.get(tid, [])
+        verified_in = any(e.kind == "check_in" and _effective(e, decided) == "verified" for e in mine)
+        verified_out = any(e.kind == "check_out" and _effective(e, decided) == "verified" for e in mine)
+        last = mine[-1] if mine else None
+        state = ("checked_out" if verified_out else "present" if verified_in else
+                 ("pending_review" if last is not None and _effective(last, decided) == "flagged" else
+                  "rejected" if last is not None and last.verdict == "rejected" else "missing"))
+        row = {"trainee_id": tid, "name": name, "state": state, "events": len(mine), "last": None}
+        if last is not None:
+            ev = last.evidence or {}
+            face, loc = ev.get("face") or {}, ev.get("location")
+            row["last"] = {
+                "event_id": last.id, "kind": last.kind, "verdict": last.verdict, "effective": _effective(last, decided),
+                "at": last.at.isoformat(), "reasons": last.reasons,
+                "face": {"distance": face.get("best_distance"), "threshold": face.get("threshold"),
+                         "passed": face.get("passed"), "events": face.get("events"), "steps": face.get("steps"),
+                         "model": face.get("model_name")},
+                "frames": len(ev.get("frames") or []),
+                "fix": _fix_in_venue_datum(loc, venue) if loc and venue else None,
+                "fence": ev.get("fence"),
+            }
+        rows.append(row)
+    fence = None
+    if venue is not None:
+        fence = {"kind": venue.fence_kind.value, "datum": venue.datum.value, "lat": venue.centre_lat,
+                 "lon": venue.centre_lon, "radius_m": venue.radius_m, "points": venue.polygon, "name": venue.name,
+                 "max_accuracy_m": venue.max_accuracy_m}
+    return {"lesson": {"id": lesson.id, "class_id": cls.id, "class_name": cls.name, "mode": lesson.mode.value,
+                       "title": lesson.title, "starts_at": lesson.starts_at.isoformat(), "ends_at": lesson.ends_at.isoformat(),
+                       "online": lesson.mode is LessonMode.online},
+            "fence": fence, "trainees": rows}
+
+
+def _effective(event: Event, decided: dict[int, Event]) -> str:
+    """A flagged event's verdict after review (approved -> verified, rejected -> rejected)."""
+    decision = decided.get(event.id)
+    if event.verdict == "flagged" and decision is not None:
+        return "verified" if decision.verdict == "approved" else "rejected"
+    return event.verdict

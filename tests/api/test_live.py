@@ -1,0 +1,148 @@
+"""The live dashboard's Socket.IO side and its reads: a message reaches exactly the scopes that
+contain its class, a reconnect loses nothing (snapshot since a cursor), frames are scoped and
+their viewing audited."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+
+from server.extensions import socketio
+
+
+def _socket(app, api):
+    return socketio.test_client(app, flask_test_client=api.client)
+
+
+def _events(sock, name="event"):
+    return [m["args"][0] for m in sock.get_received() if m["name"] == name]
+
+
+def test_a_socket_without_a_signed_in_session_is_refused(app):
+    sock = socketio.test_client(app, flask_test_client=app.test_client())
+    assert not sock.is_connected()
+
+
+def test_a_review_decision_reaches_its_districts_watchers_and_nobody_in_another_district(app, worlds, login):
+    y = worlds["yubei"]
+    watchers = {name: _socket(app, login(name)) for name in
+                ("yubei-supervisor", "yubei-admin", "yubei-teacher", "city", "admin",
+                 "nanan-supervisor", "nanan-admin", "nanan-teacher", "yubei-trainee", "nanan-trainee")}
+    for sock in watchers.values():
+        assert sock.is_connected()
+        sock.get_received()  # the hello
+    resp = login("yubei-supervisor").post(f"/api/events/{y.event_id}/review", json={"decision": "approved", "reason": "现场核实"})
+    assert resp.status_code == 201, resp.get_json()
+    decision_id = resp.get_json()["event_id"]
+    heard = {name: _events(sock) for name, sock in watchers.items()}
+    for name in ("yubei-supervisor", "yubei-admin", "yubei-teacher", "city", "admin"):
+        assert [m["event_id"] for m in heard[name]] == [decision_id], name
+        assert heard[name][0]["decides_event_id"] == y.event_id and heard[name][0]["class_id"] == y.class_id
+    for name in ("nanan-supervisor", "nanan-admin", "nanan-teacher", "yubei-trainee", "nanan-trainee"):
+        assert heard[name] == [], f"{name} heard {heard[name]}"
+
+
+def test_a_client_in_several_matching_rooms_hears_an_event_once(app, worlds, login):
+    # the admin's "all" room and nothing else: one message; the supervisor: one message too
+    y = worlds["yubei"]
+    sup = _socket(app, login("yubei-supervisor"))
+    sup.get_received()
+    login("yubei-supervisor").post(f"/api/events/{y.event_id}/review", json={"decision": "rejected", "reason": "人不在场"})
+    assert len(_events(sup)) == 1
+
+
+def _lesson_now(session, lesson_id):
+    from server.models import Lesson
+
+    lesson = session.get(Lesson, lesson_id)
+    now = datetime.now(timezone.utc)
+    lesson.starts_at, lesson.ends_at = now - timedelta(minutes=30), now + timedelta(hours=1)
+    session.commit()
+
+
+def test_a_spot_check_is_pushed_to_the_trainees_phone_and_announced_to_the_class_watchers(app, worlds, login, session):
+    y, n = worlds["yubei"], worlds["nanan"]
+    _lesson_now(session, y.lesson_id)
+    phone, other_phone = _socket(app, login("yubei-trainee")), _socket(app, login("nanan-trainee"))
+    sup, other_sup = _socket(app, login("yubei-supervisor")), _socket(app, login("nanan-supervisor"))
+    for s in (phone, other_phone, sup, other_sup):
+        s.get_received()
+    resp = login("yubei-teacher").post(f"/api/lessons/{y.lesson_id}/spot-checks", json={})
+    assert resp.status_code == 201, resp.get_json()
+    pushed = _events(phone, "spot_check")
+    assert len(pushed) == 1 and pushed[0]["lesson_id"] == y.lesson_id
+    assert datetime.fromisoformat(pushed[0]["due_at"]) > datetime.now(timezone.utc)
+    assert _events(other_phone, "spot_check") == []
+    announced = _events(sup, "spot_checks_issued")
+    assert announced and announced[0]["class_id"] == y.class_id and announced[0]["count"] == 1
+    assert other_sup.get_received() == []
+    assert n.class_id != y.class_id
+
+
+def test_the_snapshot_replays_every_event_after_the_cursor_in_scope_only(app, worlds, login):
+    y, n = worlds["yubei"], worlds["nanan"]
+    sup = login("yubei-supervisor")
+    first = sup.get("/api/live/snapshot?since=0").get_json()
+    assert [e["event_id"] for e in first["events"]] == [y.event_id]  # not nanan's
+    cursor = first["cursor"]
+    resp = sup.post(f"/api/events/{y.event_id}/review", json={"decision": "approved", "reason": "现场核实"})
+    assert resp.status_code == 201, resp.get_json()
+    d1 = resp.get_json()["event_id"]
+    login("nanan-supervisor").post(f"/api/events/{n.event_id}/review", json={"decision": "approved", "reason": "现场核实"})
+    again = sup.get(f"/api/live/snapshot?since={cursor}").get_json()
+    assert [e["event_id"] for e in again["events"]] == [d1]
+    assert again["cursor"] == d1
+    assert sup.get("/api/live/snapshot?since=-1").status_code == 422
+    assert login("yubei-trainee").get("/api/live/snapshot").status_code == 403
+
+
+def test_the_snapshot_lists_the_lessons_in_session_with_their_counts(app, worlds, login, session):
+    y = worlds["yubei"]
+    _lesson_now(session, y.lesson_id)
+    body = login("yubei-supervisor").get("/api/live/snapshot").get_json()
+    assert [l["lesson_id"] for l in body["lessons"]] == [y.lesson_id]
+    lesson = body["lessons"][0]
+    assert lesson["enrolled"] == 1 and lesson["flagged"] == 1 and lesson["checked_in"] == 0 and lesson["running"]
+    assert login("nanan-supervisor").get("/api/live/snapshot").get_json()["lessons"] == []
+
+
+def test_the_roll_shows_each_trainees_state_and_the_fence(app, worlds, login):
+    y = worlds["yubei"]
+    body = login("yubei-teacher").get(f"/api/lessons/{y.lesson_id}/roll").get_json()
+    assert body["fence"]["kind"] == "circle" and body["fence"]["radius_m"] == 100
+    [row] = body["trainees"]
+    assert row["state"] == "pending_review" and row["last"]["event_id"] == y.event_id
+    login("yubei-supervisor").post(f"/api/events/{y.event_id}/review", json={"decision": "approved", "reason": "现场核实"})
+    [row] = login("yubei-teacher").get(f"/api/lessons/{y.lesson_id}/roll").get_json()["trainees"]
+    assert row["state"] == "present"
+    assert login("nanan-supervisor").get(f"/api/lessons/{y.lesson_id}/roll").status_code == 404
+
+
+def test_viewing_a_frame_is_scoped_and_leaves_an_audit_entry(app, worlds, login, session):
+    from server.models import AuditEntry, Event
+    from server.services import chain
+
+    y = worlds["yubei"]
+    store = app.extensions["hourproof_evidence"]
+    digest = store.put(b"\xff\xd8\xff\xe0 not really a jpeg")
+    event = chain.append(session, kind="check_in", class_id=y.class_id, lesson_id=y.lesson_id, enrollment_id=y.enrollment_id,
+                         trainee_id=y.trainee_id, actor_id=y.trainee_user_id, at=datetime.now(timezone.utc), verdict="rejected",
+                         decides_event_id=None, spot_check_id=None, reasons=[], evidence={"frames": [digest]},
+                         idempotency_key="frame-test", device_id=None)
+    session.commit()
+    assert login("nanan-supervisor").get(f"/api/events/{event.id}/frames/0").status_code == 404
+    assert login("yubei-trainee").get(f"/api/events/{event.id}/frames/0").status_code == 403
+    sup = login("yubei-supervisor")
+    assert sup.get(f"/api/events/{event.id}/frames/1").status_code == 404
+    resp = sup.get(f"/api/events/{event.id}/frames/0")
+    assert resp.status_code == 200 and resp.data.startswith(b"\xff\xd8") and "no-store" in resp.headers["Cache-Control"]
+    entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "evidence.view_frame"))
+    assert entry is not None and entry.entity_id == event.id and entry.actor_name == "yubei-supervisor"
+    assert session.get(Event, event.id) is not None
+
+
+@pytest.mark.parametrize("since", ["abc", "1.5"])
+def test_a_bad_cursor_is_a_clear_422(app, worlds, login, since):
+    resp = login("yubei-supervisor").get(f"/api/live/snapshot?since={since}")
+    assert resp.status_code == 422 and resp.get_json()["error"]["message"]

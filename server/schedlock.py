@@ -129,7 +129,10 @@ def lock_for(database_url: str, data_dir: Path):
 
         from .extensions import make_engine
 
-        return PostgresAdvisoryLock(make_engine(database_url, poolclass=NullPool))
+        # TCP keepalives: a holder cut off from the server notices within about 25 s (its check
+        # fails and it stops its jobs), about when the server drops the session and frees the lock.
+        keepalives = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
+        return PostgresAdvisoryLock(make_engine(database_url, poolclass=NullPool, connect_args=keepalives))
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         return FileLock(Path(url.database).with_name(Path(url.database).name + ".scheduler-lock"))
     return FileLock(Path(data_dir) / "scheduler.lock")

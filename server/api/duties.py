@@ -1,7 +1,7 @@
 """Deadline duties (待办事项) for the dashboard: due and overdue filings, scoped like classes."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Annotated, Literal
 
 from pydantic import Field
@@ -26,13 +26,27 @@ class DutyDoneIn(Strict):
     note: Annotated[str, Field(max_length=256)] = ""
 
 
+class ApplicationReceivedIn(Strict):
+    #: The day 人社 accepted the class's subsidy application (a calendar day in China)
+    received_on: date
+
+
 @endpoint(bp, "GET", "/duties", summary="Filing deadlines due / overdue / done, each with its clause (my scope)",
           tag="duties", roles=svc.VIEWERS, query=DutiesQuery)
 def list_duties(actor: Actor, query: DutiesQuery):
     return svc.duties_for(db.session, actor, datetime.now(timezone.utc), query.status, query.class_id, query.institution_id)
 
 
-@endpoint(bp, "POST", "/duties/<int:duty_id>/done", summary="Mark a filing duty done (recorded with who, when, note)",
-          tag="duties", roles=(Role.admin, Role.institution_admin), body=DutyDoneIn)
+@endpoint(bp, "POST", "/duties/<int:duty_id>/done",
+          summary="Mark a duty done (recorded with who, when, note): filings by the institution, reviews by 人社",
+          tag="duties", roles=(Role.admin, Role.institution_admin, Role.district_supervisor, Role.city_reviewer),
+          body=DutyDoneIn)
 def duty_done(actor: Actor, duty_id: int, body: DutyDoneIn):
     return svc.mark_done(db.session, actor, duty_id, body.note, datetime.now(timezone.utc))
+
+
+@endpoint(bp, "POST", "/classes/<int:class_id>/application-received",
+          summary="Record the day 人社 accepted the class's subsidy application; its review deadline (JS 5 working days) becomes a duty",
+          tag="duties", roles=svc.REVIEWERS, body=ApplicationReceivedIn, status=201)
+def application_received(actor: Actor, class_id: int, body: ApplicationReceivedIn):
+    return svc.record_application(db.session, actor, class_id, body.received_on, datetime.now(timezone.utc))

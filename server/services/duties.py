@@ -9,8 +9,10 @@ and keeps one duty per rule and subject:
   registration within a month);
 - level_certificate_issued: a trainee's level certificate for the class's occupation and level,
   issued on or after the class started (ZJ: apply within 12 months) - one duty per enrollment;
-- application_received (JS: review within 5 working days): hourproof records no application
-  date yet, so no duty is made from it (the sync result says so).
+- application_received (JS: review of a subsidy application within 5 working days): hourproof
+  does not receive applications itself, so 人社 staff record the day they accepted a class's
+  application (`record_application`); that duty is the reviewers' to mark done, not the
+  institution's.
 
 Keeping periods (kind years_after) are not duties to remind of: retention applies them.
 
@@ -43,7 +45,15 @@ REMIND_AHEAD = timedelta(days=7)
 STAGE_ZH = {"ahead": "即将到期", "due": "今日到期", "overdue": "已逾期"}
 STATUS_ZH = {"due": "待办", "overdue": "已逾期", "done": "已完成"}
 VIEWERS = (Role.admin, Role.city_reviewer, Role.district_supervisor, Role.institution_admin)
+#: Who marks a duty done: the institution files; 人社 reviews (duties counted from the day an
+#: application was accepted are the reviewers').
 DONE_BY = (Role.admin, Role.institution_admin)
+REVIEWERS = (Role.admin, Role.district_supervisor, Role.city_reviewer)
+RECORDED_ANCHORS = ("application_received",)
+
+
+def done_by(duty: Duty) -> tuple[Role, ...]:
+    return REVIEWERS if duty.anchor in RECORDED_ANCHORS else DONE_BY
 
 
 def local_date(now: datetime) -> date:
@@ -102,7 +112,7 @@ def sync(session: Session, now: datetime) -> SyncResult:
             if rule.kind == "years_after" or not rule.applies_to(cls.funding.value):
                 continue
             anchors = _anchors(session, cls, rule.anchor)
-            if rule.anchor not in ("class_opening", "training_end", "level_certificate_issued"):
+            if rule.anchor not in ("class_opening", "training_end", "level_certificate_issued", *RECORDED_ANCHORS):
                 result.not_computable.add(f"{policy.code}:{rule.code} ({ANCHORS.get(rule.anchor, rule.anchor)})")
             for subject, enrollment_id, anchor_date in anchors:
                 d = compute_deadline(rule, anchor_date)
@@ -189,12 +199,13 @@ def duties_for(session: Session, actor: Actor, now: datetime, status: str = "ope
     if ids:
         for r in session.scalars(select(DutyReminder).where(DutyReminder.duty_id.in_(ids)).order_by(DutyReminder.id)):
             reminders.setdefault(r.duty_id, []).append(r)
-    return [duty_json(d, c, today, reminders.get(d.id, [])) for d, c in rows]
+    return [duty_json(d, c, today, reminders.get(d.id, []), actor) for d, c in rows]
 
 
-def duty_json(d: Duty, cls: TrainingClass, today: date, reminders: list[DutyReminder] = ()) -> dict:
+def duty_json(d: Duty, cls: TrainingClass, today: date, reminders: list[DutyReminder] = (), actor: Actor | None = None) -> dict:
     status = status_of(d, today)
     return {
+        "can_mark_done": actor is not None and d.done_at is None and actor.role in done_by(d),
         "id": d.id, "code": d.code, "class_id": d.class_id, "class_name": cls.name, "institution_id": cls.institution_id,
         "district_id": cls.district_id, "enrollment_id": d.enrollment_id, "region_code": d.region_code,
         "anchor": d.anchor, "anchor_name": ANCHORS.get(d.anchor, d.anchor), "anchor_date": d.anchor_date.isoformat(),
@@ -213,7 +224,7 @@ def mark_done(session: Session, actor: Actor, duty_id: int, note: str, now: date
         classes_query(actor).with_only_columns(TrainingClass.id).where(TrainingClass.id == duty.class_id)) is not None
     if not visible:
         raise ApiError(404, "duty_not_found", f"待办事项 {duty_id} 不存在或不在您的管辖范围内")
-    require_role(actor, DONE_BY)
+    require_role(actor, done_by(duty))
     cls = session.get(TrainingClass, duty.class_id)
     if duty.done_at is None:
         duty.done_at, duty.done_by_id, duty.done_note = now, actor.user_id, note
@@ -221,4 +232,40 @@ def mark_done(session: Session, actor: Actor, duty_id: int, note: str, now: date
                      {"code": duty.code, "due_on": duty.due_on.isoformat(), "note": note},
                      institution_id=cls.institution_id)
         session.commit()
-    return duty_json(duty, cls, local_date(now))
+    return duty_json(duty, cls, local_date(now), actor=actor)
+
+
+def record_application(session: Session, actor: Actor, class_id: int, received_on: date, now: datetime) -> dict:
+    """人社 accepted the class's subsidy application on `received_on`: every rule of the region
+    counted from that day (JS: eligibility review within 5 working days, js 2.2) becomes a duty
+    of the reviewers. Recording the same day again changes nothing; another day is refused
+    (the first record stands; a correction is a person's decision, not an overwrite)."""
+    cls = visible_class(session, actor, class_id)
+    require_role(actor, REVIEWERS)
+    policy = rules.region(cls.region_code)
+    rules_here = [r for r in policy.deadlines if r.anchor in RECORDED_ANCHORS and r.applies_to(cls.funding.value)]
+    if not rules_here:
+        raise ApiError(409, "no_review_deadline", f"{policy.name}的政策没有从受理材料起算的期限，无需登记受理日期")
+    if received_on > local_date(now):
+        raise ApiError(422, "invalid_input", "受理日期不能晚于今天", fields=[{"field": "received_on", "message": "in the future"}])
+    today = local_date(now)
+    out = []
+    for rule in rules_here:
+        subject = f"class:{cls.id}"
+        duty = session.scalar(select(Duty).where(Duty.code == rule.code, Duty.subject == subject))
+        if duty is not None and duty.anchor_date != received_on:
+            raise ApiError(409, "application_already_recorded",
+                           f"该班已登记受理日期 {duty.anchor_date}，不能改为 {received_on}")
+        if duty is None:
+            d = compute_deadline(rule, received_on)
+            duty = Duty(code=rule.code, subject=subject, class_id=cls.id, region_code=policy.code, anchor=rule.anchor,
+                        anchor_date=received_on, due_on=d.due, clause=d.clause, detail=d.detail,
+                        provisional=d.provisional, created_at=now)
+            session.add(duty)
+            session.flush()
+            audit.record(session, actor, "duty.application_received", "duty", duty.id, None,
+                         {"class_id": cls.id, "code": rule.code, "received_on": received_on.isoformat(),
+                          "due_on": d.due.isoformat()}, institution_id=cls.institution_id)
+        out.append(duty_json(duty, cls, today, actor=actor))
+    session.commit()
+    return out

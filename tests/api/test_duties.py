@@ -71,3 +71,64 @@ def test_the_manage_page_has_the_duties_panel_and_its_script(worlds, login):
     html = login("yubei-admin").get("/manage").get_data(as_text=True)
     assert 'id="duties-table"' in html and "duties.js" in html
     assert date(2026, 7, 30).isoformat() not in html  # data comes from the API, not the page
+
+
+def _make_jiangsu(session, world):
+    from server.models import Region, TrainingClass
+
+    if session.get(Region, "js") is None:
+        session.add(Region(code="js", name="江苏省"))
+        session.flush()
+    session.get(TrainingClass, world.class_id).region_code = "js"
+    session.commit()
+
+
+def test_a_supervisor_records_an_accepted_application_and_owes_its_review_within_5_working_days(worlds, login, session):
+    from policies.deadlines import deadline
+    from server.services import rules
+
+    y = worlds["yubei"]
+    _make_jiangsu(session, y)
+    api = login("yubei-supervisor")
+    resp = api.post(f"/api/classes/{y.class_id}/application-received", json={"received_on": "2026-09-30"})
+    assert resp.status_code == 201, resp.get_json()
+    [duty] = resp.get_json()
+    expected = deadline(rules.region("js"), "eligibility_review", date(2026, 9, 30))
+    # National Day week (1-8 Oct 2026) is not counted: the 5th working day is after it.
+    assert (duty["code"], duty["due_on"], duty["clause"]) == ("eligibility_review", expected.due.isoformat(), "js 2.2")
+    assert duty["due_on"] > "2026-10-08" and duty["can_mark_done"] is True
+    again = api.post(f"/api/classes/{y.class_id}/application-received", json={"received_on": "2026-09-30"})
+    assert again.status_code == 201 and again.get_json()[0]["id"] == duty["id"]  # the same day again: nothing new
+    other = api.post(f"/api/classes/{y.class_id}/application-received", json={"received_on": "2026-10-09"})
+    assert other.status_code == 409 and other.get_json()["error"]["code"] == "application_already_recorded"
+
+
+def test_the_review_duty_is_closed_by_the_reviewers_not_by_the_institution(worlds, login, session):
+    y = worlds["yubei"]
+    _make_jiangsu(session, y)
+    [duty] = login("yubei-supervisor").post(f"/api/classes/{y.class_id}/application-received",
+                                            json={"received_on": "2026-09-30"}).get_json()
+    admin = login("yubei-admin")
+    seen = {d["id"]: d for d in admin.get("/api/duties?status=all").get_json()}
+    assert seen[duty["id"]]["can_mark_done"] is False  # the institution sees it, 人社 closes it
+    assert admin.post(f"/api/duties/{duty['id']}/done", json={}).status_code == 403
+    done = login("yubei-supervisor").post(f"/api/duties/{duty['id']}/done", json={"note": "审核通过"})
+    assert done.status_code == 200 and done.get_json()["status"] == "done"
+
+
+def test_a_region_without_a_review_deadline_needs_no_application_date_and_the_future_is_refused(worlds, login, session):
+    y = worlds["yubei"]
+    api = login("yubei-supervisor")
+    cq = api.post(f"/api/classes/{y.class_id}/application-received", json={"received_on": "2026-09-30"})
+    assert cq.status_code == 409 and cq.get_json()["error"]["code"] == "no_review_deadline"
+    _make_jiangsu(session, y)
+    future = api.post(f"/api/classes/{y.class_id}/application-received", json={"received_on": "2099-01-01"})
+    assert future.status_code == 422
+
+
+def test_institutions_and_other_districts_cannot_record_an_application(worlds, login, session):
+    y = worlds["yubei"]
+    _make_jiangsu(session, y)
+    body = {"received_on": "2026-09-30"}
+    assert login("yubei-admin").post(f"/api/classes/{y.class_id}/application-received", json=body).status_code == 403
+    assert login("nanan-supervisor").post(f"/api/classes/{y.class_id}/application-received", json=body).status_code == 404

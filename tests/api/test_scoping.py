@@ -75,6 +75,8 @@ def _target(y):
         ("GET", "/api/events/<int:event_id>/frames/<int:index>"): (f"/api/events/{y.event_id}/frames/0", None, None),
         ("GET", "/api/duties"): (f"/api/duties?class_id={y.class_id}&status=all", None, None),
         ("POST", "/api/duties/<int:duty_id>/done"): (f"/api/duties/{y.duty_id}/done", {"note": "已报送"}, None),
+        ("POST", "/api/classes/<int:class_id>/application-received"): (f"/api/classes/{y.class_id}/application-received",
+                                                                       {"received_on": "2026-07-01"}, None),
     }
 
 

@@ -240,14 +240,15 @@ def test_chongqing_reports_are_owed_by_self_paid_classes_only(session, world):
     assert subsidised.id not in {d.class_id for d in rows}
 
 
-def test_jiangsu_registers_continuing_education_within_a_month_and_says_which_rule_it_cannot_date(session, world):
+def test_jiangsu_registers_continuing_education_within_a_month_and_waits_for_an_application_to_date_its_review(session, world):
     cls, _ = make_class(session, world, region="js", ends_on=date(2026, 1, 31), starts_on=date(2026, 1, 5))
     session.commit()
     result = duties.sync(session, NOW)
     rows = session.scalars(select(Duty).where(Duty.class_id == cls.id)).all()
-    # Keeping periods (years_after) are retention, not reminders; the review's anchor is not recorded.
+    # Keeping periods (years_after) are retention, not reminders; the review is dated only when
+    # 人社 records the accepted application (record_application), never guessed by the sync.
     assert [(d.code, d.due_on, d.clause) for d in rows] == [("continuing_education_registration", date(2026, 2, 28), "js 3.1")]
-    assert any("eligibility_review" in x for x in result.not_computable)
+    assert result.not_computable == set()
 
 
 def test_zhejiang_duties_run_per_trainee_from_their_level_certificate(session, world):

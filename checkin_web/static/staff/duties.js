@@ -16,7 +16,9 @@
   }
 
   function row(d) {
-    var button = el("button", { type: "button", text: "标记已完成", onclick: function () {
+    // A review deadline (counted from the accepted application) is 人社's to close, not the institution's.
+    var button = !d.can_mark_done ? el("small", { class: "muted", text: "由人社部门办结" }) :
+      el("button", { type: "button", text: "标记已完成", onclick: function () {
       button.disabled = true;
       HP.api("POST", "/api/duties/" + d.id + "/done", { note: "" }).then(function (r) {
         if (!r.ok) { button.disabled = false; HP.showError(errorBox, r.data.error); return; }

@@ -50,6 +50,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     sched.add_argument("--poll", type=float, default=5.0,
                        help="seconds between tries of the lock (standby) and checks that it is still held")
     sched.add_argument("--seconds", type=int, help="run every job at this interval instead of its own (testing)")
+    sched.add_argument("--status", action="store_true",
+                       help="print each job's latest run per scheduler process (job_status) and exit")
     sched.set_defaults(handler=_scheduler)
 
     serve = sub.add_parser("serve", help="serve the app (development server; see README for production)")
@@ -214,6 +216,8 @@ def _scheduler(args) -> int:
 
     from server import jobs
 
+    if args.status:
+        return _scheduler_status()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     app = _app()
     print(f"hourproof scheduler {jobs.runner_id()}: " + ", ".join(j.id for j in jobs.JOBS), flush=True)
@@ -221,4 +225,29 @@ def _scheduler(args) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     jobs.run_guarded(app, stop, poll=args.poll, seconds=args.seconds)
+    return 0
+
+
+def _scheduler_status() -> int:
+    """Which process ran each job last, when, and what it said (times in Beijing)."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from server.extensions import db
+    from server.models import JobStatus
+
+    _app()
+    beijing = timezone(timedelta(hours=8))
+    with db.sessionmaker() as session:
+        rows = session.scalars(select(JobStatus).order_by(JobStatus.started_at.desc())).all()
+    if not rows:
+        print("no job has run yet (is a `hourproof scheduler` running?)")
+        return 0
+    latest = {}
+    for r in rows:  # newest first: the first row of each job is its latest run
+        latest.setdefault(r.job_id, r)
+    for r in sorted(latest.values(), key=lambda r: r.job_id):
+        at = r.started_at.astimezone(beijing).strftime("%Y-%m-%d %H:%M:%S")
+        print(f"{r.job_id:<24} {'ok    ' if r.ok else 'FAILED'} {at} +08:00  by {r.runner} (run {r.runs}): {r.result}")
     return 0

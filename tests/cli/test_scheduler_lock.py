@@ -221,3 +221,17 @@ def test_jobs_started_together_all_succeed_each_waiting_its_turn_to_write(app, s
     rows = session.scalars(select(JobStatus)).all()
     assert len(rows) == len(jobs.JOBS) * 2
     assert [(r.job_id, r.result) for r in rows if not r.ok] == []
+
+
+def test_scheduler_status_prints_each_jobs_latest_run_and_who_ran_it(app, session, capsys, monkeypatch):
+    from server.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", app.config["HOURPROOF_SETTINGS"].database_url)
+    monkeypatch.setenv("HOURPROOF_DATA_DIR", str(app.config["HOURPROOF_SETTINGS"].data_dir))
+    assert main(["scheduler", "--status"]) == 0
+    assert "no job has run yet" in capsys.readouterr().out
+    jobs._run_job(app, jobs.JOBS[0], jobs._func(jobs.JOBS[0]), "old-host:1", None)
+    jobs._run_job(app, jobs.JOBS[0], jobs._func(jobs.JOBS[0]), "new-host:2", None)
+    assert main(["scheduler", "--status"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and out[0].startswith("spot_checks.issue_due") and "by new-host:2" in out[0]

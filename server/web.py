@@ -1,10 +1,18 @@
 """Server-rendered pages (zh-CN). The phone app and dashboard live in checkin_web/."""
+from pathlib import Path
+
 from flask import Blueprint, render_template
+
+import checkin_web
 
 from .extensions import db
 from .services import status
 
-bp = Blueprint("web", __name__)
+#: Third-party browser code we ship ourselves (pages load nothing from other origins):
+#: socket.io-client 4.8.4 (MIT, from the npm registry; its LICENSE sits beside it).
+VENDOR = Path(checkin_web.__file__).resolve().parent / "static" / "vendor"
+
+bp = Blueprint("web", __name__, static_folder=str(VENDOR), static_url_path="/vendor")
 
 
 @bp.get("/")

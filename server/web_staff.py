@@ -23,6 +23,8 @@ bp = Blueprint("staff", __name__, static_folder=str(STATIC), static_url_path="/s
 
 #: Who may use these pages: they write (venues, classes, enrollments), and only these roles may.
 STAFF_ROLES = (Role.admin, Role.institution_admin)
+#: Who may watch the live dashboard (each within their own scope, enforced by the API and rooms).
+WATCH_ROLES = (Role.admin, Role.institution_admin, Role.teacher, Role.district_supervisor, Role.city_reviewer)
 ROLE_NAMES = {Role.admin: "系统管理员", Role.institution_admin: "机构管理员", Role.teacher: "教师",
               Role.district_supervisor: "区县人社监管", Role.city_reviewer: "市级复核", Role.trainee: "学员"}
 
@@ -43,15 +45,15 @@ def _headers(resp):
 
 def _safe_next(value: str | None) -> str:
     """Only back to one of our own pages: never an open redirect (`//evil.example`, `https:`)."""
-    if value and value.startswith("/manage") and not value.startswith("//") and "\\" not in value:
+    if value and value.startswith(("/manage", "/live")) and not value.startswith("//") and "\\" not in value:
         return value
     return "/manage"
 
 
-def _staff_or_redirect():
+def _staff_or_redirect(roles=STAFF_ROLES):
     """The signed-in staff user, or a redirect to the log-in page that comes back here."""
     user = auth.current_user()
-    if user is not None and user.role in STAFF_ROLES:
+    if user is not None and user.role in roles:
         return user, None
     args = {"next": request.full_path.rstrip("?")}
     if user is not None:
@@ -62,7 +64,7 @@ def _staff_or_redirect():
 def _page(template: str, user, **context):
     return render_template(
         template, user=user, role_name=ROLE_NAMES.get(user.role, user.role.value),
-        csrf_token=cookie.get("csrf", ""), **context,
+        csrf_token=cookie.get("csrf", ""), manages=user.role in STAFF_ROLES, **context,
     )
 
 
@@ -72,6 +74,8 @@ def login_page():
     target = _safe_next(request.args.get("next"))
     if user is not None and user.role in STAFF_ROLES:
         return redirect(target)
+    if user is not None and user.role in WATCH_ROLES and (target.startswith("/live") or not request.args.get("denied")):
+        return redirect(target if target.startswith("/live") else "/live")
     return render_template("staff/login.html", next_url=target, denied=bool(request.args.get("denied")))
 
 
@@ -109,3 +113,16 @@ def audit_page():
     if away:
         return away
     return _page("staff/audit.html", user)
+
+
+@bp.get("/live")
+def live_page():
+    """The live dashboard: classes in session, counts and alerts pushed over Socket.IO, a lesson's
+    roll with its evidence, spot checks and the review queue. Also the teacher's view on a phone."""
+    user, away = _staff_or_redirect(WATCH_ROLES)
+    if away:
+        return away
+    from .services.review import REVIEWERS
+
+    return _page("staff/live.html", user, reviews=user.role in REVIEWERS,
+                 can_spot_check=user.role in (Role.teacher, Role.district_supervisor, Role.admin, Role.institution_admin))

@@ -35,6 +35,8 @@ from .scope import Actor, classes_query, visible_class
 SESSION_MARGIN = timedelta(minutes=30)
 #: the most events a snapshot replays after a cursor (a dashboard offline longer reloads).
 REPLAY_LIMIT = 500
+#: alerts shown on a first load (no cursor yet)
+RECENT_ALERTS = 50
 
 
 def rooms_for(actor: Actor) -> list[str]:
@@ -120,7 +122,8 @@ def _missed_spot_checks(session: Session, lesson_ids: list[int], now: datetime) 
 
 def snapshot(session: Session, actor: Actor, now: datetime, since: int | None, institution_id: int | None = None) -> dict:
     """The classes in session now in the actor's scope with their counts, unanswered spot checks
-    past their time, and (``since``) the events after that cursor, oldest first."""
+    past their time, and the events after the cursor ``since``, oldest first (without a cursor:
+    the latest alerts of the lessons in session)."""
     if actor.role is Role.trainee:
         raise ApiError(403, "forbidden", "您的角色无权查看监管看板")
     scoped = classes_query(actor)
@@ -148,7 +151,17 @@ def snapshot(session: Session, actor: Actor, now: datetime, since: int | None, i
         events = [event_message(e, classes[e.class_id], name) for e, name in rows[:REPLAY_LIMIT]]
         truncated = len(rows) > REPLAY_LIMIT
     else:
+        # First load: the latest alerts of the lessons in session, so a dashboard opened
+        # mid-lesson shows what already went wrong.
         truncated = False
+        lesson_ids = [l.id for l in lessons]
+        if lesson_ids:
+            rows = session.execute(
+                select(Event, Trainee.name).outerjoin(Trainee, Trainee.id == Event.trainee_id)
+                .where(Event.lesson_id.in_(lesson_ids), Event.verdict.in_(("rejected", "flagged")),
+                       Event.decides_event_id.is_(None))
+                .order_by(Event.id.desc()).limit(RECENT_ALERTS)).all()
+            events = [event_message(e, classes[e.class_id], name) for e, name in reversed(rows)]
     return {"now": now.isoformat(), "cursor": latest, "lessons": in_session, "events": events,
             "events_truncated": truncated, "rooms": rooms_for(actor),
             "missed_spot_checks": _missed_spot_checks(session, [l.id for l in lessons], now)}

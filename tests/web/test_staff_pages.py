@@ -95,7 +95,7 @@ def test_the_login_form_is_what_the_api_expects(worlds, client):
     assert "用户名或密码错误" in resp.get_json()["error"]["message"]
 
 
-@pytest.mark.parametrize("name", ["common.js", "login.js", "manage.js", "class.js", "audit.js", "duties.js", "staff.css"])
+@pytest.mark.parametrize("name", ["common.js", "login.js", "manage.js", "class.js", "audit.js", "duties.js", "live.js", "staff.css"])
 def test_the_static_assets_are_served(client, name):
     resp = client.get(f"/static/staff/{name}")
     try:
@@ -107,9 +107,21 @@ def test_the_static_assets_are_served(client, name):
 
 
 def test_every_asset_the_templates_reference_exists():
+    vendor = STATIC.parent / "vendor"
     for template in TEMPLATES.glob("*.html"):
-        for name in re.findall(r"filename='([^']+)'", template.read_text(encoding="utf-8")):
-            assert (STATIC / name).is_file(), (template.name, name)
+        text = template.read_text(encoding="utf-8")
+        for folder, name in re.findall(r"url_for\('(staff|web)\.static', filename='([^']+)'\)", text):
+            assert ((STATIC if folder == "staff" else vendor) / name).is_file(), (template.name, name)
+        assert len(re.findall(r"filename='", text)) == len(re.findall(r"url_for\('(?:staff|web)\.static'", text))
+
+
+def test_the_vendored_socket_io_client_is_served_from_this_server(client):
+    resp = client.get("/vendor/socket.io.min.js")
+    try:
+        assert resp.status_code == 200 and resp.mimetype == "text/javascript"
+        assert b"Socket.IO v4" in resp.get_data()[:200]
+    finally:
+        resp.close()
 
 
 def test_nothing_is_loaded_from_the_internet():

@@ -15,9 +15,10 @@
   //: request the server did record is answered with the first answer, so nothing counts twice.
   var SEND = { attempts: 4, backoffMs: [1000, 2000, 4000], timeoutMs: 45000 };
   var TZ = "Asia/Shanghai";
-  //: Online lessons: a heartbeat every 30 s and whenever the page is shown or hidden; pending
-  //: spot checks asked for every 10 s (Socket.IO push can replace the polling later).
-  var ONLINE = { heartbeatMs: 30000, pollMs: 10000 };
+  //: Online lessons: a heartbeat every 30 s and whenever the page is shown or hidden; spot checks
+  //: pushed over Socket.IO the moment they are issued, and asked for every 10 s as well (every
+  //: 30 s while the push connection is up) in case a push is lost.
+  var ONLINE = { heartbeatMs: 30000, pollMs: 10000, pollPushedMs: 30000 };
 
   var LABELS = {
     mode: { offline: "线下", online: "线上" },
@@ -693,7 +694,33 @@
     beat(on);
     poll(on);
     on.timers.push(setInterval(function () { beat(on); }, ONLINE.heartbeatMs));
-    on.timers.push(setInterval(function () { poll(on); }, ONLINE.pollMs));
+    on.lastPoll = Date.now();
+    on.timers.push(setInterval(function () {
+      var pushed = state.socket && state.socket.connected;
+      if (!pushed || Date.now() - on.lastPoll >= ONLINE.pollPushedMs) poll(on);
+    }, ONLINE.pollMs));
+    listenForSpotChecks();
+  }
+
+  /* Socket.IO, loaded only when an online lesson is opened (the check-in pages stay small). The
+     push says "look now"; the pending list from the API stays the one source of truth. */
+  function listenForSpotChecks() {
+    if (state.socket) return;
+    var script = document.createElement("script");
+    script.src = "/vendor/socket.io.min.js";
+    script.onload = function () {
+      if (state.socket || typeof io !== "function") return;
+      state.socket = io({ transports: ["websocket", "polling"] });
+      state.socket.on("spot_check", function (m) {
+        if (state.online && state.online.lessonId === m.lesson_id) poll(state.online);
+      });
+      state.socket.on("connect", function () {
+        document.documentElement.setAttribute("data-push", "on");
+        if (state.online) poll(state.online);
+      });
+      state.socket.on("disconnect", function () { document.documentElement.setAttribute("data-push", "off"); });
+    };
+    document.head.appendChild(script);
   }
 
   function leaveOnline() {
@@ -721,6 +748,7 @@
   }
 
   function poll(on) {
+    on.lastPoll = Date.now();
     api("GET", "/api/lessons/" + on.lessonId + "/spot-checks/pending", undefined, 15000).then(function (r) {
       if (state.online !== on || !r.ok) return;
       var check = r.data.filter(function (c) { return c.seconds_left > 0; })[0];

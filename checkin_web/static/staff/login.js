@@ -18,11 +18,15 @@ document.addEventListener("DOMContentLoaded", function () {
         return;
       }
       var role = r.data.user.role;
-      if (role !== "admin" && role !== "institution_admin") {
-        HP.showError(form, { message: "该账号（" + HP.label("role", role) + "）不能使用机构管理页面，请使用机构管理员账号登录" });
+      var next = form.getAttribute("data-next") || "/manage";
+      if (role === "trainee") {
+        HP.showError(form, { message: "学员请在手机上打开签到页面（/m/）登录" });
         return HP.api("POST", "/api/auth/logout", undefined, { noRedirect: true }).then(function () {});
       }
-      window.location.href = form.getAttribute("data-next") || "/manage";
+      // Supervisors, reviewers and teachers watch the live dashboard; the management pages
+      // are for institution administrators.
+      if (role !== "admin" && role !== "institution_admin" && next.indexOf("/live") !== 0) next = "/live";
+      window.location.href = next;
     });
   });
 });

@@ -1,0 +1,310 @@
+/* The live dashboard (/live): classes in session with their counts, an alert stream, and a
+   lesson's roll with its evidence, kept current over Socket.IO.
+
+   Nothing is lost across a dropped connection: every event message carries a cursor (the event's
+   id); on every (re)connect the page asks the snapshot for everything after the last cursor it
+   saw. Counts always come from the server (the snapshot), never from adding up messages here. */
+"use strict";
+
+(function () {
+  var page = HP.pageData();
+  var state = { cursor: null, lessons: [], openLesson: null, institution: "", alerts: {}, socket: null };
+  var STATE_NAMES = { present: "已签到", checked_out: "已签退", missing: "未签到", rejected: "未通过", pending_review: "待复核" };
+  var VERDICTS = { verified: "已核验", rejected: "未通过", flagged: "待复核", approved: "复核通过" };
+  var KINDS = { check_in: "签到", check_out: "签退", spot_check: "抽查回应", review_decision: "复核决定" };
+  var STEPS = { turn_left: "向左转头", turn_right: "向右转头", blink: "眨眼" };
+
+  function $(id) { return document.getElementById(id); }
+  function status(text, on) {
+    var node = $("live-status");
+    node.textContent = text;
+    node.className = "conn " + (on ? "on" : "off");
+  }
+  function debounce(fn, ms) {
+    var t = null;
+    return function () { clearTimeout(t); t = setTimeout(fn, ms); };
+  }
+
+  // --- snapshot: lessons, counts, alerts, and whatever was missed --------------------------------
+
+  function snapshotUrl() {
+    var q = [];
+    if (state.cursor !== null) q.push("since=" + state.cursor);
+    if (state.institution) q.push("institution_id=" + encodeURIComponent(state.institution));
+    return "/api/live/snapshot" + (q.length ? "?" + q.join("&") : "");
+  }
+
+  function refresh() {
+    return HP.api("GET", snapshotUrl()).then(function (r) {
+      if (!r.ok) { HP.showError($("live-error"), r.data.error); return; }
+      HP.clearError($("live-error"));
+      r.data.events.forEach(onEvent);
+      if (state.cursor === null || r.data.cursor > state.cursor) state.cursor = r.data.cursor;
+      r.data.missed_spot_checks.forEach(function (m) {
+        addAlert("spot:" + m.spot_check_id, "missed", m.due_at,
+                 m.class_name + " · " + m.trainee_name, "随机抽查未在时限内回应", m.lesson_id);
+      });
+      if (r.data.events_truncated) addAlert("truncated", "info", r.data.now, "离线期间记录较多", "仅显示了部分，请刷新页面查看完整情况", null);
+      state.lessons = r.data.lessons;
+      renderLessons();
+      $("live-updated").textContent = "更新于 " + HP.beijingText(r.data.now);
+    });
+  }
+  var refreshSoon = debounce(refresh, 250);
+
+  function renderLessons() {
+    var tbody = $("lessons-table").tBodies[0];
+    HP.clear(tbody);
+    if (!state.lessons.length) {
+      HP.append(tbody, HP.el("tr", {}, HP.el("td", { colspan: 8, class: "muted", text: "现在没有正在上课的培训班" })));
+      return;
+    }
+    state.lessons.forEach(function (l) {
+      var open = HP.el("button", { type: "button", class: "link", text: "点名册", "data-lesson": l.lesson_id });
+      open.addEventListener("click", function () { openRoll(l.lesson_id); });
+      var row = HP.el("tr", { "data-lesson": l.lesson_id, class: l.running ? "" : "muted" },
+        HP.el("td", {}, HP.el("strong", { text: l.class_name }), HP.el("small", { text: [l.title, HP.label("mode", l.mode)].filter(Boolean).join(" · ") })),
+        HP.el("td", { class: "nowrap", text: HP.beijingText(l.starts_at).slice(-5) + "–" + HP.beijingText(l.ends_at).slice(-5) }),
+        HP.el("td", { class: "count checked-in", text: l.checked_in + " / " + l.enrolled }),
+        HP.el("td", { class: "count good", text: l.verified }),
+        HP.el("td", { class: "count bad", text: l.rejected }),
+        HP.el("td", { class: "count warn", text: l.flagged }),
+        HP.el("td", { class: "count warn", text: l.spot_checks_missed }),
+        HP.el("td", {}, open));
+      HP.append(tbody, row);
+    });
+  }
+
+  // --- alerts ------------------------------------------------------------------------------------
+
+  function addAlert(key, kind, at, who, what, lessonId) {
+    if (state.alerts[key]) return;
+    state.alerts[key] = true;
+    var list = $("alerts");
+    var empty = list.querySelector(".empty");
+    if (empty) list.removeChild(empty);
+    var item = HP.el("li", { class: "alert " + kind, "data-key": key },
+      HP.el("time", { text: HP.beijingText(at) }), HP.el("strong", { text: who }), HP.el("span", { text: what }));
+    if (lessonId) {
+      var b = HP.el("button", { type: "button", class: "link", text: "查看" });
+      b.addEventListener("click", function () { openRoll(lessonId); });
+      item.appendChild(b);
+    }
+    list.insertBefore(item, list.firstChild);
+    while (list.children.length > 200) list.removeChild(list.lastChild);
+  }
+
+  function reasonText(m) {
+    return (m.reasons || []).filter(function (r) { return r.code !== "late"; })
+      .map(function (r) { return r.detail + (r.clause ? "（" + r.clause + "）" : ""); }).join("；");
+  }
+
+  function onEvent(m) {
+    if (state.cursor !== null && m.cursor <= state.cursor && state.alerts["event:" + m.event_id]) return;
+    if (state.cursor === null || m.cursor > state.cursor) state.cursor = m.cursor;
+    if (state.institution && String(m.institution_id) !== String(state.institution)) return;
+    var who = m.class_name + " · " + (m.trainee_name || "");
+    if (m.kind === "review_decision") {
+      addAlert("event:" + m.event_id, "info", m.at, who, "复核：" + (m.verdict === "approved" ? "批准" : "驳回") + " — " + reasonText(m), m.lesson_id);
+    } else if (m.alert) {
+      addAlert("event:" + m.event_id, m.alert, m.at, who,
+               (KINDS[m.kind] || m.kind) + VERDICTS[m.verdict] + "：" + reasonText(m), m.lesson_id);
+    }
+    var row = document.querySelector('#lessons-table tr[data-lesson="' + m.lesson_id + '"]');
+    if (row) row.classList.add("flash");
+    refreshSoon();
+    if (state.openLesson === m.lesson_id) rollSoon();
+  }
+
+  // --- the roll (drill-down) -----------------------------------------------------------------------
+
+  function fenceSvg(fence, fix) {
+    // A plan in metres around the fence centre (no map tiles): the fence, the fix and its
+    // accuracy circle, in the venue's own datum (the server converted the fix).
+    var NS = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(NS, "svg");
+    svg.setAttribute("viewBox", "-60 -60 120 120");
+    svg.setAttribute("class", "plan");
+    svg.setAttribute("role", "img");
+    if (!fence || fence.lat === null || fence.lat === undefined) {
+      if (fence && fence.points && fence.points.length) {
+        var c = fence.points.reduce(function (a, p) { return [a[0] + p[0] / fence.points.length, a[1] + p[1] / fence.points.length]; }, [0, 0]);
+        fence = Object.assign({}, fence, { lat: c[0], lon: c[1] });
+      } else { return svg; }
+    }
+    var k = Math.cos(fence.lat * Math.PI / 180) * 111320;
+    function local(lat, lon) { return [(lon - fence.lon) * k, -(lat - fence.lat) * 110540]; }
+    var extent = fence.radius_m || 50;
+    if (fence.points) fence.points.forEach(function (p) { var q = local(p[0], p[1]); extent = Math.max(extent, Math.abs(q[0]), Math.abs(q[1])); });
+    var f = fix ? local(fix.lat, fix.lon) : null;
+    if (f) extent = Math.max(extent, Math.abs(f[0]) + fix.accuracy_m, Math.abs(f[1]) + fix.accuracy_m);
+    var s = 55 / extent;
+    function shape(tag, attrs) {
+      var n = document.createElementNS(NS, tag);
+      Object.keys(attrs).forEach(function (a) { n.setAttribute(a, attrs[a]); });
+      svg.appendChild(n);
+      return n;
+    }
+    if (fence.kind === "circle") shape("circle", { cx: 0, cy: 0, r: fence.radius_m * s, class: "fence" });
+    else shape("polygon", { points: fence.points.map(function (p) { var q = local(p[0], p[1]); return q[0] * s + "," + q[1] * s; }).join(" "), class: "fence" });
+    if (f) {
+      shape("circle", { cx: f[0] * s, cy: f[1] * s, r: Math.max(1, fix.accuracy_m * s), class: "accuracy" });
+      shape("circle", { cx: f[0] * s, cy: f[1] * s, r: 2, class: "fix" });
+    }
+    var title = document.createElementNS(NS, "title");
+    title.textContent = f ? "定位点与围栏（半径 " + Math.round(fence.radius_m || 0) + " 米，误差 " + Math.round(fix.accuracy_m) + " 米）" : "无定位";
+    svg.insertBefore(title, svg.firstChild);
+    return svg;
+  }
+
+  function photoButton(eventId, frames) {
+    if (!frames) return HP.el("span", { class: "muted", text: "—" });
+    var b = HP.el("button", { type: "button", class: "link", text: "查看照片" });
+    b.addEventListener("click", function () {
+      // Biometric data: fetched only on request, and the server records who looked.
+      fetch("/api/events/" + eventId + "/frames/0", { credentials: "same-origin" }).then(function (r) {
+        if (!r.ok) throw new Error(String(r.status));
+        return r.blob();
+      }).then(function (blob) {
+        var img = HP.el("img", { class: "thumb", alt: "签到画面（第 1 帧）" });
+        img.src = URL.createObjectURL(blob);
+        b.replaceWith(img);
+      }).catch(function () { b.textContent = "照片无法加载"; });
+    });
+    return b;
+  }
+
+  function rollRow(t, fence) {
+    var last = t.last;
+    var face = last && last.face || {};
+    var faceText = face.distance === null || face.distance === undefined ? "—"
+      : face.distance.toFixed(3) + " / 阈值 " + Number(face.threshold).toFixed(2) + (face.distance < face.threshold ? " ✓" : " ✗");
+    var live = !last || face.passed === undefined || face.passed === null ? "—"
+      : (face.passed ? "通过" : "未通过") + "（要求 " + (face.steps || []).map(function (s) { return STEPS[s] || s; }).join("→") +
+        "；检测到 " + ((face.events || []).map(function (s) { return STEPS[s] || s; }).join("→") || "无") + "）";
+    var where = HP.el("td", { class: "where" });
+    if (last && (last.fix || fence)) where.appendChild(fenceSvg(fence, last.fix));
+    if (last && last.fence && last.fence.distance_m !== undefined) {
+      where.appendChild(HP.el("small", { text: last.fence.verdict === "inside" ? "在围栏内" : "距场地约 " + Math.round(last.fence.distance_m) + " 米" }));
+    }
+    return HP.el("tr", { class: "state-" + t.state, "data-trainee": t.trainee_id },
+      HP.el("td", { text: t.name }),
+      HP.el("td", {}, HP.el("span", { class: "badge " + t.state, text: STATE_NAMES[t.state] || t.state })),
+      HP.el("td", { class: "detail", text: last ? HP.beijingText(last.at) + " " + (KINDS[last.kind] || last.kind) + " " +
+                                               (VERDICTS[last.effective] || last.effective) + (reasonText(last) ? "：" + reasonText(last) : "") : "—" }),
+      HP.el("td", { class: "nowrap", text: faceText }),
+      HP.el("td", { class: "detail", text: live }),
+      where,
+      HP.el("td", {}, last ? photoButton(last.event_id, last.frames) : HP.el("span", { text: "—" })));
+  }
+
+  function loadRoll() {
+    var id = state.openLesson;
+    if (!id) return Promise.resolve();
+    return HP.api("GET", "/api/lessons/" + id + "/roll").then(function (r) {
+      if (!r.ok) { HP.showError($("roll-error"), r.data.error); return; }
+      if (state.openLesson !== id) return;
+      var l = r.data.lesson;
+      $("roll-meta").textContent = [l.class_name, l.title, HP.label("mode", l.mode),
+        HP.beijingText(l.starts_at) + "–" + HP.beijingText(l.ends_at).slice(-5)].filter(Boolean).join(" · ");
+      var tbody = $("roll-table").tBodies[0];
+      HP.clear(tbody);
+      r.data.trainees.forEach(function (t) { tbody.appendChild(rollRow(t, r.data.fence)); });
+      if (page.reviews) loadReviews(l.class_id);
+    });
+  }
+  var rollSoon = debounce(loadRoll, 300);
+
+  function openRoll(lessonId) {
+    state.openLesson = lessonId;
+    $("roll-card").classList.remove("hidden");
+    HP.clearError($("roll-error"));
+    loadRoll().then(function () { $("roll-card").scrollIntoView({ behavior: "smooth", block: "start" }); });
+  }
+
+  function loadReviews(classId) {
+    return HP.api("GET", "/api/classes/" + classId + "/review-queue").then(function (r) {
+      var tbody = $("review-table").tBodies[0];
+      HP.clear(tbody);
+      if (!r.ok) { HP.showError($("roll-error"), r.data.error); return; }
+      var mine = r.data.filter(function (e) { return e.lesson_id === state.openLesson; });
+      if (!mine.length) {
+        tbody.appendChild(HP.el("tr", {}, HP.el("td", { colspan: 4, class: "muted", text: "没有待复核的记录" })));
+        return;
+      }
+      mine.forEach(function (e) {
+        var reason = HP.el("input", { name: "reason", maxlength: 512, placeholder: "复核理由（必填）", "aria-label": "复核理由" });
+        var approve = HP.el("button", { type: "button", text: "批准" });
+        var reject = HP.el("button", { type: "button", class: "danger", text: "驳回" });
+        var cell = HP.el("td", { class: "review" }, reason, approve, reject, HP.el("div", { class: "form-error", "aria-live": "polite" }));
+        function decide(decision) {
+          HP.clearError(cell);
+          if (reason.value.trim().length < 2) { HP.showError(cell, { message: "请填写复核理由（至少 2 个字）" }); reason.focus(); return; }
+          HP.busy(approve, true); HP.busy(reject, true);
+          HP.api("POST", "/api/events/" + e.event_id + "/review", { decision: decision, reason: reason.value.trim() }).then(function (res) {
+            HP.busy(approve, false); HP.busy(reject, false);
+            if (!res.ok) { HP.showError(cell, res.data.error); return; }
+            loadRoll();
+          });
+        }
+        approve.addEventListener("click", function () { decide("approved"); });
+        reject.addEventListener("click", function () { decide("rejected"); });
+        tbody.appendChild(HP.el("tr", { "data-event": e.event_id },
+          HP.el("td", { text: e.trainee_name || "" }),
+          HP.el("td", { text: HP.beijingText(e.at) + " " + (KINDS[e.kind] || e.kind) }),
+          HP.el("td", { class: "detail", text: reasonText(e) }), cell));
+      });
+    });
+  }
+
+  // --- spot checks --------------------------------------------------------------------------------
+
+  function spotCheckAll() {
+    var button = $("spot-check-all");
+    HP.busy(button, true);
+    HP.api("POST", "/api/lessons/" + state.openLesson + "/spot-checks", {}).then(function (r) {
+      HP.busy(button, false);
+      if (!r.ok) { HP.showError($("roll-error"), r.data.error); return; }
+      HP.clearError($("roll-error"));
+      addAlert("issued:" + Date.now(), "info", new Date().toISOString(), "已发起随机抽查",
+               "向 " + r.data.length + " 名学员推送，请在 60 秒内回应", state.openLesson);
+    });
+  }
+
+  // --- the socket ----------------------------------------------------------------------------------
+
+  function connect() {
+    if (typeof io !== "function") { status("实时推送不可用（脚本未加载），每分钟自动刷新", false); return; }
+    // WebSocket first: several server processes need no sticky sessions for it; long-polling
+    // remains the fallback where a proxy blocks WebSocket.
+    var socket = io({ transports: ["websocket", "polling"] });
+    state.socket = socket;
+    socket.on("connect", function () { status("● 实时", true); refresh(); });
+    socket.on("disconnect", function () { status("连接已断开，正在重连…（重连后自动补齐期间的记录）", false); });
+    socket.on("connect_error", function () { status("无法连接实时推送，正在重试…", false); });
+    socket.on("event", onEvent);
+    socket.on("spot_checks_issued", function (m) {
+      refreshSoon();
+      if (state.openLesson === m.lesson_id) rollSoon();
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    HP.api("GET", "/api/institutions").then(function (r) {
+      if (!r.ok) return;
+      var select = $("institution-filter");
+      (r.data.items || r.data).forEach(function (i) { select.appendChild(HP.el("option", { value: i.id, text: i.name })); });
+    });
+    $("institution-filter").addEventListener("change", function (e) {
+      state.institution = e.target.value;
+      state.cursor = null;
+      refresh();
+    });
+    $("live-filter").addEventListener("submit", function (e) { e.preventDefault(); });
+    $("roll-close").addEventListener("click", function () { state.openLesson = null; $("roll-card").classList.add("hidden"); });
+    if ($("spot-check-all")) $("spot-check-all").addEventListener("click", spotCheckAll);
+    refresh().then(connect);
+    // Spot checks that pass their time unanswered are not events: look for them every minute.
+    setInterval(refresh, 60000);
+  });
+})();

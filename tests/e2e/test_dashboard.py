@@ -1,0 +1,129 @@
+"""The supervisor's live dashboard in a real Chromium, next to a phone checking in with the fake
+camera: the check-in shows on the dashboard within 2 s, the roll shows its evidence, and a
+check-in outside the fence raises an alert with the distance."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.checkin.conftest import PASSWORD, inside_fix
+
+from .test_phone_checkin import (ARTIFACTS, camera_browser, check_in, fake_camera, log_in, phone_page,  # noqa: F401 (fixtures)
+                                 playwright, server)
+
+pytestmark = [pytest.mark.slow, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
+
+
+def supervisor_page(browser, base: str, username: str = "supervisor"):
+    context = browser.new_context(viewport={"width": 1360, "height": 960}, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
+            if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.problems = problems
+    page.goto(base + "/login?next=/live")
+    page.fill("#login-form input[name=username]", username)
+    page.fill("#login-form input[name=password]", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_selector("#live-status.on")  # the Socket.IO connection is up
+    return context, page
+
+
+def _enrolled(app, class_id: int) -> int:
+    from sqlalchemy import func, select
+
+    from server.models import Enrollment
+
+    s = app.extensions["hourproof_db"].sessionmaker()
+    try:
+        return s.scalar(select(func.count()).select_from(Enrollment).where(Enrollment.class_id == class_id))
+    finally:
+        s.close()
+
+
+def test_a_check_in_shows_on_the_supervisors_dashboard_within_two_seconds(app, live, server, playwright, fake_camera):
+    from playwright.sync_api import expect
+
+    enrolled = _enrolled(app, live["class_id"])
+    browser = camera_browser(playwright, fake_camera)
+    try:
+        _, board = supervisor_page(browser, server)
+        row = board.locator(f"#lessons-table tr[data-lesson='{live['offline']}']")
+        expect(row.locator("td.checked-in")).to_have_text(f"0 / {enrolled}")
+
+        _, phone = phone_page(browser, inside_fix(offset_m=20))
+        log_in(phone, server)
+        check_in(phone, live["offline"])
+        expect(phone.locator("#result-verdict")).to_have_text("签到成功")
+        shown = time.monotonic()
+        expect(row.locator("td.checked-in")).to_have_text(f"1 / {enrolled}", timeout=2_000)
+        assert time.monotonic() - shown < 2.0
+        expect(row.locator("td.count.good")).to_have_text("1")
+
+        # Drill-down: the trainee is present, with the face figures and the fix drawn in the fence.
+        row.locator("button", has_text="点名册").click()
+        trainee = board.locator(f"#roll-table tr[data-trainee='{live['trainee']}']")
+        expect(trainee.locator(".badge")).to_have_text("已签到")
+        expect(trainee).to_contain_text("阈值 0.55")
+        expect(trainee).to_contain_text("向右转头→向左转头")
+        expect(trainee.locator("svg.plan circle.fix")).to_have_count(1)
+        expect(trainee.locator("svg.plan circle.fence")).to_have_count(1)
+        trainee.locator("button", has_text="查看照片").click()
+        expect(trainee.locator("img.thumb")).to_be_visible()
+        ARTIFACTS.mkdir(exist_ok=True)
+        board.screenshot(path=str(ARTIFACTS / "supervisor-dashboard.png"), full_page=True)
+        assert board.problems == [] and phone.problems == []
+    finally:
+        browser.close()
+
+
+def test_a_check_in_outside_the_fence_raises_an_alert_with_the_distance(app, live, server, playwright, fake_camera):
+    from playwright.sync_api import expect
+
+    browser = camera_browser(playwright, fake_camera)
+    try:
+        _, board = supervisor_page(browser, server)
+        _, phone = phone_page(browser, inside_fix(offset_m=600))
+        log_in(phone, server)
+        check_in(phone, live["offline"])
+        expect(phone.locator("#result-verdict")).to_contain_text("未通过")
+        alert = board.locator("#alerts li.rejected").first
+        expect(alert).to_contain_text("签到未通过", timeout=2_000)
+        expect(alert).to_contain_text("米")
+        row = board.locator(f"#lessons-table tr[data-lesson='{live['offline']}']")
+        expect(row.locator("td.count.bad")).to_have_text("1")
+        expect(row.locator("td.checked-in")).to_contain_text("0 /")
+        assert board.problems == []
+    finally:
+        browser.close()
+
+
+def test_another_districts_supervisor_sees_none_of_it(app, live, server, playwright, fake_camera, session):
+    from playwright.sync_api import expect
+
+    from server.models import City, District, Role, User
+    from server.security import hash_password
+
+    city = session.scalar(__import__("sqlalchemy").select(City))
+    other = District(city_id=city.id, adcode="500108", name="南岸区")
+    session.add(other)
+    session.flush()
+    session.add(User(username="nanan", display_name="南岸监管", role=Role.district_supervisor, district_id=other.id,
+                     password_hash=hash_password(PASSWORD)))
+    session.commit()
+    browser = camera_browser(playwright, fake_camera)
+    try:
+        _, board = supervisor_page(browser, server, "nanan")
+        expect(board.locator("#lessons-table")).to_contain_text("现在没有正在上课的培训班")
+        _, phone = phone_page(browser, inside_fix(offset_m=600))
+        log_in(phone, server)
+        check_in(phone, live["offline"])
+        expect(phone.locator("#result-verdict")).to_contain_text("未通过")
+        board.wait_for_timeout(2_000)  # what would have arrived by now, had it been sent
+        expect(board.locator("#alerts li.rejected")).to_have_count(0)
+        expect(board.locator("#alerts")).to_contain_text("暂无预警")
+    finally:
+        browser.close()

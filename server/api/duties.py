@@ -1,4 +1,5 @@
-"""Deadline duties (待办事项) for the dashboard: due and overdue filings, scoped like classes."""
+"""What the scheduled duties recorded, for the dashboards: deadline duties (待办事项: due and
+overdue filings and reviews) and absences, scoped like classes."""
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
@@ -50,3 +51,12 @@ def duty_done(actor: Actor, duty_id: int, body: DutyDoneIn):
           tag="duties", roles=svc.REVIEWERS, body=ApplicationReceivedIn, status=201)
 def application_received(actor: Actor, class_id: int, body: ApplicationReceivedIn):
     return svc.record_application(db.session, actor, class_id, body.received_on, datetime.now(timezone.utc))
+
+
+@endpoint(bp, "GET", "/classes/<int:class_id>/absences",
+          summary="Absences recorded by the scheduler in a class's closed lessons, each with its reason and clause",
+          tag="duties", roles=(Role.admin, Role.institution_admin, Role.teacher, Role.district_supervisor, Role.city_reviewer))
+def class_absences(actor: Actor, class_id: int):
+    from ..services import lesson_state
+
+    return lesson_state.absences_of_class(db.session, actor, class_id)

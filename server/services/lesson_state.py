@@ -165,3 +165,20 @@ def mark_absences(session: Session, now: datetime, settings: CheckinSettings = C
                                                    effective_at=now, recorded_at=now))
     session.commit()
     return AbsenceResult(recorded, pending, len(lessons))
+
+
+def absences_of_class(session: Session, actor, class_id: int) -> list[dict]:
+    """The absences recorded in a class the actor may see, newest lesson first, each with its
+    reason and clause (staff, teachers and 人社; a trainee sees their own hours in the ledger)."""
+    from ..models import Role, Trainee
+    from .scope import require_role, visible_class
+
+    require_role(actor, (Role.admin, Role.institution_admin, Role.teacher, Role.district_supervisor, Role.city_reviewer))
+    visible_class(session, actor, class_id)
+    rows = session.execute(select(Absence, Lesson, Trainee).join(Lesson, Lesson.id == Absence.lesson_id)
+                           .join(Trainee, Trainee.id == Absence.trainee_id)
+                           .where(Absence.class_id == class_id).order_by(Lesson.starts_at.desc(), Trainee.name)).all()
+    return [{"id": a.id, "lesson_id": lesson.id, "lesson_starts_at": lesson.starts_at.isoformat(),
+             "lesson_mode": lesson.mode.value, "enrollment_id": a.enrollment_id, "trainee_id": a.trainee_id,
+             "trainee_name": trainee.name, "recorded_at": a.recorded_at.isoformat(), "reasons": a.reasons}
+            for a, lesson, trainee in rows]

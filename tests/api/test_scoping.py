@@ -77,6 +77,7 @@ def _target(y):
         ("POST", "/api/duties/<int:duty_id>/done"): (f"/api/duties/{y.duty_id}/done", {"note": "已报送"}, None),
         ("POST", "/api/classes/<int:class_id>/application-received"): (f"/api/classes/{y.class_id}/application-received",
                                                                        {"received_on": "2026-07-01"}, None),
+        ("GET", "/api/classes/<int:class_id>/absences"): (f"/api/classes/{y.class_id}/absences", None, None),
     }
 
 

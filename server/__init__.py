@@ -60,7 +60,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.extensions["hourproof_heartbeats"] = GroupCommitWriter(db.engine_of(app), Heartbeat.__table__)
     # With REDIS_URL, every process (web workers, scheduler) emits through Redis to the same clients.
-    socketio.init_app(app, message_queue=settings.redis_url, async_mode="threading")  # same origin only
+    # HOURPROOF_SOCKETIO_CHANNEL: the Redis channel; deployments sharing one Redis (or parallel
+    # test runs) keep apart by naming their own.
+    channel = (os.environ if env is None else env).get("HOURPROOF_SOCKETIO_CHANNEL") or "hourproof"
+    socketio.init_app(app, message_queue=settings.redis_url, channel=channel, async_mode="threading")  # same origin only
     from .live import register_handlers
 
     register_handlers()

@@ -4,6 +4,7 @@ from .audit import AuditEntry
 from .biometrics import Consent, FaceTemplate
 from .duties import Absence, Duty, DutyReminder, JobStatus, LessonTransition
 from .base import Base, Money, UTCDateTime
+from .exports import AssessmentResult, ExportJob, GroupPhoto, Seal
 from .evidence import ChainHead, Challenge, Event, FrameFingerprint, Heartbeat, SpotCheck
 from .enums import (
     ClassStatus,
@@ -32,4 +33,5 @@ __all__ = [
     "AuditEntry", "Consent", "FaceTemplate", "ClassAmendment",
     "ChainHead", "Challenge", "Event", "FrameFingerprint", "Heartbeat", "SpotCheck",
     "Absence", "Duty", "DutyReminder", "JobStatus", "LessonTransition",
+    "AssessmentResult", "ExportJob", "GroupPhoto", "Seal",
 ]

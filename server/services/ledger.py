@@ -3,14 +3,16 @@ each lesson credits) and policies.hours (the online cap), to the ledger the trai
 institution and the district see."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from policies import attendance
 from policies.hours import credited_hours
-from policies.model import Content, Interval, Mode, PlannedLesson
+from policies.model import Content, HourLedger, Interval, Level as PLevel, Mode, PlannedLesson
 
 from ..errors import ApiError
 from ..models import Enrollment, Event, Heartbeat, Lesson, LessonMode, Role, SpotCheck, TrainingClass
@@ -26,33 +28,109 @@ def _planned(lesson: Lesson) -> PlannedLesson:
 def lesson_credit(session: Session, lesson: Lesson, trainee_id: int, now: datetime, clause: str) -> attendance.AttendanceResult:
     events = session.scalars(select(Event).where(Event.lesson_id == lesson.id, Event.trainee_id == trainee_id)
                              .order_by(Event.id)).all()
+    heartbeats, checks = [], []
+    if lesson.mode is LessonMode.online:
+        heartbeats = session.scalars(select(Heartbeat).where(Heartbeat.lesson_id == lesson.id, Heartbeat.trainee_id == trainee_id)
+                                     .order_by(Heartbeat.at)).all()
+        checks = session.scalars(select(SpotCheck).where(SpotCheck.lesson_id == lesson.id,
+                                                         SpotCheck.trainee_id == trainee_id)).all()
+    return lesson_credit_from(lesson, events, heartbeats, checks, now, clause)
+
+
+def lesson_credit_from(lesson: Lesson, events, heartbeats, spot_checks, now: datetime, clause: str) -> attendance.AttendanceResult:
+    """What one lesson credits one trainee, from rows already loaded (events in id order, the
+    lesson's heartbeats in time order, its spot checks): the ledger and the exports share it, so
+    an export is exactly the ledger."""
     settings = attendance.AttendanceSettings(clause=clause)
     online = lesson.mode is LessonMode.online
+    by_id = {e.id: e for e in events}
     att_events = []
     for e in events:
         if e.kind == "review_decision":
-            target = next((x for x in events if x.id == e.decides_event_id), None)
+            target = by_id.get(e.decides_event_id)
             # Online spot-check answers are judged through their spot check's id.
             decides = f"s{target.spot_check_id}" if (online and target is not None and target.kind == "spot_check") else f"e{e.decides_event_id}"
             att_events.append(attendance.AttendanceEvent(id=f"r{e.id}", kind="review_decision", at=e.at,
                                                          decides=decides, decision=e.verdict))
         elif not (online and e.kind == "spot_check"):
             att_events.append(attendance.AttendanceEvent(id=f"e{e.id}", kind=e.kind, at=e.at, verdict=e.verdict))
-    heartbeats, spot_checks = (), ()
+    hb, checks = (), ()
     if online:
-        heartbeats = tuple(attendance.Heartbeat(at=h.at, visible=h.visible) for h in session.scalars(
-            select(Heartbeat).where(Heartbeat.lesson_id == lesson.id, Heartbeat.trainee_id == trainee_id)
-            .order_by(Heartbeat.at)))
-        checks = []
-        for c in session.scalars(select(SpotCheck).where(SpotCheck.lesson_id == lesson.id, SpotCheck.trainee_id == trainee_id)):
+        hb = tuple(attendance.Heartbeat(at=h.at, visible=h.visible) for h in heartbeats)
+        out = []
+        for c in spot_checks:
             answers = [e for e in events if e.spot_check_id == c.id and e.kind == "spot_check" and e.at <= c.due_at]
             passed = next((a for a in answers if a.verdict == "verified"), None)
             answer = passed or (answers[0] if answers else None)
-            checks.append(attendance.SpotCheck(id=f"s{c.id}", issued_at=c.issued_at,
-                                               answered_at=answer.at if answer else None, passed=passed is not None))
-        spot_checks = tuple(checks)
-    return attendance.credit_lesson(_planned(lesson), att_events, now, heartbeats=heartbeats,
-                                    spot_checks=spot_checks, settings=settings)
+            out.append(attendance.SpotCheck(id=f"s{c.id}", issued_at=c.issued_at,
+                                            answered_at=answer.at if answer else None, passed=passed is not None))
+        checks = tuple(out)
+    return attendance.credit_lesson(_planned(lesson), att_events, now, heartbeats=hb, spot_checks=checks, settings=settings)
+
+
+@dataclass(frozen=True)
+class LessonHours:
+    lesson: Lesson
+    result: attendance.AttendanceResult
+    running: bool
+    pending: tuple
+
+
+@dataclass(frozen=True)
+class EnrollmentHours:
+    """One enrollment's ledger and what each lesson credited: the ledger endpoint and every
+    export are formatted from this one computation."""
+
+    ledger: HourLedger
+    lessons: tuple[LessonHours, ...]
+
+
+def required_hours(cls: TrainingClass) -> Decimal:
+    return Decimal(rules.catalog().resolve(cls.occupation_code).required_hours(PLevel(cls.level.value)))
+
+
+def class_lessons(session: Session, cls: TrainingClass, now: datetime) -> list[Lesson]:
+    """The lessons that count: not cancelled, already started."""
+    return list(session.scalars(select(Lesson).where(Lesson.class_id == cls.id, Lesson.cancelled_at.is_(None),
+                                                     Lesson.starts_at <= now).order_by(Lesson.starts_at)))
+
+
+def enrollment_rows(session: Session, enrollment_id: int, trainee_id: int, online_lesson_ids: list[int]):
+    """Everything an enrollment's hours depend on, in three indexed queries (by enrollment, and
+    by lesson + trainee for online presence), instead of one query per lesson. Plain rows, not
+    ORM objects: an export reads a million events and the session must not keep them."""
+    ev, hb, sc = Event.__table__, Heartbeat.__table__, SpotCheck.__table__
+    events = session.execute(select(ev).where(ev.c.enrollment_id == enrollment_id).order_by(ev.c.id)).all()
+    heartbeats: dict[int, list] = {}
+    checks: dict[int, list] = {}
+    if online_lesson_ids:
+        for h in session.execute(select(hb).where(hb.c.lesson_id.in_(online_lesson_ids), hb.c.trainee_id == trainee_id)
+                                 .order_by(hb.c.at)):
+            heartbeats.setdefault(h.lesson_id, []).append(h)
+        for c in session.execute(select(sc).where(sc.c.lesson_id.in_(online_lesson_ids), sc.c.trainee_id == trainee_id)
+                                 .order_by(sc.c.id)):
+            checks.setdefault(c.lesson_id, []).append(c)
+    return events, heartbeats, checks
+
+
+def compute_hours(policy, required: Decimal, lessons: list[Lesson], events, heartbeats: dict, checks: dict,
+                  now: datetime) -> EnrollmentHours:
+    by_lesson: dict[int, list] = {}
+    for e in events:
+        by_lesson.setdefault(e.lesson_id, []).append(e)
+    intervals: list[Interval] = []
+    out = []
+    for lesson in lessons:
+        result = lesson_credit_from(lesson, by_lesson.get(lesson.id, []), heartbeats.get(lesson.id, ()),
+                                    checks.get(lesson.id, ()), now, policy.verification_clause)
+        # While a lesson is still running, the time since the last verified check is not
+        # "unverified" yet: it is pending until the check-out (or the next spot check) decides it.
+        running = lesson.ends_at > now
+        pending = tuple(s for s in result.uncredited if running and s.claimed and s.reason.code == "no_check_out")
+        intervals += list(result.intervals) + [Interval(s.start, s.end, result.mode, verified=False)
+                                               for s in result.uncredited if s.claimed and s not in pending]
+        out.append(LessonHours(lesson, result, running, pending))
+    return EnrollmentHours(credited_hours(intervals, policy, required), tuple(out))
 
 
 def enrollment_ledger(session: Session, actor: Actor, enrollment_id: int, now: datetime) -> dict:
@@ -66,30 +144,17 @@ def enrollment_ledger(session: Session, actor: Actor, enrollment_id: int, now: d
 
 
 def ledger_for(session: Session, cls: TrainingClass, enrollment: Enrollment, now: datetime) -> dict:
-    from decimal import Decimal
-
-    from policies.model import Level as PLevel
-
     policy = rules.region(cls.region_code)
-    required = Decimal(rules.catalog().resolve(cls.occupation_code).required_hours(PLevel(cls.level.value)))
-    lessons = session.scalars(select(Lesson).where(Lesson.class_id == cls.id, Lesson.cancelled_at.is_(None),
-                                                   Lesson.starts_at <= now).order_by(Lesson.starts_at)).all()
-    intervals: list[Interval] = []
-    per_lesson = []
-    for lesson in lessons:
-        result = lesson_credit(session, lesson, enrollment.trainee_id, now, policy.verification_clause)
-        # While a lesson is still running, the time since the last verified check is not
-        # "unverified" yet: it is pending until the check-out (or the next spot check) decides it.
-        running = lesson.ends_at > now
-        pending = [s for s in result.uncredited if running and s.claimed and s.reason.code == "no_check_out"]
-        intervals += list(result.intervals) + [Interval(s.start, s.end, result.mode, verified=False)
-                                               for s in result.uncredited if s.claimed and s not in pending]
-        per_lesson.append({
-            "lesson_id": lesson.id, "starts_at": lesson.starts_at.isoformat(), "ends_at": lesson.ends_at.isoformat(),
-            "mode": lesson.mode.value, "credited_minutes": round(result.credited_seconds / 60, 1), "running": running,
-            "uncredited": [{**s.as_dict(), "pending": s in pending} for s in result.uncredited],
-        })
-    ledger = credited_hours(intervals, policy, required)
+    lessons = class_lessons(session, cls, now)
+    online = [x.id for x in lessons if x.mode is LessonMode.online]
+    hours = compute_hours(policy, required_hours(cls), lessons,
+                          *enrollment_rows(session, enrollment.id, enrollment.trainee_id, online), now)
+    ledger = hours.ledger
+    per_lesson = [{
+        "lesson_id": h.lesson.id, "starts_at": h.lesson.starts_at.isoformat(), "ends_at": h.lesson.ends_at.isoformat(),
+        "mode": h.lesson.mode.value, "credited_minutes": round(h.result.credited_seconds / 60, 1), "running": h.running,
+        "uncredited": [{**s.as_dict(), "pending": s in h.pending} for s in h.result.uncredited],
+    } for h in hours.lessons]
     return {
         "enrollment_id": enrollment.id, "class_id": cls.id, "trainee_id": enrollment.trainee_id,
         "minutes_per_class_hour": ledger.minutes_per_class_hour, "required_hours": str(ledger.required_hours),

@@ -6,7 +6,7 @@ a bare Flask endpoint measured in the same run.
     .venv/bin/python bench/checkin.py --json     # exactly one JSON object on stdout
 
 The server runs as deployed: `gunicorn -c docker/gunicorn.conf.py server.wsgi:app` (gthread,
-HOURPROOF_THREADS default 32, HOURPROOF_WORKERS 1 = the deployed default, then 2 for comparison),
+HOURPROOF_THREADS default 1000, HOURPROOF_WORKERS 1 = the deployed default, then 2 for comparison),
 on an SQLite file seeded by `hourproof demo --no-serve` in a temp dir, plus one online lesson in
 progress added here (for heartbeats). Simulated phones are threads with a keep-alive
 requests.Session each, in separate client processes (spawned); they share the one demo trainee
@@ -122,7 +122,8 @@ def clip_frames() -> list[bytes]:
 
 def server_env(data_dir: Path, port: int, workers: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "REDIS_URL", "HOURPROOF_THREADS", "HOURPROOF_WORKERS", "HOURPROOF_FACE_MODEL_SETS")}
+           if k not in ("DATABASE_URL", "REDIS_URL", "HOURPROOF_THREADS", "HOURPROOF_WORKERS", "HOURPROOF_FACE_MODEL_SETS",
+                        "HOURPROOF_FACE_PROCESSES")}
     env.update(HOURPROOF_DATA_DIR=str(data_dir), SECRET_KEY=SECRET, HOURPROOF_BIND=f"127.0.0.1:{port}",
                HOURPROOF_WORKERS=str(workers), HOURPROOF_FACES_DIR=str(FACES))
     return env
@@ -593,7 +594,7 @@ def run(quick: bool) -> dict:
         "machine": {"cpu_count": cores, "python": platform.python_version(), "dlib": dlib.__version__,
                     "gunicorn": _dist("gunicorn"), "flask": _dist("flask"), "requests": _dist("requests"),
                     "platform": platform.platform(), "loadavg_start": os.getloadavg()},
-        "config": cfg | {"server": "gunicorn -c docker/gunicorn.conf.py server.wsgi:app (gthread, threads 32)",
+        "config": cfg | {"server": "gunicorn -c docker/gunicorn.conf.py server.wsgi:app (gthread, threads 1000)",
                          "client": "spawned Python processes, threads with a keep-alive requests.Session each, "
                                    "on the same machine as the server (they share its cores)"},
         "quick": quick,

@@ -9,7 +9,12 @@ bind = os.environ.get("HOURPROOF_BIND", "0.0.0.0:8000")
 # "Deploying"). Threads overlap I/O, uploads and websocket waits.
 workers = int(os.environ.get("HOURPROOF_WORKERS", "1"))
 worker_class = "gthread"
-threads = int(os.environ.get("HOURPROOF_THREADS", "32"))
+# Each open Socket.IO WebSocket (a dashboard, a phone in an online lesson) holds one thread for
+# as long as it is connected (Flask-SocketIO's threading mode), so the thread count is the number
+# of live connections a worker can hold, plus the requests in flight. An idle thread costs a few
+# tens of KB; bench/fanout.py holds 500 dashboards. worker_connections must not be the lower limit.
+threads = int(os.environ.get("HOURPROOF_THREADS", "1000"))
+worker_connections = threads
 timeout = 60
 graceful_timeout = 20
 keepalive = 5

@@ -12,6 +12,7 @@ With REDIS_URL every process (web workers, the scheduler) sends through Redis to
 from __future__ import annotations
 
 import logging
+import time
 
 from flask_socketio import ConnectionRefusedError, join_room
 
@@ -48,6 +49,7 @@ def publish_event(session, event_id: int) -> None:
         from .services.live import message_for_event
 
         rooms, message = message_for_event(session, event_id)
+        message["sent_at"] = time.time()  # server clock at sending: delivery latency is measurable
         socketio.emit("event", message, to=rooms)
     except Exception as exc:  # noqa: BLE001 - the event is stored; the dashboard catches up on reconnect
         log.warning("could not publish event %s: %s", event_id, type(exc).__name__)

@@ -122,7 +122,8 @@ def live_page():
     user, away = _staff_or_redirect(WATCH_ROLES)
     if away:
         return away
+    from .services.duties import VIEWERS as DUTY_VIEWERS
     from .services.review import REVIEWERS
 
-    return _page("staff/live.html", user, reviews=user.role in REVIEWERS,
+    return _page("staff/live.html", user, reviews=user.role in REVIEWERS, sees_duties=user.role in DUTY_VIEWERS,
                  can_spot_check=user.role in (Role.teacher, Role.district_supervisor, Role.admin, Role.institution_admin))

@@ -30,6 +30,8 @@ def test_only_reviewers_get_the_review_table_and_only_spot_checkers_the_button(w
     assert 'id="review-table"' in supervisor and 'id="spot-check-all"' in supervisor
     assert 'id="review-table"' not in teacher and 'id="spot-check-all"' in teacher
     assert 'id="review-table"' in city and 'id="spot-check-all"' not in city
+    # deadlines (due and overdue duties) for those who are told of them, not teachers
+    assert 'id="duties-table"' in supervisor and 'id="duties-table"' in city and 'id="duties-table"' not in teacher
 
 
 def test_a_supervisor_who_signs_in_lands_on_the_dashboard_not_the_management_pages(worlds, login):

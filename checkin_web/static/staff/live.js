@@ -271,6 +271,32 @@
     });
   }
 
+  // --- due and overdue duties (deadlines from the region's rules) ---------------------------------
+
+  function loadDuties() {
+    if (!page.duties) return;
+    var url = "/api/duties?status=open" + (state.institution ? "&institution_id=" + encodeURIComponent(state.institution) : "");
+    HP.api("GET", url).then(function (r) {
+      var tbody = $("duties-table").tBodies[0];
+      HP.clear(tbody);
+      if (!r.ok) { HP.showError($("live-error"), r.data.error); return; }
+      var due = r.data.filter(function (d) { return d.status === "due" || d.status === "overdue"; });
+      if (!due.length) {
+        tbody.appendChild(HP.el("tr", {}, HP.el("td", { colspan: 5, class: "muted", text: "没有到期或逾期的事项" })));
+        return;
+      }
+      due.forEach(function (d) {
+        tbody.appendChild(HP.el("tr", { class: "duty " + d.status, "data-duty": d.id },
+          HP.el("td", { text: d.class_name }),
+          HP.el("td", { class: "detail", text: d.detail }),
+          HP.el("td", { class: "nowrap", text: d.due_on + (d.provisional ? "（暂估）" : "") }),
+          HP.el("td", {}, HP.el("span", { class: "badge " + (d.status === "overdue" ? "rejected" : "pending_review"),
+                                          text: d.status_zh + (d.days_left < 0 ? " " + (-d.days_left) + " 天" : "") })),
+          HP.el("td", {}, HP.el("span", { class: "clause", text: d.clause }))));
+      });
+    });
+  }
+
   // --- the socket ----------------------------------------------------------------------------------
 
   function connect() {
@@ -299,12 +325,15 @@
       state.institution = e.target.value;
       state.cursor = null;
       refresh();
+      loadDuties();
     });
     $("live-filter").addEventListener("submit", function (e) { e.preventDefault(); });
     $("roll-close").addEventListener("click", function () { state.openLesson = null; $("roll-card").classList.add("hidden"); });
     if ($("spot-check-all")) $("spot-check-all").addEventListener("click", spotCheckAll);
     refresh().then(connect);
-    // Spot checks that pass their time unanswered are not events: look for them every minute.
-    setInterval(refresh, 60000);
+    loadDuties();
+    // Spot checks that pass their time unanswered are not events, nor are deadlines: look for
+    // them every minute.
+    setInterval(function () { refresh(); loadDuties(); }, 60000);
   });
 })();

@@ -127,3 +127,38 @@ def test_another_districts_supervisor_sees_none_of_it(app, live, server, playwri
         expect(board.locator("#alerts")).to_contain_text("暂无预警")
     finally:
         browser.close()
+
+
+def test_after_a_dropped_connection_the_dashboard_catches_up_on_what_it_missed(app, live, server, playwright, session):
+    from datetime import datetime, timezone
+
+    from playwright.sync_api import expect
+    from sqlalchemy import select
+
+    from server.models import User
+    from server.services import chain
+
+    from .test_phone_checkin import launch
+
+    browser = launch(playwright)
+    try:
+        context, board = supervisor_page(browser, server)
+        context.set_offline(True)
+        expect(board.locator("#live-status")).to_contain_text("重连", timeout=30_000)
+        # Stored while the dashboard is away, and never pushed to anyone: only the catch-up
+        # from the last cursor can bring it.
+        user = session.scalar(select(User).where(User.username == "rose"))
+        event = chain.append(session, kind="check_in", class_id=live["class_id"], lesson_id=live["offline"],
+                             enrollment_id=None, trainee_id=user.trainee_id, actor_id=user.id, at=datetime.now(timezone.utc),
+                             verdict="rejected", decides_event_id=None, spot_check_id=None,
+                             reasons=[{"code": "outside_fence", "clause": "渝人社〔2024〕5号", "detail": "距场地约 800 米"}],
+                             evidence={}, idempotency_key="missed-while-offline", device_id=None)
+        session.commit()
+        context.set_offline(False)
+        expect(board.locator("#live-status")).to_have_text("● 实时", timeout=30_000)
+        alert = board.locator(f"#alerts li[data-key='event:{event.id}']")
+        expect(alert).to_contain_text("距场地约 800 米")
+        expect(board.locator(f"#lessons-table tr[data-lesson='{live['offline']}'] td.count.bad")).to_have_text("1")
+        assert board.problems == []
+    finally:
+        browser.close()

@@ -54,6 +54,30 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                        help="print each job's latest run per scheduler process (job_status) and exit")
     sched.set_defaults(handler=_scheduler)
 
+    export = sub.add_parser("export", help="export a class or a district as a signed bundle (zip), with a progress bar")
+    ex_sub = export.add_subparsers(dest="export_command", metavar="SUBJECT", required=True)
+    ex_class = ex_sub.add_parser("class", help="one class: 考勤表, hour log, subsidy decisions (kind subsidy also seals the hours)")
+    ex_class.add_argument("class_id", type=int)
+    ex_class.add_argument("--kind", default="class", choices=["class", "subsidy", "js_filing", "certificates"])
+    ex_class.add_argument("--formats", default="xlsx,csv,pdf", help="comma-separated: xlsx, csv, pdf (default all)")
+    ex_class.add_argument("--out", help="the bundle's path (default: <data dir>/exports/...)")
+    ex_class.set_defaults(handler=_export)
+    ex_district = ex_sub.add_parser("district", help="a district's roll-up and every trainee's subsidy decision")
+    ex_district.add_argument("district_id", type=int)
+    ex_district.add_argument("--formats", default="xlsx,csv")
+    ex_district.add_argument("--out")
+    ex_district.set_defaults(handler=_export)
+
+    key_p = sub.add_parser("signing-key", help="print the deployment's Ed25519 public key (created on first use)")
+    key_p.set_defaults(handler=_signing_key)
+
+    verify_b = sub.add_parser("verify", help="check a bundle: signature, every file's SHA-256, and the chain heads "
+                                             "against the database (when it has them); exit 1 naming what fails")
+    verify_b.add_argument("bundle")
+    verify_b.add_argument("--public-key", help="PEM file (or base64 of the raw key); default: this deployment's key")
+    verify_b.add_argument("--no-database", action="store_true", help="do not compare chain heads with the database")
+    verify_b.set_defaults(handler=_verify_bundle)
+
     serve = sub.add_parser("serve", help="serve the app (development server; see README for production)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=5000)
@@ -251,3 +275,120 @@ def _scheduler_status() -> int:
         at = r.started_at.astimezone(beijing).strftime("%Y-%m-%d %H:%M:%S")
         print(f"{r.job_id:<24} {'ok    ' if r.ok else 'FAILED'} {at} +08:00  by {r.runner} (run {r.runs}): {r.result}")
     return 0
+
+
+class _ProgressBar:
+    """A progress bar on stderr (stdout stays for results), redrawn at most 10 times a second."""
+
+    def __init__(self, label: str) -> None:
+        import time
+
+        self.label, self._time, self._last, self._start = label, time.monotonic, 0.0, time.monotonic()
+
+    def __call__(self, done: int, total: int) -> None:
+        now = self._time()
+        if now - self._last < 0.1 and done != total:
+            return
+        self._last = now
+        width = 30
+        filled = int(width * done / total) if total else width
+        rate = done / max(now - self._start, 1e-9)
+        sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} ({rate:,.0f}/s)")
+        if done == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def _export(args) -> int:
+    """Exit 0 with the bundle's path and SHA-256; 2 when the export is refused (why is printed)."""
+    from server import dbmigrate
+    from server.errors import ApiError
+    from server.exports import signing
+    from server.extensions import db
+    from server.services import exports
+    from server.services.scope import Actor
+
+    app = _app()
+    dbmigrate.upgrade(db.engine)
+    settings = app.config["HOURPROOF_SETTINGS"]
+    formats = {f.strip() for f in args.formats.split(",") if f.strip()}
+    if not formats or formats - exports.FORMATS:
+        print(f"hourproof: --formats takes {', '.join(sorted(exports.FORMATS))}", file=sys.stderr)
+        return 2
+    now = datetime.now(timezone.utc)
+    key = signing.load_or_create(settings.data_dir)
+    actor = Actor.system()
+    is_class = args.export_command == "class"
+    kind = args.kind if is_class else "district"
+    subject = f"class{args.class_id}" if is_class else f"district{args.district_id}"
+    from pathlib import Path
+
+    out = Path(args.out) if args.out else exports.exports_dir(settings.data_dir) / f"cli-{kind}-{subject}-{now:%Y%m%d-%H%M%S}.zip"
+    bar = _ProgressBar(f"export {subject}")
+    try:
+        with db.sessionmaker() as session:
+            if is_class:
+                result = exports.export_class(session, actor, args.class_id, kind, out, now, key,
+                                              store=app.extensions["hourproof_evidence"], formats=formats, progress=bar)
+            else:
+                result = exports.export_district(session, actor, args.district_id, out, now, key, formats=formats, progress=bar)
+            session.rollback()
+        if result.seal is not None:
+            with db.begin() as session:
+                seal = exports.seal_class(session, actor, args.class_id, result, None, datetime.now(timezone.utc))
+                print(f"sealed class {args.class_id} at chain seq {seal.chain_seq} (seal {seal.id})")
+    except ApiError as exc:
+        print(f"hourproof: {exc.message}", file=sys.stderr)
+        return 2
+    print(f"{result.path}")
+    print(f"sha256 {result.sha256}; files: {', '.join(result.manifest_files)}")
+    print(f"signed by Ed25519 key {signing.key_id(key.public_key())}; chain heads: "
+          + ", ".join(f"{c} seq {h['seq']}" for c, h in result.chains.items()))
+    return 0
+
+
+def _signing_key(args) -> int:
+    from server.exports import signing
+
+    app = _app()
+    info = signing.describe(signing.load_or_create(app.config["HOURPROOF_SETTINGS"].data_dir).public_key())
+    print(f"Ed25519 key {info['key_id']} (raw, base64: {info['public_key_base64']})")
+    print(info["public_key_pem"], end="")
+    return 0
+
+
+def _verify_bundle(args) -> int:
+    """Exit 0 when everything checks, 1 naming every failure, 2 when the key file is unreadable."""
+    from pathlib import Path
+
+    from sqlalchemy import inspect
+
+    from server.exports import bundle, signing
+    from server.extensions import db
+
+    app = _app()
+    data_dir = app.config["HOURPROOF_SETTINGS"].data_dir
+    if args.public_key:
+        try:
+            key = signing.load_public(Path(args.public_key).read_bytes())
+        except (OSError, ValueError) as exc:
+            print(f"hourproof: cannot read the public key {args.public_key}: {exc}", file=sys.stderr)
+            return 2
+    else:
+        key = signing.deployment_public_key(data_dir)
+    session = None
+    if not args.no_database and "events" in inspect(db.engine).get_table_names():
+        session = db.sessionmaker()
+    try:
+        result = bundle.verify_bundle(Path(args.bundle), key, session)
+    finally:
+        if session is not None:
+            session.close()
+    for line in result.checks:
+        print(f"ok    {line}")
+    for line in result.warnings:
+        print(f"WARN  {line}")
+    for line in result.failures:
+        print(f"FAIL  {line}")
+    print(f"{args.bundle}: " + ("verified" if result.ok else f"NOT verified ({len(result.failures)} failure(s))"))
+    return 0 if result.ok else 1

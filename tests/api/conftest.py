@@ -28,6 +28,7 @@ class World:
     enrollment_id: int = 0
     event_id: int = 0
     duty_id: int = 0
+    export_job_id: int = 0
 
 
 @pytest.fixture
@@ -88,9 +89,14 @@ def worlds(app, session):
                     anchor="training_end", anchor_date=cls.ends_on, due_on=cls.ends_on + timedelta(days=30),
                     clause="cq 3.2.1", detail=f"{name} 结业后30日内报送", provisional=False)
         session.add(duty)
+        from server.models import ExportJob
+
+        # A finished export of this world's class (no file): the scoping walk asks for it as an outsider.
+        job = ExportJob(kind="class", class_id=cls.id, requested_by_id=users[1].id, status="done", done=1, total=1)
+        session.add(job)
         session.flush()
         out[name] = World(name, d.id, city.id, inst.id, venue.id, teacher.id, cls.id, lesson.id, trainee.id, users[3].id,
-                          enrollment.id, event.id, duty.id)
+                          enrollment.id, event.id, duty.id, job.id)
     session.add_all([
         User(username="admin", display_name="admin", role=Role.admin, password_hash=pw),
         User(username="city", display_name="c", role=Role.city_reviewer, city_id=city.id, password_hash=pw),

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from server.api.framework import REGISTRY
-from server.models import (ClassAmendment, Consent, Enrollment, Event, FaceTemplate, Heartbeat, Lesson, SpotCheck, Teacher,
-                           TrainingClass, Venue)
+from server.models import (AssessmentResult, Certificate, ClassAmendment, Consent, Enrollment, Event, ExportJob, FaceTemplate,
+                           GroupPhoto, Heartbeat, Lesson, Seal, SpotCheck, Teacher, TrainingClass, Venue)
 
 from .conftest import post_multipart  # noqa: E402
 
@@ -19,7 +19,8 @@ OUTSIDERS = ["nanan-supervisor", "nanan-admin", "nanan-teacher", "nanan-trainee"
 #: Endpoints that are about the caller only, not about anything in a scope.
 SELF_ONLY = {("POST", "/api/auth/login"), ("POST", "/api/auth/activate"), ("POST", "/api/auth/logout"),
              ("GET", "/api/auth/me"), ("GET", "/api/consent-text"),
-             ("GET", "/api/districts")}  # public administrative divisions, the same for everyone
+             ("GET", "/api/districts"),  # public administrative divisions, the same for everyone
+             ("GET", "/api/signing-key")}  # the deployment's public key, the same for everyone
 LISTS = {("GET", "/api/classes"), ("GET", "/api/institutions"), ("GET", "/api/audit"), ("GET", "/api/live/snapshot")}
 
 
@@ -73,6 +74,18 @@ def _target(y):
         ("GET", "/api/lessons/<int:lesson_id>/roll"): (f"/api/lessons/{y.lesson_id}/roll", None, None),
         # (tests/api/test_live.py walks this one with an event that has a frame)
         ("GET", "/api/events/<int:event_id>/frames/<int:index>"): (f"/api/events/{y.event_id}/frames/0", None, None),
+        ("POST", "/api/classes/<int:class_id>/exports"): (f"/api/classes/{y.class_id}/exports", {"kind": "class"}, None),
+        ("POST", "/api/districts/<int:district_id>/exports"): (f"/api/districts/{y.district_id}/exports", None, None),
+        # (tests/exports walks these two with a finished job of the other world)
+        ("GET", "/api/export-jobs/<int:job_id>"): (f"/api/export-jobs/{y.export_job_id}", None, None),
+        ("GET", "/api/export-jobs/<int:job_id>/download"): (f"/api/export-jobs/{y.export_job_id}/download", None, None),
+        ("POST", "/api/enrollments/<int:enrollment_id>/assessment"): (f"/api/enrollments/{y.enrollment_id}/assessment",
+                                                                      {"theory_score": 90, "practice_score": 90, "passed": True,
+                                                                       "assessed_on": "2026-07-01"}, None),
+        ("POST", "/api/enrollments/<int:enrollment_id>/training-certificate"): (
+            f"/api/enrollments/{y.enrollment_id}/training-certificate", {"number": "JS2026-0001", "issued_on": "2026-07-05"}, None),
+        ("POST", "/api/lessons/<int:lesson_id>/group-photos"): (f"/api/lessons/{y.lesson_id}/group-photos", None,
+                                                                {"photo": (io.BytesIO(b"\xff\xd8\xff"), "group.jpg")}),
         ("GET", "/api/duties"): (f"/api/duties?class_id={y.class_id}&status=all", None, None),
         ("POST", "/api/duties/<int:duty_id>/done"): (f"/api/duties/{y.duty_id}/done", {"note": "已报送"}, None),
         ("POST", "/api/classes/<int:class_id>/application-received"): (f"/api/classes/{y.class_id}/application-received",
@@ -89,7 +102,7 @@ def _rule(e):
 def _counts(session):
     return {m.__name__: session.scalar(select(func.count()).select_from(m))
             for m in (Venue, Teacher, TrainingClass, Lesson, Enrollment, Consent, FaceTemplate, ClassAmendment, Event,
-                      Heartbeat, SpotCheck)}
+                      Heartbeat, SpotCheck, ExportJob, Seal, AssessmentResult, Certificate, GroupPhoto)}
 
 
 def test_the_walk_covers_every_registered_endpoint(worlds):

@@ -1,0 +1,114 @@
+"""Exports: start a background export (class, subsidy with seal, JS filing pack, certificates,
+district roll-up), poll its progress, download the signed bundle; the deployment's public key;
+and what the JS filing records (assessment results, certificate numbers, group photos)."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Annotated, Literal
+
+from flask import current_app, send_file
+from pydantic import Field
+
+from ..extensions import db
+from ..exports import signing
+from ..models import Role
+from ..services import exports as svc
+from ..services.scope import Actor
+from . import bp
+from .framework import endpoint, read_uploads
+from .schemas import Strict
+
+
+class ClassExportIn(Strict):
+    #: class: 考勤表 + hour log + decisions (+ amendments after a seal); subsidy: the same, and seals
+    #: the hours; js_filing: attendance sheet, passing scores, group photos; certificates: the PDF
+    kind: Literal["class", "subsidy", "js_filing", "certificates"] = "class"
+
+
+class AssessmentIn(Strict):
+    theory_score: Annotated[int, Field(ge=0, le=100)]
+    practice_score: Annotated[int, Field(ge=0, le=100)]
+    passed: bool
+    assessed_on: date
+
+
+class CertificateIn(Strict):
+    #: The number the province generated for this trainee (js 2.2)
+    number: Annotated[str, Field(min_length=4, max_length=64, pattern=r"^[0-9A-Za-z\-]+$")]
+    issued_on: date
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _settings():
+    return current_app.config["HOURPROOF_SETTINGS"]
+
+
+@endpoint(bp, "POST", "/classes/<int:class_id>/exports", summary="Start an export of a class (signed bundle; kind subsidy seals the hours)",
+          tag="exports", roles=svc.EXPORTERS, body=ClassExportIn, status=202)
+def start_class_export(actor: Actor, class_id: int, body: ClassExportIn):
+    now = _now()
+    job = svc.create_job(db.session, actor, kind=body.kind, class_id=class_id, now=now)
+    svc.start_job(current_app._get_current_object(), job, actor, now)
+    return svc.job_json(job)
+
+
+@endpoint(bp, "POST", "/districts/<int:district_id>/exports", summary="Start a district roll-up export (supervisors, reviewers)",
+          tag="exports", roles=svc.DISTRICT_EXPORTERS, status=202)
+def start_district_export(actor: Actor, district_id: int):
+    now = _now()
+    job = svc.create_job(db.session, actor, kind="district", district_id=district_id, now=now)
+    svc.start_job(current_app._get_current_object(), job, actor, now)
+    return svc.job_json(job)
+
+
+@endpoint(bp, "GET", "/export-jobs/<int:job_id>", summary="An export's progress (done of total trainees) and, when done, its download",
+          tag="exports", roles=svc.EXPORTERS)
+def get_export_job(actor: Actor, job_id: int):
+    return svc.job_json(svc.visible_job(db.session, actor, job_id))
+
+
+@endpoint(bp, "GET", "/export-jobs/<int:job_id>/download", summary="Download a finished export (zip with manifest.json and its Ed25519 signature)",
+          tag="exports", roles=svc.EXPORTERS)
+def download_export(actor: Actor, job_id: int):
+    job = svc.visible_job(db.session, actor, job_id)
+    path = svc.job_file(_settings().data_dir, job)
+    return send_file(path, mimetype="application/zip", as_attachment=True, download_name=job.file_name)
+
+
+@endpoint(bp, "GET", "/signing-key", summary="The deployment's Ed25519 public key that signs export bundles", tag="exports",
+          public=True)
+def signing_key():
+    return signing.describe(signing.load_or_create(_settings().data_dir).public_key())
+
+
+@endpoint(bp, "POST", "/enrollments/<int:enrollment_id>/assessment", summary="Record a trainee's assessment result (结业考核)",
+          tag="exports", roles=svc.RECORDERS, body=AssessmentIn, status=201)
+def record_assessment(actor: Actor, enrollment_id: int, body: AssessmentIn):
+    a = svc.record_assessment(db.session, actor, enrollment_id, body.theory_score, body.practice_score, body.passed,
+                              body.assessed_on, _now())
+    return {"id": a.id, "enrollment_id": a.enrollment_id, "theory_score": a.theory_score, "practice_score": a.practice_score,
+            "passed": a.passed, "assessed_on": a.assessed_on.isoformat()}
+
+
+@endpoint(bp, "POST", "/enrollments/<int:enrollment_id>/training-certificate",
+          summary="Record the training certificate number the province generated (after a passed assessment)",
+          tag="exports", roles=svc.RECORDERS, body=CertificateIn, status=201)
+def record_training_certificate(actor: Actor, enrollment_id: int, body: CertificateIn):
+    c = svc.record_training_certificate(db.session, actor, enrollment_id, body.number, body.issued_on, _now())
+    return {"id": c.id, "enrollment_id": c.enrollment_id, "number": c.number, "issued_on": c.issued_on.isoformat()}
+
+
+@endpoint(bp, "POST", "/lessons/<int:lesson_id>/group-photos", summary="Upload an offline lesson's group photo; faces matched to the roster",
+          tag="exports", roles=svc.PHOTO_UPLOADERS, multipart={"photo": "a JPEG or PNG group photo"}, status=201)
+def upload_group_photo(actor: Actor, lesson_id: int):
+    from ..services.faces import MAX_PHOTO_BYTES
+
+    uploads = read_uploads("photo", MAX_PHOTO_BYTES)
+    app = current_app
+    g = svc.upload_group_photo(db.session, actor, lesson_id, uploads[0][1] if uploads else b"",
+                               app.extensions["hourproof_recognizer"], app.config["RECOGNITION_SETTINGS"],
+                               app.extensions["hourproof_evidence"], _now())
+    return svc.group_photo_json(g)

@@ -101,7 +101,13 @@ class FacePool:
             raise
 
     def start(self) -> None:
-        """Start the workers now (they load their models in the background)."""
+        """Start the workers now, if they are not running (they load their models in the
+        background). Cheap to call often: the challenge endpoint calls it, so the pool is warm by
+        the time the phone sends its burst."""
+        with self._lock:
+            fresh = self._executor is None
+        if not fresh:
+            return
         executor = self._pool()
         for _ in range(self.processes):
             executor.submit(_pid_task)

@@ -33,6 +33,9 @@ def _ctx() -> checkin.Context:
           tag="check-in", roles=TRAINEE, body=ChallengeIn, status=201)
 def challenge(actor: Actor, lesson_id: int, body: ChallengeIn):
     # CHALLENGE_RNG: tests pass a seeded Random to get the motions a real video shows.
+    pool = current_app.extensions.get("hourproof_face_pool")
+    if pool is not None:
+        pool.start()  # the burst follows within seconds: have the face processes ready for it
     rng_factory = current_app.config.get("CHALLENGE_RNG")
     row = checkin.issue_challenge(db.session, actor, lesson_id, body.purpose, body.spot_check_id, _now(),
                                   current_app.config["RECOGNITION_SETTINGS"], rng_factory() if rng_factory else None)

@@ -162,3 +162,49 @@ def test_after_a_dropped_connection_the_dashboard_catches_up_on_what_it_missed(a
         assert board.problems == []
     finally:
         browser.close()
+
+
+def test_a_supervisor_approves_a_flagged_check_in_with_a_reason_and_the_decision_is_a_new_event(app, live, server, playwright, session):
+    from datetime import datetime, timezone
+
+    from playwright.sync_api import expect
+    from sqlalchemy import select
+
+    from server.models import Event, User
+    from server.services import chain
+
+    from .test_phone_checkin import launch
+
+    user = session.scalar(select(User).where(User.username == "miranda"))
+    flagged = chain.append(session, kind="check_in", class_id=live["class_id"], lesson_id=live["offline"],
+                           enrollment_id=live["enrollment"], trainee_id=live["trainee"], actor_id=user.id,
+                           at=datetime.now(timezone.utc), verdict="flagged", decides_event_id=None, spot_check_id=None,
+                           reasons=[{"code": "fence_uncertain", "clause": "渝人社〔2024〕5号", "detail": "定位误差圈跨越围栏边界"}],
+                           evidence={}, idempotency_key="flagged-for-review", device_id=None)
+    session.commit()
+    browser = launch(playwright)
+    try:
+        _, board = supervisor_page(browser, server)
+        expect(board.locator(f"#alerts li[data-key='event:{flagged.id}']")).to_contain_text("待复核")
+        board.locator(f"#lessons-table tr[data-lesson='{live['offline']}'] button", has_text="点名册").click()
+        trainee = board.locator(f"#roll-table tr[data-trainee='{live['trainee']}']")
+        expect(trainee.locator(".badge")).to_have_text("待复核")
+        row = board.locator(f"#review-table tr[data-event='{flagged.id}']")
+        expect(row).to_contain_text("定位误差圈跨越围栏边界")
+        row.locator("button", has_text="批准").click()
+        expect(row.locator(".form-error")).to_contain_text("请填写复核理由")
+        row.locator("input[name=reason]").fill("已调取教室监控，本人在场")
+        row.locator("button", has_text="批准").click()
+        expect(trainee.locator(".badge")).to_have_text("已签到")
+        expect(board.locator("#review-table")).to_contain_text("没有待复核的记录")
+        s = app.extensions["hourproof_db"].sessionmaker()
+        try:
+            decision = s.scalar(select(Event).where(Event.decides_event_id == flagged.id))
+            assert decision is not None and decision.verdict == "approved" and decision.kind == "review_decision"
+            assert decision.reasons[0]["detail"] == "已调取教室监控，本人在场"
+            assert s.get(Event, flagged.id).verdict == "flagged"  # the original is never changed
+        finally:
+            s.close()
+        assert board.problems == []
+    finally:
+        browser.close()

@@ -126,4 +126,5 @@ def live_page():
     from .services.review import REVIEWERS
 
     return _page("staff/live.html", user, reviews=user.role in REVIEWERS, sees_duties=user.role in DUTY_VIEWERS,
+                 takes_group_photos=user.role in (Role.teacher, Role.institution_admin, Role.admin),
                  can_spot_check=user.role in (Role.teacher, Role.district_supervisor, Role.admin, Role.institution_admin))

@@ -208,3 +208,32 @@ def test_a_supervisor_approves_a_flagged_check_in_with_a_reason_and_the_decision
         assert board.problems == []
     finally:
         browser.close()
+
+
+def test_a_teacher_on_a_phone_sees_the_roll_and_files_the_group_photo(app, live, server, playwright, faces_dir):
+    from playwright.sync_api import expect
+
+    from .test_phone_checkin import PHONE, launch
+
+    browser = launch(playwright)
+    try:
+        context = browser.new_context(**PHONE)
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        page.goto(server + "/login?next=/live")
+        page.fill("#login-form input[name=username]", "teacher")
+        page.fill("#login-form input[name=password]", PASSWORD)
+        page.click("#login-form button[type=submit]")
+        page.wait_for_selector("#live-status.on")
+        assert page.locator("#duties-table").count() == 0  # deadlines are the institution's and 人社's
+        page.locator(f"#lessons-table tr[data-lesson='{live['offline']}'] button", has_text="点名册").click()
+        expect(page.locator(f"#roll-table tr[data-trainee='{live['trainee']}'] .badge")).to_have_text("未签到")
+        page.set_input_files("#group-photo input[name=photo]",
+                             str(faces_dir / "images" / "face_recognition" / "ex_lin-manuel-miranda.png"))
+        page.click("#group-photo button[type=submit]")
+        result = page.locator("#group-photo-result")
+        expect(result).to_contain_text("在场：林曼努")
+        expect(result).to_contain_text("未登记人脸、无法比对：罗斯林")  # no face template: not on the photo roster
+        page.screenshot(path=str(ARTIFACTS / "teacher-roll-phone.png"), full_page=True)
+    finally:
+        browser.close()

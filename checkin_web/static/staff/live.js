@@ -210,6 +210,9 @@
       var tbody = $("roll-table").tBodies[0];
       HP.clear(tbody);
       r.data.trainees.forEach(function (t) { tbody.appendChild(rollRow(t, r.data.fence)); });
+      state.rollNames = {};
+      r.data.trainees.forEach(function (t) { state.rollNames[String(t.trainee_id)] = t.name; });
+      if ($("group-photo")) $("group-photo").classList.toggle("hidden", l.mode !== "offline");
       if (page.reviews) loadReviews(l.class_id);
     });
   }
@@ -268,6 +271,29 @@
       HP.clearError($("roll-error"));
       addAlert("issued:" + Date.now(), "info", new Date().toISOString(), "已发起随机抽查",
                "向 " + r.data.length + " 名学员推送，请在 60 秒内回应", state.openLesson);
+    });
+  }
+
+  // --- the offline lesson's group photo (teacher, institution) -----------------------------------
+
+  function uploadGroupPhoto(form) {
+    var file = form.elements.photo.files[0];
+    if (!file) { HP.showError(form, { message: "请先拍摄或选择一张集体照" }); return; }
+    var data = new FormData();
+    data.append("photo", file);
+    return HP.api("POST", "/api/lessons/" + state.openLesson + "/group-photos", data).then(function (r) {
+      if (!r.ok) { HP.showError(form, r.data.error); return; }
+      var m = r.data.match || {};
+      function names(ids) { return (ids || []).map(function (id) { return state.rollNames[String(id)] || ("学员 " + id); }).join("、") || "无"; }
+      var unknown = (m.faces || []).filter(function (f) { return f.trainee === null || f.trainee === undefined; }).length;
+      var out = $("group-photo-result");
+      var compared = (m.present || []).concat(m.absent || []).map(String);
+      var noFace = Object.keys(state.rollNames).filter(function (id) { return compared.indexOf(id) < 0; });
+      out.textContent = "照片中识别出 " + (m.faces || []).length + " 张人脸。在场：" + names(m.present) +
+        "；不在照片中：" + names(m.absent) + (noFace.length ? "；未登记人脸、无法比对：" + names(noFace) : "") +
+        (unknown ? "；另有 " + unknown + " 张人脸不是本班已登记的学员" : "") + "。";
+      out.classList.remove("hidden");
+      form.reset();
     });
   }
 
@@ -330,6 +356,7 @@
     $("live-filter").addEventListener("submit", function (e) { e.preventDefault(); });
     $("roll-close").addEventListener("click", function () { state.openLesson = null; $("roll-card").classList.add("hidden"); });
     if ($("spot-check-all")) $("spot-check-all").addEventListener("click", spotCheckAll);
+    if ($("group-photo")) HP.onSubmit($("group-photo"), uploadGroupPhoto);
     refresh().then(connect);
     loadDuties();
     // Spot checks that pass their time unanswered are not events, nor are deadlines: look for

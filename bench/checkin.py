@@ -126,7 +126,25 @@ def server_env(data_dir: Path, port: int, workers: int) -> dict[str, str]:
                         "HOURPROOF_FACE_PROCESSES")}
     env.update(HOURPROOF_DATA_DIR=str(data_dir), SECRET_KEY=SECRET, HOURPROOF_BIND=f"127.0.0.1:{port}",
                HOURPROOF_WORKERS=str(workers), HOURPROOF_FACES_DIR=str(FACES))
+    if workers > 1 and BENCH_REDIS:
+        # Several workers are deployed with Redis (docker/compose.yaml): Socket.IO messages cross
+        # workers through it. A channel of its own, so nothing else on this Redis hears the bench.
+        env.update(REDIS_URL=BENCH_REDIS, HOURPROOF_SOCKETIO_CHANNEL=f"hourproof-bench-{os.getpid()}")
     return env
+
+
+def _redis_or_none() -> str | None:
+    url = os.environ.get("HOURPROOF_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        import redis
+
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+        return url
+    except Exception:  # noqa: BLE001 - no Redis: several workers run without it (and say so)
+        return None
+
+
+BENCH_REDIS = _redis_or_none()
 
 
 def seed(data_dir: Path) -> dict:
@@ -586,6 +604,7 @@ def run(quick: bool) -> dict:
         "low_load_checkins": 4 if quick else 20, "saturation_n": [2, 4] if quick else [4, 8, 16],
         "saturation_s": 5.0 if quick else 20.0, "workers": [1, 2],
         "hb_procs": 2, "hb_threads": 2 if quick else 8, "hb_s": 3.0 if quick else 8.0, "hb_rounds": 1 if quick else 2,
+        "redis": BENCH_REDIS, "redis_for": "workers > 1 (as docker/compose.yaml deploys them)",
     }
     cores = os.cpu_count() or 1
     import dlib
@@ -712,6 +731,15 @@ def judge(r: dict) -> dict:
                                                           "met": out["saturation_deployed_w1_over_ideal"] >= 0.8},
         "throughput_ge_0.8x_ideal (best workers)": {"value": out["saturation_best"]["over_ideal"], "limit": 0.8, "op": ">=",
                                                     "met": out["saturation_best"]["over_ideal"] >= 0.8},
+        # docker/compose.yaml's deployment: REDIS_URL set, so gunicorn.conf.py runs a worker per core
+        "throughput_ge_0.8x_ideal (compose: workers=cores + Redis)": {
+            "value": max(s["throughput_per_s"] for s in r["by_workers"][str(cores)]["saturation"].values()) / ideal
+            if str(cores) in r["by_workers"] else None, "limit": 0.8, "op": ">=",
+            "met": str(cores) in r["by_workers"] and r["config"].get("redis") is not None and
+            max(s["throughput_per_s"] for s in r["by_workers"][str(cores)]["saturation"].values()) / ideal >= 0.8},
+        "heartbeat_ge_0.5x_bare (compose: workers=cores + Redis)": {
+            "value": out["heartbeat_over_bare"].get(str(cores)), "limit": 0.5, "op": ">=",
+            "met": r["config"].get("redis") is not None and (out["heartbeat_over_bare"].get(str(cores)) or 0) >= 0.5},
         "heartbeat_ge_0.5x_bare (deployed, workers=1)": {"value": out["heartbeat_over_bare"]["1"], "limit": 0.5, "op": ">=",
                                                         "met": out["heartbeat_over_bare"]["1"] >= 0.5},
     }
@@ -802,7 +830,10 @@ def print_human(r: dict) -> None:
     print()
     print("targets:")
     for name, t in v["targets"].items():
-        print(f"    {name}: {t['value']:.2f} (target {t['op']} {t['limit']}) -> {'MET' if t['met'] else 'NOT MET'}")
+        value = "n/a" if t["value"] is None else f"{t['value']:.2f}"
+        print(f"    {name}: {value} (target {t['op']} {t['limit']}) -> {'MET' if t['met'] else 'NOT MET'}")
+    print(f"    (workers > 1 ran with Redis at {r['config']['redis']})" if r["config"].get("redis")
+          else "    (no Redis reachable: workers > 1 ran without the message queue, unlike docker/compose.yaml)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,12 +2,16 @@
 import os
 
 bind = os.environ.get("HOURPROOF_BIND", "0.0.0.0:8000")
-# Workers: one. dlib's face encoder holds the GIL, so face work runs in the worker's pool of face
+# Workers: dlib's face encoder holds the GIL, so face work runs in each worker's pool of face
 # processes (server/facepool.py, HOURPROOF_FACE_PROCESSES, default one per core), not in its
-# threads; one web process then keeps every core busy with faces. The default stays 1 also
-# because Socket.IO's long-polling transport needs sticky sessions across workers (see README
-# "Deploying"). Threads overlap I/O, uploads and websocket waits.
-workers = int(os.environ.get("HOURPROOF_WORKERS", "1"))
+# threads. What is left in the web process (uploads, checks, database writes) is bound by that
+# process's GIL: with REDIS_URL set (docker/compose.yaml) the default is one worker per core, and
+# Redis carries every Socket.IO message to the clients of every worker. Without Redis the default
+# stays 1: a dashboard connected to one worker would not hear events handled by another. Pages
+# connect by WebSocket, which needs no sticky sessions; a client forced onto long-polling does
+# (see README "Deploying"). Threads overlap I/O, uploads and websocket waits.
+_default_workers = (os.cpu_count() or 1) if os.environ.get("REDIS_URL") else 1
+workers = int(os.environ.get("HOURPROOF_WORKERS") or _default_workers)
 worker_class = "gthread"
 # Each open Socket.IO WebSocket (a dashboard, a phone in an online lesson) holds one thread for
 # as long as it is connected (Flask-SocketIO's threading mode), so the thread count is the number

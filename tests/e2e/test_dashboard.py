@@ -10,20 +10,14 @@ import pytest
 from tests.checkin.conftest import PASSWORD, inside_fix
 
 from .test_phone_checkin import (ARTIFACTS, camera_browser, check_in, fake_camera, log_in, phone_page,  # noqa: F401 (fixtures)
-                                 playwright, server)
+                                 playwright, server, watched_page)
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
 
 def supervisor_page(browser, base: str, username: str = "supervisor"):
     context = browser.new_context(viewport={"width": 1360, "height": 960}, locale="zh-CN")
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
-            if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    page.problems = problems
+    page = watched_page(context)
     page.goto(base + "/login?next=/live")
     page.fill("#login-form input[name=username]", username)
     page.fill("#login-form input[name=password]", PASSWORD)

@@ -133,6 +133,11 @@ def phone_page(browser, where: dict, permissions=("geolocation", "camera"), **ex
                                                "accuracy": where["accuracy_m"]},
                                   permissions=list(permissions), **(PHONE | extra))
     context.add_init_script(PHONE_CAMERA_LABEL)
+    return context, watched_page(context)
+
+
+def watched_page(context):
+    """A new page whose script errors are collected in ``page.problems`` (a test asserts none)."""
     page = context.new_page()
     page.set_default_timeout(20_000)
     problems: list[str] = []
@@ -140,7 +145,7 @@ def phone_page(browser, where: dict, permissions=("geolocation", "camera"), **ex
             if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.problems = problems
-    return context, page
+    return page
 
 
 def log_in(page, base: str) -> None:

@@ -520,6 +520,11 @@ def test_in_an_online_lesson_the_page_sends_heartbeats_and_answers_a_spot_check(
         expect(page.locator("#result-classroom")).to_be_visible()
         answer = [e for e in events_of(app, live["trainee"]) if e.kind == "spot_check"]
         assert [(e.verdict, e.spot_check_id) for e in answer] == [("verified", spot_id)], _why(app, live["trainee"])
+        # ... and credited: the time from the check-in to the passed spot check, less the span the
+        # page reported itself hidden, is online time in the trainee's ledger.
+        ledger = teacher.get(f"/api/enrollments/{live['enrollment']}/ledger").get_json()
+        [online] = [l for l in ledger["lessons"] if l["lesson_id"] == live["online"]]
+        assert online["credited_minutes"] > 0, online
         assert page.problems == []
     finally:
         browser.close()

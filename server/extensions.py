@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 class _Bound:
     engine: Engine
     sessionmaker: sessionmaker[Session]
+    #: single-statement reads without BEGIN/ROLLBACK (see make_engine's ``reads``)
+    read_engine: Engine | None = None
 
 
 class Database:
@@ -26,7 +28,8 @@ class Database:
 
     def init_app(self, app: Flask, url: str, **engine_kw) -> None:
         engine = make_engine(url, **engine_kw)
-        app.extensions["hourproof_db"] = _Bound(engine, sessionmaker(engine, expire_on_commit=False))
+        app.extensions["hourproof_db"] = _Bound(engine, sessionmaker(engine, expire_on_commit=False),
+                                                make_engine(url, reads=True, **engine_kw))
         app.teardown_appcontext(self._close)
 
     @staticmethod
@@ -40,6 +43,14 @@ class Database:
     @property
     def engine(self) -> Engine:
         return self._bound().engine
+
+    @property
+    def read_engine(self) -> Engine:
+        """For one-statement reads on the hottest paths (the log-in check of every request, the
+        heartbeat's lesson lookup): autocommit, so no BEGIN and ROLLBACK around the SELECT. A
+        single SELECT is consistent on its own; anything that reads twice or writes uses
+        ``engine`` or the session."""
+        return self._bound().read_engine
 
     @property
     def sessionmaker(self) -> sessionmaker[Session]:
@@ -75,7 +86,10 @@ class Database:
             session.close()
 
 
-def make_engine(url: str, **kw) -> Engine:
+def make_engine(url: str, *, reads: bool = False, **kw) -> Engine:
+    """The app's engine; ``reads=True``: an autocommit engine for single-statement reads."""
+    if reads:
+        kw["isolation_level"] = "AUTOCOMMIT"
     if url.startswith("sqlite"):
         kw.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
         engine = create_engine(url, **kw)
@@ -92,6 +106,9 @@ def make_engine(url: str, **kw) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=FULL")
             cur.close()
+
+        if reads:
+            return engine  # autocommit: no transaction to begin
 
         @event.listens_for(engine, "begin")
         def _begin(conn):

@@ -129,6 +129,7 @@ def app(test_db_url, tmp_path):
     )
     yield app
     app.extensions["hourproof_db"].engine.dispose()
+    app.extensions["hourproof_db"].read_engine.dispose()
 
 
 @pytest.fixture

@@ -76,9 +76,9 @@ def _signed_in_actor() -> Actor | None:
     uid = cookie.get("uid")
     if uid is None or not cookie.get("exp", 0) > time.time():
         return None
-    # Its own short read (deferred on SQLite), not the request's session: a writing request's
-    # session begins with the write lock, which a log-in check has no need to take.
-    with db.engine.connect() as conn:
+    # Its own one-statement read (autocommit), not the request's session: a writing request's
+    # session begins with SQLite's write lock, which a log-in check has no need to take.
+    with db.read_engine.connect() as conn:
         row = conn.execute(_ACTOR_ROW, {"uid": uid}).first()
     if row is None or not row.active or cookie.get("pw") != (row.password_hash or "")[-16:]:
         return None

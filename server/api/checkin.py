@@ -65,7 +65,7 @@ def submit_event(actor: Actor, lesson_id: int):
 @endpoint(bp, "POST", "/lessons/<int:lesson_id>/heartbeat", summary="Online presence: the page is open (visible or hidden)",
           tag="check-in", roles=TRAINEE, body=HeartbeatIn)
 def heartbeat(actor: Actor, lesson_id: int, body: HeartbeatIn):
-    return presence.heartbeat(db.engine, current_app.extensions["hourproof_heartbeats"], actor, lesson_id, body.visible, _now())
+    return presence.heartbeat(db.read_engine, current_app.extensions["hourproof_heartbeats"], actor, lesson_id, body.visible, _now())
 
 
 @endpoint(bp, "GET", "/lessons/<int:lesson_id>/spot-checks/pending", summary="Spot checks waiting for my answer",

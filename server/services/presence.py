@@ -32,7 +32,7 @@ def heartbeat(engine: Engine, writer: GroupCommitWriter, actor: Actor, lesson_id
     """Record that the trainee's lesson page is open (and whether it is visible).
 
     The hottest request of an online lesson (every phone, every <= 30 s), so it reads the one row
-    it needs with a narrow query on a read-only (deferred) connection, and its insert goes
+    it needs with one narrow query on an autocommit connection (``engine``), and its insert goes
     through a group commit shared with the other heartbeats of the moment (groupcommit.py). The
     answer still comes only after the row is committed."""
     if actor.role is not Role.trainee:

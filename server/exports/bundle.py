@@ -92,10 +92,14 @@ def verify_bundle(path: Path, public_key: Ed25519PublicKey | None, session=None)
         try:
             manifest = json.loads(body)
             embedded = signing.load_public(manifest["signing_key"]["public_key_base64"].encode())
-            signature = base64.b64decode(z.read(SIGNATURE).strip(), validate=True)
         except Exception as exc:  # noqa: BLE001 - a damaged manifest is a verification failure
             v.fail(f"{MANIFEST} unreadable: {exc.__class__.__name__}: {exc}")
             return v
+        try:
+            signature = base64.b64decode(z.read(SIGNATURE).strip(), validate=True)
+        except ValueError as exc:
+            v.fail(f"signature: {SIGNATURE} is not a base64 signature ({exc})")
+            signature = b""
         v.manifest = manifest
         key = public_key or embedded
         if public_key is None:

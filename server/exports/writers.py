@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -17,7 +16,6 @@ from openpyxl.styles import Alignment, Font
 
 from .tables import Table
 
-TIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 
 
 def csv_value(v):
@@ -83,18 +81,9 @@ class XlsxSink:
         self.ws = ws
 
     def row(self, values) -> None:
-        out = []
-        for v in values:
-            if isinstance(v, datetime):
-                # Excel has no time zones: the value is Beijing time (the header says so).
-                c = WriteOnlyCell(self.ws, value=v.replace(tzinfo=None))
-                c.number_format = TIME_FORMAT
-                out.append(c)
-            elif isinstance(v, Decimal):
-                out.append(v)
-            else:
-                out.append(v)
-        self.ws.append(out)
+        # Excel has no time zones: a time is written as Beijing wall time (the header says so);
+        # openpyxl gives a datetime cell its date format itself.
+        self.ws.append([v.replace(tzinfo=None) if isinstance(v, datetime) else v for v in values])
 
     def close(self) -> None:
         pass
@@ -109,7 +98,8 @@ def _column_letter(n: int) -> str:
 class TableSet:
     """Every table of an export in every chosen format: `row(table, values)` writes it to each."""
 
-    def __init__(self, out_dir: Path, tables: tuple[Table, ...], formats: set[str], stem: str, subtitle: str = "") -> None:
+    def __init__(self, out_dir: Path, tables: tuple[Table, ...], formats: set[str], stem: str, subtitle: str = "",
+                 csv_only: frozenset[str] = frozenset()) -> None:
         self.files: list[Path] = []
         self._sinks: dict[str, list] = {t.name: [] for t in tables}
         self._book = None
@@ -117,7 +107,8 @@ class TableSet:
             self._book = XlsxBook(out_dir / f"{stem}.xlsx", subtitle)
             self.files.append(self._book.path)
             for t in tables:
-                self._sinks[t.name].append(self._book.sheet(t))
+                if t.name not in csv_only:
+                    self._sinks[t.name].append(self._book.sheet(t))
         if "csv" in formats:
             for t in tables:
                 sink = CsvSink(out_dir / f"{stem}-{t.name}.csv", t)

@@ -27,7 +27,7 @@ from ..exports.data import ClassData, local
 from ..exports.pdf import AttendancePdf, CertificateData, certificates_pdf
 from ..exports.tables import LEVEL_ZH, ClassTables, Table, amount_cell, eligible_zh, minutes, reasons_text, show_id
 from ..exports.writers import TableSet
-from ..models import (AssessmentResult, Certificate, District, Enrollment, ExportJob, FaceTemplate, GroupPhoto, Institution,
+from ..models import (AssessmentResult, Certificate, District, Enrollment, Event, ExportJob, FaceTemplate, GroupPhoto, Institution,
                       Lesson, LessonMode, Role, Seal, Trainee, TrainingClass)
 from . import audit, chain, rules
 from .scope import Actor, classes_query, require_role, visible_class
@@ -41,6 +41,9 @@ DISTRICT_EXPORTERS = (Role.admin, Role.district_supervisor, Role.city_reviewer)
 RECORDERS = (Role.admin, Role.institution_admin)
 PHOTO_UPLOADERS = (Role.admin, Role.institution_admin, Role.teacher)
 FORMATS = {"xlsx", "csv", "pdf"}
+#: The per-event hour log goes into the workbook only up to this many events: a sheet holds at
+#: most 1,048,576 rows, and a log that long is read by machines (the CSV), not in Excel.
+XLSX_HOUR_LOG_MAX_EVENTS = 100_000
 
 Progress = Callable[[int, int], None]
 
@@ -104,9 +107,13 @@ def export_class(session: Session, actor: Actor, class_id: int, kind: str, out: 
     try:
         files: list[Path] = []
         figures: dict[str, dict] = {}
+        long_log = False
         if kind in ("class", "subsidy", "js_filing"):
             chosen = tables.tables() if kind != "js_filing" else (tables.attendance,)
-            sink = TableSet(work, chosen, formats & {"xlsx", "csv"}, stem, subtitle=cls.name)
+            events = session.scalar(select(func.count()).select_from(Event).where(Event.class_id == cls.id)) or 0
+            long_log = events > XLSX_HOUR_LOG_MAX_EVENTS
+            sink = TableSet(work, chosen, formats & {"xlsx", "csv"}, stem, subtitle=cls.name,
+                            csv_only=frozenset({tables.hour_log.name}) if long_log else frozenset())
             pdf = None
             if "pdf" in formats:
                 pdf = AttendancePdf(f"考勤表 {cls.name}", _class_facts(session, cls, data),
@@ -148,6 +155,7 @@ def export_class(session: Session, actor: Actor, class_id: int, kind: str, out: 
                                     "occupation": cls.occupation_code, "level": cls.level.value},
             "exported_by": {"username": actor.username, "role": actor.role.value},
             "trainees": data.total, "minutes_per_class_hour": data.policy.minutes,
+            "hour_log_in_xlsx": "xlsx" in formats and kind in ("class", "subsidy") and not long_log,
             "previous_seal": None if prev is None else {"id": prev.id, "sealed_at": prev.sealed_at.isoformat(),
                                                         "chain_seq": prev.chain_seq, "chain_hash": prev.chain_hash},
         }
@@ -364,11 +372,14 @@ def visible_job(session: Session, actor: Actor, job_id: int) -> ExportJob:
 
 def run_job(sessionmaker, job_id: int, actor: Actor, data_dir: Path, store: EvidenceStore, now: datetime) -> None:
     """The body of a job's thread: export, seal if for a subsidy, record the result. Progress is
-    written by short transactions of its own, at most about once a second."""
+    written by short transactions of its own, at most about once a second. Nothing escapes the
+    thread: whatever goes wrong is recorded on the job (or, if even that fails, logged)."""
     def update(**values) -> None:
         with sessionmaker() as s:
             s.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
             job = s.get(ExportJob, job_id)
+            if job is None:
+                raise LookupError(f"export job {job_id} is gone")
             for k, v in values.items():
                 setattr(job, k, v)
             s.commit()
@@ -381,32 +392,35 @@ def run_job(sessionmaker, job_id: int, actor: Actor, data_dir: Path, store: Evid
             last[0] = t
             update(done=done, total=total, status="running")
 
-    update(status="running")
     try:
-        with sessionmaker() as s:
-            job = s.get(ExportJob, job_id)
-            kind, class_id, district_id = job.kind, job.class_id, job.district_id
-        key = signing.load_or_create(data_dir)
-        subject = f"class{class_id}" if class_id else f"district{district_id}"
-        name = f"{job_id}-{kind}-{subject}-{local(now):%Y%m%d-%H%M%S}.zip"
-        out = exports_dir(data_dir) / name
-        with sessionmaker() as s:
-            if class_id is not None:
-                result = export_class(s, actor, class_id, kind, out, now, key, store=store, progress=progress)
-            else:
-                result = export_district(s, actor, district_id, out, now, key, progress=progress)
-            s.rollback()
-        if result.seal is not None:
+        try:
+            update(status="running")
             with sessionmaker() as s:
-                s.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-                seal_class(s, actor, class_id, result, job_id, datetime.now(timezone.utc))
-                s.commit()
-        update(status="done", file_name=name, sha256=result.sha256, finished_at=datetime.now(timezone.utc))
-    except ApiError as exc:
-        update(status="failed", error=exc.message, finished_at=datetime.now(timezone.utc))
-    except Exception as exc:  # noqa: BLE001 - the job records what went wrong instead of dying silently
-        log.exception("export job %s failed", job_id)
-        update(status="failed", error=f"{exc.__class__.__name__}: {exc}", finished_at=datetime.now(timezone.utc))
+                job = s.get(ExportJob, job_id)
+                kind, class_id, district_id = job.kind, job.class_id, job.district_id
+            key = signing.load_or_create(data_dir)
+            subject = f"class{class_id}" if class_id else f"district{district_id}"
+            name = f"{job_id}-{kind}-{subject}-{local(now):%Y%m%d-%H%M%S}.zip"
+            out = exports_dir(data_dir) / name
+            with sessionmaker() as s:
+                if class_id is not None:
+                    result = export_class(s, actor, class_id, kind, out, now, key, store=store, progress=progress)
+                else:
+                    result = export_district(s, actor, district_id, out, now, key, progress=progress)
+                s.rollback()
+            if result.seal is not None:
+                with sessionmaker() as s:
+                    s.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+                    seal_class(s, actor, class_id, result, job_id, datetime.now(timezone.utc))
+                    s.commit()
+            update(status="done", file_name=name, sha256=result.sha256, finished_at=datetime.now(timezone.utc))
+        except ApiError as exc:
+            update(status="failed", error=exc.message, finished_at=datetime.now(timezone.utc))
+        except Exception as exc:  # noqa: BLE001 - the job records what went wrong instead of dying silently
+            log.exception("export job %s failed", job_id)
+            update(status="failed", error=f"{exc.__class__.__name__}: {exc}"[:2000], finished_at=datetime.now(timezone.utc))
+    except Exception:  # noqa: BLE001 - not even the failure could be recorded (database gone)
+        log.exception("export job %s: could not record its outcome", job_id)
 
 
 def start_job(app, job: ExportJob, actor: Actor, now: datetime) -> threading.Thread:

@@ -127,3 +127,20 @@ def test_verification_without_a_database_checks_signature_and_files_and_says_wha
     key = signing.load_or_create(app.config["HOURPROOF_SETTINGS"].data_dir).public_key()
     result = bundle.verify_bundle(exported[1], key, None)
     assert result.ok and any("no database" in w for w in result.warnings)
+
+
+def test_the_cli_exports_with_a_progress_bar_on_stderr_and_the_bundle_verifies(app, worlds, session, capsys, monkeypatch, tmp_path):
+    y = worlds["yubei"]
+    add_attendance(session, y)
+    monkeypatch.setenv("DATABASE_URL", app.config["HOURPROOF_SETTINGS"].database_url)
+    monkeypatch.setenv("HOURPROOF_DATA_DIR", str(app.config["HOURPROOF_SETTINGS"].data_dir))
+    out = tmp_path / "cli.zip"
+    assert main(["export", "class", str(y.class_id), "--formats", "csv", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert f"export class{y.class_id} [" in captured.err and "1/1" in captured.err
+    assert str(out) in captured.out and "chain heads: class:" in captured.out
+    assert sorted(zipfile.ZipFile(out).namelist()) == sorted(
+        ["manifest.json", "manifest.sig"] + [f"class{y.class_id}-{t}.csv" for t in ("attendance", "hour_log", "subsidy_decisions")])
+    assert main(["verify", str(out)]) == 0
+    assert main(["export", "class", "999999", "--out", str(tmp_path / "none.zip")]) == 2
+    assert "不存在" in capsys.readouterr().err

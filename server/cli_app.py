@@ -135,6 +135,7 @@ def _demo(args) -> int:
     print(f"  home:      {base}/")
     print(f"  phone app: {base}/m/   (trainees; camera and location work on localhost)")
     print(f"  staff:     {base}/manage   (institution admin)")
+    print(f"  live:      {base}/live   (supervisors, reviewers, teachers: classes in session, alerts, evidence)")
     print(f"  health:    {base}/api/health")
     print("  log-ins (role, username, password, scope):")
     for login in logins:

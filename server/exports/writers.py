@@ -18,9 +18,16 @@ from .tables import Table
 
 
 
+#: A text cell starting with one of these is a formula to Excel (CSV) or to openpyxl (XLSX): a
+#: trainee named "=HYPERLINK(...)" must stay a name.
+FORMULA_START = ("=", "+", "-", "@")
+
+
 def csv_value(v):
     if isinstance(v, datetime):
         return v.isoformat()  # with its +08:00, so nobody guesses the zone
+    if isinstance(v, str) and v.startswith(FORMULA_START):
+        return "'" + v  # OWASP's advice for CSV injection: Excel shows the text, runs nothing
     return v
 
 
@@ -83,7 +90,13 @@ class XlsxSink:
     def row(self, values) -> None:
         # Excel has no time zones: a time is written as Beijing wall time (the header says so);
         # openpyxl gives a datetime cell its date format itself.
-        self.ws.append([v.replace(tzinfo=None) if isinstance(v, datetime) else v for v in values])
+        self.ws.append([v.replace(tzinfo=None) if isinstance(v, datetime)
+                        else self._text(v) if isinstance(v, str) and v.startswith(FORMULA_START) else v for v in values])
+
+    def _text(self, value: str) -> WriteOnlyCell:
+        cell = WriteOnlyCell(self.ws, value=value)
+        cell.data_type = "s"  # openpyxl would otherwise store it as a formula
+        return cell
 
     def close(self) -> None:
         pass

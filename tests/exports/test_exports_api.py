@@ -149,3 +149,16 @@ def test_a_job_another_institution_started_is_not_found(worlds, login):
     for outsider in ("nanan-admin", "nanan-supervisor"):
         assert login(outsider).get(f"/api/export-jobs/{job['id']}").status_code == 404
         assert login(outsider).get(f"/api/export-jobs/{job['id']}/download").status_code == 404
+
+
+def test_a_name_that_looks_like_a_formula_stays_text_in_xlsx_and_csv(worlds, login, session):
+    from server.models import Trainee
+
+    y = worlds["yubei"]
+    session.get(Trainee, y.trainee_id).name = '=HYPERLINK("http://x","y")'
+    session.commit()
+    _, data = export(login("yubei-admin"), y.class_id)
+    z = _zip(data)
+    assert _csv(z, f"class{y.class_id}-attendance.csv")[1][1] == '\'=HYPERLINK("http://x","y")'
+    cell = load_workbook(io.BytesIO(z.read(f"class{y.class_id}.xlsx")))["考勤表"].cell(row=2, column=2)
+    assert cell.data_type == "s" and cell.value == '=HYPERLINK("http://x","y")'

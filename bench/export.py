@@ -1,7 +1,8 @@
 """Benchmark: class exports of 1M and 2M events (10k and 20k trainees x 50 lessons x check-in +
 check-out) to XLSX, CSV and a signed bundle.
 
-    python bench/export.py            # 10k and 20k trainees (1M and 2M events), about 8 minutes here
+    python bench/export.py            # 10k and 20k trainees (1M and 2M events), about 7 minutes here
+    python bench/export.py --rounds 2 # the same twice, sizes interleaved, best times kept (~12 minutes)
     python bench/export.py --small    # 500 and 1k trainees (50k and 100k events), about a minute
 
 The data is bulk-inserted into a temporary SQLite file migrated by Alembic (the real schema);
@@ -9,7 +10,8 @@ what is timed is the real export path, `services.exports.export_class`, from the
 signed zip: per trainee the ledger (services.ledger, as the ledger endpoint computes it), the
 subsidy decision (policies), the rows, the writers, then the bundle (SHA-256 of every file,
 Ed25519 signature, deflate). XLSX and CSV are written in the same pass, as the product does; each
-size's export runs in its own process so that its peak RSS is its own. Reported per size:
+export runs in its own process so that its peak RSS is its own. Reported per size (wall time is
+what the target is judged on; CPU time is printed beside it because the machine is shared):
 
   xlsx      time spent writing the workbook (考勤表, 补贴核定; the per-event hour log goes to the
             workbook only up to 100k events, see exports.XLSX_HOUR_LOG_MAX_EVENTS)
@@ -27,6 +29,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -200,7 +203,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="500 and 1k trainees (50k and 100k events)")
     parser.add_argument("--rounds", type=int, default=1,
-                        help="exports per size; the best (minimum) time is kept (default 1: a round of 2M events takes ~3 min)")
+                        help="rounds of exports, sizes interleaved; the best (minimum) time of each is kept "
+                             "(default 1: one round of 1M + 2M events takes about 5 minutes here)")
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -213,26 +217,33 @@ def main() -> int:
     sizes = [500, 1_000] if args.small else [10_000, 20_000]
     results: dict[int, dict] = {}
     with tempfile.TemporaryDirectory(prefix="hourproof-bench-") as tmp:
+        dbs = {}
         for n in sizes:
-            db = Path(tmp) / f"bench-{n}.sqlite3"
+            dbs[n] = db = Path(tmp) / f"bench-{n}.sqlite3"
             t = time.perf_counter()
             info = build(db, n)
+            results[n] = {"events": info["events"]}
             print(f"built {info['events']:,} events / {n:,} trainees in {time.perf_counter() - t:.1f}s (not timed below)",
                   flush=True)
-            out = Path(tmp) / f"out-{n}"
-            out.mkdir()
-            r = _run(db, out)
-            for again in range(1, args.rounds):  # best of N: other processes only ever add time
-                more = _run(db, out)
-                for k in ("total_s", "cpu_s", "xlsx_s", "csv_s", "bundle_s", "openpyxl_s"):
-                    r[k] = min(r[k], more[k])
-                r["max_rss_kib"] = max(r["max_rss_kib"], more["max_rss_kib"])
-            results[n] = {"events": info["events"], **r}
-            print(f"  export (xlsx + csv + bundle, one pass): {r['total_s']:.1f}s wall, {r['cpu_s']:.1f}s CPU; of which writing xlsx {r['xlsx_s']:.1f}s, "
-                  f"csv {r['csv_s']:.1f}s, bundle {r['bundle_s']:.1f}s (zip {r['zip_bytes'] / 1e6:.1f} MB; the rest is the "
-                  f"ledgers, decisions and rows); max RSS {r['max_rss_kib'] / 1024:.0f} MiB; "
-                  f"openpyxl alone {r['openpyxl_s']:.1f}s for the same {r['cells']:,} cells", flush=True)
-            db.unlink()
+        # Sizes interleaved round by round, best (minimum) time kept: other processes on a shared
+        # machine only ever add time, and interleaving spreads their load over both sizes.
+        for round_ in range(args.rounds):
+            for n in sizes:
+                out = Path(tmp) / f"out-{n}-{round_}"
+                out.mkdir()
+                r = _run(dbs[n], out)
+                print(f"  round {round_ + 1}, {results[n]['events']:,} events: export (xlsx + csv + bundle, one pass) "
+                      f"{r['total_s']:.1f}s wall, {r['cpu_s']:.1f}s CPU; of which writing xlsx {r['xlsx_s']:.1f}s, "
+                      f"csv {r['csv_s']:.1f}s, bundle {r['bundle_s']:.1f}s (zip {r['zip_bytes'] / 1e6:.1f} MB; the rest is "
+                      f"the ledgers, decisions and rows); max RSS {r['max_rss_kib'] / 1024:.0f} MiB; "
+                      f"openpyxl alone {r['openpyxl_s']:.1f}s for the same {r['cells']:,} cells", flush=True)
+                if "total_s" not in results[n]:
+                    results[n].update(r)
+                else:
+                    for k in ("total_s", "cpu_s", "xlsx_s", "csv_s", "bundle_s", "openpyxl_s"):
+                        results[n][k] = min(results[n][k], r[k])
+                    results[n]["max_rss_kib"] = max(results[n]["max_rss_kib"], r["max_rss_kib"])
+                shutil.rmtree(out)
     small, big = results[sizes[0]], results[sizes[1]]
     ratio = {k: big[k] / small[k] for k in ("total_s", "cpu_s", "xlsx_s", "csv_s", "bundle_s", "max_rss_kib")}
     ok = ratio["total_s"] <= 2.2 and ratio["max_rss_kib"] <= 1.3

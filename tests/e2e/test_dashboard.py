@@ -229,5 +229,18 @@ def test_a_teacher_on_a_phone_sees_the_roll_and_files_the_group_photo(app, live,
         expect(result).to_contain_text("在场：林曼努")
         expect(result).to_contain_text("未登记人脸、无法比对：罗斯林")  # no face template: not on the photo roster
         page.screenshot(path=str(ARTIFACTS / "teacher-roll-phone.png"), full_page=True)
+        # A spot check for the whole class, from the same view: announced back to the page.
+        page.click("#spot-check-all")
+        expect(page.locator("#alerts li.info").first).to_contain_text("向 2 名学员推送")
+        s = app.extensions["hourproof_db"].sessionmaker()
+        try:
+            from sqlalchemy import select
+
+            from server.models import SpotCheck
+
+            checks = s.scalars(select(SpotCheck).where(SpotCheck.lesson_id == live["offline"])).all()
+            assert sorted(c.origin for c in checks) == ["teacher", "teacher"]
+        finally:
+            s.close()
     finally:
         browser.close()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import datetime, timezone
 
@@ -124,7 +125,9 @@ def _demo(args) -> int:
         logins = demo.seed(session, now)
     faces_dir = demo.default_faces_dir()
     if faces_dir is None:
-        face_lines = ["no ../shared/faces found (set HOURPROOF_FACES_DIR): demo trainees have no faces yet"]
+        wanted = os.environ.get("HOURPROOF_FACES_DIR")
+        face_lines = [f"no images/ folder in HOURPROOF_FACES_DIR={wanted}: demo trainees have no faces yet" if wanted
+                      else "no ../shared/faces found (set HOURPROOF_FACES_DIR): demo trainees have no faces yet"]
     else:
         with db.begin() as session:
             face_lines = demo.seed_faces(session, faces_dir, app.extensions["hourproof_recognizer"](), now)

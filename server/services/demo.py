@@ -217,11 +217,11 @@ def _lessons(cls: TrainingClass, venue: Venue, teacher: Teacher, now: datetime, 
 
 
 def default_faces_dir() -> Path | None:
-    """../shared/faces beside the checkout (or HOURPROOF_FACES_DIR), when it is there."""
+    """HOURPROOF_FACES_DIR when set (and only it: a folder named on purpose is not silently
+    replaced by another), else ../shared/faces beside the checkout; None when it has no images."""
     env = os.environ.get("HOURPROOF_FACES_DIR")
-    candidates = [Path(env)] if env else []
-    candidates.append(Path(__file__).resolve().parents[3] / "shared" / "faces")
-    return next((p for p in candidates if (p / "images").is_dir()), None)
+    path = Path(env) if env else Path(__file__).resolve().parents[3] / "shared" / "faces"
+    return path if (path / "images").is_dir() else None
 
 
 def seed_faces(session: Session, faces_dir, recognizer, now: datetime) -> list[str]:

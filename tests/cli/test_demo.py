@@ -58,3 +58,13 @@ def test_the_demo_server_answers_on_the_printed_url(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_a_faces_folder_named_in_the_environment_is_the_only_one_used(monkeypatch, tmp_path):
+    from server.services.demo import default_faces_dir
+
+    monkeypatch.setenv("HOURPROOF_FACES_DIR", str(tmp_path / "nonexistent"))
+    assert default_faces_dir() is None  # not silently ../shared/faces instead
+    (tmp_path / "faces" / "images").mkdir(parents=True)
+    monkeypatch.setenv("HOURPROOF_FACES_DIR", str(tmp_path / "faces"))
+    assert default_faces_dir() == tmp_path / "faces"

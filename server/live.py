@@ -48,7 +48,9 @@ def publish_event(session, event_id: int) -> None:
     try:
         from .services.live import message_for_event
 
-        rooms, message = message_for_event(session, event_id)
+        from datetime import datetime, timezone
+
+        rooms, message = message_for_event(session, event_id, datetime.now(timezone.utc))
         message["sent_at"] = time.time()  # server clock at sending: delivery latency is measurable
         socketio.emit("event", message, to=rooms)
     except Exception as exc:  # noqa: BLE001 - the event is stored; the dashboard catches up on reconnect

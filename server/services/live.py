@@ -84,11 +84,15 @@ def event_message(event: Event, cls: TrainingClass, trainee_name: str | None) ->
     }
 
 
-def message_for_event(session: Session, event_id: int) -> tuple[list[str], dict[str, Any]]:
+def message_for_event(session: Session, event_id: int, now: datetime) -> tuple[list[str], dict[str, Any]]:
+    """The rooms and the message for a stored event, with its lesson's counts after it: counted
+    once here, for every watcher, instead of each dashboard asking for a new snapshot."""
     event = session.get(Event, event_id)
     cls = session.get(TrainingClass, event.class_id)
     name = session.scalar(select(Trainee.name).where(Trainee.id == event.trainee_id)) if event.trainee_id else None
-    return class_rooms(session, cls), event_message(event, cls, name)
+    message = event_message(event, cls, name)
+    message["lesson_counts"] = _lesson_counts(session, session.get(Lesson, event.lesson_id), now)
+    return class_rooms(session, cls), message
 
 
 def _lesson_counts(session: Session, lesson: Lesson, now: datetime) -> dict[str, int]:

@@ -39,6 +39,9 @@ def test_a_review_decision_reaches_its_districts_watchers_and_nobody_in_another_
     for name in ("yubei-supervisor", "yubei-admin", "yubei-teacher", "city", "admin"):
         assert [m["event_id"] for m in heard[name]] == [decision_id], name
         assert heard[name][0]["decides_event_id"] == y.event_id and heard[name][0]["class_id"] == y.class_id
+        # the lesson's counts after the event ride along (counted once, not per dashboard)
+        assert heard[name][0]["lesson_counts"] == {"enrolled": 1, "checked_in": 0, "verified": 0, "rejected": 0,
+                                                   "flagged": 1, "spot_checks_missed": 0}
     for name in ("nanan-supervisor", "nanan-admin", "nanan-teacher", "yubei-trainee", "nanan-trainee"):
         assert heard[name] == [], f"{name} heard {heard[name]}"
 

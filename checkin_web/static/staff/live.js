@@ -38,7 +38,7 @@
     return HP.api("GET", snapshotUrl()).then(function (r) {
       if (!r.ok) { HP.showError($("live-error"), r.data.error); return; }
       HP.clearError($("live-error"));
-      r.data.events.forEach(onEvent);
+      r.data.events.forEach(function (m) { onEvent(m, true); });
       if (state.cursor === null || r.data.cursor > state.cursor) state.cursor = r.data.cursor;
       r.data.missed_spot_checks.forEach(function (m) {
         addAlert("spot:" + m.spot_check_id, "missed", m.due_at,
@@ -99,7 +99,8 @@
       .map(function (r) { return r.detail + (r.clause ? "（" + r.clause + "）" : ""); }).join("；");
   }
 
-  function onEvent(m) {
+  /* ``replayed``: the event came in a snapshot, whose counts are already current. */
+  function onEvent(m, replayed) {
     if (state.cursor !== null && m.cursor <= state.cursor && state.alerts["event:" + m.event_id]) return;
     if (state.cursor === null || m.cursor > state.cursor) state.cursor = m.cursor;
     if (state.institution && String(m.institution_id) !== String(state.institution)) return;
@@ -110,9 +111,17 @@
       addAlert("event:" + m.event_id, m.alert, m.at, who,
                (KINDS[m.kind] || m.kind) + VERDICTS[m.verdict] + "：" + reasonText(m), m.lesson_id);
     }
-    var row = document.querySelector('#lessons-table tr[data-lesson="' + m.lesson_id + '"]');
-    if (row) row.classList.add("flash");
-    refreshSoon();
+    // The message carries the lesson's counts after this event (counted once by the server for
+    // every watcher); only a lesson not on screen yet needs a new snapshot.
+    var shown = state.lessons.filter(function (l) { return l.lesson_id === m.lesson_id; })[0];
+    if (!replayed && shown && m.lesson_counts) {
+      Object.assign(shown, m.lesson_counts);
+      renderLessons();
+      var row = document.querySelector('#lessons-table tr[data-lesson="' + m.lesson_id + '"]');
+      if (row) row.classList.add("flash");
+    } else if (!replayed) {
+      refreshSoon();
+    }
     if (state.openLesson === m.lesson_id) rollSoon();
   }
 

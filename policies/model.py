@@ -422,7 +422,13 @@ class Person:
     establishment_staff: bool | None = None  # 机关事业单位在编人员
     monthly_pension: bool | None = None  # 按月领取养老金 / 已享受养老保险待遇
     groups: frozenset[str] | None = None  # eligible-group codes of the region
+    #: The subsidies known to have been received. Known entries always count; whether they are
+    #: ALL of them is `history_checked_on`.
     history: tuple[PriorSubsidy, ...] = ()
+    #: The day someone checked the person's full record (e.g. in the 人社 system): `history` is
+    #: then complete as of that day. None: only the entries above are known, so a frequency limit
+    #: is reported as not checked rather than silently passed on an empty list.
+    history_checked_on: date | None = None
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,12 @@ which apply where is data. The clock is an argument (`today`), never read here.
 eligible is True, False, or None when a person must review the case (e.g. a woman's job
 category decides her retirement age and nobody told us). A figure the notices do not publish is
 None with a reason saying "unknown until configured" - never 0.
+
+An input nobody supplied is *not checked*: the rule cannot refuse on it, so eligible stays True,
+and the decision carries a `..._not_checked` reason with the clause so that nobody mistakes
+"passed" for "checked". The subsidy history is such an input: its known entries are always
+applied (a known earlier subsidy still refuses), but unless `Person.history_checked_on` says the
+full record was checked, every frequency limit is reported as `history_not_checked`.
 """
 from __future__ import annotations
 
@@ -128,8 +134,8 @@ def _history_for(policy: RegionPolicy, spec: RuleSpec, history: tuple[PriorSubsi
 
 def _check_frequency(spec: RuleSpec, policy: RegionPolicy, request: SubsidyRequest, occupation: Occupation,
                      catalog: Catalog, f: _Findings) -> None:
-    if spec.params.get("subsidy", "any") not in ("training", "any"):
-        return  # this decision is about the training subsidy; evaluation limits are kept as data
+    if not _applies_to_training(spec):
+        return
     entries = _history_for(policy, spec, request.person.history)
     same_occ = [h for h in entries if catalog.resolve(h.occupation).code == occupation.code]
     clause = spec.clause
@@ -163,6 +169,53 @@ def _check_frequency(spec: RuleSpec, policy: RegionPolicy, request: SubsidyReque
         if any(h.level.rank >= request.level.rank for h in same_occ):
             f.refuse.append(Reason("same_or_lower_level", clause,
                                    f"已享受过{occupation.name}同级或更高等级的补贴，不能再享受同级或更低等级的补贴。"))
+
+
+_SUBSIDY_ZH = {"training": "培训补贴", "evaluation": "评价补贴", "any": "补贴"}
+
+
+def _applies_to_training(spec: RuleSpec) -> bool:
+    # This decision is about the training subsidy; evaluation-only limits are kept as data.
+    return spec.params.get("subsidy", "any") in ("training", "any")
+
+
+def _limit_zh(spec: RuleSpec) -> str:
+    what = _SUBSIDY_ZH[spec.params.get("subsidy", "any")]
+    if spec.kind == "max_per_year":
+        return f"每年最多享受 {spec.params['max']} 次{what}（按培训开始时间）"
+    if spec.kind == "max_total":
+        return f"累计最多享受 {spec.params['max']} 次{what}"
+    if spec.kind == "no_repeat":
+        return f"同一职业同一等级的{what}不可重复享受"
+    if spec.kind == "no_lower_after_higher":
+        return f"已取得同一职业较高等级的，不得再申领较低等级的{what}"
+    return f"同一职业不得再享受同级或更低等级的{what}"  # no_same_or_lower_level
+
+
+def _report_history(policy: RegionPolicy, person: Person, f: _Findings) -> None:
+    """Say on which history the frequency limits were applied: the full record checked on a
+    day, or only the entries known here (then each limit is *not checked*, never silently
+    passed). One reason per clause, naming its limits."""
+    limits = [s for s in policy.frequency_limits if _applies_to_training(s)]
+    if not limits:
+        return
+    known = sum(1 for h in person.history if h.region is None or h.region == policy.code)
+    by_clause: dict[str, list[RuleSpec]] = {}
+    for spec in limits:
+        by_clause.setdefault(spec.clause, []).append(spec)
+    for clause, specs in by_clause.items():
+        rules = "；".join(_limit_zh(s) for s in specs)
+        if person.history_checked_on is not None:
+            f.basis.append(Reason("history_checked", clause,
+                                  f"补贴享受记录已于 {person.history_checked_on} 全面核对，计入本地区的记录 {known} 条，"
+                                  f"已按以下限制核对：{rules}。"))
+        elif known:
+            f.unchecked.append(Reason("history_not_checked", clause,
+                                      f"未核对完整的补贴享受记录（人社系统查询或本人申报），以下限制只按已知的 {known} 条记录核对，"
+                                      f"其余未核对：{rules}。"))
+        else:
+            f.unchecked.append(Reason("history_not_checked", clause,
+                                      f"未核对补贴享受记录（人社系统查询或本人申报），也没有已知记录，以下限制未核对：{rules}。"))
 
 
 def _unknown(clause: str, what: str) -> Reason:
@@ -301,6 +354,7 @@ def decide_subsidy(request: SubsidyRequest, policy: RegionPolicy, catalog: Catal
 
     for spec in policy.frequency_limits:
         _check_frequency(spec, policy, request, occupation, catalog, f)
+    _report_history(policy, person, f)
 
     window = policy.application_window
     if window is not None:

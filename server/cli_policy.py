@@ -19,6 +19,10 @@ History file (--history FILE): a JSON list of the person's earlier subsidies, on
     region          cq | yn | js | zj-jinhua, optional; an entry without a region counts for every
                     region, an entry of another region does not count toward this one's limits
 
+A history file is taken as the person's full record, checked as of the decision date. With
+--history-unchecked it is only what is known: its entries still apply, and each frequency limit
+is reported as not checked (history_not_checked), as it is when no file is given.
+
 Plan file (`hourproof plan check FILE`): YAML or JSON, one class:
 
     region: cq                    # or pass --region
@@ -126,6 +130,8 @@ Unpublished figures print amount "unknown until configured" (JSON null), never 0
     "kind": "training", "region": "cq"}]
   kind (training|evaluation) defaults to training; region is optional (no region = counts
   everywhere; another region's entry does not count here).
+  The file is the full record as of --date, unless --history-unchecked: then only the entries
+  known, and the frequency limits are reported "not checked" (as without --history).
 
 --json prints one object: eligible (true/false/null), amount ("6688.00" or null),
 credited_hours, required_hours, reasons [{code, clause, detail}], ledger {...}.
@@ -178,6 +184,8 @@ def add_commands(subparsers: Any) -> None:
     sp.add_argument("--level-certificate", type=_yes_no, default=True, metavar="yes|no",
                     help="holds the level certificate (default yes)")
     sp.add_argument("--history", type=Path, metavar="FILE", help="JSON list of earlier subsidies (format below)")
+    sp.add_argument("--history-unchecked", action="store_true",
+                    help="the --history file is only what is known, not the checked full record")
     sp.add_argument("--date", type=_date_arg, metavar="YYYY-MM-DD",
                     help="decision date (default: today in Asia/Shanghai)")
     sp.add_argument("--training-start", type=_date_arg, metavar="YYYY-MM-DD",
@@ -288,7 +296,7 @@ def read_history(path: Path) -> tuple[PriorSubsidy, ...]:
     return tuple(out)
 
 
-def _person(args: argparse.Namespace, policy) -> Person:
+def _person(args: argparse.Namespace, policy, today: date) -> Person:
     birth, sex = args.birth_date, Sex(args.sex) if args.sex else None
     if args.resident_id:
         if birth or sex:
@@ -308,6 +316,8 @@ def _person(args: argparse.Namespace, policy) -> Person:
         female_category=FemaleCategory(args.female_category) if args.female_category else None,
         establishment_staff=args.establishment_staff, monthly_pension=args.monthly_pension,
         groups=groups, history=read_history(args.history) if args.history else (),
+        # A file given without --history-unchecked is the person's record as checked now.
+        history_checked_on=today if args.history and not args.history_unchecked else None,
     )
 
 
@@ -319,9 +329,9 @@ def subsidy_command(args: argparse.Namespace) -> int:
     if args.required_hours is not None and args.required_hours <= 0:
         raise InputError("--required-hours must be greater than 0")
     required = args.required_hours if args.required_hours is not None else Decimal(occupation.required_hours(args.level))
-    person = _person(args, policy)
-    ledger = ledger_from_hours(args.offline_hours, args.online_hours, policy, required)
     today = args.date or datetime.now(ZoneInfo(policy.timezone)).date()
+    person = _person(args, policy, today)
+    ledger = ledger_from_hours(args.offline_hours, args.online_hours, policy, required)
     request = SubsidyRequest(
         occupation=args.occupation, level=args.level, credited_hours=ledger.credited, person=person,
         employment=Employment(args.employment) if args.employment else None,

@@ -76,6 +76,22 @@ def test_a_history_file_applies_the_frequency_limits(capsys, tmp_path):
         if k != "detail"}
 
 
+def test_a_history_file_is_the_checked_record_unless_marked_unchecked(capsys, tmp_path):
+    history = tmp_path / "history.json"
+    history.write_text(json.dumps([{"occupation": "2-02-38-03", "level": "junior", "training_start": "2025-01-05",
+                                    "region": "cq"}]), encoding="utf-8")
+    checked = run_json(capsys, *CQ_CLOUD_MID, "--history", str(history), "--training-start", "2026-03-01")
+    assert {r["code"] for r in checked["reasons"]} >= {"history_checked"}
+    assert "history_not_checked" not in {r["code"] for r in checked["reasons"]}
+    unchecked = run_json(capsys, *CQ_CLOUD_MID, "--history", str(history), "--history-unchecked",
+                         "--training-start", "2026-03-01")
+    reason = next(r for r in unchecked["reasons"] if r["code"] == "history_not_checked")
+    assert reason["clause"] == "cq 3.4" and "已知的 1 条记录" in reason["detail"]
+    assert unchecked["eligible"] is True
+    without = run_json(capsys, *CQ_CLOUD_MID)
+    assert "history_not_checked" in {r["code"] for r in without["reasons"]}
+
+
 def test_a_woman_with_an_unknown_job_category_near_retirement_is_null_for_review(capsys):
     result = run_json(capsys, "subsidy", "--region", "zj-jinhua", "--occupation", "2-02-10-11", "--level", "junior",
                       "--offline-hours", "128", "--birth-date", "1975-03-10", "--sex", "female", "--date", "2026-01-01")

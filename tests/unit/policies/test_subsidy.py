@@ -158,6 +158,57 @@ def test_a_history_without_the_training_start_date_goes_to_review(cq, catalog):
     assert code_clause(d, "training_start_unknown") == ("training_start_unknown", "cq 3.4")
 
 
+def detail(decision, code):
+    return next(r.detail for r in decision.reasons if r.code == code)
+
+
+def test_a_person_whose_history_is_unknown_is_told_which_limits_were_not_checked(cq, catalog):
+    d = decide(cq, catalog, request(employment=AFTER, training_start=date(2026, 3, 1)))
+    # Not checked does not refuse (like every other unchecked input), but it is never silent.
+    assert d.eligible is True
+    assert [r.clause for r in d.reasons if r.code == "history_not_checked"] == ["cq 3.4"]
+    text = detail(d, "history_not_checked")
+    assert "每年最多享受 1 次培训补贴" in text and "累计最多享受 3 次培训补贴" in text and "没有已知记录" in text
+    assert "评价补贴" not in text  # cq's evaluation limits do not bear on a training subsidy
+
+
+def test_a_known_earlier_subsidy_still_refuses_when_the_full_history_was_not_checked(zj, catalog):
+    person = history((BIGDATA, J, "2024-01-01", "training", None), (AI, J, "2024-05-01", "training", "cq"))
+    d = decide(zj, catalog, request(BIGDATA, J, training_start=date(2026, 4, 1), person=person))
+    assert d.eligible is False
+    assert code_clause(d, "repeat_occupation_level") == ("repeat_occupation_level", "zj 4.4")
+    assert code_clause(d, "history_not_checked") == ("history_not_checked", "zj 4.4")
+    assert "已知的 1 条记录" in detail(d, "history_not_checked")  # the cq entry does not count in zj
+
+
+def test_a_history_checked_on_a_day_is_said_in_the_basis_and_nothing_is_left_unchecked(zj, catalog):
+    person = replace(history((AI, J, "2024-01-01", "training", None)), history_checked_on=date(2026, 5, 20))
+    d = decide(zj, catalog, request(BIGDATA, J, training_start=date(2026, 4, 1), person=person))
+    assert d.eligible is True
+    assert "history_not_checked" not in codes(d)
+    assert code_clause(d, "history_checked") == ("history_checked", "zj 4.4")
+    assert "2026-05-20" in detail(d, "history_checked") and "1 条" in detail(d, "history_checked")
+
+
+def test_a_checked_history_still_refuses_on_a_limit_it_reaches(cq, catalog):
+    person = replace(history((BIGDATA, J, "2026-01-05", "training", "cq")), history_checked_on=date(2026, 2, 1))
+    d = decide(cq, catalog, request(employment=AFTER, training_start=date(2026, 3, 1), person=person))
+    assert d.eligible is False and "yearly_limit_reached" in codes(d)
+
+
+def test_js_names_every_limit_that_bears_on_a_training_subsidy_in_one_reason_per_clause(js, catalog):
+    d = decide(js, catalog, request(AI, M, fee=Decimal(1)))
+    reasons = [r for r in d.reasons if r.code == "history_not_checked"]
+    assert [r.clause for r in reasons] == ["js 3.3"]
+    assert "累计最多享受 3 次培训补贴" in reasons[0].detail and "同一职业同一等级的补贴不可重复享受" in reasons[0].detail
+    assert "较低等级" in reasons[0].detail and "评价补贴" not in reasons[0].detail
+
+
+def test_a_region_without_frequency_limits_says_nothing_about_the_history(yn, catalog):
+    codes_ = codes(decide(yn, catalog, request()))
+    assert "history_not_checked" not in codes_ and "history_checked" not in codes_
+
+
 @pytest.mark.parametrize("attribute, code", [("establishment_staff", "establishment_staff"),
                                              ("monthly_pension", "monthly_pension")])
 def test_cq_excludes_establishment_staff_and_monthly_pensioners(cq, catalog, attribute, code):

@@ -22,6 +22,7 @@ from .enums import (
 from .geo import City, District, Region
 from .institution import Institution, Teacher, Venue
 from .people import Certificate, Enrollment, Trainee
+from .subsidy_history import SubsidyHistoryCheck, SubsidyHistoryEntry
 from .training import ClassAmendment, Lesson, TrainingClass
 
 __all__ = [
@@ -34,4 +35,5 @@ __all__ = [
     "ChainHead", "Challenge", "Event", "FrameFingerprint", "Heartbeat", "SpotCheck",
     "Absence", "Duty", "DutyReminder", "JobStatus", "LessonTransition",
     "AssessmentResult", "ExportJob", "GroupPhoto", "Seal",
+    "SubsidyHistoryCheck", "SubsidyHistoryEntry",
 ]

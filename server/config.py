@@ -4,6 +4,7 @@ DATABASE_URL   SQLAlchemy URL; default: SQLite file in the data dir
 REDIS_URL      Socket.IO message queue (and later the scheduler lock); default: none
 SECRET_KEY     signs sessions; default: a random key created once and kept in the data dir
 HOURPROOF_DATA_DIR  where the SQLite file, the secret key and evidence files live; default ./var
+HOURPROOF_EXPORT_KEEP_DAYS  days a finished export's bundle stays downloadable; default 7
 """
 from __future__ import annotations
 
@@ -40,6 +41,9 @@ class Settings:
     redis_url: str | None
     secret_key: str
     extra: dict[str, Any] = field(default_factory=dict)
+    #: A signed bundle can always be exported again, so the downloadable copy is not kept forever
+    #: (the seal of a subsidy export, its figures and its bundle's SHA-256, is kept regardless).
+    export_keep_days: int = 7
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -53,4 +57,7 @@ class Settings:
             database_url = "postgresql+psycopg://" + database_url.split("://", 1)[1]
         redis_url = overrides.pop("redis_url", None) or env.get("REDIS_URL") or None
         secret_key = overrides.pop("secret_key", None) or _secret_key(data_dir, env)
-        return cls(data_dir, database_url, redis_url, secret_key, overrides)
+        keep_days = int(overrides.pop("export_keep_days", None) or env.get("HOURPROOF_EXPORT_KEEP_DAYS") or 7)
+        if keep_days < 1:
+            raise ValueError(f"HOURPROOF_EXPORT_KEEP_DAYS must be at least 1, got {keep_days}")
+        return cls(data_dir, database_url, redis_url, secret_key, overrides, export_keep_days=keep_days)

@@ -52,6 +52,9 @@ JOBS = (
             "compute filing deadlines as duties and record the reminders owed today", at_start=True),
     JobSpec("chain.anchor_daily", "server.jobs:anchor_chain_heads", 3600,
             "anchor each event chain's head once a day in the data dir's append-only file and the log", at_start=True),
+    JobSpec("exports.housekeeping", "server.jobs:export_housekeeping", 60,
+            "mark failed the export jobs no live process owns (killed or restarted); delete bundles past "
+            "HOURPROOF_EXPORT_KEEP_DAYS and the temp dirs of exports that died", at_start=True),
     JobSpec("retention.review", "server.jobs:review_retention", 86400,
             "report evidence past its keeping period (never younger than 5 years); erase withdrawn-consent templates",
             at_start=True),
@@ -160,6 +163,21 @@ def anchor_chain_heads(app: Flask) -> str:
     with app.app_context(), app.extensions["hourproof_db"].sessionmaker() as session:
         written = anchors.anchor_heads(session, path, _now())
     return f"{len(written)} chain heads anchored in {path}"
+
+
+def export_housekeeping(app: Flask) -> str:
+    """Also run by every web process as it starts (server/wsgi.py): the temp dirs of a web
+    container are only reachable from inside it."""
+    from .services import export_housekeeping as housekeeping
+
+    settings = app.config["HOURPROOF_SETTINGS"]
+    now = _now()
+    with app.app_context(), _writing_session(app) as session:
+        failed = housekeeping.recover_jobs(session, settings.data_dir, now)
+        swept = housekeeping.sweep_files(session, settings.data_dir, now, timedelta(days=settings.export_keep_days))
+    temp = housekeeping.sweep_temp_dirs()
+    return (f"{len(failed)} interrupted export jobs marked failed{' (' + ', '.join(map(str, failed)) + ')' if failed else ''}; "
+            f"{swept.summary()}; {len(temp)} temp dirs removed")
 
 
 def review_retention(app: Flask) -> str:

@@ -5,8 +5,18 @@ threaded worker; one worker per container (Socket.IO needs sticky sessions acros
 scaled out with more containers behind nginx and REDIS_URL as the message queue. Face work runs
 in the worker's pool of face processes (HOURPROOF_FACE_PROCESSES, one per core by default),
 started here so the first check-in does not wait for the models."""
+import logging
+
 from server import create_app
 
 app = create_app()
+try:
+    # A worker that starts may be replacing one that was killed mid-export: its jobs are marked
+    # failed and its temp dirs removed now (the scheduler's duty only sees its own container's).
+    from server.jobs import export_housekeeping
+
+    logging.getLogger("hourproof.exports").info("at start: %s", export_housekeeping(app))
+except Exception:  # noqa: BLE001 - housekeeping must never keep the server from starting
+    logging.getLogger("hourproof.exports").exception("export housekeeping at start failed")
 if app.extensions.get("hourproof_face_pool") is not None:
     app.extensions["hourproof_face_pool"].start()

@@ -3,7 +3,7 @@ district roll-up), poll its progress, download the signed bundle; the deployment
 and what the JS filing records (assessment results, certificate numbers, group photos)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Literal
 
 from flask import current_app, send_file
@@ -46,35 +46,39 @@ def _settings():
     return current_app.config["HOURPROOF_SETTINGS"]
 
 
+def _keep() -> timedelta:
+    return timedelta(days=_settings().export_keep_days)
+
+
 @endpoint(bp, "POST", "/classes/<int:class_id>/exports", summary="Start an export of a class (signed bundle; kind subsidy seals the hours)",
           tag="exports", roles=svc.EXPORTERS, body=ClassExportIn, status=202)
 def start_class_export(actor: Actor, class_id: int, body: ClassExportIn):
     now = _now()
-    job = svc.create_job(db.session, actor, kind=body.kind, class_id=class_id, now=now)
+    job = svc.create_job(db.session, actor, kind=body.kind, class_id=class_id, now=now, data_dir=_settings().data_dir)
     svc.start_job(current_app._get_current_object(), job, actor, now)
-    return svc.job_json(job)
+    return svc.job_json(job, now, _keep())
 
 
 @endpoint(bp, "POST", "/districts/<int:district_id>/exports", summary="Start a district roll-up export (supervisors, reviewers)",
           tag="exports", roles=svc.DISTRICT_EXPORTERS, status=202)
 def start_district_export(actor: Actor, district_id: int):
     now = _now()
-    job = svc.create_job(db.session, actor, kind="district", district_id=district_id, now=now)
+    job = svc.create_job(db.session, actor, kind="district", district_id=district_id, now=now, data_dir=_settings().data_dir)
     svc.start_job(current_app._get_current_object(), job, actor, now)
-    return svc.job_json(job)
+    return svc.job_json(job, now, _keep())
 
 
 @endpoint(bp, "GET", "/export-jobs/<int:job_id>", summary="An export's progress (done of total trainees) and, when done, its download",
           tag="exports", roles=svc.EXPORTERS)
 def get_export_job(actor: Actor, job_id: int):
-    return svc.job_json(svc.visible_job(db.session, actor, job_id))
+    return svc.job_json(svc.visible_job(db.session, actor, job_id), _now(), _keep())
 
 
 @endpoint(bp, "GET", "/export-jobs/<int:job_id>/download", summary="Download a finished export (zip with manifest.json and its Ed25519 signature)",
           tag="exports", roles=svc.EXPORTERS)
 def download_export(actor: Actor, job_id: int):
     job = svc.visible_job(db.session, actor, job_id)
-    path = svc.job_file(_settings().data_dir, job)
+    path = svc.job_file(_settings().data_dir, job, _now(), _keep())
     return send_file(path, mimetype="application/zip", as_attachment=True, download_name=job.file_name)
 
 

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -30,6 +28,7 @@ from ..exports.writers import TableSet
 from ..models import (AssessmentResult, Certificate, District, Enrollment, Event, ExportJob, FaceTemplate, GroupPhoto, Institution,
                       Lesson, LessonMode, Role, Seal, Trainee, TrainingClass)
 from . import audit, chain, rules
+from . import export_housekeeping as housekeeping
 from .scope import Actor, classes_query, require_role, visible_class
 
 log = logging.getLogger(__name__)
@@ -103,8 +102,7 @@ def export_class(session: Session, actor: Actor, class_id: int, kind: str, out: 
     sealed = {"seq": prev.chain_seq, "figures": prev.figures, "at": prev.sealed_at} if prev else None
     tables = ClassTables(data, actor.sees_full_resident_ids, sealed if kind in ("class", "subsidy") else None)
     stem = f"class{cls.id}"
-    work = Path(tempfile.mkdtemp(prefix="hourproof-export-"))
-    try:
+    with housekeeping.work_dir() as work:
         files: list[Path] = []
         figures: dict[str, dict] = {}
         long_log = False
@@ -170,8 +168,6 @@ def export_class(session: Session, actor: Actor, class_id: int, kind: str, out: 
         chains = {chain.chain_of(cls.id): {"seq": seq, "hash": digest}}
         sha = bundle.write_bundle(out, [(f.name, f) for f in files], key, chains=chains, meta=meta, now=now)
         return ExportResult(out, sha, [f.name for f in files], chains, seal)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def seal_class(session: Session, actor: Actor, class_id: int, result: ExportResult, job_id: int | None, now: datetime) -> Seal:
@@ -280,8 +276,7 @@ def export_district(session: Session, actor: Actor, district_id: int, out: Path,
                                                 "不符合", "需人工审核", "已知补贴金额合计（元）", "金额未知人数", "计入学时合计"))
     decisions = Table("district_decisions", "补贴核定明细", ("培训班编号", "培训班", "姓名", "身份证号", "规定学时", "计入学时",
                                                         "线上计入学时", "核定结论", "补贴金额（元）", "理由（条款）"))
-    work = Path(tempfile.mkdtemp(prefix="hourproof-export-"))
-    try:
+    with housekeeping.work_dir() as work:
         sink = TableSet(work, (rollup, decisions), set(formats or FORMATS) & {"xlsx", "csv"}, f"district{d.id}", subtitle=d.name)
         total = sum(ClassData(session, c, now).total for c in classes)
         done = 0
@@ -320,24 +315,34 @@ def export_district(session: Session, actor: Actor, district_id: int, out: Path,
                 "exported_by": {"username": actor.username, "role": actor.role.value}, "classes": [c.id for c in classes]}
         sha = bundle.write_bundle(out, [(f.name, f) for f in sink.files], key, chains=chains, meta=meta, now=now)
         return ExportResult(out, sha, [f.name for f in sink.files], chains, None)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 # --- background jobs -----------------------------------------------------------------------------------
 
-def job_json(job: ExportJob) -> dict:
+def job_json(job: ExportJob, now: datetime, keep: timedelta) -> dict:
+    """A finished job's bundle stays downloadable for `keep` (export_keep_days); after that the
+    job says so (`file_expired`, with a message) and offers no download."""
+    until = housekeeping.expires_at(job, keep)
+    expired = housekeeping.file_expired(job, now, keep)
     return {"id": job.id, "kind": job.kind, "class_id": job.class_id, "district_id": job.district_id,
             "status": job.status, "done": job.done, "total": job.total,
             "progress": round(job.done / job.total, 4) if job.total else (1.0 if job.status == "done" else 0.0),
             "created_at": job.created_at.isoformat(), "finished_at": job.finished_at.isoformat() if job.finished_at else None,
             "sha256": job.sha256, "error": job.error,
-            "download": f"/api/export-jobs/{job.id}/download" if job.status == "done" else None}
+            "expires_at": until.isoformat() if until else None, "file_expired": expired,
+            "file_message": _expired_message(keep) if expired else None,
+            "download": f"/api/export-jobs/{job.id}/download" if job.status == "done" and not expired else None}
+
+
+def _expired_message(keep: timedelta) -> str:
+    return f"导出文件已超过保存期限（完成后 {keep.days} 天）被删除；签名证据包可随时重新导出"
 
 
 def create_job(session: Session, actor: Actor, *, kind: str, class_id: int | None = None, district_id: int | None = None,
-               now: datetime) -> ExportJob:
-    """Check scope and role now (the caller gets its 403/404 at once), then queue the job."""
+               now: datetime, data_dir: Path) -> ExportJob:
+    """Check scope and role now (the caller gets its 403/404 at once), then queue the job. The
+    job's lock (export_housekeeping.JobLock) is taken before the row is committed, so no other
+    process ever sees the job without a live owner; start_job hands it to the job's thread."""
     if class_id is not None:
         if kind not in CLASS_KINDS:
             raise ApiError(422, "unknown_export_kind", f"未知导出类型 {kind!r}，可选：{', '.join(CLASS_KINDS)}")
@@ -351,8 +356,20 @@ def create_job(session: Session, actor: Actor, *, kind: str, class_id: int | Non
     session.flush()
     audit.record(session, actor, "export.request", "export_job", job.id, None,
                  {"kind": kind, "class_id": class_id, "district_id": district_id})
-    session.commit()
+    lock = housekeeping.JobLock.take(data_dir, job.id)
+    try:
+        session.commit()
+    except BaseException:
+        lock.release()
+        raise
+    with _locks_mutex:
+        _job_locks[job.id] = lock
     return job
+
+
+#: Locks of jobs created by this process and not yet handed to their thread (create_job -> start_job)
+_job_locks: dict[int, housekeeping.JobLock] = {}
+_locks_mutex = threading.Lock()
 
 
 def visible_job(session: Session, actor: Actor, job_id: int) -> ExportJob:
@@ -370,10 +387,25 @@ def visible_job(session: Session, actor: Actor, job_id: int) -> ExportJob:
     return job
 
 
-def run_job(sessionmaker, job_id: int, actor: Actor, data_dir: Path, store: EvidenceStore, now: datetime) -> None:
+def run_job(sessionmaker, job_id: int, actor: Actor, data_dir: Path, store: EvidenceStore, now: datetime,
+            lock: housekeeping.JobLock | None = None) -> None:
     """The body of a job's thread: export, seal if for a subsidy, record the result. Progress is
     written by short transactions of its own, at most about once a second. Nothing escapes the
-    thread: whatever goes wrong is recorded on the job (or, if even that fails, logged)."""
+    thread: whatever goes wrong is recorded on the job (or, if even that fails, logged). The
+    job's lock is let go only after the outcome is recorded."""
+    try:
+        _run_job(sessionmaker, job_id, actor, data_dir, store, now)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _run_job(sessionmaker, job_id: int, actor: Actor, data_dir: Path, store: EvidenceStore, now: datetime) -> None:
+    try:  # this process's own leftovers of exports that died (a dead worker's temp dirs)
+        housekeeping.sweep_temp_dirs()
+    except Exception:  # noqa: BLE001 - housekeeping must never cost an export
+        log.exception("sweeping export temp dirs failed")
+
     def update(**values) -> None:
         with sessionmaker() as s:
             s.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
@@ -425,17 +457,26 @@ def run_job(sessionmaker, job_id: int, actor: Actor, data_dir: Path, store: Evid
 
 def start_job(app, job: ExportJob, actor: Actor, now: datetime) -> threading.Thread:
     settings = app.config["HOURPROOF_SETTINGS"]
+    with _locks_mutex:
+        lock = _job_locks.pop(job.id, None)
     thread = threading.Thread(
         target=run_job, name=f"export-{job.id}", daemon=True,
         args=(app.extensions["hourproof_db"].sessionmaker, job.id, actor, settings.data_dir,
-              app.extensions["hourproof_evidence"], now))
-    thread.start()
+              app.extensions["hourproof_evidence"], now, lock))
+    try:
+        thread.start()
+    except BaseException:  # no thread will own it: let go, so that the recovery marks it failed
+        if lock is not None:
+            lock.release()
+        raise
     return thread
 
 
-def job_file(data_dir: Path, job: ExportJob) -> Path:
+def job_file(data_dir: Path, job: ExportJob, now: datetime, keep: timedelta) -> Path:
     if job.status != "done" or not job.file_name:
         raise ApiError(409, "export_not_ready", f"导出任务 {job.id} 尚未完成（{job.status}，{job.done}/{job.total}）")
+    if housekeeping.file_expired(job, now, keep):
+        raise ApiError(410, "export_file_expired", _expired_message(keep))
     path = exports_dir(data_dir) / job.file_name
     if not path.exists():
         raise ApiError(410, "export_file_gone", f"导出文件 {job.file_name} 已不存在，请重新导出")

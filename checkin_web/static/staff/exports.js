@@ -13,7 +13,10 @@
   function show(job) {
     HP.clear(status);
     var pct = Math.round((job.progress || 0) * 100);
-    if (job.status === "done") {
+    if (job.status === "done" && job.file_expired) {
+      // The bundle was kept for a while after it finished and then deleted (it can be exported again).
+      HP.append(status, [NAMES[job.kind] + "：" + job.file_message]);
+    } else if (job.status === "done") {
       HP.append(status, [NAMES[job.kind] + "：已完成（SHA-256 " + job.sha256.slice(0, 16) + "…） ",
         HP.el("a", { href: job.download, text: "下载签名证据包" })]);
     } else if (job.status === "failed") {

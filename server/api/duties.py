@@ -54,9 +54,9 @@ def application_received(actor: Actor, class_id: int, body: ApplicationReceivedI
 
 
 @endpoint(bp, "GET", "/classes/<int:class_id>/absences",
-          summary="Absences recorded by the scheduler in a class's closed lessons, each with its reason and clause",
+          summary="Absences recorded by the scheduler in a class's closed lessons, each with its reason and clause, and the later events (a review approval) that superseded it",
           tag="duties", roles=(Role.admin, Role.institution_admin, Role.teacher, Role.district_supervisor, Role.city_reviewer))
 def class_absences(actor: Actor, class_id: int):
     from ..services import lesson_state
 
-    return lesson_state.absences_of_class(db.session, actor, class_id)
+    return lesson_state.absences_of_class(db.session, actor, class_id, datetime.now(timezone.utc))

@@ -18,7 +18,10 @@ each run costs the lessons that closed since the last one, not the whole history
 
 An absence is what was known when the roll was taken. A reviewer who later approves a rejected
 check-in writes a new event; the ledger (which reads events) credits it, and the absence row
-stays as the record of the earlier state."""
+stays as the record of the earlier state. The listing decides again at read time with the same
+rule (absence_decision) over the events as they are now: an absence the trainee no longer owes
+is shown as *superseded*, naming the events that were not there when it was recorded and now
+count (the approval, or a verified event); the row itself is never changed."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -167,18 +170,69 @@ def mark_absences(session: Session, now: datetime, settings: CheckinSettings = C
     return AbsenceResult(recorded, pending, len(lessons))
 
 
-def absences_of_class(session: Session, actor, class_id: int) -> list[dict]:
+def superseded_by(lesson: Lesson, absence: Absence, events: list[Event], online_credited_seconds: float | None,
+                  clause: str) -> list[Event] | None:
+    """None while the absence stands; else the events that supersede it (possibly none named,
+    if the rule now credits the lesson from what was already known). Pure over what the caller
+    loaded: `events` are the lesson's events of the trainee as they are now.
+
+    The same rule as when it was recorded decides (absence_decision). The events that were not
+    there then - the absence's evidence lists every event it looked at - and now count are the
+    ones named: a reviewer's approval of a check-in (or of an online spot check), or a verified
+    event."""
+    state, _ = absence_decision(lesson, events, online_credited_seconds, clause)
+    if state != "present":
+        return None
+    known = {e["id"] for e in (absence.evidence or {}).get("events", [])}
+    counted, _ = _decided(events)
+    counted_ids = {e.id for e in counted}
+    approvals = {}
+    for e in sorted(events, key=lambda e: e.id):
+        if e.kind == "review_decision" and e.decides_event_id is not None:
+            approvals[e.decides_event_id] = e  # the newest decision is the one in force
+    out = []
+    for e in events:
+        if e.kind == "review_decision" or e.id not in counted_ids:
+            continue
+        if lesson.mode is LessonMode.offline and e.kind != "check_in":
+            continue
+        why = approvals.get(e.id)
+        why = why if why is not None and why.verdict == "approved" else e
+        if why.id not in known and why not in out:
+            out.append(why)
+    return sorted(out, key=lambda e: e.id)
+
+
+def absences_of_class(session: Session, actor, class_id: int, now: datetime) -> list[dict]:
     """The absences recorded in a class the actor may see, newest lesson first, each with its
-    reason and clause (staff, teachers and 人社; a trainee sees their own hours in the ledger)."""
+    reason and clause (staff, teachers and 人社; a trainee sees their own hours in the ledger),
+    and whether a later event has superseded it (`superseded`, `superseded_by`: id, kind,
+    verdict, time of each)."""
     from ..models import Role, Trainee
+    from .ledger import lesson_credit
     from .scope import require_role, visible_class
 
     require_role(actor, (Role.admin, Role.institution_admin, Role.teacher, Role.district_supervisor, Role.city_reviewer))
-    visible_class(session, actor, class_id)
+    cls = visible_class(session, actor, class_id)
+    clause = rules.region(cls.region_code).verification_clause
     rows = session.execute(select(Absence, Lesson, Trainee).join(Lesson, Lesson.id == Absence.lesson_id)
                            .join(Trainee, Trainee.id == Absence.trainee_id)
                            .where(Absence.class_id == class_id).order_by(Lesson.starts_at.desc(), Trainee.name)).all()
-    return [{"id": a.id, "lesson_id": lesson.id, "lesson_starts_at": lesson.starts_at.isoformat(),
-             "lesson_mode": lesson.mode.value, "enrollment_id": a.enrollment_id, "trainee_id": a.trainee_id,
-             "trainee_name": trainee.name, "recorded_at": a.recorded_at.isoformat(), "reasons": a.reasons}
-            for a, lesson, trainee in rows]
+    events: dict[tuple[int, int], list[Event]] = {}
+    if rows:
+        for e in session.scalars(select(Event).where(Event.lesson_id.in_({lesson.id for _, lesson, _ in rows}))
+                                 .order_by(Event.id)):
+            events.setdefault((e.lesson_id, e.trainee_id), []).append(e)
+    out = []
+    for a, lesson, trainee in rows:
+        credited = None
+        if lesson.mode is LessonMode.online:
+            credited = lesson_credit(session, lesson, a.trainee_id, now, clause).credited_seconds
+        by = superseded_by(lesson, a, events.get((lesson.id, a.trainee_id), []), credited, clause)
+        out.append({"id": a.id, "lesson_id": lesson.id, "lesson_starts_at": lesson.starts_at.isoformat(),
+                    "lesson_mode": lesson.mode.value, "enrollment_id": a.enrollment_id, "trainee_id": a.trainee_id,
+                    "trainee_name": trainee.name, "recorded_at": a.recorded_at.isoformat(), "reasons": a.reasons,
+                    "superseded": by is not None,
+                    "superseded_by": [{"event_id": e.id, "kind": e.kind, "verdict": e.verdict, "at": e.at.isoformat(),
+                                       "decides_event_id": e.decides_event_id} for e in by or []]})
+    return out

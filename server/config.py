@@ -5,6 +5,8 @@ REDIS_URL      Socket.IO message queue (and later the scheduler lock); default: 
 SECRET_KEY     signs sessions; default: a random key created once and kept in the data dir
 HOURPROOF_DATA_DIR  where the SQLite file, the secret key and evidence files live; default ./var
 HOURPROOF_EXPORT_KEEP_DAYS  days a finished export's bundle stays downloadable; default 7
+HOURPROOF_RETENTION_PURGE   1: the daily retention duty also deletes evidence photos past their
+                    keeping period (default: it only reports; `hourproof retention --purge` by hand)
 """
 from __future__ import annotations
 
@@ -44,6 +46,8 @@ class Settings:
     #: A signed bundle can always be exported again, so the downloadable copy is not kept forever
     #: (the seal of a subsidy export, its figures and its bundle's SHA-256, is kept regardless).
     export_keep_days: int = 7
+    #: Purging evidence photos is irreversible: opt-in, never on by default.
+    retention_purge: bool = False
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -60,4 +64,8 @@ class Settings:
         keep_days = int(overrides.pop("export_keep_days", None) or env.get("HOURPROOF_EXPORT_KEEP_DAYS") or 7)
         if keep_days < 1:
             raise ValueError(f"HOURPROOF_EXPORT_KEEP_DAYS must be at least 1, got {keep_days}")
-        return cls(data_dir, database_url, redis_url, secret_key, overrides, export_keep_days=keep_days)
+        purge = overrides.pop("retention_purge", None)
+        if purge is None:
+            purge = (env.get("HOURPROOF_RETENTION_PURGE") or "").strip().lower() in ("1", "true", "yes", "on")
+        return cls(data_dir, database_url, redis_url, secret_key, overrides, export_keep_days=keep_days,
+                   retention_purge=bool(purge))

@@ -56,5 +56,6 @@ class EvidenceStore:
         return self._path(digest).exists()
 
     def delete(self, digest: str) -> None:
-        """Only for erasure a rule requires (consent withdrawn for biometric data)."""
+        """Only for erasure a rule requires: consent withdrawn for biometric data, or a photo past
+        its keeping period (services/retention.purge_photos, which records it first)."""
         self._path(digest).unlink(missing_ok=True)

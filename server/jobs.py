@@ -56,7 +56,8 @@ JOBS = (
             "mark failed the export jobs no live process owns (killed or restarted); delete bundles past "
             "HOURPROOF_EXPORT_KEEP_DAYS and the temp dirs of exports that died", at_start=True),
     JobSpec("retention.review", "server.jobs:review_retention", 86400,
-            "report evidence past its keeping period (never younger than 5 years); erase withdrawn-consent templates",
+            "report evidence past its keeping period (never younger than 5 years); erase withdrawn-consent templates; "
+            "with HOURPROOF_RETENTION_PURGE=1 delete the photo files past it (rows stay)",
             at_start=True),
 )
 
@@ -181,10 +182,18 @@ def export_housekeeping(app: Flask) -> str:
 
 
 def review_retention(app: Flask) -> str:
+    """Reports; deletes photo files past their keeping period only with HOURPROOF_RETENTION_PURGE."""
     from .services import retention
 
+    now, store = _now(), app.extensions.get("hourproof_evidence")
     with app.app_context(), _writing_session(app) as session:
-        report = retention.review(session, _now(), app.extensions.get("hourproof_evidence"))
+        report = retention.review(session, now, store)
+    if app.config["HOURPROOF_SETTINGS"].retention_purge and store is not None:
+        # A session of its own: the purge's long read must not hold SQLite's write lock (it
+        # takes it for each class's audit entry only).
+        with app.app_context(), app.extensions["hourproof_db"].sessionmaker() as session:
+            report.photos = retention.purge_photos(session, now, store, dry_run=False)
+        log.info(report.photos.summary())
     return report.summary()
 
 

@@ -7,7 +7,7 @@ from flask import Response, current_app
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Event, Role
-from ..services import audit, live
+from ..services import audit, live, retention
 from ..services.scope import Actor, visible_class
 from . import bp
 from .framework import endpoint
@@ -45,7 +45,10 @@ def event_frame(actor: Actor, event_id: int, index: int):
     frames = (event.evidence or {}).get("frames") or []
     if not 0 <= index < len(frames):
         raise ApiError(404, "frame_not_found", f"记录 {event_id} 没有第 {index + 1} 帧")
-    data = current_app.extensions["hourproof_evidence"].get(frames[index])
+    try:
+        data = current_app.extensions["hourproof_evidence"].get(frames[index])
+    except FileNotFoundError:  # purged after its keeping period (410), or lost (an integrity problem)
+        raise retention.missing_photo_error(db.session, event, frames[index], _now()) from None
     # PIPL: every look at a face photo is on the record (who, which event, which frame).
     audit.record(db.session, actor, "evidence.view_frame", "event", event.id, None, {"frame": index},
                  institution_id=cls.institution_id)

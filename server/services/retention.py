@@ -7,33 +7,44 @@ subsidy must outlive any audit of it. Only evidence of a class that ended more t
 ago, and whose own time is older than the same cut-off, is ever considered: both conditions are
 in the query, so younger rows are not even loaded.
 
-What the job does with it: it *reports* what would be purged, per table. It deletes nothing,
-because the evidence tables are append-only (database triggers refuse DELETE) and removing
-events would break the class's hash chain; a purge needs a decided procedure (seal and export
-the class's bundle first, record a tombstone) that is not built yet.
+Rows are never purged: the evidence tables are append-only (database triggers refuse DELETE)
+and removing events would break the class's hash chain. The daily job *reports* them, per table.
 
-It does act on one thing: face templates of trainees whose newest biometric consent is a
-withdrawal are erased if a template somehow still holds bytes (withdrawal erases them at once;
-this is the backstop, PIPL: processing ends with consent)."""
+Photo files can be purged (`purge_photos`): the face frames of check-in events and the group photos
+of lessons, kept by hash in the evidence store, of classes past their keeping period. The event
+rows stay, with the frames' hashes, so the chain still verifies and a request for such a frame
+answers 410 "证据照片已按保存期限删除". A file whose hash is also named by anything not past
+its keeping period (an event of a younger class, a younger group photo, any face template's
+enrollment photos) is kept. Each class's purge is recorded in the audit log (counts and every
+hash) *before* its files are deleted: a crash in between leaves files the record names, which is
+the safe side (nothing gone unrecorded). A class with a recorded purge is not scanned again.
+Purging is opt-in: `hourproof retention` shows what would go, `hourproof retention --purge`
+deletes, and the daily job deletes only with HOURPROOF_RETENTION_PURGE=1.
+
+It does act on one thing regardless: face templates of trainees whose newest biometric consent
+is a withdrawal are erased if a template somehow still holds bytes (withdrawal erases them at
+once; this is the backstop, PIPL: processing ends with consent)."""
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from policies.deadlines import add_months
 
-from ..models import (Absence, Challenge, Consent, Event, FaceTemplate, FrameFingerprint, Heartbeat, LessonTransition,
-                      SpotCheck, TrainingClass)
-from . import rules
+from ..errors import ApiError
+from ..models import (Absence, AuditEntry, Challenge, Consent, Event, FaceTemplate, FrameFingerprint, GroupPhoto, Heartbeat,
+                      LessonTransition, SpotCheck, TrainingClass)
+from . import audit, rules
 from .duties import BEIJING, local_date
 from .scope import Actor
 
 log = logging.getLogger("hourproof.retention")
 MIN_YEARS = 5
+PURGED_MESSAGE = "证据照片已按保存期限删除"
 
 
 def keep_years(region_code: str) -> tuple[int, str]:
@@ -73,25 +84,45 @@ class RetentionReport:
     would_purge: dict[str, int] = field(default_factory=dict)
     purged: int = 0
     templates_erased: int = 0
+    #: The photo purge, when the duty did one (HOURPROOF_RETENTION_PURGE)
+    photos: "PurgeReport | None" = None
 
     def summary(self) -> str:
         rows = sum(self.would_purge.values())
+        photos = (self.photos.summary() if self.photos is not None
+                  else "photo files not purged (HOURPROOF_RETENTION_PURGE not set; `hourproof retention` shows what would go)")
         if not self.expired_classes:
             return (f"retention: nothing older than the keeping period (>= {MIN_YEARS} years after training ends); "
                     f"nothing purged; {self.templates_erased} withdrawn-consent templates erased")
-        return (f"retention: {len(self.expired_classes)} classes past their keeping period, {rows} evidence rows would be "
-                f"purged ({self.would_purge}); none purged (append-only, purge procedure not built); "
+        return (f"retention: {len(self.expired_classes)} classes past their keeping period, {rows} evidence rows past it "
+                f"({self.would_purge}); rows: none purged (append-only, the hash chain); {photos}; "
                 f"{self.templates_erased} withdrawn-consent templates erased")
 
 
-def review(session: Session, now: datetime, store=None) -> RetentionReport:
-    today = local_date(now)
-    report = RetentionReport(today)
-    for cls in session.scalars(select(TrainingClass).where(TrainingClass.ends_on < add_months(today, -12 * MIN_YEARS))):
+def _expired_classes(session: Session, today: date) -> dict[int, tuple[date, str, int]]:
+    """class id -> (kept until, clause, years) for every class past its keeping period."""
+    out = {}
+    for cls in session.scalars(select(TrainingClass).where(TrainingClass.ends_on < add_months(today, -12 * MIN_YEARS))
+                               .order_by(TrainingClass.id)):
         years, clause = keep_years(cls.region_code)
         until = add_months(cls.ends_on, 12 * years)
         if until < today:
-            report.expired_classes[cls.id] = (until, clause)
+            out[cls.id] = (until, clause, years)
+    return out
+
+
+def _cutoff(today: date, years: int) -> datetime:
+    """Evidence older than this (Beijing midnight, `years` before today) is past its period."""
+    return datetime.combine(add_months(today, -12 * years), time(0), BEIJING)
+
+
+def review(session: Session, now: datetime, store=None) -> RetentionReport:
+    """The daily duty's report of what is past its keeping period; it also erases withdrawn-
+    consent templates. Purging photo files is `purge_photos`, which the duty calls only with
+    HOURPROOF_RETENTION_PURGE set."""
+    today = local_date(now)
+    report = RetentionReport(today)
+    report.expired_classes = {i: (until, clause) for i, (until, clause, _) in _expired_classes(session, today).items()}
     if report.expired_classes:
         # The same age limit applies to each row: a class that ended long ago may still have a
         # younger row (a late review decision), and that row is kept.
@@ -116,3 +147,160 @@ def _erase_withdrawn(session: Session, now: datetime, store) -> int:
     for trainee_id in trainees:
         erased += faces.erase_templates(session, Actor.system(), trainee_id, now, store)
     return erased
+
+
+# --- purging photo files ------------------------------------------------------------------------
+
+@dataclass
+class ClassPurge:
+    class_id: int
+    institution_id: int
+    name: str
+    kept_until: date
+    clause: str
+    #: Events (of this class, past the cut-off) that name at least one frame
+    events: int = 0
+    group_photos: int = 0
+    #: Files deleted (or, in a dry run, that would be)
+    hashes: list[str] = field(default_factory=list)
+    #: Named by something not past its keeping period: kept
+    shared: list[str] = field(default_factory=list)
+    #: Named here but not in the store any more (purged with another class, or never stored)
+    already_gone: int = 0
+
+    def record(self) -> dict:
+        return {"class_id": self.class_id, "kept_until": self.kept_until.isoformat(), "clause": self.clause,
+                "events": self.events, "group_photos": self.group_photos, "files_deleted": len(self.hashes),
+                "kept_shared": len(self.shared), "already_gone": self.already_gone,
+                "hashes": self.hashes, "shared_hashes": self.shared}
+
+
+@dataclass
+class PurgeReport:
+    today: date
+    dry_run: bool
+    classes: list[ClassPurge] = field(default_factory=list)
+    #: Classes past their keeping period whose purge is recorded already (not scanned again)
+    done_before: int = 0
+
+    @property
+    def files(self) -> int:
+        return sum(len(c.hashes) for c in self.classes)
+
+    def summary(self) -> str:
+        verb = "would be deleted (dry run)" if self.dry_run else "deleted (recorded in the audit log)"
+        return (f"photo files: {self.files} of {len(self.classes)} classes {verb}, "
+                f"{sum(len(c.shared) for c in self.classes)} kept (shared with younger evidence), "
+                f"{self.done_before} classes purged before")
+
+
+def _frames(evidence) -> list[str]:
+    frames = (evidence or {}).get("frames") or []
+    return [h for h in frames if isinstance(h, str)]
+
+
+def purge_photos(session: Session, now: datetime, store, *, dry_run: bool = True) -> PurgeReport:
+    """Delete (dry_run=False) or list (dry_run) the photo files of classes past their keeping
+    period: frames of their events and their group photos, each older than the cut-off, except
+    files also named by younger evidence or by a face template. The scan of what else names a
+    hash reads every younger event's evidence: it runs only when some class is newly past its
+    period (a class whose purge is recorded is skipped), so a daily run usually costs nothing."""
+    from .scope import Actor
+
+    today = local_date(now)
+    report = PurgeReport(today, dry_run)
+    expired = _expired_classes(session, today)
+    if not expired:
+        return report
+    recorded = set(session.scalars(select(AuditEntry.entity_id).where(
+        AuditEntry.action == "evidence.purge", AuditEntry.entity == "class", AuditEntry.entity_id.in_(list(expired)))))
+    report.done_before = len(recorded)
+    by_years: dict[int, list[int]] = {}
+    for class_id, (_, _, years) in expired.items():
+        by_years.setdefault(years, []).append(class_id)
+    # Past the period: an expired class's event / group photo older than its class's cut-off.
+    old_event = or_(*[and_(Event.class_id.in_(ids), Event.at < _cutoff(today, y)) for y, ids in by_years.items()])
+    old_photo = or_(*[and_(GroupPhoto.class_id.in_(ids), GroupPhoto.uploaded_at < _cutoff(today, y))
+                      for y, ids in by_years.items()])
+
+    plans: list[ClassPurge] = []
+    wanted: set[str] = set()
+    for class_id, (until, clause, years) in expired.items():
+        if class_id in recorded:
+            continue
+        cls = session.get(TrainingClass, class_id)
+        plan = ClassPurge(class_id, cls.institution_id, cls.name, until, clause)
+        names: list[str] = []
+        for evidence in session.scalars(select(Event.evidence).where(Event.class_id == class_id, old_event)
+                                        .execution_options(yield_per=1000)):
+            frames = _frames(evidence)
+            if frames:
+                plan.events += 1
+                names += frames
+        photos = session.scalars(select(GroupPhoto.sha256).where(GroupPhoto.class_id == class_id, old_photo)).all()
+        plan.group_photos = len(photos)
+        names += photos
+        plan.hashes = list(dict.fromkeys(names))  # each once, in the order met
+        wanted.update(plan.hashes)
+        plans.append(plan)
+    if not plans:
+        return report
+
+    # What else names these hashes: anything not past its period, and every face template. (A
+    # check-in storing the very bytes of a five-year-old frame between this scan and the delete
+    # would lose its file: camera frames do not repeat, so that window is left open.)
+    keep: set[str] = set()
+    if wanted:
+        for evidence in session.scalars(select(Event.evidence).where(~old_event).execution_options(yield_per=2000)):
+            keep.update(h for h in _frames(evidence) if h in wanted)
+        keep.update(h for h in session.scalars(select(GroupPhoto.sha256).where(~old_photo)) if h in wanted)
+        for hashes in session.scalars(select(FaceTemplate.photo_hashes)):
+            keep.update(h for h in (hashes or []) if h in wanted)
+    session.rollback()
+
+    taken: set[str] = set()  # a hash two expired classes share is deleted (and counted) once
+    for plan in plans:
+        go, plan.shared = [], [h for h in plan.hashes if h in keep]
+        for h in plan.hashes:
+            if h in keep:
+                continue
+            if h in taken or not store.exists(h):
+                plan.already_gone += 1
+                continue
+            go.append(h)
+            taken.add(h)
+        plan.hashes = go
+        report.classes.append(plan)
+    if dry_run:
+        return report
+    for plan in report.classes:
+        # Recorded first, deleted after: a crash in between leaves files the record names, never
+        # a deletion nobody recorded. The write takes SQLite's lock up front (the scan above did
+        # not hold it: check-ins keep writing meanwhile).
+        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        audit.record(session, Actor.system(), "evidence.purge", "class", plan.class_id, None, plan.record(),
+                     institution_id=plan.institution_id)
+        session.commit()
+        for h in plan.hashes:
+            store.delete(h)
+        log.info("retention purge: class %s (%s, kept until %s, %s): %d photo files deleted, %d kept (shared), "
+                 "%d already gone; hashes in the audit log", plan.class_id, plan.name, plan.kept_until, plan.clause,
+                 len(plan.hashes), len(plan.shared), plan.already_gone)
+    return report
+
+
+def past_keeping(session: Session, event: Event, now: datetime) -> bool:
+    """Whether this event's evidence is past its keeping period (so its photos may be purged)."""
+    cls = session.get(TrainingClass, event.class_id)
+    today = local_date(now)
+    years, _ = keep_years(cls.region_code)
+    return add_months(cls.ends_on, 12 * years) < today and event.at < _cutoff(today, years)
+
+
+def missing_photo_error(session: Session, event: Event, digest: str, now: datetime) -> ApiError:
+    """What a request for a stored photo that is not there gets: 410 when the retention rule
+    allowed its purge; otherwise it should be there, which is an integrity problem (logged)."""
+    if past_keeping(session, event, now):
+        return ApiError(410, "evidence_purged", PURGED_MESSAGE)
+    log.error("evidence file %s of event %s is missing although its keeping period has not passed", digest, event.id)
+    return ApiError(500, "evidence_missing", "证据照片文件缺失（未到保存期限），请联系管理员核查")

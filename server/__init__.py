@@ -84,6 +84,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .errors import register as register_errors
 
     register_errors(app)
+    from .fastpath import install as install_heartbeat_fastpath
+
+    install_heartbeat_fastpath(app)
     return app
 
 

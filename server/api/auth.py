@@ -80,10 +80,17 @@ def _signed_in_actor() -> Actor | None:
     # session begins with SQLite's write lock, which a log-in check has no need to take.
     with db.read_engine.connect() as conn:
         row = conn.execute(_ACTOR_ROW, {"uid": uid}).first()
-    if row is None or not row.active or cookie.get("pw") != (row.password_hash or "")[-16:]:
+    if row is None or not session_matches(cookie, row.active, row.password_hash):
         return None
     return Actor(row.id, row.username, Role(row.role), row.institution_id, row.district_id, row.city_id,
                  row.trainee_id, row.teacher_id, client_ip())
+
+
+def session_matches(session, active: bool, password_hash: str | None) -> bool:
+    """A signed session still stands for its user: the user is active and the password has not
+    changed since log-in (a password change ends every other session). Also used by the
+    heartbeat fast path (server/fastpath.py), so the rule is in one place."""
+    return bool(active) and session.get("pw") == (password_hash or "")[-16:]
 
 
 def require_actor(roles: tuple[Role, ...] | None) -> Actor:

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from ..models import Datum, EmploymentAfter, EmploymentAtStart, FenceKind, Funding, LessonContent, LessonMode, Level, Role
 
@@ -208,7 +208,8 @@ class CheckinMeta(Strict):
 
 
 class HeartbeatIn(Strict):
-    visible: bool
+    #: a JSON true/false: "yes" or 1 is a client bug, not a visibility
+    visible: StrictBool
 
 
 class SpotCheckIn(Strict):

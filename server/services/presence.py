@@ -39,16 +39,31 @@ def heartbeat(engine: Engine, writer: GroupCommitWriter, actor: Actor, lesson_id
         raise ApiError(403, "forbidden", "只有学员本人可以签到")
     with engine.connect() as conn:
         row = conn.execute(_HEARTBEAT_LESSON, {"lesson_id": lesson_id, "trainee_id": actor.trainee_id}).first()
-    if row is None or row.cancelled_at is not None:
+    if row is None:
         raise ApiError(404, "lesson_not_found", f"课次 {lesson_id} 不存在，或您未报名该培训班")
-    if LessonMode(row.mode) is not LessonMode.online:
-        raise ApiError(409, "not_online", "线下课无需在线心跳")
-    if not row.starts_at - timedelta(minutes=30) <= now <= row.ends_at + timedelta(minutes=5):
-        raise ApiError(409, "outside_lesson", "不在上课时间内，心跳不计")
+    refusal = heartbeat_refusal(row, now)
+    if refusal is not None:
+        raise refusal
     try:
         writer.write({"lesson_id": lesson_id, "trainee_id": actor.trainee_id, "at": now, "visible": visible})
     except GroupCommitFailed:
         raise ApiError(503, "database_unavailable", "数据库暂时不可用，本次心跳未记录，请稍后重试") from None
+    return heartbeat_answer(now, visible)
+
+
+def heartbeat_refusal(lesson, now: datetime) -> ApiError | None:
+    """Why a heartbeat for this lesson (a row with mode, starts_at, ends_at, cancelled_at) is not
+    taken now, or None. Shared with the fast path (server/fastpath.py), so the rule is in one place."""
+    if lesson.cancelled_at is not None:
+        return ApiError(404, "lesson_not_found", "课次已取消")
+    if LessonMode(lesson.mode) is not LessonMode.online:
+        return ApiError(409, "not_online", "线下课无需在线心跳")
+    if not lesson.starts_at - timedelta(minutes=30) <= now <= lesson.ends_at + timedelta(minutes=5):
+        return ApiError(409, "outside_lesson", "不在上课时间内，心跳不计")
+    return None
+
+
+def heartbeat_answer(now: datetime, visible: bool) -> dict:
     return {"ok": True, "at": now.isoformat(), "visible": visible}
 
 

@@ -18,7 +18,11 @@ worker_class = "gthread"
 # of live connections a worker can hold, plus the requests in flight. An idle thread costs a few
 # tens of KB; bench/fanout.py holds 500 dashboards. worker_connections must not be the lower limit.
 threads = int(os.environ.get("HOURPROOF_THREADS", "1000"))
-worker_connections = threads
+# gthread keeps idle keep-alive connections only up to worker_connections - threads: with the two
+# equal (as before) it closed every connection after one request, so every heartbeat paid a new
+# TCP connection on both ends (gunicorn warns "No keepalived connections can be handled").
+keepalive_connections = int(os.environ.get("HOURPROOF_KEEPALIVE_CONNECTIONS", "1000"))
+worker_connections = threads + keepalive_connections
 timeout = 60
 graceful_timeout = 20
 keepalive = 5

@@ -173,6 +173,37 @@ class ListQuery(Strict):
     limit: Annotated[int, Field(ge=1, le=500)] = 100
 
 
+#: Where a subsidy history entry or a check of the full record comes from (models.subsidy_history)
+HistorySource = Literal["declaration", "hrss", "other"]
+Note = Annotated[str, Field(max_length=512)]
+
+
+class SubsidyHistoryEntryIn(Strict):
+    """A subsidy received outside this system (the service checks the code against the catalog,
+    the region, and that the date is neither in the future nor before the trainee's birth)."""
+
+    occupation_code: Annotated[str, Field(min_length=5, max_length=16)]
+    level: Level
+    training_start: date
+    kind: Literal["training", "evaluation"] = "training"
+    #: The region that paid it; leave out when unknown (then it counts toward every region's limits)
+    region_code: Annotated[str, Field(min_length=2, max_length=16)] | None = None
+    source: HistorySource
+    note: Note | None = None
+
+
+class SubsidyHistoryCheckIn(Strict):
+    """The trainee's full subsidy record was checked on `checked_on` (not in the future)."""
+
+    checked_on: date
+    source: HistorySource
+    note: Note | None = None
+
+
+class RetractionIn(Strict):
+    reason: Annotated[str, Field(min_length=2, max_length=512)]
+
+
 # --- check-in ------------------------------------------------------------------------------------
 
 

@@ -1,5 +1,7 @@
 """One pass over a class: for each enrollment, its trainee, its events, its ledger (computed by
-services.ledger exactly as the ledger endpoint does) and its subsidy decision.
+services.ledger exactly as the ledger endpoint does) and its subsidy decision, which counts the
+trainee's subsidy history (services.subsidy_history: other classes' seals, recorded entries and
+checks) against the region's frequency limits.
 
 Rows are produced one enrollment at a time from indexed queries, so memory stays flat however
 many trainees and events a class has."""
@@ -19,6 +21,7 @@ from policies.subsidy import decide_subsidy
 
 from ..models import Certificate, Enrollment, EmploymentAfter, EmploymentAtStart, Lesson, LessonMode, Trainee, TrainingClass
 from ..services import rules
+from ..services.subsidy_history import TraineeHistory, histories
 from ..services.ledger import EnrollmentHours, class_lessons, compute_hours, enrollment_rows, required_hours
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -68,13 +71,16 @@ class ClassData:
         self.total = session.scalar(select(func.count()).select_from(Enrollment).where(Enrollment.class_id == cls.id)) or 0
 
     def decide(self, hours: EnrollmentHours, resident_id: str, category: str | None, employment: Employment | None,
-               training_certificate: bool, level_cert: tuple[bool, date | None]) -> SubsidyDecision:
+               training_certificate: bool, level_cert: tuple[bool, date | None],
+               history: TraineeHistory) -> SubsidyDecision:
         from policies.subsidy import person_from_resident_id
 
+        known = dict(groups=frozenset({category}) if category else None, history=history.entries,
+                     history_checked_on=history.checked_on)
         try:
-            person = person_from_resident_id(resident_id, groups=frozenset({category}) if category else None)
+            person = person_from_resident_id(resident_id, **known)
         except ValueError:
-            person = Person(groups=frozenset({category}) if category else None)
+            person = Person(**known)
         ledger = hours.ledger
         request = SubsidyRequest(
             occupation=self.occupation.code, level=PLevel(self.cls.level.value), credited_hours=ledger.credited,
@@ -98,6 +104,8 @@ class ClassData:
                 return
             last = batch[-1].id
             certs = self._certificates([r.id for r in batch], [r.trainee_id for r in batch])
+            # This class's own seal is not an earlier subsidy of its trainees.
+            history = histories(s, [r.trainee_id for r in batch], except_class_id=self.cls.id)
             for r in batch:
                 events, heartbeats, checks = enrollment_rows(s, r.id, r.trainee_id, self.online_ids)
                 hours = compute_hours(self.policy, self.required, self.lessons, events, heartbeats, checks, self.now)
@@ -105,7 +113,7 @@ class ClassData:
                 level = certs["level"].get(r.trainee_id, (False, None))
                 decision = self.decide(hours, r.resident_id, r.subsidy_category,
                                        _employment(EmploymentAtStart(r.employment_at_start), EmploymentAfter(r.employment_after)),
-                                       training, level)
+                                       training, level, history[r.trainee_id])
                 yield TraineeRecord(r.id, r.trainee_id, r.name, r.resident_id, r.subsidy_category, tuple(events), hours,
                                     decision, training)
 

@@ -29,6 +29,7 @@ class World:
     event_id: int = 0
     duty_id: int = 0
     export_job_id: int = 0
+    history_entry_id: int = 0
 
 
 @pytest.fixture

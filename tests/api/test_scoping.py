@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 
 from server.api.framework import REGISTRY
 from server.models import (AssessmentResult, Certificate, ClassAmendment, Consent, Enrollment, Event, ExportJob, FaceTemplate,
-                           GroupPhoto, Heartbeat, Lesson, Seal, SpotCheck, Teacher, TrainingClass, Venue)
+                           GroupPhoto, Heartbeat, Lesson, Seal, SpotCheck, SubsidyHistoryCheck, SubsidyHistoryEntry, Teacher,
+                           TrainingClass, Venue)
 
 from .conftest import post_multipart  # noqa: E402
 
@@ -91,6 +92,15 @@ def _target(y):
         ("POST", "/api/classes/<int:class_id>/application-received"): (f"/api/classes/{y.class_id}/application-received",
                                                                        {"received_on": "2026-07-01"}, None),
         ("GET", "/api/classes/<int:class_id>/absences"): (f"/api/classes/{y.class_id}/absences", None, None),
+        ("GET", "/api/trainees/<int:trainee_id>/subsidy-history"): (f"/api/trainees/{y.trainee_id}/subsidy-history", None, None),
+        ("POST", "/api/trainees/<int:trainee_id>/subsidy-history"): (
+            f"/api/trainees/{y.trainee_id}/subsidy-history", {"occupation_code": "2-02-38-03", "level": "junior",
+                                                             "training_start": "2025-04-01", "source": "hrss"}, None),
+        ("POST", "/api/trainees/<int:trainee_id>/subsidy-history/checks"): (
+            f"/api/trainees/{y.trainee_id}/subsidy-history/checks", {"checked_on": "2026-05-20", "source": "hrss"}, None),
+        # (the walk records this entry of the yubei trainee first: see _history_entry)
+        ("POST", "/api/trainees/<int:trainee_id>/subsidy-history/<int:entry_id>/retract"): (
+            f"/api/trainees/{y.trainee_id}/subsidy-history/{y.history_entry_id}/retract", {"reason": "录错了"}, None),
     }
 
 
@@ -102,7 +112,22 @@ def _rule(e):
 def _counts(session):
     return {m.__name__: session.scalar(select(func.count()).select_from(m))
             for m in (Venue, Teacher, TrainingClass, Lesson, Enrollment, Consent, FaceTemplate, ClassAmendment, Event,
-                      Heartbeat, SpotCheck, ExportJob, Seal, AssessmentResult, Certificate, GroupPhoto)}
+                      Heartbeat, SpotCheck, ExportJob, Seal, AssessmentResult, Certificate, GroupPhoto, SubsidyHistoryEntry,
+                      SubsidyHistoryCheck)}
+
+
+def _history_entry(session, y) -> None:
+    """A subsidy history entry of the yubei trainee, for the walk to try to withdraw."""
+    from datetime import date
+
+    from server.models import Level
+
+    entry = SubsidyHistoryEntry(trainee_id=y.trainee_id, occupation_code="2-02-38-03", level=Level.junior,
+                                training_start=date(2025, 4, 1), kind="training", source="hrss",
+                                recorded_by_name="yubei-admin")
+    session.add(entry)
+    session.commit()
+    y.history_entry_id = entry.id
 
 
 def test_the_walk_covers_every_registered_endpoint(worlds):
@@ -115,6 +140,7 @@ def test_the_walk_covers_every_registered_endpoint(worlds):
 @pytest.mark.parametrize("outsider", OUTSIDERS)
 def test_users_of_another_district_or_institution_get_403_or_404_on_every_route(worlds, login, session, outsider):
     y = worlds["yubei"]
+    _history_entry(session, y)
     api = login(outsider)
     before = _counts(session)
     for (method, rule), (url, body, multipart) in _target(y).items():

@@ -101,10 +101,13 @@ def class_page(class_id: int):
     user, away = _staff_or_redirect()
     if away:
         return away
+    from policies import loader
+
     from .services import rules
 
     occupations = {o.code: o.name for o in rules.catalog().occupations}
-    return _page("staff/class.html", user, class_id=class_id, occupations=occupations)
+    regions = {code: rules.region(code).name for code in loader.region_codes()}  # for the subsidy history form
+    return _page("staff/class.html", user, class_id=class_id, occupations=occupations, regions=regions)
 
 
 @bp.get("/manage/audit")

@@ -196,6 +196,23 @@ def test_an_institution_admin_plans_files_and_enrols_through_the_pages(live_serv
         page.set_input_files("#face-form input[name=photos]", str(photo))
         page.click("#face-form button[type=submit]")
         expect(page.locator("#face-form .done")).to_contain_text("人脸模板已建立", timeout=60_000)
+
+    # Subsidy history: not checked yet (said in words); a date in the future is refused; an entry
+    # from the 人社 system is listed; a check of the full record is then shown as the basis.
+    expect(page.locator("#history-status")).to_contain_text("尚未登记全面核对")
+    history = page.locator("#history-form")
+    history.locator("select[name=occupation_code]").select_option("2-02-38-03")
+    history.locator("select[name=level]").select_option("junior")
+    history.locator("select[name=region_code]").select_option("cq")
+    history.locator("input[name=training_start]").fill("2999-01-01")
+    history.locator("button[type=submit]").click()
+    expect(history.locator(".form-error")).to_contain_text("培训开始日期不能晚于今天")
+    history.locator("input[name=training_start]").fill("2025-04-01")
+    history.locator("button[type=submit]").click()
+    expect(page.locator("#history-table")).to_contain_text("人社系统查询")
+    expect(page.locator("#history-table")).to_contain_text("2025-04-01")
+    page.click("#history-check-form button[type=submit]")
+    expect(page.locator("#history-status")).to_contain_text("最近一次全面核对")
     page.click("#trainee-panel-close")
 
     # Import: a per-row report, the bad row named with its reason.

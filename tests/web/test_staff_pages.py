@@ -145,7 +145,8 @@ def test_every_api_path_the_scripts_call_is_a_registered_endpoint():
     for literal in literals:
         assert any(path.startswith(literal) or _fits(literal, path) for path in registered), literal
     # and the suffixes appended after an id
-    for suffix in ["/plan-check", "/file", "/amendments", "/enrollments", "/lessons", "/consent", "/face", "/venues", "/teachers"]:
+    for suffix in ["/plan-check", "/file", "/amendments", "/enrollments", "/lessons", "/consent", "/face", "/venues", "/teachers",
+                   "/subsidy-history", "/subsidy-history/checks", "/retract"]:
         assert any(path.endswith(suffix) for path in registered), suffix
 
 

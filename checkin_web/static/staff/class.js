@@ -1,5 +1,6 @@
 /* /manage/classes/<id>: the plan (lessons, check, filing, amendments) and the trainees
-   (enrolment, import, paper consent, face photos). Every datum comes from the JSON API. */
+   (enrolment, import, paper consent, face photos, subsidy history). Every datum comes from the
+   JSON API. */
 "use strict";
 
 (function () {
@@ -267,7 +268,7 @@
           el("td", { class: e.consent === "granted" && e.face_enrolled ? "" : "warn",
                      text: (e.consent === "granted" ? "已同意" : e.consent === "withdrawn" ? "已撤回同意" : "未同意") +
                            " · " + (e.face_enrolled ? "已采集人脸" : "未采集人脸") }),
-          el("td", null, el("button", { type: "button", class: "small", text: "同意书与人脸照片",
+          el("td", null, el("button", { type: "button", class: "small", text: "同意书、人脸照片与补贴记录",
                                         onclick: function () { openTrainee(t); } })));
       }), 9, "还没有学员，请在下方报名或导入。");
     });
@@ -278,15 +279,90 @@
     var panel = document.getElementById("trainee-panel");
     panel.classList.remove("hidden");
     document.getElementById("trainee-panel-title").textContent = "学员：" + t.name + "（" + t.resident_id + "）";
-    ["consent-form", "face-form"].forEach(function (id) {
+    ["consent-form", "face-form", "history-form", "history-check-form"].forEach(function (id) {
       var form = document.getElementById(id);
       form.reset();
       HP.clearError(form);
       var done = form.querySelector(".done");
       if (done) done.remove();
     });
+    document.getElementById("history-check-form").elements.checked_on.value = todayInBeijing();
     loadConsentText();
+    loadHistory();
     panel.scrollIntoView({ block: "start" });
+  }
+
+  // --- subsidy history (what the frequency limits of the subsidy decision count) -----------------
+
+  var SOURCE_ZH = { declaration: "学员申报", hrss: "人社系统查询", other: "其他材料", sealed_export: "本系统补贴申报（封存）" };
+  var KIND_ZH = { training: "培训补贴", evaluation: "评价补贴" };
+
+  function todayInBeijing() { return HP.beijing(new Date().toISOString()).date; }
+
+  function historyUrl() { return "/api/trainees/" + state.trainee.id + "/subsidy-history"; }
+
+  function fillHistorySelects() {
+    var occ = document.getElementById("history-occupation");
+    HP.clear(occ);
+    Object.keys(page.occupations).forEach(function (code) {
+      occ.appendChild(el("option", { value: code, text: code + " " + page.occupations[code] }));
+    });
+    var region = document.getElementById("history-region");
+    HP.clear(region);
+    region.appendChild(el("option", { value: "", text: "不详（计入各地区的限制）" }));
+    Object.keys(page.regions || {}).forEach(function (code) {
+      region.appendChild(el("option", { value: code, text: page.regions[code] + "（" + code + "）" }));
+    });
+  }
+
+  function historyRow(e) {
+    var source = e.source_zh || SOURCE_ZH[e.source] || e.source;
+    if (e.class) source += "：" + e.class.name + "（班级 " + e.class.id + "）";
+    var recorded = e.recorded_by ? e.recorded_by + " " + HP.beijingText(e.recorded_at)
+      : "封存于 " + HP.beijingText(e.recorded_at);
+    var action = null;
+    if (e.retracted) {
+      action = "已撤回：" + e.retracted.reason + "（" + e.retracted.by + "）";
+    } else if (e.id !== null) {
+      action = el("button", { type: "button", class: "link danger", text: "撤回", "aria-label": "撤回补贴记录 " + e.id,
+                              onclick: function () { retractHistory(e); } });
+    }
+    return el("tr", { class: e.retracted ? "cancelled" : "" }, el("td", { text: source }),
+      el("td", { text: e.occupation_code + (e.occupation_name ? " " + e.occupation_name : "") }),
+      el("td", { text: HP.label("level", e.level) }), el("td", { text: e.training_start }),
+      el("td", { text: KIND_ZH[e.kind] || e.kind }),
+      el("td", { text: e.region_code ? (page.regions || {})[e.region_code] || e.region_code : "不详" }),
+      el("td", { text: recorded + (e.note ? "；" + e.note : "") }), el("td", null, action));
+  }
+
+  function loadHistory() {
+    var status = document.getElementById("history-status");
+    var tbody = document.querySelector("#history-table tbody");
+    return HP.api("GET", historyUrl()).then(function (r) {
+      if (!r.ok) {
+        status.className = "notice warn";
+        status.textContent = r.data.error.message;
+        HP.fillRows(tbody, [], 8, "—");
+        return;
+      }
+      var h = r.data, last = h.checks[0];
+      status.className = h.checked_on ? "" : "notice warn";
+      status.textContent = h.checked_on
+        ? "最近一次全面核对：" + h.checked_on + "（" + last.source_zh + "，" + last.recorded_by + " 登记" +
+          (last.note ? "：" + last.note : "") + "）。补贴核定按下表记录核对频次限制。"
+        : "尚未登记全面核对：补贴核定只按下表已知的记录核对频次限制，并注明“补贴享受记录未核对”。";
+      HP.fillRows(tbody, h.entries.map(historyRow), 8, "没有已知的补贴享受记录。");
+    });
+  }
+
+  function retractHistory(e) {
+    var reason = window.prompt("撤回这条补贴记录（" + e.occupation_code + " " + HP.label("level", e.level) + "，" +
+                               e.training_start + "）的原因：");
+    if (reason === null) return;
+    HP.api("POST", historyUrl() + "/" + e.id + "/retract", { reason: reason.trim() }).then(function (r) {
+      if (!r.ok) { window.alert(r.data.error.message); return; }
+      loadHistory();
+    });
   }
 
   function loadConsentText() {
@@ -476,9 +552,29 @@
       });
     });
 
+    HP.onSubmit(document.getElementById("history-form"), function (form) {
+      return HP.api("POST", historyUrl(), HP.values(form)).then(function (r) {
+        if (!r.ok) { HP.showError(form, r.data.error); return; }
+        form.reset();
+        done(form, "已登记：" + r.data.occupation_code + " " + HP.label("level", r.data.level) + "，培训开始于 " +
+                   r.data.training_start + "。");
+        return loadHistory();
+      });
+    });
+
+    HP.onSubmit(document.getElementById("history-check-form"), function (form) {
+      return HP.api("POST", historyUrl() + "/checks", HP.values(form)).then(function (r) {
+        if (!r.ok) { HP.showError(form, r.data.error); return; }
+        done(form, "已登记全面核对（核对日期 " + r.data.checked_on + "）。");
+        return loadHistory();
+      });
+    });
+
     document.getElementById("trainee-panel-close").addEventListener("click", function () {
       document.getElementById("trainee-panel").classList.add("hidden");
     });
+
+    fillHistorySelects();
 
     refresh().then(function (found) {
       if (!found) return;

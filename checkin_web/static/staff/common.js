@@ -28,6 +28,7 @@ var HP = (function () {
     reason: "原因", add_lessons: "新增课次", cancel_lesson_ids: "取消的课次", resident_id: "身份证号",
     phone: "手机号", subsidy_category: "补贴类别", employment_at_start: "培训前就业状态", username: "用户名",
     password: "密码", file: "文件", class_id: "班级编号", photos: "照片", channel: "方式", text_version: "告知书版本",
+    training_start: "培训开始日期", kind: "补贴类型", source: "来源", note: "备注", checked_on: "核对日期",
   };
 
   //: Pydantic's error types in Chinese; anything else shows the API's own message.

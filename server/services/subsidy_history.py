@@ -131,10 +131,15 @@ def _trainee(session: Session, actor: Actor, trainee_id: int) -> Trainee:
     return visible_trainee(session, actor, trainee_id)
 
 
-def _not_future(day: date, field: str, what: str, now: datetime) -> None:
+def _in_lifetime(trainee: Trainee, day: date, field: str, what: str, now: datetime) -> None:
+    """Neither in the future nor before the trainee was born: either is a typing mistake, and a
+    check dated so would pass for a check of the record."""
     if day > _today(now):
         raise ApiError(422, "invalid_input", f"{what}不能晚于今天（{_today(now)}）",
                        fields=[{"field": field, "message": f"{what}不能晚于今天"}])
+    if day <= trainee.birth_date:
+        raise ApiError(422, "invalid_input", f"{what} {day} 早于学员出生日期，请核对",
+                       fields=[{"field": field, "message": "早于学员出生日期"}])
 
 
 def record_entry(session: Session, actor: Actor, trainee_id: int, data, now: datetime) -> SubsidyHistoryEntry:
@@ -145,13 +150,10 @@ def record_entry(session: Session, actor: Actor, trainee_id: int, data, now: dat
         known = "、".join(loader.region_codes())
         raise ApiError(422, "unknown_region", f"未知地区 {data.region_code!r}，可选：{known}（不限地区则不填）",
                        fields=[{"field": "region_code", "message": f"未知地区，可选：{known}"}])
-    _not_future(data.training_start, "training_start", "培训开始日期", now)
-    if data.training_start <= trainee.birth_date:
-        raise ApiError(422, "invalid_input", f"培训开始日期 {data.training_start} 早于学员出生日期，请核对",
-                       fields=[{"field": "training_start", "message": "早于学员出生日期"}])
+    _in_lifetime(trainee, data.training_start, "training_start", "培训开始日期", now)
     entry = SubsidyHistoryEntry(
         trainee_id=trainee.id, occupation_code=occupation, level=data.level, training_start=data.training_start,
-        kind=data.kind, region_code=data.region_code, source=data.source, note=data.note,
+        kind=data.kind, region_code=data.region_code, source=data.source, note=data.note or None,
         recorded_by_id=actor.user_id, recorded_by_name=actor.username, recorded_at=now)
     session.add(entry)
     session.flush()
@@ -187,8 +189,8 @@ def retract_entry(session: Session, actor: Actor, trainee_id: int, entry_id: int
 def record_check(session: Session, actor: Actor, trainee_id: int, data, now: datetime) -> SubsidyHistoryCheck:
     """Someone checked the trainee's full subsidy record on `checked_on`."""
     trainee = _trainee(session, actor, trainee_id)
-    _not_future(data.checked_on, "checked_on", "核对日期", now)
-    check = SubsidyHistoryCheck(trainee_id=trainee.id, checked_on=data.checked_on, source=data.source, note=data.note,
+    _in_lifetime(trainee, data.checked_on, "checked_on", "核对日期", now)
+    check = SubsidyHistoryCheck(trainee_id=trainee.id, checked_on=data.checked_on, source=data.source, note=data.note or None,
                                 recorded_by_id=actor.user_id, recorded_by_name=actor.username, recorded_at=now)
     session.add(check)
     session.flush()

@@ -90,10 +90,12 @@ def test_bad_input_is_refused_with_422_naming_the_field_in_chinese(worlds, login
     assert session.scalar(select(SubsidyHistoryEntry.id)) is None
 
 
-def test_a_check_dated_in_the_future_is_refused(worlds, login):
-    tomorrow = (datetime.now(timezone.utc) + timedelta(days=2)).date().isoformat()
-    resp = login("yubei-admin").post(url(worlds["yubei"], "/checks"), json={**CHECK, "checked_on": tomorrow})
-    assert resp.status_code == 422 and "核对日期不能晚于今天" in resp.get_json()["error"]["message"]
+@pytest.mark.parametrize("checked_on, message", [
+    ((datetime.now(timezone.utc) + timedelta(days=2)).date().isoformat(), "核对日期不能晚于今天"),
+    ("0001-01-01", "早于学员出生日期")])
+def test_a_check_dated_in_the_future_or_before_the_trainees_birth_is_refused(worlds, login, checked_on, message):
+    resp = login("yubei-admin").post(url(worlds["yubei"], "/checks"), json={**CHECK, "checked_on": checked_on})
+    assert resp.status_code == 422 and message in resp.get_json()["error"]["message"]
 
 
 def test_every_write_is_in_the_audit_log_with_who_and_what(worlds, login, session):

@@ -76,6 +76,11 @@ class GroupCommitWriter:
             raise GroupCommitFailed(f"{self.table.name}: {type(pending.error).__name__}") from pending.error
 
     def _run(self) -> None:
+        # One connection for the writer's life (checking one out of the pool per batch cost a
+        # measurable share of a heartbeat); after any failure it is dropped and the next batch
+        # opens a fresh one, so a restarted database costs one failed batch.
+        conn = None
+        statement = insert(self.table)
         while True:
             batch = [self._queue.get()]
             while len(batch) < self.max_batch:
@@ -85,14 +90,22 @@ class GroupCommitWriter:
                     break
             error: BaseException | None = None
             try:
-                with self.engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn:
-                    with conn.begin():
-                        conn.execute(insert(self.table), [p.row for p in batch])
+                if conn is None:
+                    conn = self.engine.connect().execution_options(sqlite_begin="IMMEDIATE")
+                with conn.begin():
+                    conn.execute(statement, [p.row for p in batch])
                 self.batches += 1
                 self.rows += len(batch)
             except BaseException as exc:  # noqa: BLE001 - handed to every waiter of the batch
                 log.error("group commit of %d %s rows failed: %s", len(batch), self.table.name, type(exc).__name__)
                 error = exc
+                if conn is not None:
+                    try:
+                        conn.invalidate()
+                        conn.close()
+                    except Exception:  # noqa: BLE001 - it is being thrown away
+                        pass
+                    conn = None
             for p in batch:
                 p.error = error
                 p.done.set()

@@ -126,6 +126,8 @@ def server_env(data_dir: Path, port: int, workers: int) -> dict[str, str]:
                         "HOURPROOF_FACE_PROCESSES")}
     env.update(HOURPROOF_DATA_DIR=str(data_dir), SECRET_KEY=SECRET, HOURPROOF_BIND=f"127.0.0.1:{port}",
                HOURPROOF_WORKERS=str(workers), HOURPROOF_FACES_DIR=str(FACES))
+    if DB["url"]:
+        env["DATABASE_URL"] = DB["url"]
     if workers > 1 and BENCH_REDIS:
         # Several workers are deployed with Redis (docker/compose.yaml): Socket.IO messages cross
         # workers through it. A channel of its own, so nothing else on this Redis hears the bench.
@@ -145,6 +147,39 @@ def _redis_or_none() -> str | None:
 
 
 BENCH_REDIS = _redis_or_none()
+#: The server's database: None = an SQLite file in the run's temp dir (the default deployment
+#: without a database server); --database-url postgresql+psycopg://... = a schema of its own
+#: there, created for the run and dropped after it (docker/compose.yaml deploys PostgreSQL).
+DB: dict[str, str | None] = {"url": None, "schema": None, "base": None}
+
+
+def _pg_schema_begin(base_url: str) -> str:
+    from sqlalchemy import create_engine, text
+
+    schema = f"hourproof_bench_{os.getpid()}"
+    engine = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    finally:
+        engine.dispose()
+    DB.update(base=base_url, schema=schema)
+    sep = "&" if "?" in base_url else "?"
+    return f"{base_url}{sep}options=-csearch_path%3D{schema}"
+
+
+def _pg_schema_end() -> None:
+    if not DB["schema"]:
+        return
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(DB["base"], isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{DB["schema"]}" CASCADE'))
+    finally:
+        engine.dispose()
 
 
 def seed(data_dir: Path) -> dict:
@@ -166,7 +201,7 @@ def seed(data_dir: Path) -> dict:
     from server.models import Enrollment, FaceTemplate, Lesson, LessonContent, LessonMode, Trainee
     from server.services.faces import active_template
 
-    engine = make_engine(f"sqlite:///{data_dir / 'hourproof.sqlite3'}")
+    engine = make_engine(DB["url"] or f"sqlite:///{data_dir / 'hourproof.sqlite3'}")
     now = datetime.now(timezone.utc)
     try:
         with Session(engine) as s, s.begin():
@@ -598,14 +633,17 @@ def _dist(name: str) -> str:
         return "?"
 
 
-def run(quick: bool) -> dict:
+def run(quick: bool, database_url: str | None = None) -> dict:
     cfg = {
         "bare_runs": 5 if quick else 20, "bare_runs_after": 3 if quick else 10,
         "low_load_checkins": 4 if quick else 20, "saturation_n": [2, 4] if quick else [4, 8, 16],
         "saturation_s": 5.0 if quick else 20.0, "workers": [1, 2],
         "hb_procs": 2, "hb_threads": 2 if quick else 8, "hb_s": 3.0 if quick else 8.0, "hb_rounds": 1 if quick else 2,
         "redis": BENCH_REDIS, "redis_for": "workers > 1 (as docker/compose.yaml deploys them)",
+        "database": "postgresql" if database_url else "sqlite",
     }
+    if database_url:
+        DB["url"] = _pg_schema_begin(database_url)
     cores = os.cpu_count() or 1
     import dlib
 
@@ -694,6 +732,7 @@ def run(quick: bool) -> dict:
             except Exception as exc:  # noqa: BLE001 - keep stopping the others
                 log(f"could not stop {s.name}: {exc}")
         shutil.rmtree(tmp, ignore_errors=True)
+        _pg_schema_end()
     result["verdict"] = judge(result)
     return result
 
@@ -760,7 +799,7 @@ def print_human(r: dict) -> None:
     print(f"machine: {m['cpu_count']} CPUs, Python {m['python']}, dlib {m['dlib']}, gunicorn {m['gunicorn']}, "
           f"Flask {m['flask']}, requests {m['requests']}; load avg at start {m['loadavg_start'][0]:.2f}, "
           f"end {m.get('loadavg_end', [0])[0]:.2f}")
-    print(f"server: {r['config']['server']}; SQLite (hourproof demo seed) in a temp dir")
+    print(f"server: {r['config']['server']}; {r['config'].get('database', 'sqlite')} (hourproof demo seed; SQLite in a temp dir, PostgreSQL in a schema of its own)")
     print(f"client: {r['config']['client']}")
     print(f"frames: {r['frames']['count']} ({r['frames']['bytes'] // 1024} KiB), {r['frames']['source']}")
     print()
@@ -840,13 +879,18 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--json", action="store_true", help="print exactly one JSON object")
     p.add_argument("--quick", action="store_true", help="shorten everything (a smoke run)")
+    p.add_argument("--database-url", metavar="URL",
+                   help="run the server on this PostgreSQL (a schema of its own, dropped after), "
+                        "e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test; default: an SQLite file")
     args = p.parse_args(argv)
+    if args.database_url and not args.database_url.startswith("postgresql"):
+        p.error("--database-url must be a postgresql+psycopg:// URL (SQLite is the default)")
 
     def _term(signum, _frame):
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, _term)
-    result = run(args.quick)
+    result = run(args.quick, args.database_url)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, default=str))
     else:

@@ -1,11 +1,14 @@
 """Printable PDFs with Chinese text: the 考勤表 and the training certificates (JS annex 1).
 
 The font is Noto Sans SC (SIL OFL) from the PyPI package justmytype-intl-cjk, so the output is
-the same on every machine and needs no system font; fpdf2 embeds only the glyphs used. The PDF
-is built in memory (fpdf2 keeps its pages), so unlike CSV/XLSX it grows with the class: it is
-meant for printing a class, not for a district's millions of events."""
+the same on every machine and needs no system font; fpdf2 embeds only the glyphs used. fpdf2
+keeps every page of a document in memory until it is saved, so the 考勤表 is printed in parts of a
+fixed number of trainees (AttendancePdf.PART_SIZE), each saved and dropped before the next one is
+laid out: its memory does not grow with the class, like the CSV/XLSX writers'."""
 from __future__ import annotations
 
+import gc
+import math
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -26,8 +29,22 @@ def font_path() -> Path:
     return path
 
 
-def new_pdf(orientation: str = "L") -> FPDF:
-    pdf = FPDF(orientation=orientation, unit="mm", format="A4")
+class _Pdf(FPDF):
+    """FPDF with an optional footer: the page number (and the part, when printed in parts)."""
+
+    footer_prefix: str | None = None  # None: no footer (the certificates)
+
+    def footer(self) -> None:
+        if self.footer_prefix is None:
+            return
+        self.set_y(-10)
+        self.set_font(FAMILY, "", 7)
+        # {nb} is fpdf2's alias for the document's page count, filled in when it is saved.
+        self.cell(0, 4, f"{self.footer_prefix}第 {self.page_no()} 页，共 {{nb}} 页", align="C")
+
+
+def new_pdf(orientation: str = "L") -> _Pdf:
+    pdf = _Pdf(orientation=orientation, unit="mm", format="A4")
     # The variable font is used at its default instance: fpdf2 can instance other weights, but
     # that takes ~25 s per weight on this 17 MB font, per process. Headings are set larger instead.
     pdf.add_font(FAMILY, "", str(font_path()))
@@ -48,37 +65,85 @@ def _fmt(v) -> str:
 
 
 class AttendancePdf:
-    """Rows are added one trainee at a time; `save` lays them out, lesson columns in groups that
-    fit an A4 landscape page, the heading repeated on every page."""
+    """The 考勤表 of one class, written to `directory` in parts of at most `part_size` trainees.
 
+    fpdf2 holds a document's pages until it is saved (a 20,000-trainee class of 50 lessons is
+    ~2,700 pages), so rows are only buffered until a part is full; the part is then laid out,
+    saved and dropped before the next one starts, and memory stays that of one part whatever the
+    class size. Each part is a complete printable document: title, class facts, lesson columns in
+    groups that fit an A4 landscape page, the heading on every page, and its own page numbers. The
+    number of parts is fixed up front from the class size (`total`), so every part says
+    "第 k 部分，共 m 部分" and which 序号 it holds. One part keeps the name
+    `<stem>-attendance.pdf`; several are `<stem>-attendance-part-001.pdf`, ... (zero-padded so
+    they sort in order)."""
+
+    #: Trainees per part. Measured with bench/export.py --pdf (50 lessons): any PDF export holds
+    #: ~55 MiB at its peak (mostly the parsed CJK font) plus ~11 MiB per 1,000 trainees of a part
+    #: (one document grew 22 -> 48 MiB above that for 2k -> 4k trainees). Each part parses and
+    #: subsets the font again, ~0.6 s: fpdf2's add_font takes only a path, and saving subsets the
+    #: parsed font in place, so it cannot be shared between documents. Against ~22 s of export per
+    #: 1,000 trainees that is ~3% (~9% at 250 per part, for ~10 MiB less), and a part of 1,000 is
+    #: ~140 printed pages.
+    PART_SIZE = 1000
     LESSONS_PER_PAGE = 12
 
-    def __init__(self, title: str, facts: list[str], lesson_labels: list[str]) -> None:
-        self.title, self.facts, self.labels = title, facts, lesson_labels
-        self.rows: list[tuple[list[str], list[str], list[str]]] = []
+    def __init__(self, directory: Path, stem: str, title: str, facts: list[str], lesson_labels: list[str],
+                 totals_header: list[str], total: int, part_size: int | None = None) -> None:
+        self.directory, self.stem = Path(directory), stem
+        self.title, self.facts, self.labels, self.totals_header = title, facts, lesson_labels, totals_header
+        self.total = total
+        self.part_size = part_size or self.PART_SIZE
+        self.parts = max(1, math.ceil(total / self.part_size))
+        self.files: list[Path] = []
+        self.added = 0
+        self.rows: list[tuple[list[str], list[str], list[str]]] = []  # the current part's only
+
+    def name(self, part: int) -> str:
+        if self.parts == 1:
+            return f"{self.stem}-attendance.pdf"
+        return f"{self.stem}-attendance-part-{part:0{max(3, len(str(self.parts)))}d}.pdf"
 
     def add(self, ident: list, lesson_minutes: list, totals: list) -> None:
+        if self.added >= self.total:
+            # Every part already says how many parts there are: an extra row would make that false.
+            raise ValueError(f"more trainees than the class's {self.total}: the parts were counted from that")
         self.rows.append(([_fmt(v) for v in ident], [_fmt(v) for v in lesson_minutes], [_fmt(v) for v in totals]))
+        self.added += 1
+        if len(self.rows) == self.part_size:
+            self._write_part()
 
-    def _page_head(self, pdf: FPDF, part: str) -> None:
+    def close(self) -> list[Path]:
+        """Write the last part (or the only one, possibly without rows) and return every part's path."""
+        if self.added != self.total:
+            raise ValueError(f"{self.added} trainees added, but the parts were counted for {self.total}")
+        if self.rows or not self.files:
+            self._write_part()
+        return self.files
+
+    def _page_head(self, pdf: FPDF, part_line: str | None, what: str) -> None:
         pdf.add_page()
         pdf.set_font(FAMILY, "", 14)
-        pdf.cell(0, 8, self.title + (f"（{part}）" if part else ""), new_x="LMARGIN", new_y="NEXT", align="C")
+        pdf.cell(0, 8, f"{self.title}（{what}）", new_x="LMARGIN", new_y="NEXT", align="C")
         pdf.set_font(FAMILY, "", 8)
-        for line in self.facts:
+        for line in self.facts + ([part_line] if part_line else []):
             pdf.cell(0, 4.5, line, new_x="LMARGIN", new_y="NEXT")
         pdf.ln(1)
 
-    def save(self, path: Path, totals_header: list[str]) -> None:
+    def _write_part(self) -> None:
+        k = len(self.files) + 1
+        first = (k - 1) * self.part_size + 1
         pdf = new_pdf("L")
+        pdf.footer_prefix, part_line = "", None
+        if self.parts > 1:
+            part_line = (f"第 {k} 部分，共 {self.parts} 部分：序号 {first} 至 {first + len(self.rows) - 1}"
+                         f"（全班 {self.total} 人）")
+            pdf.footer_prefix = f"第 {k} 部分，共 {self.parts} 部分　"
         head = FontFace(fill_color=(225, 225, 225))
         ident_header = ["序号", "姓名", "身份证号"]
         groups = [list(range(i, min(i + self.LESSONS_PER_PAGE, len(self.labels))))
-                  for i in range(0, len(self.labels), self.LESSONS_PER_PAGE)] or [[]]
+                  for i in range(0, len(self.labels), self.LESSONS_PER_PAGE)]
         for gi, cols in enumerate(groups):
-            if not cols:
-                break
-            self._page_head(pdf, f"课次核验分钟 {gi + 1}/{len(groups)}")
+            self._page_head(pdf, part_line, f"课次核验分钟 {gi + 1}/{len(groups)}")
             pdf.set_font(FAMILY, "", 7)
             widths = [10, 22, 34] + [17] * len(cols)
             with pdf.table(col_widths=widths, width=sum(widths), headings_style=head, repeat_headings=1,
@@ -86,15 +151,24 @@ class AttendancePdf:
                 table.row(ident_header + [self.labels[c] for c in cols])
                 for ident, minutes, _ in self.rows:
                     table.row(ident + [minutes[c] for c in cols])
-        self._page_head(pdf, "学时合计")
+        self._page_head(pdf, part_line, "学时合计")
         pdf.set_font(FAMILY, "", 7)
-        widths = [10, 22, 34] + [min(20, (277 - 66) // max(1, len(totals_header)))] * len(totals_header)
+        widths = [10, 22, 34] + [min(20, (277 - 66) // max(1, len(self.totals_header)))] * len(self.totals_header)
         with pdf.table(col_widths=widths, width=sum(widths), headings_style=head, repeat_headings=1, line_height=4,
                        text_align="CENTER") as table:
-            table.row(ident_header + totals_header)
+            table.row(ident_header + self.totals_header)
             for ident, _, totals in self.rows:
                 table.row(ident + totals)
+        path = self.directory / self.name(k)
         pdf.output(str(path))
+        self.files.append(path)
+        self.rows = []
+        # fpdf2's document and font objects refer to each other, so dropping the last reference
+        # does not free them: without a collection here, parts pile up until the cyclic
+        # collector happens to run a full pass (rarer as the heap grows). One full pass per part
+        # (~1,000 trainees) costs little and keeps memory at one part.
+        del pdf, table
+        gc.collect()
 
 
 @dataclass(frozen=True)

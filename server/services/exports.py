@@ -114,9 +114,12 @@ def export_class(session: Session, actor: Actor, class_id: int, kind: str, out: 
                             csv_only=frozenset({tables.hour_log.name}) if long_log else frozenset())
             pdf = None
             if "pdf" in formats:
-                pdf = AttendancePdf(f"考勤表 {cls.name}", _class_facts(session, cls, data),
+                # Printed in parts as the rows come (a part is saved and dropped when full), so the
+                # PDF's memory does not grow with the class either.
+                pdf = AttendancePdf(work, stem, f"考勤表 {cls.name}", _class_facts(session, cls, data),
                                     [f"{local(x.starts_at):%m-%d %H:%M}\n{'线下' if x.mode is LessonMode.offline else '线上'}"
-                                     for x in data.lessons])
+                                     for x in data.lessons],
+                                    list(tables.attendance.header[3 + len(data.lessons):]), data.total)
             passing: list = []
             for n, r in enumerate(data.records(), start=1):
                 row = tables.attendance_row(n, r)
@@ -141,9 +144,7 @@ def export_class(session: Session, actor: Actor, class_id: int, kind: str, out: 
             sink.close()
             files += sink.files
             if pdf is not None:
-                path = work / f"{stem}-attendance.pdf"
-                pdf.save(path, list(tables.attendance.header[3 + len(data.lessons):]))
-                files.append(path)
+                files += pdf.close()
         if kind == "js_filing":
             files += _js_extras(session, actor, cls, data, work, stem, store)
         if kind == "certificates":

@@ -5,6 +5,7 @@ control that shows the check can fail."""
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from datetime import date
 from decimal import Decimal
@@ -14,6 +15,7 @@ import numpy as np
 import pypdfium2 as pdfium
 import pytest
 
+from server.exports import bundle, signing
 from server.exports import pdf as pdfmod
 
 from .conftest import add_attendance, export
@@ -140,3 +142,145 @@ def test_certificates_follow_the_js_annex_layout(tmp_path):
                  "南京某某职业培训学校", "发证日期：2026年6月5日", "证书编号：JS2026-000123", "http://zsgx.mohrss.gov.cn/"):
         assert part in text, part
     assert glyph_problem(path, "培训合格证书") is None
+
+
+# --- the 考勤表 in parts --------------------------------------------------------------------------------
+
+def _pages_text(path: Path) -> list[str]:
+    doc = pdfium.PdfDocument(str(path))
+    try:
+        out = []
+        for page in doc:
+            tp = page.get_textpage()
+            out.append(tp.get_text_range().replace("\r", ""))
+            tp.close()
+            page.close()
+        return out
+    finally:
+        doc.close()
+
+
+def _attendance(tmp_path: Path, trainees: int, part_size: int, lessons: int = 14) -> pdfmod.AttendancePdf:
+    """A 考勤表 of `trainees` named 学员0001, ... over `lessons` lessons (14: two groups of columns)."""
+    att = pdfmod.AttendancePdf(tmp_path, "class9", "考勤表 云计算1班", ["培训班：云计算1班（编号 9）", "每学时 45 分钟"],
+                               [f"03-{j + 1:02d} 09:00\n线下" for j in range(lessons)], ["计入学时", "规定学时"],
+                               trainees, part_size=part_size)
+    for i in range(1, trainees + 1):
+        att.add([i, f"学员{i:04d}", "500112199001011234"], [225] * lessons, [Decimal("3.75") * lessons, 64])
+    return att
+
+
+def _names(text: str) -> list[str]:
+    import re
+
+    return re.findall(r"学员\d{4}", text)
+
+
+def test_a_large_class_prints_its_attendance_in_parts_each_a_complete_pdf(tmp_path):
+    files = _attendance(tmp_path, trainees=7, part_size=3).close()
+    assert [f.name for f in files] == ["class9-attendance-part-001.pdf", "class9-attendance-part-002.pdf",
+                                       "class9-attendance-part-003.pdf"]
+    assert not (tmp_path / "class9-attendance.pdf").exists()
+    seen: list[str] = []
+    for k, (path, first, last) in enumerate(zip(files, (1, 4, 7), (3, 6, 7)), start=1):
+        pages = _pages_text(path)
+        # Three tables (lesson columns 1-12, 13-14, the totals), each fits a page at this size.
+        assert len(pages) == 3
+        for p, text in enumerate(pages, start=1):
+            flat = text.replace("\n", "")
+            assert "考勤表 云计算1班" in flat and "培训班：云计算1班（编号 9）" in flat and "每学时 45 分钟" in flat
+            assert f"第 {k} 部分，共 3 部分：序号 {first} 至 {last}（全班 7 人）" in flat
+            assert f"第 {k} 部分，共 3 部分　第 {p} 页，共 3 页" in flat
+        tables = [_names(text) for text in pages]
+        expected = [f"学员{i:04d}" for i in range(first, last + 1)]
+        assert tables == [expected] * 3  # every table of the part holds the part's trainees, in order
+        seen += tables[0]
+    assert seen == [f"学员{i:04d}" for i in range(1, 8)]  # the parts add up to the class, none twice
+
+
+def test_a_class_that_fits_one_part_is_one_file_under_the_usual_name_numbered_without_parts(tmp_path):
+    files = _attendance(tmp_path, trainees=3, part_size=3).close()
+    assert [f.name for f in files] == ["class9-attendance.pdf"]
+    pages = _pages_text(files[0])
+    assert len(pages) == 3
+    assert all(f"第 {p} 页，共 3 页" in text for p, text in enumerate(pages, start=1))
+    assert not any("部分" in text for text in pages)
+    assert [_names(text) for text in pages] == [["学员0001", "学员0002", "学员0003"]] * 3
+
+
+def test_part_page_numbers_count_the_pages_of_a_part_that_runs_over_several(tmp_path):
+    # 120 trainees in the first part: each of its two tables runs over pages, the heading repeated;
+    # the second part's 30 fit a page per table.
+    files = _attendance(tmp_path, trainees=150, part_size=120, lessons=3).close()
+    assert len(files) == 2
+    counts = []
+    for k, path in enumerate(files, start=1):
+        pages = _pages_text(path)
+        assert len(pages) > 2 if k == 1 else len(pages) == 2
+        for p, text in enumerate(pages, start=1):
+            assert f"第 {k} 部分，共 2 部分　第 {p} 页，共 {len(pages)} 页" in text.replace("\n", "")
+            assert "序号" in text and "姓名" in text  # the heading row repeated on every page
+        counts.append(len(set(_names("".join(pages)))))
+    assert counts == [120, 30]
+
+
+def test_each_part_is_freed_before_the_next_is_laid_out(tmp_path, monkeypatch):
+    """What keeps memory flat: no earlier part's document (pages, parsed font) is alive when
+    the next one starts. fpdf2's objects hold reference cycles, so this fails without the
+    collection after each part."""
+    import weakref
+
+    alive: list[weakref.ref] = []
+    real = pdfmod.new_pdf
+
+    def new_pdf(*args):
+        assert [r for r in alive if r() is not None] == [], "an earlier part is still in memory"
+        doc = real(*args)
+        alive.append(weakref.ref(doc))
+        return doc
+
+    monkeypatch.setattr(pdfmod, "new_pdf", new_pdf)
+    files = _attendance(tmp_path, trainees=5, part_size=2, lessons=2).close()
+    assert len(files) == 3 and len(alive) == 3
+    assert all(r() is None for r in alive)
+
+
+def test_the_parts_refuse_a_trainee_count_other_than_the_one_they_were_numbered_for(tmp_path):
+    att = _attendance(tmp_path, trainees=2, part_size=1, lessons=1)
+    with pytest.raises(ValueError, match="more trainees"):
+        att.add([3, "学员0003", "x"], [1], [1, 1])
+    short = pdfmod.AttendancePdf(tmp_path, "c", "考勤表", [], ["a"], ["b"], 3, part_size=2)
+    short.add([1, "学员0001", "x"], [1], [1])
+    with pytest.raises(ValueError, match="counted for 3"):
+        short.close()
+
+
+def test_a_multi_part_class_export_lists_every_part_and_draws_chinese_in_the_second(worlds, login, session, tmp_path,
+                                                                                     monkeypatch, data_dir):
+    from server.models import Enrollment, Trainee
+
+    y = worlds["yubei"]
+    add_attendance(session, y)
+    trainee = Trainee(resident_id="32010219900307451X", name="林曼努")
+    session.add(trainee)
+    session.flush()
+    session.add(Enrollment(class_id=y.class_id, trainee_id=trainee.id))
+    session.commit()
+    monkeypatch.setattr(pdfmod.AttendancePdf, "PART_SIZE", 1)
+    job, data = export(login("yubei-admin"), y.class_id)
+    z = zipfile.ZipFile(io.BytesIO(data))
+    stem = f"class{y.class_id}"
+    pdfs = sorted(n for n in z.namelist() if n.endswith(".pdf"))
+    assert pdfs == [f"{stem}-attendance-part-001.pdf", f"{stem}-attendance-part-002.pdf"]
+    assert set(pdfs) <= set(json.loads(z.read("manifest.json"))["files"])  # signed like every file
+    bundle_path = tmp_path / "bundle.zip"
+    bundle_path.write_bytes(data)
+    verified = bundle.verify_bundle(bundle_path, signing.load_or_create(data_dir).public_key(), session)
+    assert verified.ok, verified.failures
+    assert job["done"] == job["total"] == 2
+    second = tmp_path / "part-2.pdf"
+    second.write_bytes(z.read(f"{stem}-attendance-part-002.pdf"))
+    assert glyph_problem(second, "考勤表") is None
+    assert glyph_problem(second, "林曼努") is None
+    text = "".join(_pages_text(second)).replace("\n", "")
+    assert "第 2 部分，共 2 部分：序号 2 至 2（全班 2 人）" in text and "yubei trainee" not in text

@@ -4,6 +4,9 @@ check-out) to XLSX, CSV and a signed bundle.
     python bench/export.py            # 10k and 20k trainees (1M and 2M events), about 7 minutes here
     python bench/export.py --rounds 2 # the same twice, sizes interleaved, best times kept (~12 minutes)
     python bench/export.py --small    # 500 and 1k trainees (50k and 100k events), about a minute
+    python bench/export.py --pdf      # the PDF 考勤表 alone, 2k and 4k trainees: peak memory (see pdf_main), ~3 minutes
+    python bench/export.py --pdf --code DIR  # the same with the server/ of another checkout, e.g. DIR from
+                                             # `git archive <commit> | tar -x -C DIR`, to compare versions
 
 The data is bulk-inserted into a temporary SQLite file migrated by Alembic (the real schema);
 what is timed is the real export path, `services.exports.export_class`, from the database to the
@@ -192,6 +195,117 @@ def worker(db: Path, out_dir: Path) -> dict:
     return report
 
 
+def _rss_kib() -> int:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+def pdf_worker(db: Path, out_dir: Path, part_size: int, code: str) -> dict:
+    """The real class export with only the PDF (formats={"pdf"}), in a process of its own: its
+    peak RSS above the RSS it had just before the export (imports, engine, key) is what the
+    export itself held at its peak. `code` is the checkout whose server/ is run (to measure an
+    older version on the same database)."""
+    if code:
+        sys.path.insert(0, code)
+    import pypdfium2
+    from sqlalchemy.orm import sessionmaker
+
+    from server.exports import pdf as pdfmod
+    from server.exports import signing
+    from server.extensions import make_engine
+    from server.services import exports
+    from server.services.scope import Actor
+
+    assert Path(exports.__file__).resolve().is_relative_to(Path(code or Path(__file__).parent.parent).resolve())
+    if part_size:
+        pdfmod.AttendancePdf.PART_SIZE = part_size
+    timed = {"font_loads": 0, "font_s": 0.0, "pdf_output_s": 0.0}
+    real_new, real_output = pdfmod.new_pdf, pdfmod.FPDF.output
+
+    def new_pdf(*a, **kw):  # each call parses the CJK font again (fpdf2's add_font takes a path)
+        t = time.perf_counter()
+        try:
+            return real_new(*a, **kw)
+        finally:
+            timed["font_loads"] += 1
+            timed["font_s"] += time.perf_counter() - t
+
+    def output(self, *a, **kw):  # pages serialised + the font subset embedded
+        t = time.perf_counter()
+        try:
+            return real_output(self, *a, **kw)
+        finally:
+            timed["pdf_output_s"] += time.perf_counter() - t
+
+    pdfmod.new_pdf, pdfmod.FPDF.output = new_pdf, output
+    engine = make_engine(f"sqlite:///{db}")
+    key = signing.load_or_create(out_dir)
+    out = out_dir / "export.zip"
+    before = _rss_kib()
+    start, cpu = time.perf_counter(), time.process_time()
+    with sessionmaker(engine)() as session:
+        result = exports.export_class(session, Actor.system(), 1, "class", out, NOW, key, formats={"pdf"})
+    total, cpu = time.perf_counter() - start, time.process_time() - cpu
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    import zipfile
+
+    pages = []
+    with zipfile.ZipFile(out) as z:
+        for name in result.manifest_files:
+            doc = pypdfium2.PdfDocument(z.read(name))
+            pages.append(len(doc))
+            doc.close()
+    engine.dispose()
+    return {"total_s": total, "cpu_s": cpu, "max_rss_kib": peak, "rss_before_kib": before, "growth_kib": peak - before,
+            "files": result.manifest_files, "pages": pages, **timed}
+
+
+FLOOR = 10
+
+
+def pdf_main(args) -> int:
+    """Peak memory of the PDF 考勤表 for N and 2N trainees (50 lessons each). fpdf2 keeps a
+    document's pages until it is saved, so a class printed as one document grows with the class
+    (ratio near 2.0); printed in parts of AttendancePdf.PART_SIZE trainees it should be flat
+    (near 1.0). The growth (peak RSS of the export process above its RSS just before the export)
+    is the figure judged: the process's base (Python, fpdf2, SQLAlchemy) is the same at any size.
+    A 10-trainee class is exported first: its growth is the floor any PDF export pays (mostly the
+    parsed CJK font, ~50 MiB), and the growth above it is what the class's size costs."""
+    n = args.trainees
+    sizes = [FLOOR, n, 2 * n]
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="hourproof-bench-pdf-") as tmp:
+        for size in sizes:
+            db = Path(tmp) / f"bench-{size}.sqlite3"
+            t = time.perf_counter()
+            info = build(db, size)
+            print(f"built {info['events']:,} events / {size:,} trainees in {time.perf_counter() - t:.1f}s (not timed)",
+                  flush=True)
+            out = Path(tmp) / f"out-{size}"
+            out.mkdir()
+            cmd = [sys.executable, __file__, "--pdf-worker", str(db), str(out), str(args.part_size or 0), args.code or ""]
+            done = subprocess.run(cmd, capture_output=True, text=True)
+            if done.returncode:
+                raise SystemExit(done.stderr)
+            r = results[size] = json.loads(done.stdout.strip().splitlines()[-1])
+            print(f"  {size:,} trainees: {len(r['files'])} PDF file(s), pages {r['pages']}; {r['total_s']:.1f}s wall, "
+                  f"{r['cpu_s']:.1f}s CPU; max RSS {r['max_rss_kib'] / 1024:.0f} MiB, "
+                  f"{r['rss_before_kib'] / 1024:.0f} MiB before the export, growth {r['growth_kib'] / 1024:.0f} MiB; "
+                  f"font loaded {r['font_loads']}x in {r['font_s']:.2f}s, saving (incl. font subset) "
+                  f"{r['pdf_output_s']:.2f}s", flush=True)
+            shutil.rmtree(out)
+            db.unlink()
+    floor, small, big = (results[x] for x in sizes)
+    above = {x: (results[x]["growth_kib"] - floor["growth_kib"]) / 1024 for x in sizes[1:]}
+    # Within a few MiB of the floor the ratio of the excesses is noise, so it is not printed.
+    ratio = f"{above[sizes[2]] / above[sizes[1]]:.2f}x " if above[sizes[1]] >= 4 else ""
+    print(f"{sizes[2]:,}/{sizes[1]:,} trainees: peak memory growth {big['growth_kib'] / small['growth_kib']:.2f}x "
+          f"({small['growth_kib'] / 1024:.0f} -> {big['growth_kib'] / 1024:.0f} MiB); above the {FLOOR}-trainee floor "
+          f"({floor['growth_kib'] / 1024:.0f} MiB) {ratio}({above[sizes[1]]:+.0f} -> {above[sizes[2]]:+.0f} MiB); "
+          f"max RSS {big['max_rss_kib'] / small['max_rss_kib']:.2f}x; time {big['total_s'] / small['total_s']:.2f}x wall")
+    return 0
+
+
 def _run(db: Path, out_dir: Path) -> dict:
     done = subprocess.run([sys.executable, __file__, "--worker", str(db), str(out_dir)], capture_output=True, text=True)
     if done.returncode:
@@ -205,12 +319,23 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=1,
                         help="rounds of exports, sizes interleaved; the best (minimum) time of each is kept "
                              "(default 1: one round of 1M + 2M events takes about 5 minutes here)")
+    parser.add_argument("--pdf", action="store_true", help="the PDF 考勤表 alone: peak memory for N and 2N trainees")
+    parser.add_argument("--trainees", type=int, default=2_000, help="N for --pdf (default 2,000: 2k and 4k trainees)")
+    parser.add_argument("--part-size", type=int, help="--pdf: trainees per PDF part (default AttendancePdf.PART_SIZE)")
+    parser.add_argument("--code", help="--pdf: run the export of this checkout (e.g. an older commit's git archive)")
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--pdf-worker", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         db, out = args.worker
         print(json.dumps(worker(Path(db), Path(out))))
         return 0
+    if args.pdf_worker:
+        db, out, part_size, code = args.pdf_worker
+        print(json.dumps(pdf_worker(Path(db), Path(out), int(part_size), code)))
+        return 0
+    if args.pdf:
+        return pdf_main(args)
 
     print(f"machine: {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, "
           f"Python {platform.python_version()}, {platform.platform()}; load average {os.getloadavg()[0]:.2f} at start")

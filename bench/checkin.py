@@ -848,7 +848,7 @@ def print_human(r: dict) -> None:
           f"= {_f(sb['over_ideal'], '.2f')}x ideal; deployed default (workers=1) best = "
           f"{_f(v['saturation_deployed_w1_over_ideal'], '.2f')}x ideal")
     print()
-    print("(b) heartbeat (logged-in POST, ' + r["config"].get("database", "sqlite") + ' insert) vs bare Flask POST route, same gunicorn config, "
+    print(f"(b) heartbeat (logged-in POST, {r['config'].get('database', 'sqlite')} insert) vs bare Flask POST route, same gunicorn config, "
           f"same client ({r['config']['hb_procs']} processes x {r['config']['hb_threads']} threads), alternated:")
     for workers, w in r["by_workers"].items():
         hb, bare = w["heartbeat"], w["bare_endpoint"]

@@ -76,10 +76,9 @@ class GroupCommitWriter:
             raise GroupCommitFailed(f"{self.table.name}: {type(pending.error).__name__}") from pending.error
 
     def _run(self) -> None:
-        # One connection for the writer's life (checking one out of the pool per batch cost a
-        # measurable share of a heartbeat); after any failure it is dropped and the next batch
-        # opens a fresh one, so a restarted database costs one failed batch.
-        conn = None
+        # A connection per batch from the pool, closed after it: a writer lives as long as its
+        # process, and a connection held for that long would outlive the app's engine (tests
+        # build hundreds of apps) and a database restart.
         statement = insert(self.table)
         while True:
             batch = [self._queue.get()]
@@ -90,22 +89,14 @@ class GroupCommitWriter:
                     break
             error: BaseException | None = None
             try:
-                if conn is None:
-                    conn = self.engine.connect().execution_options(sqlite_begin="IMMEDIATE")
-                with conn.begin():
-                    conn.execute(statement, [p.row for p in batch])
+                with self.engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn:
+                    with conn.begin():
+                        conn.execute(statement, [p.row for p in batch])
                 self.batches += 1
                 self.rows += len(batch)
             except BaseException as exc:  # noqa: BLE001 - handed to every waiter of the batch
                 log.error("group commit of %d %s rows failed: %s", len(batch), self.table.name, type(exc).__name__)
                 error = exc
-                if conn is not None:
-                    try:
-                        conn.invalidate()
-                        conn.close()
-                    except Exception:  # noqa: BLE001 - it is being thrown away
-                        pass
-                    conn = None
             for p in batch:
                 p.error = error
                 p.done.set()

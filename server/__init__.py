@@ -126,3 +126,21 @@ def _bind_face_pipeline(app: Flask, config: dict[str, Any], env) -> None:
     processes = configured_processes(env) if processes is None else int(processes)
     app.extensions["hourproof_face_pool"] = shared_pool(processes) if factory is None and processes > 0 else None
     app.extensions["hourproof_evidence"] = EvidenceStore(app.config["HOURPROOF_SETTINGS"].data_dir / "evidence")
+
+
+def close_app(app: Flask, wait_s: float = 30.0) -> None:
+    """Let go of what an app holds: wait (bounded) for its export jobs, then close its database
+    connections. Tests call it for every app they build; the connections of a job still running
+    after ``wait_s`` stay with that job (logged), and its outcome is recovered as for a killed
+    process (export_housekeeping)."""
+    import logging
+
+    from .services import exports
+
+    still = exports.wait_for_jobs(app, wait_s)
+    if still:
+        logging.getLogger("hourproof").warning("closing the app with %d export job(s) still running: %s",
+                                               len(still), ", ".join(t.name for t in still))
+    handle = app.extensions["hourproof_db"]
+    handle.engine.dispose()
+    handle.read_engine.dispose()

@@ -128,8 +128,9 @@ def app(test_db_url, tmp_path):
         {"TESTING": True, "database_url": test_db_url, "data_dir": tmp_path / "data", "secret_key": "test-secret", "ENV": {}}
     )
     yield app
-    app.extensions["hourproof_db"].engine.dispose()
-    app.extensions["hourproof_db"].read_engine.dispose()
+    from server import close_app
+
+    close_app(app)
 
 
 @pytest.fixture

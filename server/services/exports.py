@@ -470,7 +470,27 @@ def start_job(app, job: ExportJob, actor: Actor, now: datetime) -> threading.Thr
         if lock is not None:
             lock.release()
         raise
+    with _locks_mutex:
+        threads = app.extensions.setdefault("hourproof_export_threads", [])
+        threads[:] = [t for t in threads if t.is_alive()]
+        threads.append(thread)
     return thread
+
+
+def wait_for_jobs(app, timeout_s: float) -> list[threading.Thread]:
+    """Wait up to ``timeout_s`` in all for this app's export threads; returns those still running.
+
+    Why: a job's thread uses the app's engine. Closing the app under a running job (tests end,
+    a worker shuts down) would leave the job's connection open against a disposed pool, and the
+    job writing on into a database that is being emptied or closed."""
+    import time
+
+    with _locks_mutex:
+        threads = list(app.extensions.get("hourproof_export_threads", []))
+    deadline = time.monotonic() + timeout_s
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
+    return [t for t in threads if t.is_alive()]
 
 
 def job_file(data_dir: Path, job: ExportJob, now: datetime, keep: timedelta) -> Path:

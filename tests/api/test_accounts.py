@@ -73,8 +73,9 @@ def test_behind_a_proxy_the_client_address_comes_from_x_forwarded_for(worlds, ap
         assert client.post("/api/auth/login", json={"username": "yubei-supervisor", "password": PASSWORD},
                            headers={"X-Forwarded-For": "198.51.100.4"}).status_code == 200
     finally:
-        proxied.extensions["hourproof_db"].engine.dispose()
-        proxied.extensions["hourproof_db"].read_engine.dispose()
+        from server import close_app
+
+        close_app(proxied)
 
 
 def test_a_post_without_the_csrf_token_is_refused(worlds, login):

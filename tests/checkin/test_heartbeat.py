@@ -26,8 +26,9 @@ def app(request, test_db_url, tmp_path):
         config["HEARTBEAT_FASTPATH"] = False
     app = create_app(config)
     yield app
-    app.extensions["hourproof_db"].engine.dispose()
-    app.extensions["hourproof_db"].read_engine.dispose()
+    from server import close_app
+
+    close_app(app)
 
 
 def fast_path(app):
@@ -83,8 +84,9 @@ def test_the_fast_path_answers_byte_for_byte_what_the_flask_route_answers(live, 
         assert answers[0] == answers[1]
         assert fast_path(app).answered == 1
     finally:
-        plain.extensions["hourproof_db"].engine.dispose()
-        plain.extensions["hourproof_db"].read_engine.dispose()
+        from server import close_app
+
+        close_app(plain)
 
 
 def _extra_lesson(session, live, **fields) -> int:

@@ -128,8 +128,9 @@ def test_the_daily_duty_only_reports_unless_purging_is_configured(app, session, 
         assert purging.config["HOURPROOF_SETTINGS"].retention_purge is True
         summary = jobs.review_retention(purging)
     finally:
-        purging.extensions["hourproof_db"].engine.dispose()
-        purging.extensions["hourproof_db"].read_engine.dispose()
+        from server import close_app
+
+        close_app(purging)
     assert "3 of 1 classes deleted" in summary
     assert not any(store.exists(h) for h in (a, b, c)) and len(purges(session)) == 1
 

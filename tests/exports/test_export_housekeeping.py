@@ -186,3 +186,22 @@ def test_only_temp_dirs_no_export_holds_are_removed_and_only_once_they_are_a_few
         assert running.exists()  # held by this export
     assert young.exists() and other.exists() and not old.exists() and not killed.exists()
     assert not running.exists()  # an export removes its own dir when it ends
+
+
+def test_closing_an_app_waits_for_its_running_export_and_leaves_no_database_connection_open(worlds, login, session, app):
+    # Found in the full test run: export threads outlived their test's app, so the job's
+    # connection went back to an engine already disposed and was collected still open.
+    from server import close_app
+
+    y = worlds["yubei"]
+    add_attendance(session, y)
+    session.commit()
+    job = login("yubei-admin").post(f"/api/classes/{y.class_id}/exports", json={"kind": "class"}).get_json()
+    threads = app.extensions["hourproof_export_threads"]
+    assert [t.name for t in threads] == [f"export-{job['id']}"]
+    close_app(app)
+    assert not threads[0].is_alive()
+    handle = app.extensions["hourproof_db"]
+    assert handle.engine.pool.checkedout() == 0 and handle.read_engine.pool.checkedout() == 0
+    with handle.sessionmaker() as s:
+        assert s.get(ExportJob, job["id"]).status == "done"

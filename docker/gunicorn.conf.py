@@ -29,3 +29,16 @@ keepalive = 5
 accesslog = "-"
 # No request bodies or query strings in the log: they may carry biometric frames or IDs.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
+
+
+def worker_exit(server, worker):
+    """A worker stopping gracefully (a deploy, a HUP) lets its running exports finish first, within
+    the graceful timeout; one still running after that is recovered as killed (export_housekeeping
+    marks it failed with 导出中断, and the user exports again)."""
+    import sys
+
+    wsgi = sys.modules.get("server.wsgi")
+    if wsgi is not None:
+        from server import close_app
+
+        close_app(wsgi.app, wait_s=max(1.0, graceful_timeout - 5))

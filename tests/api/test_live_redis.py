@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -17,12 +15,12 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.served import start
+
 from .conftest import PASSWORD
 
 pytestmark = pytest.mark.slow
 
-GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
-CONF = str(Path(__file__).resolve().parents[2] / "docker" / "gunicorn.conf.py")
 
 
 @pytest.fixture(scope="module")
@@ -39,35 +37,8 @@ def redis_url():
     return url
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start(app, redis_url: str, channel: str, log: Path) -> tuple[subprocess.Popen, str]:
-    settings = app.config["HOURPROOF_SETTINGS"]
-    port = _port()
-    env = dict(os.environ)
-    env.update(DATABASE_URL=settings.database_url, HOURPROOF_DATA_DIR=str(settings.data_dir), SECRET_KEY="test-secret",
-               HOURPROOF_BIND=f"127.0.0.1:{port}", HOURPROOF_THREADS="8", REDIS_URL=redis_url,
-               HOURPROOF_SOCKETIO_CHANNEL=channel, HOURPROOF_FACE_PROCESSES="0")
-    with open(log, "ab") as out:
-        proc = subprocess.Popen([GUNICORN, "-c", CONF, "server.wsgi:app"], env=env, stdout=out, stderr=out,
-                                start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(base + "/api/health", timeout=2).status_code == 200:
-                return proc, base
-        except requests.RequestException:
-            pass
-        if proc.poll() is not None:
-            break
-        time.sleep(0.3)
-    os.killpg(proc.pid, signal.SIGKILL)
-    raise AssertionError("server did not start: " + log.read_text()[-3000:])
+def _start(app, redis_url: str, channel: str, log: Path):
+    return start(app, log, REDIS_URL=redis_url, HOURPROOF_SOCKETIO_CHANNEL=channel, HOURPROOF_FACE_PROCESSES="0")
 
 
 def _logged_in(base: str, username: str) -> requests.Session:

@@ -6,13 +6,9 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 import requests
@@ -21,40 +17,11 @@ from sqlalchemy import select
 from server.models import Event
 from server.services import chain
 
+from tests.served import free_port, start
+
 from .conftest import DEVICE, PASSWORD, inside_fix
 
 pytestmark = pytest.mark.slow
-GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
-CONF = str(Path(__file__).resolve().parents[2] / "docker" / "gunicorn.conf.py")
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start(app, port: int, log: Path) -> subprocess.Popen:
-    settings = app.config["HOURPROOF_SETTINGS"]
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL",)}
-    env.update(DATABASE_URL=settings.database_url, HOURPROOF_DATA_DIR=str(settings.data_dir), SECRET_KEY="test-secret",
-               HOURPROOF_BIND=f"127.0.0.1:{port}", HOURPROOF_THREADS="8")
-    with open(log, "ab") as out:
-        proc = subprocess.Popen([GUNICORN, "-c", CONF, "server.wsgi:app"], env=env, stdout=out, stderr=out,
-                                start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code == 200:
-                return proc
-        except requests.RequestException:
-            pass
-        if proc.poll() is not None:
-            break
-        time.sleep(0.3)
-    raise AssertionError("server did not start: " + log.read_text()[-3000:])
-
-
 def _phone(base: str) -> requests.Session:
     s = requests.Session()
     r = s.post(f"{base}/api/auth/login", json={"username": "miranda", "password": PASSWORD, "device_id": DEVICE}, timeout=10)
@@ -73,10 +40,10 @@ def _check_in(s: requests.Session, base: str, lesson: int, frames: list[bytes], 
 
 def test_every_answered_check_in_survives_a_sigkill_and_the_chain_verifies(app, live, clip_burst, session, tmp_path):
     app.config["CHALLENGE_RNG"] = None  # the server process draws its own challenges
-    port = _port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "server.log"
-    proc = _start(app, port, log)
+    proc, _ = start(app, log, port, drop_env=("REDIS_URL",))
     answered: list[tuple[str, int]] = []
     unanswered: list[str] = []
     lock = threading.Lock()
@@ -111,7 +78,7 @@ def test_every_answered_check_in_survives_a_sigkill_and_the_chain_verifies(app, 
         t.join(timeout=60)
     assert len(answered) >= 6, log.read_text()[-2000:]
 
-    proc = _start(app, port, log)
+    proc, _ = start(app, log, port, drop_env=("REDIS_URL",))
     try:
         session.rollback()
         store = app.extensions["hourproof_evidence"]

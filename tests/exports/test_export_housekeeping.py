@@ -205,3 +205,45 @@ def test_closing_an_app_waits_for_its_running_export_and_leaves_no_database_conn
     assert handle.engine.pool.checkedout() == 0 and handle.read_engine.pool.checkedout() == 0
     with handle.sessionmaker() as s:
         assert s.get(ExportJob, job["id"]).status == "done"
+
+
+@pytest.mark.slow
+def test_a_server_stopped_gracefully_finishes_its_running_export_before_the_worker_exits(worlds, session, app, tmp_path):
+    import requests
+
+    from tests.api.conftest import PASSWORD
+    from tests.served import start
+
+    from datetime import date
+
+    from policies.identity import resident_id_check_digit
+    from server.models import Enrollment, Trainee
+
+    y = worlds["yubei"]
+    add_attendance(session, y)
+    # 150 more trainees: an export of a few seconds (the PDF lays out every row), so that the
+    # stop arrives while it runs.
+    for i in range(150):
+        first17 = f"500112199001{i // 28 + 1:02d}{i % 28 + 100:03d}"
+        trainee = Trainee(resident_id=first17 + resident_id_check_digit(first17), name=f"学员{i:03d}",
+                          birth_date=date(1990, 1, 1), sex="male")
+        session.add(trainee)
+        session.flush()
+        session.add(Enrollment(class_id=y.class_id, trainee_id=trainee.id))
+    session.commit()
+    log = tmp_path / "server.log"
+    proc, base = start(app, log, drop_env=("REDIS_URL",), HOURPROOF_FACE_PROCESSES="0")
+    try:
+        s = requests.Session()
+        r = s.post(f"{base}/api/auth/login", json={"username": "yubei-admin", "password": PASSWORD}, timeout=10)
+        s.headers["X-CSRF-Token"] = r.json()["csrf_token"]
+        r = s.post(f"{base}/api/classes/{y.class_id}/exports", json={"kind": "class"}, timeout=30)
+        assert r.status_code == 202, r.text
+        os.killpg(proc.pid, signal.SIGTERM)  # a deploy: stop gracefully, with the export running
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    session.rollback()
+    job = session.get(ExportJob, r.json()["id"])
+    assert job.status == "done", (job.status, job.error, log.read_text()[-2000:])

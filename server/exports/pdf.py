@@ -15,7 +15,6 @@ from decimal import Decimal
 from pathlib import Path
 
 from fpdf import FPDF
-from fpdf.fonts import FontFace
 
 FAMILY = "NotoSansSC"
 
@@ -80,9 +79,13 @@ class AttendancePdf:
     #: Trainees per part. Measured with bench/export.py --pdf (50 lessons): any PDF export holds
     #: ~55 MiB at its peak (mostly the parsed CJK font) plus ~11 MiB per 1,000 trainees of a part
     #: (one document grew 22 -> 48 MiB above that for 2k -> 4k trainees). Each part parses and
-    #: subsets the font again, ~0.6 s: fpdf2's add_font takes only a path, and saving subsets the
-    #: parsed font in place, so it cannot be shared between documents. Against ~22 s of export per
-    #: 1,000 trainees that is ~3% (~9% at 250 per part, for ~10 MiB less), and a part of 1,000 is
+    #: subsets the font again: fpdf2's add_font takes only a path, and saving subsets the parsed
+    #: font in place, so it cannot be shared between documents. Timed on AttendancePdf alone (a
+    #: throwaway script, 50 lessons, fake rows, not the full bench), a part costs ~0.7 s fixed (font
+    #: parsed and subset, file saved: a 10-trainee part) plus ~3.3 ms per trainee of layout since
+    #: the tables are drawn by _Table (it was ~35-45 ms with fpdf2's table): ~4 s for a part of
+    #: 1,000, ~17% of it the fixed cost (~40% at 250 per part, for ~10 MiB less). The rest of the
+    #: class export (ledgers, decisions) still costs more per trainee than this. A part of 1,000 is
     #: ~140 printed pages.
     PART_SIZE = 1000
     LESSONS_PER_PAGE = 12
@@ -138,27 +141,16 @@ class AttendancePdf:
             part_line = (f"第 {k} 部分，共 {self.parts} 部分：序号 {first} 至 {first + len(self.rows) - 1}"
                          f"（全班 {self.total} 人）")
             pdf.footer_prefix = f"第 {k} 部分，共 {self.parts} 部分　"
-        head = FontFace(fill_color=(225, 225, 225))
         ident_header = ["序号", "姓名", "身份证号"]
         groups = [list(range(i, min(i + self.LESSONS_PER_PAGE, len(self.labels))))
                   for i in range(0, len(self.labels), self.LESSONS_PER_PAGE)]
         for gi, cols in enumerate(groups):
             self._page_head(pdf, part_line, f"课次核验分钟 {gi + 1}/{len(groups)}")
-            pdf.set_font(FAMILY, "", 7)
-            widths = [10, 22, 34] + [17] * len(cols)
-            with pdf.table(col_widths=widths, width=sum(widths), headings_style=head, repeat_headings=1,
-                           line_height=4, text_align="CENTER", first_row_as_headings=True) as table:
-                table.row(ident_header + [self.labels[c] for c in cols])
-                for ident, minutes, _ in self.rows:
-                    table.row(ident + [minutes[c] for c in cols])
+            _Table(pdf, [10, 22, 34] + [17] * len(cols), ident_header + [self.labels[c] for c in cols]).rows(
+                ident + [minutes[c] for c in cols] for ident, minutes, _ in self.rows)
         self._page_head(pdf, part_line, "学时合计")
-        pdf.set_font(FAMILY, "", 7)
         widths = [10, 22, 34] + [min(20, (277 - 66) // max(1, len(self.totals_header)))] * len(self.totals_header)
-        with pdf.table(col_widths=widths, width=sum(widths), headings_style=head, repeat_headings=1, line_height=4,
-                       text_align="CENTER") as table:
-            table.row(ident_header + self.totals_header)
-            for ident, _, totals in self.rows:
-                table.row(ident + totals)
+        _Table(pdf, widths, ident_header + self.totals_header).rows(ident + totals for ident, _, totals in self.rows)
         path = self.directory / self.name(k)
         pdf.output(str(path))
         self.files.append(path)
@@ -167,8 +159,87 @@ class AttendancePdf:
         # does not free them: without a collection here, parts pile up until the cyclic
         # collector happens to run a full pass (rarer as the heap grows). One full pass per part
         # (~1,000 trainees) costs little and keeps memory at one part.
-        del pdf, table
+        del pdf
         gc.collect()
+
+
+class _Table:
+    """A bordered table of centred cells drawn row by row at a fixed line height, centred on the
+    page like fpdf2's `pdf.table(...)` (which this replaces: it lays out every cell as multi-line
+    text, which made the 考勤表 ~8x slower; the page breaks and the look are the same). The heading row (grey fill, its texts wrapped,
+    e.g. "03-02 09:00\n线下") is drawn at the top of the table and again at the top of every page
+    the table runs onto.
+
+    A cell text wider than its column is never cut or let run into the next cell: its row is
+    drawn taller with the text wrapped inside the column (WRAP, not truncate: the sheet must show
+    the whole name; a name is at most 64 characters, 8 lines in the 姓名 column). Only such a row
+    pays for the line breaking; every other row is a frame and a centred FPDF.text per cell."""
+
+    LINE = 4  # mm: one line of 7 pt text
+    FONT_SIZE = 7
+    HEAD_FILL = (225, 225, 225)
+
+    def __init__(self, pdf: FPDF, widths: list[float], heading: list[str]) -> None:
+        self.pdf, self.widths, self.heading = pdf, widths, heading
+        pdf.set_font(FAMILY, "", self.FONT_SIZE)
+        self.x = pdf.l_margin + (pdf.epw - sum(widths)) / 2
+        self.room = [w - 2 * pdf.c_margin for w in widths]  # text width inside a cell
+        self.head_lines = [self._lines(w, t) for w, t in zip(widths, heading)]
+        self.head_height = max((len(lines) for lines in self.head_lines), default=1) * self.LINE
+        self._draw_heading()
+
+    def _lines(self, w: float, text: str) -> list[str]:
+        return self.pdf.multi_cell(w, self.LINE, text, dry_run=True, output="LINES") or [""]
+
+    def _draw_heading(self) -> None:
+        pdf = self.pdf
+        pdf.set_fill_color(*self.HEAD_FILL)
+        self._draw_wrapped(self.head_lines, self.head_height, fill=True)
+        # Back to the text colour: FPDF.text wraps every string in a colour change otherwise.
+        pdf.set_fill_color(0)
+
+    def _draw_wrapped(self, cells: list[list[str]], height: float, fill: bool) -> None:
+        """One row of cells given as lines, `height` tall, each cell's lines centred vertically."""
+        pdf, y = self.pdf, self.pdf.y
+        x = self.x
+        for w, lines in zip(self.widths, cells):
+            pdf.rect(x, y, w, height, style="DF" if fill else "D")
+            pdf.set_xy(x, y + (height - len(lines) * self.LINE) / 2)
+            for line in lines:
+                pdf.cell(w, self.LINE, line, align="C", new_x="LEFT", new_y="NEXT")
+            x += w
+        pdf.set_xy(self.x, y + height)
+
+    def _break_for(self, height: float) -> None:
+        pdf = self.pdf
+        if pdf.y + height > pdf.page_break_trigger:
+            pdf.add_page()
+            pdf.set_font(FAMILY, "", self.FONT_SIZE)
+            self._draw_heading()
+
+    def rows(self, rows) -> None:
+        pdf, widths, room, line = self.pdf, self.widths, self.room, self.LINE
+        width_of = pdf.get_string_width
+        # Where FPDF.cell puts the baseline of a centred line of this height.
+        baseline = 0.5 * line + 0.3 * pdf.font_size
+        for cells in rows:
+            text_widths = [width_of(t) for t in cells]
+            if all(tw <= r and "\n" not in t for t, tw, r in zip(cells, text_widths, room)):
+                self._break_for(line)
+                # What FPDF.cell(w, line, t, border=1, align="C") draws, without its per-call
+                # layout machinery (most of its cost): the cell's frame and the centred text.
+                x, y = self.x, pdf.y
+                for w, t, tw in zip(widths, cells, text_widths):
+                    pdf.rect(x, y, w, line)
+                    if t:
+                        pdf.text(x + (w - tw) / 2, y + baseline, t)
+                    x += w
+                pdf.set_xy(self.x, y + line)
+            else:
+                wrapped = [self._lines(w, t) for w, t in zip(widths, cells)]
+                height = max(len(lines) for lines in wrapped) * line
+                self._break_for(height)
+                self._draw_wrapped(wrapped, height, fill=False)
 
 
 @dataclass(frozen=True)

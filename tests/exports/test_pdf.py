@@ -284,3 +284,78 @@ def test_a_multi_part_class_export_lists_every_part_and_draws_chinese_in_the_sec
     assert glyph_problem(second, "林曼努") is None
     text = "".join(_pages_text(second)).replace("\n", "")
     assert "第 2 部分，共 2 部分：序号 2 至 2（全班 2 人）" in text and "yubei trainee" not in text
+
+
+def _char_boxes(path: Path, page_index: int, text: str) -> list[tuple[float, float, float, float]]:
+    """(left, bottom, right, top) in points of each character of the first `text` on the page,
+    found in the text layer with line breaks removed (a wrapped text is split over lines)."""
+    doc = pdfium.PdfDocument(str(path))
+    try:
+        tp = doc[page_index].get_textpage()
+        chars = [(i, tp.get_text_range(i, 1)) for i in range(tp.count_chars())]
+        kept = [(i, c) for i, c in chars if c not in "\r\n"]
+        flat = "".join(c for _, c in kept)
+        start = flat.find(text)
+        assert start >= 0, f"{text!r} not on page {page_index + 1}"
+        boxes = [tp.get_charbox(kept[start + j][0]) for j in range(len(text))]
+        tp.close()
+        return boxes
+    finally:
+        doc.close()
+
+
+def test_a_name_wider_than_its_column_is_wrapped_inside_the_column_not_cut_or_run_into_the_next_cell(tmp_path):
+    long_name = "买买提·艾力·阿布都热合曼·吐尔逊托合提·库尔班江"
+    att = pdfmod.AttendancePdf(tmp_path, "class9", "考勤表", [], ["03-01 09:00\n线下"], ["计入学时"], 3)
+    att.add([1, "学员0001", "500112199001011234"], [225], [3])
+    att.add([2, long_name, "500112199001011242"], [225], [3])
+    att.add([3, "学员0003", "500112199001011250"], [0], [0])
+    [path] = att.close()
+    mm = 72 / 25.4
+    for page, widths in enumerate(([10, 22, 34, 17], [10, 22, 34, 20])):  # the lessons' table, the totals'
+        table_left = 10 + (277 - sum(widths)) / 2  # centred between the 10 mm margins
+        name_left, name_right = (table_left + 10) * mm, (table_left + 32) * mm
+        boxes = _char_boxes(path, page, long_name)  # the whole name is printed, in order
+        assert all(name_left <= left and right <= name_right for left, _, right, _ in boxes)
+        assert len({round(top) for _, _, _, top in boxes}) > 1  # on several lines
+        # The row is as tall as its lines: the next trainee's row starts below the name's last line.
+        lowest = min(bottom for _, bottom, _, _ in boxes)
+        [(_, _, _, next_top)] = _char_boxes(path, page, "学员0003")[:1]
+        assert next_top < lowest
+        text = _pages_text(path)[page].replace("\n", "")
+        assert "500112199001011242" in text and "学员0001" in text
+
+
+def test_the_heading_row_is_printed_in_grey_at_the_top_of_every_page_of_a_multi_page_part(tmp_path):
+    [path] = _attendance(tmp_path, trainees=150, part_size=150).close()
+    pages = _pages_text(path)
+    # Three tables (lessons 1-12, lessons 13-14, totals), each over several pages.
+    assert len(pages) > 3
+    tables: dict[str, list[int]] = {"03-01 09:00": [], "03-13 09:00": [], "计入学时": []}
+    doc = pdfium.PdfDocument(str(path))
+    try:
+        for p, text in enumerate(pages):
+            assert "序号" in text and "姓名" in text and "身份证号" in text, f"page {p + 1} has no heading row"
+            [table] = [first for first in tables if first in text]  # one table's heading per page
+            tables[table].append(p)
+            if "考勤表 云计算1班" not in text:  # a continuation page starts with the heading row
+                assert text.lstrip().startswith("序号"), text[:40]
+            # The heading cells are filled grey, the trainees' cells are white.
+            (left, bottom, right, top) = _char_boxes(path, p, "序号")[0]
+            page = doc[p]
+            gray = page.render(scale=SCALE, grayscale=True).to_numpy()
+            gray = gray if gray.ndim == 2 else gray[..., 0]
+            height = page.get_height()
+            row = int((height - (top + bottom) / 2) * SCALE)
+            beside = gray[row, int((left - 2) * SCALE)]  # 2 pt left of the text, inside the cell
+            assert 215 <= beside <= 235, beside
+            (left, bottom, right, top) = _char_boxes(path, p, "学员")[0]
+            assert gray[int((height - (top + bottom) / 2) * SCALE), int((left - 2) * SCALE)] > 250
+            page.close()
+    finally:
+        doc.close()
+    assert all(len(on) > 1 for on in tables.values()), tables  # each table ran over pages
+    assert sorted(sum(tables.values(), [])) == list(range(len(pages)))
+    # Every trainee is a row of each table, once.
+    names = _names("".join(pages))
+    assert sorted(names) == sorted([f"学员{i:04d}" for i in range(1, 151)] * 3)

@@ -54,7 +54,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db.init_app(app, settings.database_url)
+    db.init_app(app, settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
     from .groupcommit import GroupCommitWriter
     from .models import Heartbeat
 

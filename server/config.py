@@ -48,6 +48,12 @@ class Settings:
     export_keep_days: int = 7
     #: Purging evidence photos is irreversible: opt-in, never on by default.
     retention_purge: bool = False
+    #: Database connections kept open per engine (each web process has two engines and the group
+    #: commit's writer uses one of them), and how many more may open for a burst. Connections beyond
+    #: the kept ones are closed when returned, so a kept number below the requests in flight makes
+    #: every burst open new ones: cheap on SQLite, a new server process each on PostgreSQL.
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -67,5 +73,18 @@ class Settings:
         purge = overrides.pop("retention_purge", None)
         if purge is None:
             purge = (env.get("HOURPROOF_RETENTION_PURGE") or "").strip().lower() in ("1", "true", "yes", "on")
+        pool_size = _whole(overrides.pop("db_pool_size", None), env, "HOURPROOF_DB_POOL_SIZE", 10, minimum=1)
+        max_overflow = _whole(overrides.pop("db_max_overflow", None), env, "HOURPROOF_DB_MAX_OVERFLOW", 10, minimum=0)
         return cls(data_dir, database_url, redis_url, secret_key, overrides, export_keep_days=keep_days,
-                   retention_purge=bool(purge))
+                   retention_purge=bool(purge), db_pool_size=pool_size, db_max_overflow=max_overflow)
+
+
+def _whole(override: Any, env: dict[str, str], name: str, default: int, minimum: int) -> int:
+    raw = override if override is not None else (env.get(name) or "").strip() or default
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}")
+    return value

@@ -242,3 +242,20 @@ def test_a_fix_reported_with_accuracy_exactly_zero_is_flagged_as_suspicious(app,
     body = Phone(app).send(live["offline"], clip_burst, location=inside_fix(accuracy=0)).get_json()
     assert body["verdict"] == "flagged"
     assert "accuracy_zero" in [r["code"] for r in body["reasons"]]
+
+
+def test_the_same_fix_to_the_last_digit_as_the_previous_check_in_is_flagged_as_replayed(app, live, clip_burst):
+    phone = Phone(app)
+    fix = inside_fix()
+    first = phone.send(live["offline"], clip_burst, location=fix).get_json()
+    assert "replayed_fix" not in {r["code"] for r in first["reasons"]}
+    second = phone.send(live["offline"], clip_burst, kind="check_out", location=fix).get_json()
+    assert "replayed_fix" in {r["code"] for r in second["reasons"]}
+    assert second["verdict"] != "verified"
+
+
+def test_a_fix_kilometres_from_the_previous_one_minutes_later_is_flagged_as_impossible_travel(app, live, clip_burst):
+    phone = Phone(app)
+    phone.send(live["offline"], clip_burst, location=inside_fix(offset_m=50_000))  # 50 km north: rejected, but a fix
+    second = phone.send(live["offline"], clip_burst, location=inside_fix()).get_json()
+    assert "impossible_travel" in {r["code"] for r in second["reasons"]}, second["reasons"]

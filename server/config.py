@@ -67,9 +67,7 @@ class Settings:
             database_url = "postgresql+psycopg://" + database_url.split("://", 1)[1]
         redis_url = overrides.pop("redis_url", None) or env.get("REDIS_URL") or None
         secret_key = overrides.pop("secret_key", None) or _secret_key(data_dir, env)
-        keep_days = int(overrides.pop("export_keep_days", None) or env.get("HOURPROOF_EXPORT_KEEP_DAYS") or 7)
-        if keep_days < 1:
-            raise ValueError(f"HOURPROOF_EXPORT_KEEP_DAYS must be at least 1, got {keep_days}")
+        keep_days = _whole(overrides.pop("export_keep_days", None) or None, env, "HOURPROOF_EXPORT_KEEP_DAYS", 7, minimum=1)
         purge = overrides.pop("retention_purge", None)
         if purge is None:
             purge = (env.get("HOURPROOF_RETENTION_PURGE") or "").strip().lower() in ("1", "true", "yes", "on")

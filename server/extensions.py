@@ -92,8 +92,9 @@ def make_engine(url: str, *, reads: bool = False, **kw) -> Engine:
         kw["isolation_level"] = "AUTOCOMMIT"
     if url.startswith("sqlite"):
         kw.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
-        if url in ("sqlite://", "sqlite:///:memory:"):
-            kw.pop("pool_size", None), kw.pop("max_overflow", None)  # one connection per thread: no queue to size
+        if url in ("sqlite://", "sqlite:///:memory:"):  # one connection per thread: no queue to size
+            kw.pop("pool_size", None)
+            kw.pop("max_overflow", None)
         engine = create_engine(url, **kw)
 
         @event.listens_for(engine, "connect")

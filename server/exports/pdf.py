@@ -180,7 +180,7 @@ class _Table:
     HEAD_FILL = (225, 225, 225)
 
     def __init__(self, pdf: FPDF, widths: list[float], heading: list[str]) -> None:
-        self.pdf, self.widths, self.heading = pdf, widths, heading
+        self.pdf, self.widths = pdf, widths
         pdf.set_font(FAMILY, "", self.FONT_SIZE)
         self.x = pdf.l_margin + (pdf.epw - sum(widths)) / 2
         self.room = [w - 2 * pdf.c_margin for w in widths]  # text width inside a cell

@@ -22,7 +22,6 @@ from .conftest import PASSWORD
 pytestmark = pytest.mark.slow
 
 
-
 @pytest.fixture(scope="module")
 def redis_url():
     import redis

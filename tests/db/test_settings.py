@@ -19,3 +19,15 @@ def test_a_plain_postgres_url_is_given_the_psycopg3_driver(tmp_path):
     s = Settings.from_env({"HOURPROOF_DATA_DIR": str(tmp_path), "DATABASE_URL": "postgres://u@h/db", "SECRET_KEY": "k"})
     assert s.database_url == "postgresql+psycopg://u@h/db"
     assert s.secret_key == "k"
+
+
+def test_the_export_keeping_period_defaults_to_a_week_and_must_be_a_whole_number_of_at_least_one_day(tmp_path):
+    import pytest
+
+    base = {"HOURPROOF_DATA_DIR": str(tmp_path), "SECRET_KEY": "k"}
+    assert Settings.from_env(base).export_keep_days == 7
+    assert Settings.from_env(base | {"HOURPROOF_EXPORT_KEEP_DAYS": "30"}).export_keep_days == 30
+    with pytest.raises(ValueError, match="HOURPROOF_EXPORT_KEEP_DAYS must be at least 1, got 0"):
+        Settings.from_env(base | {"HOURPROOF_EXPORT_KEEP_DAYS": "0"})
+    with pytest.raises(ValueError, match="HOURPROOF_EXPORT_KEEP_DAYS must be a whole number, got 'a week'"):
+        Settings.from_env(base | {"HOURPROOF_EXPORT_KEEP_DAYS": "a week"})

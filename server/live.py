@@ -43,14 +43,19 @@ def _sid() -> str:
     return request.sid  # set by Flask-SocketIO on the handler's request
 
 
-def publish_event(session, event_id: int) -> None:
-    """Tell every scope that contains the event's class (after the commit that stored it)."""
-    try:
-        from .services.live import message_for_event
+def publish_event(event_id: int) -> None:
+    """Tell every scope that contains the event's class (after the commit that stored it).
 
+    Reads in a session of its own, not the request's: a writing request's session begins with
+    SQLite's write lock (extensions.Database.session), which these reads do not need."""
+    try:
         from datetime import datetime, timezone
 
-        rooms, message = message_for_event(session, event_id, datetime.now(timezone.utc))
+        from .extensions import db
+        from .services.live import message_for_event
+
+        with db.sessionmaker() as session:
+            rooms, message = message_for_event(session, event_id, datetime.now(timezone.utc))
         message["sent_at"] = time.time()  # server clock at sending: delivery latency is measurable
         socketio.emit("event", message, to=rooms)
     except Exception as exc:  # noqa: BLE001 - the event is stored; the dashboard catches up on reconnect

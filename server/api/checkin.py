@@ -58,7 +58,7 @@ def submit_event(actor: Actor, lesson_id: int):
     )
     status, answer = checkin.submit(db.session, actor, lesson_id, sub, _now(), _ctx())
     if status == 201:  # a new event (a replayed answer was published the first time)
-        live.publish_event(db.session, answer["event_id"])
+        live.publish_event(answer["event_id"])
     return answer, status
 
 
@@ -105,6 +105,6 @@ def review_queue(actor: Actor, class_id: int):
           tag="review", roles=review.REVIEWERS, body=ReviewIn, status=201)
 def decide(actor: Actor, event_id: int, body: ReviewIn):
     e = review.decide(db.session, actor, event_id, body.decision, body.reason, _now())
-    live.publish_event(db.session, e.id)
+    live.publish_event(e.id)
     return {"event_id": e.id, "decides_event_id": e.decides_event_id, "decision": e.verdict, "at": e.at.isoformat(),
             "seq": e.seq, "hash": e.hash}

@@ -56,6 +56,10 @@ def rooms_for(actor: Actor) -> list[str]:
 
 def class_rooms(session: Session, cls: TrainingClass) -> list[str]:
     city_id = session.scalar(select(District.city_id).where(District.id == cls.district_id))
+    return _rooms_of(city_id, cls)
+
+
+def _rooms_of(city_id: int, cls: TrainingClass) -> list[str]:
     return ["all", f"city:{city_id}", f"district:{cls.district_id}", f"institution:{cls.institution_id}"]
 
 
@@ -86,28 +90,53 @@ def event_message(event: Event, cls: TrainingClass, trainee_name: str | None) ->
 
 def message_for_event(session: Session, event_id: int, now: datetime) -> tuple[list[str], dict[str, Any]]:
     """The rooms and the message for a stored event, with its lesson's counts after it: counted
-    once here, for every watcher, instead of each dashboard asking for a new snapshot."""
-    event = session.get(Event, event_id)
-    cls = session.get(TrainingClass, event.class_id)
-    name = session.scalar(select(Trainee.name).where(Trainee.id == event.trainee_id)) if event.trainee_id else None
+    once here, for every watcher, instead of each dashboard asking for a new snapshot.
+
+    Two statements (the event with its class, trainee name and city; then the counts): this runs
+    after every check-in, and it was nine."""
+    event, cls, name, city_id = session.execute(
+        select(Event, TrainingClass, Trainee.name, District.city_id)
+        .join(TrainingClass, TrainingClass.id == Event.class_id)
+        .join(District, District.id == TrainingClass.district_id)
+        .outerjoin(Trainee, Trainee.id == Event.trainee_id)
+        .where(Event.id == event_id)).one()
     message = event_message(event, cls, name)
-    message["lesson_counts"] = _lesson_counts(session, session.get(Lesson, event.lesson_id), now)
-    return class_rooms(session, cls), message
+    message["lesson_counts"] = lesson_counts(session, [(event.lesson_id, cls.id)], now)[event.lesson_id]
+    return _rooms_of(city_id, cls), message
 
 
-def _lesson_counts(session: Session, lesson: Lesson, now: datetime) -> dict[str, int]:
-    enrolled = session.scalar(select(func.count()).select_from(Enrollment).where(Enrollment.class_id == lesson.class_id))
-    rows = session.execute(select(Event.verdict, func.count()).where(Event.lesson_id == lesson.id,
-                                                                     Event.decides_event_id.is_(None))
-                           .group_by(Event.verdict)).all()
-    by = {v: n for v, n in rows}
-    checked_in = session.scalar(select(func.count(func.distinct(Event.trainee_id))).where(
-        Event.lesson_id == lesson.id, Event.kind == "check_in", Event.verdict == "verified"))
+def lesson_counts(session: Session, lessons: list[tuple[int, int]], now: datetime) -> dict[int, dict[str, int]]:
+    """The dashboard's counters of each (lesson id, class id), in one statement for all of them
+    (scalar subqueries per lesson: the snapshot of a district with many lessons in session was
+    four queries per lesson)."""
+    counts: dict[int, dict[str, int]] = {}
+    for i in range(0, len(lessons), COUNTS_PER_STATEMENT):
+        counts.update(_counts_of(session, lessons[i:i + COUNTS_PER_STATEMENT], now))
+    return counts
+
+
+#: lessons counted per statement: 6 columns each, well under SQLite's 2,000 result columns
+COUNTS_PER_STATEMENT = 50
+
+
+def _counts_of(session: Session, lessons: list[tuple[int, int]], now: datetime) -> dict[int, dict[str, int]]:
     answered = select(Event.id).where(Event.spot_check_id == SpotCheck.id).exists()
-    missed = session.scalar(select(func.count()).select_from(SpotCheck).where(
-        SpotCheck.lesson_id == lesson.id, SpotCheck.due_at < now, ~answered))
-    return {"enrolled": enrolled or 0, "checked_in": checked_in or 0, "verified": by.get("verified", 0),
-            "rejected": by.get("rejected", 0), "flagged": by.get("flagged", 0), "spot_checks_missed": missed or 0}
+    columns = []
+    for lesson_id, class_id in lessons:
+        not_decision = (Event.lesson_id == lesson_id) & Event.decides_event_id.is_(None)
+        columns += [
+            select(func.count()).select_from(Enrollment).where(Enrollment.class_id == class_id).scalar_subquery(),
+            select(func.count(func.distinct(Event.trainee_id))).where(
+                Event.lesson_id == lesson_id, Event.kind == "check_in", Event.verdict == "verified").scalar_subquery(),
+            *(select(func.count()).select_from(Event).where(not_decision, Event.verdict == verdict).scalar_subquery()
+              for verdict in ("verified", "rejected", "flagged")),
+            select(func.count()).select_from(SpotCheck).where(
+                SpotCheck.lesson_id == lesson_id, SpotCheck.due_at < now, ~answered).scalar_subquery(),
+        ]
+    row = session.execute(select(*columns)).one()
+    names = ("enrolled", "checked_in", "verified", "rejected", "flagged", "spot_checks_missed")
+    return {lesson_id: {k: int(v or 0) for k, v in zip(names, row[i * len(names):(i + 1) * len(names)])}
+            for i, (lesson_id, _class_id) in enumerate(lessons)}
 
 
 def _missed_spot_checks(session: Session, lesson_ids: list[int], now: datetime) -> list[dict]:
@@ -137,6 +166,7 @@ def snapshot(session: Session, actor: Actor, now: datetime, since: int | None, i
     lessons = list(session.scalars(select(Lesson).where(
         Lesson.class_id.in_(list(classes)), Lesson.cancelled_at.is_(None),
         Lesson.starts_at <= now + SESSION_MARGIN, Lesson.ends_at >= now - SESSION_MARGIN).order_by(Lesson.starts_at)))
+    counts = lesson_counts(session, [(l.id, l.class_id) for l in lessons], now)
     in_session = []
     for lesson in lessons:
         cls = classes[lesson.class_id]
@@ -144,7 +174,7 @@ def snapshot(session: Session, actor: Actor, now: datetime, since: int | None, i
             "lesson_id": lesson.id, "class_id": cls.id, "class_name": cls.name, "institution_id": cls.institution_id,
             "district_id": cls.district_id, "mode": lesson.mode.value, "title": lesson.title,
             "starts_at": lesson.starts_at.isoformat(), "ends_at": lesson.ends_at.isoformat(),
-            "running": lesson.starts_at <= now <= lesson.ends_at, **_lesson_counts(session, lesson, now),
+            "running": lesson.starts_at <= now <= lesson.ends_at, **counts[lesson.id],
         })
     events: list[dict] = []
     latest = session.scalar(select(func.max(Event.id)).where(Event.class_id.in_(list(classes)))) or 0

@@ -149,3 +149,60 @@ def test_viewing_a_frame_is_scoped_and_leaves_an_audit_entry(app, worlds, login,
 def test_a_bad_cursor_is_a_clear_422(app, worlds, login, since):
     resp = login("yubei-supervisor").get(f"/api/live/snapshot?since={since}")
     assert resp.status_code == 422 and resp.get_json()["error"]["message"]
+
+
+def test_the_counters_of_many_lessons_in_one_statement_each_count_only_their_own_lesson(app, worlds, session, monkeypatch):
+    # Five lessons counted two per statement (three statements): each lesson's counters must be
+    # its own, whatever statement it landed in.
+    from server.models import Enrollment, Lesson, LessonContent, LessonMode, SpotCheck, Trainee
+    from server.services import chain, live
+
+    monkeypatch.setattr(live, "COUNTS_PER_STATEMENT", 2)
+    y = worlds["yubei"]
+    now = datetime.now(timezone.utc)
+    extra = Trainee(resident_id="500112199001011239", name="second trainee", phone="13800000009")
+    session.add(extra)
+    session.flush()
+    second = Enrollment(class_id=y.class_id, trainee_id=extra.id)
+    session.add(second)
+    lessons = [Lesson(class_id=y.class_id, starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=1),
+                      mode=LessonMode.offline, content=LessonContent.practice, venue_id=y.venue_id,
+                      teacher_id=y.teacher_id) for _ in range(5)]
+    session.add_all(lessons)
+    session.flush()
+
+    def event(lesson, trainee_id, enrollment_id, kind, verdict, decides=None, spot=None):
+        return chain.append(session, kind=kind, class_id=y.class_id, lesson_id=lesson.id, enrollment_id=enrollment_id,
+                            trainee_id=trainee_id, actor_id=y.trainee_user_id, at=now, verdict=verdict,
+                            decides_event_id=decides, spot_check_id=spot, reasons=[], evidence={},
+                            idempotency_key=None, device_id=None)
+
+    a, b, c, d, e = lessons
+    event(a, y.trainee_id, y.enrollment_id, "check_in", "verified")
+    event(a, extra.id, second.id, "check_in", "verified")
+    event(a, extra.id, second.id, "check_in", "verified")  # the same trainee twice: checked in once
+    event(b, y.trainee_id, y.enrollment_id, "check_in", "rejected")
+    flagged = event(c, y.trainee_id, y.enrollment_id, "check_in", "flagged")
+    event(c, y.trainee_id, y.enrollment_id, "review", "approved", decides=flagged.id)  # a decision is not counted
+    missed = SpotCheck(lesson_id=d.id, class_id=y.class_id, trainee_id=y.trainee_id, issued_at=now - timedelta(minutes=5),
+                       due_at=now - timedelta(minutes=4), origin="teacher")
+    answered = SpotCheck(lesson_id=d.id, class_id=y.class_id, trainee_id=extra.id, issued_at=now - timedelta(minutes=5),
+                         due_at=now - timedelta(minutes=4), origin="teacher")
+    pending = SpotCheck(lesson_id=e.id, class_id=y.class_id, trainee_id=extra.id, issued_at=now,
+                        due_at=now + timedelta(minutes=1), origin="teacher")
+    session.add_all([missed, answered, pending])
+    session.flush()
+    event(d, extra.id, second.id, "spot_check", "verified", spot=answered.id)
+    session.commit()
+
+    counts = live.lesson_counts(session, [(l.id, l.class_id) for l in lessons], now)
+
+    zero = {"enrolled": 2, "checked_in": 0, "verified": 0, "rejected": 0, "flagged": 0, "spot_checks_missed": 0}
+    assert counts == {
+        a.id: zero | {"checked_in": 2, "verified": 3},
+        b.id: zero | {"rejected": 1},
+        c.id: zero | {"flagged": 1},
+        d.id: zero | {"verified": 1, "spot_checks_missed": 1},
+        e.id: zero,
+    }
+    assert live.lesson_counts(session, [], now) == {}

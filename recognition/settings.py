@@ -59,7 +59,9 @@ class RecognitionSettings:
     #: number of steps in a challenge, and which actions may be asked.
     challenge_steps: int = 2
     challenge_actions: tuple[str, ...] = ("turn_left", "turn_right", "blink")
-    challenge_ttl_seconds: int = 120
+    #: a challenge's nonce expires this long after it is issued (the issue: ~90 s; the phone asks
+    #: for it right before opening the camera, and a burst takes a few seconds)
+    challenge_ttl_seconds: int = 90
     liveness_min_frames: int = 5
     liveness_max_frames: int = 30
     #: when frame times are given, the burst may last at most this long.

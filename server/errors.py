@@ -3,7 +3,7 @@ Database unreachable -> 503 (nothing was written: the request's transaction roll
 from __future__ import annotations
 
 from flask import Flask, jsonify
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 
@@ -39,6 +39,16 @@ def register(app: Flask) -> None:
         app.logger.error("database unavailable: %s", err.orig.__class__.__name__)
         return (
             jsonify(error={"code": "database_unavailable", "message": "数据库暂时不可用，本次请求未保存任何内容，请稍后重试"}),
+            503,
+        )
+
+    @app.errorhandler(DBAPIError)
+    def _db_error(err: DBAPIError):
+        # Any other error the database raised mid-request (an aborted PostgreSQL transaction, a
+        # statement cancelled): the transaction rolls back at teardown, so nothing was written.
+        app.logger.error("database error: %s", err.orig.__class__.__name__ if err.orig is not None else type(err).__name__)
+        return (
+            jsonify(error={"code": "database_error", "message": "数据库处理出错，本次请求未保存任何内容，请稍后重试"}),
             503,
         )
 

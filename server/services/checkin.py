@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from policies import geofence
@@ -72,10 +72,15 @@ class Outcome:
 
 
 def _guard(outcome: Outcome, clause: str, name: str, check: Callable[[], None]) -> None:
-    """Run one check; an exception inside it flags the event instead of letting it through."""
+    """Run one check; an exception inside it flags the event instead of letting it through.
+
+    Except a database error: then the event itself cannot be stored honestly (PostgreSQL has
+    aborted the transaction, or the connection is gone), so the whole request fails with nothing
+    written - 503, and the phone sends the same request again with the same idempotency key.
+    Flagging it would only move the failure to the commit, as an unexplained 500."""
     try:
         check()
-    except ApiError:
+    except (ApiError, DBAPIError):
         raise
     except Exception as exc:  # noqa: BLE001 - fail closed on anything
         outcome.flag("check_error", clause, f"{name} 检查出错（{exc.__class__.__name__}），本次记录未核验，将由人工复核",
@@ -173,6 +178,8 @@ def submit(session: Session, actor: Actor, lesson_id: int, sub: Submission, now:
     s = ctx.settings
     if not s.min_frames <= len(sub.frames) <= s.max_frames:
         raise ApiError(422, "wrong_frame_count", f"需要 {s.min_frames}–{s.max_frames} 帧画面，实际 {len(sub.frames)} 帧，请重新拍摄")
+    _check_frame_types(sub.frames)
+    _check_nonce_is_theirs(session, actor, lesson, sub)
     policy = rules.region(cls.region_code)
     clause = policy.verification_clause
     out = Outcome()
@@ -253,6 +260,41 @@ def _face_input(session: Session, out: Outcome, clause: str, actor: Actor, lesso
         return None  # the nonce check in the write phase says why
     return FaceInput(template_row.template, template_row.id, challenge.nonce, tuple(challenge.steps),
                      challenge.issued_at, challenge.expires_at)
+
+
+#: what a browser's camera capture encodes to (canvas.toBlob): anything else is not a frame
+FRAME_SIGNATURES = {"JPEG": (b"\xff\xd8\xff",), "PNG": (b"\x89PNG\r\n\x1a\n",)}
+
+
+def _frame_type(data: bytes) -> str | None:
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WebP"
+    return next((name for name, heads in FRAME_SIGNATURES.items() if data.startswith(heads)), None)
+
+
+def _check_frame_types(frames: list[bytes]) -> None:
+    """Input, not evidence: a file that is not a JPEG/PNG/WebP image is refused (415) before any
+    face work, and nothing is written. (A file that is an image by its signature but does not
+    decode is judged by the face check: rejected, with its reason.)"""
+    bad = [i + 1 for i, data in enumerate(frames) if _frame_type(data) is None]
+    if bad:
+        shown = "、".join(str(i) for i in bad[:5]) + ("…" if len(bad) > 5 else "")
+        raise ApiError(415, "unsupported_frame_type",
+                       f"第 {shown} 帧不是 JPEG、PNG 或 WebP 图片，请用手机相机重新拍摄后提交", frames=bad)
+
+
+def _check_nonce_is_theirs(session: Session, actor: Actor, lesson: Lesson, sub: Submission) -> None:
+    """A nonce that was never issued, or issued to someone else, for another lesson or another
+    operation, is bad input: 422 and nothing written. (Reuse and expiry of one's own nonce are
+    fraud signals instead: recorded as a rejected event, in the write phase.)"""
+    row = session.execute(select(Challenge.trainee_id, Challenge.lesson_id, Challenge.purpose)
+                          .where(Challenge.nonce == sub.nonce)).first()
+    if row is None:
+        raise ApiError(422, "nonce_invalid", "验证码无效（服务器没有签发过），请重新开始签到")
+    if row.trainee_id != actor.trainee_id:
+        raise ApiError(422, "nonce_not_yours", "该验证码不是签发给您的，请用自己的账号在自己的手机上重新开始签到")
+    if row.lesson_id != lesson.id or row.purpose != sub.kind:
+        raise ApiError(422, "nonce_invalid", "验证码不是为本次课和本次操作签发的，请返回课程页面重新开始")
 
 
 def _guard_value(out: Outcome, clause: str, name: str, fn: Callable[[], Any]) -> Any:

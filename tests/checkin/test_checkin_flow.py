@@ -86,11 +86,64 @@ def test_a_nonce_works_once(app, live, clip_burst):
     assert "nonce_reused" in [r["code"] for r in second["reasons"]]
 
 
-def test_another_trainees_nonce_is_refused(app, live, clip_burst):
+def test_another_trainees_nonce_is_refused_as_bad_input_and_writes_nothing(app, live, clip_burst, session):
     rose = Phone(app, "rose", device="phone-rose-000001")
     nonce = rose.challenge(live["offline"])["nonce"]
-    body = Phone(app).send(live["offline"], clip_burst, nonce=nonce, location=inside_fix()).get_json()
-    assert body["verdict"] == "rejected" and "nonce_invalid" in [r["code"] for r in body["reasons"]]
+    before = _events(session)
+    resp = Phone(app).send(live["offline"], clip_burst, nonce=nonce, location=inside_fix())
+    assert resp.status_code == 422
+    assert resp.get_json()["error"]["code"] == "nonce_not_yours" and "重新开始" in resp.get_json()["error"]["message"]
+    assert _events(session) == before
+    # and rose can still use her own nonce: the refusal did not spend it
+    session.rollback()
+    assert session.scalar(text("SELECT used_at FROM challenges WHERE nonce = :n"), {"n": nonce}) is None
+
+
+@pytest.mark.parametrize("case", ["never_issued", "other_lesson", "other_operation"])
+def test_a_nonce_not_issued_for_this_lesson_and_operation_is_refused_as_bad_input(app, live, clip_burst, session, case):
+    phone = Phone(app)
+    nonce = {"never_issued": lambda: "f" * 32,
+             "other_lesson": lambda: phone.challenge(live["online"])["nonce"],
+             "other_operation": lambda: phone.challenge(live["offline"], "check_out")["nonce"]}[case]()
+    before = _events(session)
+    resp = phone.send(live["offline"], clip_burst, nonce=nonce, location=inside_fix())
+    assert resp.status_code == 422 and resp.get_json()["error"]["code"] == "nonce_invalid", resp.get_json()
+    assert _events(session) == before
+
+
+def test_a_challenge_expires_about_90_seconds_after_it_is_issued(app, live):
+    from datetime import datetime
+
+    body = Phone(app).challenge(live["offline"])
+    life = datetime.fromisoformat(body["expires_at"]) - datetime.fromisoformat(body["issued_at"])
+    assert life.total_seconds() == 90
+
+
+@pytest.mark.parametrize("bad", [b"\x00garbage" * 10, b"", b"GIF89a" + b"\x00" * 40, b"%PDF-1.7 not a frame"],
+                         ids=["garbage", "empty", "gif", "pdf"])
+def test_a_frame_that_is_not_a_jpeg_png_or_webp_image_is_refused_and_writes_nothing(app, live, clip_burst, session, bad):
+    before = _events(session)
+    frames = clip_burst[:6] + [bad] + clip_burst[6:8]
+    resp = Phone(app).send(live["offline"], frames, location=inside_fix())
+    assert resp.status_code == 415, resp.get_json()
+    error = resp.get_json()["error"]
+    assert error["code"] == "unsupported_frame_type" and error["frames"] == [7] and "第 7 帧" in error["message"]
+    assert _events(session) == before
+
+
+def test_a_png_or_webp_burst_is_judged_like_a_jpeg_one(app, live, clip_burst):
+    import io
+
+    from PIL import Image
+
+    def recode(data, fmt):
+        out = io.BytesIO()
+        Image.open(io.BytesIO(data)).save(out, fmt)
+        return out.getvalue()
+
+    frames = [recode(f, "PNG") for f in clip_burst[:7]] + [recode(f, "WEBP") for f in clip_burst[7:]]
+    body = Phone(app).send(live["offline"], frames, location=inside_fix()).get_json()
+    assert body["verdict"] == "verified", body
 
 
 def test_an_expired_challenge_is_refused(app, live, clip_burst, session):
@@ -157,7 +210,120 @@ def test_an_error_in_the_face_backend_makes_the_event_unverified_never_verified(
 
     app.extensions["hourproof_recognizer"] = lambda: Broken()
     body = Phone(app).send(live["offline"], clip_burst, location=inside_fix()).get_json()
-    assert body["verdict"] != "verified"
+    assert body["verdict"] == "rejected"
+    assert "liveness_error" in [r["code"] for r in body["reasons"]], body["reasons"]
+
+
+def _refuse_event_inserts(engine):
+    """Every INSERT into events fails as a lost connection would, until the returned undo runs."""
+    from sqlalchemy import event as sa_event
+    from sqlalchemy.exc import OperationalError
+
+    def refuse(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT INTO EVENTS"):
+            raise OperationalError(statement, parameters, ConnectionError("server closed the connection unexpectedly"))
+
+    sa_event.listen(engine, "before_cursor_execute", refuse)
+    return lambda: sa_event.remove(engine, "before_cursor_execute", refuse)
+
+
+def test_a_check_in_whose_write_fails_answers_503_writes_nothing_and_its_retry_is_stored_once(app, live, clip_burst, session):
+    phone = Phone(app)
+    nonce = phone.challenge(live["offline"])["nonce"]
+    before = _events(session)
+    undo = _refuse_event_inserts(app.extensions["hourproof_db"].engine)
+    try:
+        resp = phone.send(live["offline"], clip_burst, nonce=nonce, key="retry-after-503", location=inside_fix())
+    finally:
+        undo()
+    assert resp.status_code == 503, resp.get_json()
+    assert resp.get_json()["error"]["code"] == "database_unavailable" and "未保存" in resp.get_json()["error"]["message"]
+    assert _events(session) == before
+    # nothing of the failed attempt is left: the nonce is unspent, no fingerprint was kept
+    assert session.scalar(text("SELECT used_at FROM challenges WHERE nonce = :n"), {"n": nonce}) is None
+    assert session.scalar(text("SELECT count(*) FROM frame_fingerprints")) == 0
+    session.rollback()
+    # the phone sends the very same request again (same nonce, same key): stored once, verified
+    retry = phone.send(live["offline"], clip_burst, nonce=nonce, key="retry-after-503", location=inside_fix())
+    assert retry.status_code == 201 and retry.get_json()["verdict"] == "verified", retry.get_json()
+    again = phone.send(live["offline"], clip_burst, nonce=nonce, key="retry-after-503", location=inside_fix())
+    assert again.status_code == 200 and again.get_json()["event_id"] == retry.get_json()["event_id"]
+    assert _events(session) == before + 1
+
+
+def test_a_database_error_inside_a_check_answers_503_instead_of_flagging_an_event_it_cannot_store(app, live, clip_burst,
+                                                                                                  session, monkeypatch):
+    # On PostgreSQL any failed statement aborts the transaction: the event could not be stored
+    # after it, so the check must not swallow the error as a check_error.
+    from server.services import checkin
+
+    def broken(session, *args):
+        session.execute(text("SELECT no_such_column FROM events"))
+
+    monkeypatch.setattr(checkin, "_check_shared_device", broken)
+    before = _events(session)
+    resp = Phone(app).send(live["offline"], clip_burst, location=inside_fix())
+    assert resp.status_code == 503, resp.get_json()
+    # SQLite calls a missing column an OperationalError, PostgreSQL a ProgrammingError
+    assert resp.get_json()["error"]["code"] in ("database_unavailable", "database_error")
+    assert _events(session) == before
+
+
+def test_a_postgresql_server_that_drops_every_connection_during_the_face_work_answers_503_then_recovers(
+        app, live, clip_burst, session, recognizer, test_db_url):
+    if not test_db_url.startswith("postgresql"):
+        pytest.skip("a server that drops its connections is a PostgreSQL matter; SQLite has none")
+    from sqlalchemy import create_engine
+    from sqlalchemy import event as sa_event
+
+    # The app's own connections, and only those (other tests' and the harness's must live): its
+    # pools are emptied, then every connection they open is noted by its server process id.
+    handle = app.extensions["hourproof_db"]
+    app_pids: set[int] = set()
+    for engine in (handle.engine, handle.read_engine):
+        engine.dispose()
+        sa_event.listen(engine, "connect", lambda dbapi_conn, record: app_pids.add(dbapi_conn.info.backend_pid))
+    killed: list[int] = []
+
+    class DropsTheDatabase:
+        """The real recognizer; on its first call the server terminates every connection of the
+        app, as in a PostgreSQL restart (the app holds none in use during the face work)."""
+
+        def __getattr__(self, name):
+            return getattr(recognizer, name)
+
+        def detect(self, *a, **k):
+            if not killed:
+                admin = create_engine(test_db_url)
+                with admin.connect() as conn:
+                    killed.append(sum(conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                                        "WHERE pid = ANY(:pids)"), {"pids": list(app_pids)}).scalars()))
+                admin.dispose()
+            return recognizer.detect(*a, **k)
+
+    phone = Phone(app)
+    nonce = phone.challenge(live["offline"])["nonce"]
+    session.close()
+    app.extensions["hourproof_recognizer"] = lambda: DropsTheDatabase()
+    resp = phone.send(live["offline"], clip_burst, nonce=nonce, key="pg-restart", location=inside_fix())
+    assert killed and killed[0] >= 1
+    assert resp.status_code == 503, resp.get_json()
+    app.extensions["hourproof_recognizer"] = lambda: recognizer
+    # The phone retries a 5xx with the same request. Each of the app's two pools (the request
+    # session's and the log-in check's autocommit reads) may spend one more failed request
+    # finding its connections dead before it opens new ones.
+    answers = []
+    while len(answers) < 3 and (not answers or answers[-1].status_code == 503):
+        answers.append(phone.send(live["offline"], clip_burst, nonce=nonce, key="pg-restart", location=inside_fix()))
+    assert answers[-1].status_code == 201 and answers[-1].get_json()["verdict"] == "verified", \
+        [a.status_code for a in answers]
+    for _ in range(2):  # the test's own session held a killed connection too
+        try:
+            stored = _events(session)
+            break
+        except DBAPIError:
+            session.rollback()
+    assert stored == 1  # the seed has no events: only the retry's, once
 
 
 def test_a_missing_location_for_an_offline_lesson_is_rejected_with_what_to_do(app, live, clip_burst):

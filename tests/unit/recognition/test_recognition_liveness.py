@@ -27,7 +27,7 @@ def alice():
 
 
 def challenge(*steps: str) -> Challenge:
-    return Challenge("nonce", steps, NOW, NOW + timedelta(minutes=2))
+    return Challenge("nonce", steps, NOW, NOW + timedelta(seconds=SETTINGS.challenge_ttl_seconds))
 
 
 def burst(yaws, ears=None, identity="alice") -> list[bytes]:

@@ -162,3 +162,64 @@ def test_time_since_the_last_check_of_a_running_lesson_is_pending_not_unverified
     row = next(x for x in after["lessons"] if x["lesson_id"] == lesson.id)
     assert not row["running"] and [u["pending"] for u in row["uncredited"] if u["code"] == "no_check_out"] == [False]
     assert after["raw"]["offline"] != "0.00"  # the lesson is over: the unchecked time is unverified
+
+
+def test_online_time_over_the_regions_cap_is_credited_only_up_to_the_cap_with_the_clause(app, live, session):
+    """Chongqing sets no online cap of its own: POLICY §3's default, online counts for at most 50%
+    of the required 160 学时 (80 学时 = 60 hours at 45 minutes). A class whose plan leans on online
+    lessons: 16 past online lessons of 4 hours, each with a verified check-in, the page visible
+    throughout (a heartbeat every 30 s) and a verified check-out = 64 hours online, 4 over the cap;
+    and one offline lesson of 4 hours, which the cap does not touch."""
+    from datetime import datetime, time, timezone
+    from decimal import Decimal
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import insert
+
+    from server.models import Heartbeat, LessonContent, LessonMode, TrainingClass
+    from server.services import chain
+
+    from .conftest import Phone
+
+    shanghai = ZoneInfo("Asia/Shanghai")
+    cls = session.get(TrainingClass, live["class_id"])
+    today = datetime.now(timezone.utc).astimezone(shanghai).date()
+    cls.starts_on = today - timedelta(days=20)
+    user = session.scalar(select(User).where(User.username == "miranda"))
+    past = []
+    for day in range(1, 18):  # the 17 days before today: one offline day, then 16 online days
+        starts = datetime.combine(today - timedelta(days=day), time(9, 0), shanghai)
+        offline = day == 17
+        lesson = Lesson(class_id=cls.id, starts_at=starts, ends_at=starts + timedelta(hours=4),
+                        mode=LessonMode.offline if offline else LessonMode.online,
+                        content=LessonContent.practice if offline else LessonContent.theory,
+                        venue_id=live["venue"] if offline else None)
+        session.add(lesson)
+        past.append(lesson)
+    session.flush()
+    beats = []
+    for lesson in past:
+        for kind, at in (("check_in", lesson.starts_at), ("check_out", lesson.ends_at)):
+            chain.append(session, kind=kind, class_id=cls.id, lesson_id=lesson.id, enrollment_id=live["enrollment"],
+                         trainee_id=live["trainee"], actor_id=user.id, at=at, verdict="verified", decides_event_id=None,
+                         spot_check_id=None, reasons=[],
+                         evidence={"frames": ["ab" * 32], "face": {"best_distance": 0.31, "threshold": 0.55}},
+                         idempotency_key=f"{kind}-{lesson.id}", device_id=DEVICE)
+        if lesson.mode is LessonMode.online:
+            beats += [{"lesson_id": lesson.id, "trainee_id": live["trainee"], "at": lesson.starts_at + timedelta(seconds=30 * i),
+                       "visible": True} for i in range(4 * 120 + 1)]
+    session.execute(insert(Heartbeat), beats)
+    session.commit()
+
+    body = Phone(app).client.get(f"/api/enrollments/{live['enrollment']}/ledger").get_json()
+    online = [x for x in body["lessons"] if x["lesson_id"] in {p.id for p in past} and x["mode"] == "online"]
+    assert len(online) == 16 and {x["credited_minutes"] for x in online} == {240.0}  # each lesson in full
+    assert Decimal(body["verified"]["online"]) == Decimal("85.33")  # 64 h = 3840 min / 45
+    assert Decimal(body["credited"]["online_cap"]) == Decimal("80")
+    assert Decimal(body["credited"]["online"]) == Decimal("80")  # capped
+    assert Decimal(body["credited"]["offline"]) == Decimal("5.33")  # 240 min / 45, not capped
+    assert Decimal(body["credited"]["total"]) == Decimal("85.33")
+    assert body["credited"]["complete"] is False
+    [cap] = [r for r in body["reasons"] if r["code"] == "online_over_cap"]
+    assert cap["clause"] == "POLICY §3"
+    assert "50%" in cap["detail"] and "240 分钟" in cap["detail"]

@@ -68,3 +68,57 @@ def test_a_faces_folder_named_in_the_environment_is_the_only_one_used(monkeypatc
     (tmp_path / "faces" / "images").mkdir(parents=True)
     monkeypatch.setenv("HOURPROOF_FACES_DIR", str(tmp_path / "faces"))
     assert default_faces_dir() == tmp_path / "faces"
+
+
+def test_the_demo_has_a_live_chongqing_class_and_a_trainee_who_can_log_in_with_a_real_face(
+        app, session, test_db_url, faces_dir, tmp_path):
+    """`hourproof demo --no-serve` on the test's database (SQLite and PostgreSQL), then what it
+    seeded, read back: the world the README promises, and the printed trainee log-in working."""
+    from datetime import datetime, timezone
+
+    import recognition
+    from recognition import DlibRecognizer
+    from sqlalchemy import select
+
+    from server.models import (Consent, Enrollment, FaceTemplate, Institution, Lesson, LessonMode, Level, Trainee,
+                               TrainingClass, User, Venue)
+
+    env = _env(tmp_path) | {"DATABASE_URL": test_db_url, "HOURPROOF_FACES_DIR": str(faces_dir)}
+    out = subprocess.run([HOURPROOF, "demo", "--no-serve"], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "faces:     林曼努: face enrolled from images/face_recognition/ex_lin-manuel-miranda.png" in out.stdout
+    now = datetime.now(timezone.utc)
+
+    [inst] = session.scalars(select(Institution)).all()
+    assert inst.region_code == "cq"
+    assert session.scalars(select(Venue).where(Venue.institution_id == inst.id)).all()
+    [cls] = [c for c in session.scalars(select(TrainingClass)) if "云计算" in c.name and c.level is Level.mid]
+    lessons = session.scalars(select(Lesson).where(Lesson.class_id == cls.id)).all()
+    in_progress = [x for x in lessons if x.starts_at <= now < x.ends_at]
+    assert [x.mode for x in in_progress] == [LessonMode.offline] and in_progress[0].venue_id is not None
+    assert any(x.mode is LessonMode.online and x.starts_at.date() >= now.date() for x in lessons)
+    enrolled = session.scalars(select(Trainee).join(Enrollment, Enrollment.trainee_id == Trainee.id)
+                               .where(Enrollment.class_id == cls.id)).all()
+    assert len(enrolled) >= 2
+
+    # The printed trainee log-in: its account is the trainee whose face is Lin-Manuel Miranda's.
+    line = next(x.split() for x in out.stdout.splitlines() if x.strip().startswith("trainee "))
+    username, password = line[1], line[2]
+    user = session.scalar(select(User).where(User.username == username))
+    assert user.trainee_id in {t.id for t in enrolled}
+    consent = session.scalar(select(Consent).where(Consent.trainee_id == user.trainee_id).order_by(Consent.id.desc()))
+    assert consent is not None and consent.granted and consent.purpose == "biometric"
+    template = session.scalar(select(FaceTemplate).where(FaceTemplate.trainee_id == user.trainee_id,
+                                                         FaceTemplate.erased_at.is_(None)))
+    assert template is not None and template.consent_id == consent.id
+    stored = recognition.Template.from_bytes(template.template)
+    recognizer = DlibRecognizer()
+    photos = faces_dir / "images" / "face_recognition"
+    assert recognition.verify((photos / "ex_lin-manuel-miranda.png").read_bytes(), stored, recognizer).matched
+    assert not recognition.verify((photos / "ex_obama.jpg").read_bytes(), stored, recognizer).matched
+
+    phone = app.test_client()
+    resp = phone.post("/api/auth/login", json={"username": username, "password": password, "device_id": "demo-phone-0001"})
+    assert resp.status_code == 200, resp.get_json()
+    me = phone.get("/api/auth/me").get_json()["user"]
+    assert me["username"] == username and me["role"] == "trainee" and me["trainee_id"] == user.trainee_id

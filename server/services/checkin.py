@@ -32,7 +32,7 @@ from .trainees import consent_in_force
 PURPOSES = ("check_in", "check_out", "spot_check")
 #: Camera labels of software that feeds a video file or a screen in as a camera.
 VIRTUAL_CAMERA = re.compile(
-    r"obs|virtual|manycam|xsplit|snap camera|v4l2loopback|e2esoft|vcam|droidcam|iriun|epoccam|camtwist|fake", re.I
+    r"\bobs\b|virtual|manycam|xsplit|snap camera|v4l2loopback|e2esoft|vcam|droidcam|iriun|epoccam|camtwist|fake", re.I
 )
 
 

@@ -45,6 +45,53 @@ def test_a_retried_check_in_with_the_same_key_returns_the_first_answer_and_write
     assert _events(session) == before
 
 
+def _at_once(*sends):
+    """Run the sends in threads released together; their responses in the same order."""
+    import threading
+
+    barrier, out = threading.Barrier(len(sends)), [None] * len(sends)
+
+    def run(i, send):
+        barrier.wait()
+        out[i] = send()
+
+    threads = [threading.Thread(target=run, args=(i, send)) for i, send in enumerate(sends)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    return out
+
+
+def test_the_same_check_in_sent_twice_at_once_is_stored_once_and_both_get_its_answer(app, live, clip_burst, session):
+    # A phone on a flaky network can send its retry while the first request is still being
+    # judged: both pass the first idempotency look-up, the unique key decides in the write.
+    first, second = Phone(app), Phone(app)
+    nonce = first.challenge(live["offline"])["nonce"]
+    before = _events(session)
+    answers = _at_once(*(lambda p=p: p.send(live["offline"], clip_burst, nonce=nonce, key="twice-at-once",
+                                             location=inside_fix()) for p in (first, second)))
+    assert sorted(a.status_code for a in answers) == [200, 201], [a.get_json() for a in answers]
+    assert answers[0].get_json()["event_id"] == answers[1].get_json()["event_id"]
+    assert answers[0].get_json()["verdict"] == answers[1].get_json()["verdict"] == "verified"
+    assert _events(session) == before + 1
+
+
+def test_one_nonce_sent_with_two_keys_at_once_is_claimed_by_exactly_one(app, live, clip_burst, session):
+    first, second = Phone(app), Phone(app)
+    nonce = first.challenge(live["offline"])["nonce"]
+    answers = _at_once(*(lambda p=p, k=k: p.send(live["offline"], clip_burst, nonce=nonce, key=k, location=inside_fix())
+                         for p, k in ((first, "nonce-race-a"), (second, "nonce-race-b"))))
+    bodies = [a.get_json() for a in answers]
+    assert [a.status_code for a in answers] == [201, 201], bodies
+    assert sorted(b["verdict"] for b in bodies) == ["rejected", "verified"], bodies
+    loser = next(b for b in bodies if b["verdict"] == "rejected")
+    # (it also sent the winner's frames, just stored: they are flagged as seen before too)
+    assert "nonce_reused" in [r["code"] for r in loser["reasons"]]
+    winner = next(b for b in bodies if b["verdict"] == "verified")
+    assert "nonce_reused" not in [r["code"] for r in winner["reasons"]]
+
+
 def test_outside_the_fence_the_trainee_sees_the_distance_and_is_not_verified(app, live, clip_burst):
     resp = Phone(app).send(live["offline"], clip_burst, location=inside_fix(offset_m=900))
     body = resp.get_json()
@@ -192,6 +239,19 @@ def test_frames_sent_before_are_flagged_as_a_replay(app, live, clip_burst):
 def test_a_virtual_camera_is_flagged(app, live, clip_burst):
     body = Phone(app).send(live["offline"], clip_burst, location=inside_fix(), camera="OBS Virtual Camera").get_json()
     assert body["verdict"] == "flagged" and "virtual_camera" in [r["code"] for r in body["reasons"]]
+
+
+@pytest.mark.parametrize("label, virtual", [
+    ("OBS Virtual Camera", True), ("OBS-Camera", True), ("ManyCam Virtual Webcam", True), ("DroidCam Source 3", True),
+    ("e2eSoft iVCam", True), ("Snap Camera", True), ("XSplit VCam", True), ("Dummy video device (0x0000) v4l2loopback", True),
+    ("iPhone 前置摄像头", False), ("camera2 1, facing front", False), ("Facing front:1", False),
+    ("HD Pro Webcam C920 (046d:082d)", False), ("Integrated Camera (04f2:b6dd)", False), ("Jobs Room Camera", False),
+    ("前置双摄", False),
+])
+def test_virtual_camera_labels_are_told_from_real_phone_and_laptop_cameras(label, virtual):
+    from server.services.checkin import VIRTUAL_CAMERA
+
+    assert bool(VIRTUAL_CAMERA.search(label)) is virtual
 
 
 def test_a_device_other_than_the_bound_phone_is_rejected(app, live, clip_burst):

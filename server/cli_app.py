@@ -43,6 +43,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     audit_sub = audit_p.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
     verify_p = audit_sub.add_parser("verify", help="recompute the event hash chains and name the first broken link")
     verify_p.add_argument("--class-id", type=int, help="only this class's chain")
+    verify_p.add_argument("--photos", action="store_true",
+                          help="also re-hash every photo file the evidence names (check-in frames, group photos): "
+                               "reads them all, so it takes a while on a large store")
     verify_p.add_argument("--json", action="store_true")
     verify_p.set_defaults(handler=_audit_verify)
 
@@ -217,13 +220,23 @@ def _audit_verify(args) -> int:
         # The daily anchors (written by the scheduler outside the database) catch a chain that
         # was rewritten consistently, hashes and head included, which the chain alone cannot.
         anchored, anchor_problems = anchors.verify(session, path)
+        photos = None
+        if args.photos:
+            from datetime import datetime, timezone
+
+            photos = chain.verify_photos(session, app.extensions["hourproof_evidence"], datetime.now(timezone.utc),
+                                         chain.chain_of(args.class_id) if args.class_id else None)
     if args.class_id:
         anchor_problems = [p for p in anchor_problems if p.chain in (None, chain.chain_of(args.class_id))]
-    ok = not problems and not anchor_problems
+    photo_problems = photos[2] if photos else []
+    ok = not problems and not anchor_problems and not photo_problems
     if args.json:
-        print(json.dumps({"checked": checked, "ok": ok, "problems": [p.__dict__ for p in problems],
-                          "anchors": {"file": str(path), "lines": anchored, "problems": [p.__dict__ for p in anchor_problems]}},
-                         ensure_ascii=False))
+        report = {"checked": checked, "ok": ok, "problems": [p.__dict__ for p in problems],
+                  "anchors": {"file": str(path), "lines": anchored, "problems": [p.__dict__ for p in anchor_problems]}}
+        if photos is not None:
+            report["photos"] = {"checked": photos[0], "purged_by_retention": photos[1],
+                                "problems": [p.__dict__ for p in photo_problems]}
+        print(json.dumps(report, ensure_ascii=False))
     else:
         for p in problems:
             where = f"event {p.event_id} (seq {p.seq})" if p.event_id else "chain head"
@@ -233,6 +246,12 @@ def _audit_verify(args) -> int:
         print(f"{checked} events checked; " + ("all chains verify" if not problems else f"{len(problems)} chain(s) broken"))
         print(f"{anchored} anchors checked in {path}; " + (
             "all match the database" if not anchor_problems else f"{len(anchor_problems)} do not match"))
+        if photos is not None:
+            for p in photo_problems:
+                where = f"event {p.event_id}" if p.event_id else f"group photo {p.group_photo_id}"
+                print(f"PHOTO {p.chain}: {where}: {p.digest[:12]}…: {p.problem}")
+            print(f"{photos[0]} photo files re-hashed, {photos[1]} purged by the retention rule; "
+                  + ("all match their hashes" if not photo_problems else f"{len(photo_problems)} missing or altered"))
     return 0 if ok else 1
 
 

@@ -131,3 +131,56 @@ def verify(session: Session, chain: str | None = None) -> tuple[int, list[ChainP
 def head_of(session: Session, class_id: int) -> tuple[int, str]:
     head = session.get(ChainHead, chain_of(class_id))
     return (head.seq, head.hash) if head else (0, GENESIS)
+
+
+@dataclass(frozen=True)
+class PhotoProblem:
+    chain: str | None
+    event_id: int | None
+    group_photo_id: int | None
+    digest: str
+    problem: str
+
+
+def verify_photos(session: Session, store, now: datetime, chain: str | None = None) -> tuple[int, int, list[PhotoProblem]]:
+    """Re-hash every photo file the evidence names: the frames of each event (their hashes are in
+    the chain, so a verified chain plus matching files means the pictures are the ones judged)
+    and the lessons' group photos. Returns (files checked, files purged by the retention rule,
+    problems). A file that is gone is a problem unless its keeping period has passed
+    (retention.past_keeping: the purge is allowed then, and recorded). Reads every file: opt-in
+    (`hourproof audit verify --photos`), streamed in batches so memory stays flat."""
+    from ..models import GroupPhoto
+    from .retention import evidence_past_keeping
+
+    checked, purged, problems = 0, 0, []
+
+    def check(digest: str, gone_by_rule, **where) -> None:
+        nonlocal checked, purged
+        try:
+            store.get(digest)
+        except FileNotFoundError:
+            if gone_by_rule():
+                purged += 1
+            else:
+                problems.append(PhotoProblem(digest=digest, problem="file missing (its keeping period has not passed)", **where))
+            return
+        except ValueError:
+            problems.append(PhotoProblem(digest=digest, problem="file does not match its hash: the photo was altered", **where))
+        checked += 1
+
+    q = select(Event.id, Event.chain, Event.evidence, Event.class_id, Event.at).order_by(Event.chain, Event.seq)
+    if chain:
+        q = q.where(Event.chain == chain)
+    for event_id, event_chain, evidence, class_id, at in session.execute(q.execution_options(yield_per=500)):
+        frames = [h for h in ((evidence or {}).get("frames") or []) if isinstance(h, str)]
+        for digest in frames:
+            check(digest, lambda: evidence_past_keeping(session, class_id, at, now),
+                  chain=event_chain, event_id=event_id, group_photo_id=None)
+    photos = select(GroupPhoto.id, GroupPhoto.sha256, GroupPhoto.class_id, GroupPhoto.uploaded_at).order_by(GroupPhoto.id)
+    if chain:
+        photos = photos.where(GroupPhoto.class_id == int(chain.split(":", 1)[1]))
+    for photo_id, digest, class_id, uploaded_at in session.execute(photos).all():
+        check(digest, lambda: evidence_past_keeping(session, class_id, uploaded_at, now),
+              chain=f"class:{class_id}", event_id=None, group_photo_id=photo_id)
+    return checked, purged, problems
+

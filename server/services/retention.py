@@ -291,10 +291,16 @@ def purge_photos(session: Session, now: datetime, store, *, dry_run: bool = True
 
 def past_keeping(session: Session, event: Event, now: datetime) -> bool:
     """Whether this event's evidence is past its keeping period (so its photos may be purged)."""
-    cls = session.get(TrainingClass, event.class_id)
+    return evidence_past_keeping(session, event.class_id, event.at, now)
+
+
+def evidence_past_keeping(session: Session, class_id: int, at: datetime, now: datetime) -> bool:
+    """Whether evidence of this class taken at ``at`` (an event, a group photo) is past its
+    keeping period: the class ended longer ago than it, and so was the evidence taken."""
+    cls = session.get(TrainingClass, class_id)
     today = local_date(now)
     years, _ = keep_years(cls.region_code)
-    return add_months(cls.ends_on, 12 * years) < today and event.at < _cutoff(today, years)
+    return add_months(cls.ends_on, 12 * years) < today and at < _cutoff(today, years)
 
 
 def missing_photo_error(session: Session, event: Event, digest: str, now: datetime) -> ApiError:

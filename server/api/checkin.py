@@ -54,7 +54,7 @@ def submit_event(actor: Actor, lesson_id: int):
         kind=meta.kind, nonce=meta.nonce, idempotency_key=meta.idempotency_key, device_id=meta.device.device_id,
         camera_label=meta.device.camera_label, lat=loc.lat if loc else None, lon=loc.lon if loc else None,
         accuracy_m=loc.accuracy_m if loc else None, datum=loc.datum if loc else "wgs84", frames=frames,
-        spot_check_id=meta.spot_check_id,
+        spot_check_id=meta.spot_check_id, fix_at=loc.fix_at if loc else None, user_agent=meta.device.user_agent,
     )
     status, answer = checkin.submit(db.session, actor, lesson_id, sub, _now(), _ctx())
     if status == 201:  # a new event (a replayed answer was published the first time)

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from ..models import Datum, EmploymentAfter, EmploymentAtStart, FenceKind, Funding, LessonContent, LessonMode, Level, Role
 
@@ -218,8 +218,9 @@ class LocationIn(Strict):
     #: metres, as the browser reports it; 0 is accepted so it can be flagged as suspicious
     accuracy_m: Annotated[float, Field(ge=0, le=100_000, allow_inf_nan=False)]
     datum: Literal["wgs84", "gcj02", "bd09"] = "wgs84"
-    #: the phone's own timestamp of the fix: kept as evidence, never trusted for the decision
-    fix_at: datetime | None = None
+    #: the phone's own timestamp of the fix, with its offset (Date.toISOString): kept as evidence
+    #: with its age by the server's clock, never trusted for the decision
+    fix_at: AwareDatetime | None = None
 
 
 class DeviceIn(Strict):

@@ -146,6 +146,9 @@ class Submission:
     datum: str
     frames: list[bytes]
     spot_check_id: int | None = None
+    #: the phone's own time of the fix and its browser: evidence for a reviewer, never used to decide
+    fix_at: datetime | None = None
+    user_agent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -183,7 +186,8 @@ def submit(session: Session, actor: Actor, lesson_id: int, sub: Submission, now:
     policy = rules.region(cls.region_code)
     clause = policy.verification_clause
     out = Outcome()
-    out.evidence = {"server_time": now.isoformat(), "device": {"device_id": sub.device_id, "camera_label": sub.camera_label}}
+    out.evidence = {"server_time": now.isoformat(), "device": {"device_id": sub.device_id, "camera_label": sub.camera_label,
+                                                               "user_agent": sub.user_agent}}
 
     # (1) reads: what the face check needs, as plain values (ORM rows expire at the rollback below)
     face_input = _guard_value(out, clause, "face_input", lambda: _face_input(session, out, clause, actor, lesson, sub))
@@ -397,6 +401,11 @@ def _check_location(session: Session, out: Outcome, clause: str, actor: Actor, l
         out.fail(exc.code, clause, exc.detail)
         return
     out.evidence["location"] = {"lat": sub.lat, "lon": sub.lon, "accuracy_m": sub.accuracy_m, "datum": sub.datum}
+    if sub.fix_at is not None:
+        # The phone's clock, kept beside the server's: a fix minutes older than the submission
+        # (a cached position) or a phone clock far off is visible to a reviewer.
+        out.evidence["location"]["fix_at"] = sub.fix_at.isoformat()
+        out.evidence["location"]["fix_age_s"] = round((now - sub.fix_at).total_seconds(), 1)
     previous = _last_fix(session, actor, lesson)
     for r in geofence.fix_signals(fix, previous, now):
         out.flag(r.code, clause, r.detail)

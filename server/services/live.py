@@ -207,7 +207,7 @@ def _fix_in_venue_datum(location: dict, venue: Venue) -> dict | None:
                                     venue.datum.value)
     except Exception:  # noqa: BLE001 - a drawing, not a decision: no fix drawn
         return None
-    return {"lat": lat, "lon": lon, "accuracy_m": location["accuracy_m"]}
+    return {"lat": lat, "lon": lon, "accuracy_m": location["accuracy_m"], "fix_age_s": location.get("fix_age_s")}
 
 
 def roll(session: Session, actor: Actor, lesson_id: int) -> dict:

@@ -174,7 +174,7 @@ class Phone:
         return resp.get_json()
 
     def send(self, lesson_id, frames, *, kind="check_in", nonce=None, key=None, location=None, camera="iPhone 前置摄像头",
-             spot_check_id=None, device=None):
+             spot_check_id=None, device=None, user_agent=None):
         import json as _json
         import uuid
 
@@ -184,7 +184,8 @@ class Phone:
         if nonce is None:
             nonce = self.challenge(lesson_id, kind, spot_check_id)["nonce"]
         meta = {"kind": kind, "nonce": nonce, "idempotency_key": key or uuid.uuid4().hex,
-                "device": {"device_id": device or self.device, "camera_label": camera}}
+                "device": {"device_id": device or self.device, "camera_label": camera}
+                | ({"user_agent": user_agent} if user_agent else {})}
         if location is not None:
             meta["location"] = location
         if spot_check_id:

@@ -485,3 +485,25 @@ def test_a_fix_kilometres_from_the_previous_one_minutes_later_is_flagged_as_impo
     phone.send(live["offline"], clip_burst, location=inside_fix(offset_m=50_000))  # 50 km north: rejected, but a fix
     second = phone.send(live["offline"], clip_burst, location=inside_fix()).get_json()
     assert "impossible_travel" in {r["code"] for r in second["reasons"]}, second["reasons"]
+
+
+def test_the_phones_fix_time_and_browser_are_kept_as_evidence_beside_the_servers_time(app, live, clip_burst, session):
+    from datetime import datetime, timedelta, timezone
+
+    phone = Phone(app)
+    fix_at = datetime.now(timezone.utc) - timedelta(minutes=3)  # a cached position
+    location = inside_fix() | {"fix_at": fix_at.isoformat().replace("+00:00", "Z")}
+    agent = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) MicroMessenger/8.0.49"
+    body = phone.send(live["offline"], clip_burst, location=location, user_agent=agent).get_json()
+    assert body["verdict"] == "verified"  # the phone's clock is not a check
+    session.rollback()
+    evidence = session.get(Event, body["event_id"]).evidence
+    assert datetime.fromisoformat(evidence["location"]["fix_at"]) == fix_at
+    assert 180 <= evidence["location"]["fix_age_s"] < 240
+    assert evidence["device"]["user_agent"] == agent
+
+
+def test_a_fix_time_without_a_time_zone_is_refused_as_bad_input(app, live, clip_burst, session):
+    before = _events(session)
+    resp = Phone(app).send(live["offline"], clip_burst, location=inside_fix() | {"fix_at": "2026-11-24T10:00:00"})
+    assert resp.status_code == 422 and _events(session) == before

@@ -244,3 +244,27 @@ def test_a_teacher_on_a_phone_sees_the_roll_and_files_the_group_photo(app, live,
             s.close()
     finally:
         browser.close()
+
+
+def test_the_roll_says_when_a_checked_in_fix_was_taken_minutes_before_it_was_sent(app, live, server, playwright, clip_burst):
+    # A cached position (or a phone clock minutes off) decides nothing, but a reviewer sees it.
+    from datetime import datetime, timedelta, timezone
+
+    from playwright.sync_api import expect
+
+    from tests.checkin.conftest import Phone
+
+    from .test_phone_checkin import launch
+
+    stale = (datetime.now(timezone.utc) - timedelta(minutes=4)).isoformat()
+    body = Phone(app).send(live["offline"], clip_burst, location=inside_fix() | {"fix_at": stale}).get_json()
+    assert body["verdict"] == "verified", body
+    browser = launch(playwright)
+    try:
+        _, board = supervisor_page(browser, server)
+        board.locator(f"#lessons-table tr[data-lesson='{live['offline']}'] button", has_text="点名册").click()
+        trainee = board.locator(f"#roll-table tr[data-trainee='{live['trainee']}']")
+        expect(trainee.locator("td.where small.warn")).to_have_text("定位时间早于提交 4 分钟")
+        assert board.problems == []
+    finally:
+        browser.close()

@@ -196,6 +196,13 @@
     if (last && last.fence && last.fence.distance_m !== undefined) {
       where.appendChild(HP.el("small", { text: last.fence.verdict === "inside" ? "在围栏内" : "距场地约 " + Math.round(last.fence.distance_m) + " 米" }));
     }
+    // The phone's own time of the fix (evidence only): a position a minute or more older than the
+    // submission was probably cached, or the phone's clock is off; either is worth a look.
+    var age = last && last.fix && last.fix.fix_age_s;
+    if (typeof age === "number" && Math.abs(age) >= 60) {
+      where.appendChild(HP.el("small", { class: "warn", text: age > 0 ? "定位时间早于提交 " + Math.round(age / 60) + " 分钟"
+                                                                        : "手机时钟快于服务器 " + Math.round(-age / 60) + " 分钟" }));
+    }
     return HP.el("tr", { class: "state-" + t.state, "data-trainee": t.trainee_id },
       HP.el("td", { text: t.name }),
       HP.el("td", {}, HP.el("span", { class: "badge " + t.state, text: STATE_NAMES[t.state] || t.state })),

@@ -88,6 +88,12 @@ def test_every_answered_check_in_survives_a_sigkill_and_the_chain_verifies(app, 
             assert all(store.exists(h) for h in event.evidence["frames"]), "frames of an answered event missing"
         checked, problems = chain.verify(session)
         assert problems == [] and checked >= len(answered)
+        # Complete means whole too: every frame the stored events name re-hashes to its name
+        # (written to a temp file, fsynced, renamed: a kill never leaves half a photo).
+        from datetime import datetime, timezone
+
+        files, purged, photo_problems = chain.verify_photos(session, store, datetime.now(timezone.utc))
+        assert photo_problems == [] and purged == 0 and files >= 8 * len(answered)
         # Retrying every unanswered request with its key: at most one event per key, ever.
         s = _phone(base)
         for key in unanswered[:3]:

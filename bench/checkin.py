@@ -55,7 +55,8 @@ sys.path.insert(0, str(ROOT))
 
 BIN = Path(sys.executable).parent
 CONF = ROOT / "docker" / "gunicorn.conf.py"
-FACES = ROOT.parent / "shared" / "faces"
+# HOURPROOF_FACES_DIR when set, else ../shared/faces beside the checkout (as the demo finds them)
+FACES = Path(os.environ["HOURPROOF_FACES_DIR"]) if os.environ.get("HOURPROOF_FACES_DIR") else ROOT.parent / "shared" / "faces"
 CLIP = FACES / "video" / "short_hamilton_clip.mp4"
 USERNAME, PASSWORD = "13800000001", "demo-trainee-2026"
 DEVICE = "bench-phone-0001"

@@ -121,9 +121,12 @@ def evidence_refs(evidence: dict) -> str:
     frames = evidence.get("frames")
     if frames:
         parts.append("帧 " + ",".join(str(h)[:16] for h in frames))
+    elif isinstance(evidence.get("frames_not_kept"), dict):
+        parts.append(f"{evidence['frames_not_kept'].get('count')} 帧未保存（未确认人脸信息处理同意）")
     face = evidence.get("face")
-    if isinstance(face, dict) and face.get("distance") is not None:
-        parts.append(f"人脸距离 {face.get('distance')} / 阈值 {face.get('threshold')}")
+    # recognition's LivenessResult.evidence() names it best_distance (the closest matched frame)
+    if isinstance(face, dict) and face.get("best_distance") is not None:
+        parts.append(f"人脸距离 {face.get('best_distance')} / 阈值 {face.get('threshold')}")
     loc = evidence.get("location")
     if isinstance(loc, dict):
         parts.append(f"定位 {loc.get('lat')},{loc.get('lon')} ±{loc.get('accuracy_m')}m {loc.get('datum', '')}")

@@ -189,8 +189,13 @@ def submit(session: Session, actor: Actor, lesson_id: int, sub: Submission, now:
     out.evidence = {"server_time": now.isoformat(), "device": {"device_id": sub.device_id, "camera_label": sub.camera_label,
                                                                "user_agent": sub.user_agent}}
 
-    # (1) reads: what the face check needs, as plain values (ORM rows expire at the rollback below)
-    face_input = _guard_value(out, clause, "face_input", lambda: _face_input(session, out, clause, actor, lesson, sub))
+    # (1) reads: consent, then what the face check needs, as plain values (ORM rows expire at the
+    # rollback below). Without consent known to be in force no biometric processing happens at
+    # all: no face work, and the frames are not kept (PIPL: processing rests on the consent).
+    consented = _guard_value(out, clause, "consent", lambda: _consented(session, out, clause, actor))
+    face_input = None
+    if consented:
+        face_input = _guard_value(out, clause, "face_input", lambda: _face_input(session, out, clause, actor, lesson, sub))
     ids = {"lesson": lesson.id, "class": cls.id, "enrollment": enrollment.id}
     session.rollback()  # end the read transaction before the slow part
 
@@ -198,8 +203,13 @@ def submit(session: Session, actor: Actor, lesson_id: int, sub: Submission, now:
     liveness = None
     if face_input is not None:
         liveness = _guard_value(out, clause, "face", lambda: _check_face(out, clause, face_input, sub, now, ctx))
-    frame_hashes = [ctx.store.put(frame) for frame in sub.frames]  # content-addressed: a rollback leaves no half record
-    out.evidence["frames"] = frame_hashes
+    if consented:
+        # content-addressed: a rollback leaves no half record
+        out.evidence["frames"] = [ctx.store.put(frame) for frame in sub.frames]
+    else:
+        out.evidence["frames"] = []
+        out.evidence["frames_not_kept"] = {"count": len(sub.frames),
+                                           "why": "未确认人脸信息处理同意在有效期内：画面未保存，未做人脸比对"}
 
     # (3) one short write transaction
     session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
@@ -250,11 +260,8 @@ class FaceInput:
 
 
 def _face_input(session: Session, out: Outcome, clause: str, actor: Actor, lesson: Lesson, sub: Submission) -> FaceInput | None:
-    """Consent, template and the challenge to judge the motions against; None (with the reason)
-    when the face check cannot be run at all."""
-    if consent_in_force(session, actor.trainee_id) is None:
-        out.fail("no_consent", clause, "您尚未同意（或已撤回）人脸信息处理，无法进行人脸核验")
-        return None
+    """The template and the challenge to judge the motions against; None (with the reason) when
+    the face check cannot be run at all. Runs only once consent is known (``_consented``)."""
     template_row = active_template(session, actor.trainee_id)
     if template_row is None:
         out.fail("no_face_template", clause, "您还没有登记人脸，请联系培训机构采集")
@@ -299,6 +306,13 @@ def _check_nonce_is_theirs(session: Session, actor: Actor, lesson: Lesson, sub: 
         raise ApiError(422, "nonce_not_yours", "该验证码不是签发给您的，请用自己的账号在自己的手机上重新开始签到")
     if row.lesson_id != lesson.id or row.purpose != sub.kind:
         raise ApiError(422, "nonce_invalid", "验证码不是为本次课和本次操作签发的，请返回课程页面重新开始")
+
+
+def _consented(session: Session, out: Outcome, clause: str, actor: Actor) -> bool:
+    if consent_in_force(session, actor.trainee_id) is None:
+        out.fail("no_consent", clause, "您尚未同意（或已撤回）人脸信息处理，无法进行人脸核验")
+        return False
+    return True
 
 
 def _guard_value(out: Outcome, clause: str, name: str, fn: Callable[[], Any]) -> Any:

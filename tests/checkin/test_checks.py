@@ -3,6 +3,7 @@ video frames and a real database (SQLite and PostgreSQL): the lesson's time wind
 the face template, and the guard that turns an error inside any check into a flagged event."""
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -131,7 +132,12 @@ def test_a_trainee_who_withdrew_consent_is_rejected_with_no_consent_and_no_face_
     assert body["verdict"] == "rejected"
     assert "no_consent" in _codes(body)
     assert body["face_distance"] is None
-    assert "face" not in _stored(session, body["event_id"]).evidence
+    evidence = _stored(session, body["event_id"]).evidence
+    assert "face" not in evidence
+    # ...and the frames were not kept: without consent no biometric data is stored at all
+    assert evidence["frames"] == [] and evidence["frames_not_kept"]["count"] == len(clip_burst)
+    store = app.extensions["hourproof_evidence"]
+    assert not any(store.exists(hashlib.sha256(f).hexdigest()) for f in clip_burst)
 
 
 def test_a_withdrawal_stops_face_work_even_while_a_template_is_still_on_file(app, live, session, clip_burst, monkeypatch):
@@ -174,6 +180,7 @@ GUARDED = {
     "replay": "_check_replay",
     "shared_device": "_check_shared_device",
     "face_input": "_face_input",
+    "consent": "_consented",
 }
 
 
@@ -194,6 +201,8 @@ def test_an_error_inside_a_check_flags_the_event_for_review_naming_the_check(app
     assert errors[0]["clause"] == "cq 5.2" and "RuntimeError" in errors[0]["detail"]
     event = _stored(session, body["event_id"])
     assert event.verdict == "flagged" and any(r.get("check") == name for r in event.reasons)
+    if name == "consent":  # consent not known to be in force: no face work, frames not kept
+        assert "face" not in event.evidence and event.evidence["frames"] == []
 
 
 def test_an_error_escaping_the_face_check_flags_the_event_never_verified(app, live, session, clip_burst, monkeypatch):

@@ -147,7 +147,7 @@ def verify_photos(session: Session, store, now: datetime, chain: str | None = No
     the chain, so a verified chain plus matching files means the pictures are the ones judged)
     and the lessons' group photos. Returns (files checked, files purged by the retention rule,
     problems). A file that is gone is a problem unless its keeping period has passed
-    (retention.past_keeping: the purge is allowed then, and recorded). Reads every file: opt-in
+    (retention.evidence_past_keeping: the purge is allowed then, and recorded). Reads every file: opt-in
     (`hourproof audit verify --photos`), streamed in batches so memory stays flat."""
     from ..models import GroupPhoto
     from .retention import evidence_past_keeping
@@ -183,4 +183,3 @@ def verify_photos(session: Session, store, now: datetime, chain: str | None = No
         check(digest, lambda: evidence_past_keeping(session, class_id, uploaded_at, now),
               chain=f"class:{class_id}", event_id=None, group_photo_id=photo_id)
     return checked, purged, problems
-

@@ -7,8 +7,8 @@ from typing import Any
 
 from flask import Flask
 
-from .config import Settings
-from .extensions import db, socketio
+from server.config import Settings
+from server.extensions import db, socketio
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -55,8 +55,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db.init_app(app, settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
-    from .groupcommit import GroupCommitWriter
-    from .models import Heartbeat
+    from server.groupcommit import GroupCommitWriter
+    from server.models import Heartbeat
 
     app.extensions["hourproof_heartbeats"] = GroupCommitWriter(db.engine_of(app), Heartbeat.__table__)
     # With REDIS_URL, every process (web workers, scheduler) emits through Redis to the same clients.
@@ -64,27 +64,27 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # test runs) keep apart by naming their own.
     channel = (os.environ if env is None else env).get("HOURPROOF_SOCKETIO_CHANNEL") or "hourproof"
     socketio.init_app(app, message_queue=settings.redis_url, channel=channel, async_mode="threading")  # same origin only
-    from .live import register_handlers
+    from server.live import register_handlers
 
     register_handlers()
 
     _bind_face_pipeline(app, config, os.environ if env is None else env)
-    from .api import auth
-    from .api import bp as api_bp
+    from server.api import auth
+    from server.api import bp as api_bp
 
     app.before_request(auth.check_csrf)
-    from .web import bp as web_bp
+    from server.web import bp as web_bp
 
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
-    from .web_staff import bp as staff_bp
+    from server.web_staff import bp as staff_bp
     app.register_blueprint(staff_bp)
-    from .web_phone import bp as phone_bp
+    from server.web_phone import bp as phone_bp
     app.register_blueprint(phone_bp)
-    from .errors import register as register_errors
+    from server.errors import register as register_errors
 
     register_errors(app)
-    from .fastpath import install as install_heartbeat_fastpath
+    from server.fastpath import install as install_heartbeat_fastpath
 
     install_heartbeat_fastpath(app)
     return app
@@ -101,7 +101,7 @@ def _bind_face_pipeline(app: Flask, config: dict[str, Any], env) -> None:
 
     from recognition import RecognitionSettings
 
-    from .evidence import EvidenceStore
+    from server.evidence import EvidenceStore
 
     app.config.setdefault("RECOGNITION_SETTINGS", RecognitionSettings())
     factory = app.config.get("RECOGNIZER_FACTORY")
@@ -120,7 +120,7 @@ def _bind_face_pipeline(app: Flask, config: dict[str, Any], env) -> None:
             return cache["r"]
 
     app.extensions["hourproof_recognizer"] = recognizer
-    from .facepool import configured_processes, shared_pool
+    from server.facepool import configured_processes, shared_pool
 
     processes = config.get("FACE_PROCESSES")
     processes = configured_processes(env) if processes is None else int(processes)
@@ -135,7 +135,7 @@ def close_app(app: Flask, wait_s: float = 30.0) -> None:
     process (export_housekeeping)."""
     import logging
 
-    from .services import exports
+    from server.services import exports
 
     still = exports.wait_for_jobs(app, wait_s)
     if still:

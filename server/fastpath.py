@@ -35,8 +35,8 @@ from datetime import datetime, timezone
 from sqlalchemy import bindparam, select
 from werkzeug.http import parse_cookie
 
-from .groupcommit import GroupCommitFailed
-from .models import Role
+from server.groupcommit import GroupCommitFailed
+from server.models import Role
 
 PATH = re.compile(r"/api/lessons/([1-9][0-9]{0,9})/heartbeat")
 #: {"visible": false} is 18 bytes; anything much longer is not the ordinary case.
@@ -45,9 +45,9 @@ MAX_BODY = 256
 
 class HeartbeatFastPath:
     def __init__(self, wsgi_app, flask_app) -> None:
-        from .api import auth
-        from .models import Enrollment, Lesson, User
-        from .services import presence
+        from server.api import auth
+        from server.models import Enrollment, Lesson, User
+        from server.services import presence
 
         self.wsgi_app = wsgi_app
         self.flask_app = flask_app

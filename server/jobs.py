@@ -24,9 +24,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .models import Event, Lesson, LessonMode, SpotCheck
-from .services.checkin import CheckinSettings
-from .services.presence import plan_spot_checks
+from server.models import Event, Lesson, LessonMode, SpotCheck
+from server.services.checkin import CheckinSettings
+from server.services.presence import plan_spot_checks
 
 log = logging.getLogger("hourproof.jobs")
 
@@ -124,7 +124,7 @@ def issue_due_spot_checks(app: Flask) -> str:
 
 
 def record_lesson_transitions(app: Flask) -> str:
-    from .services import lesson_state
+    from server.services import lesson_state
 
     with app.app_context(), _writing_session(app) as session:
         r = lesson_state.record_transitions(session, _now())
@@ -134,7 +134,7 @@ def record_lesson_transitions(app: Flask) -> str:
 
 
 def mark_absences(app: Flask) -> str:
-    from .services import lesson_state
+    from server.services import lesson_state
 
     with app.app_context(), _writing_session(app) as session:
         r = lesson_state.mark_absences(session, _now())
@@ -144,7 +144,7 @@ def mark_absences(app: Flask) -> str:
 
 
 def deadline_duties(app: Flask) -> str:
-    from .services import duties
+    from server.services import duties
 
     now = _now()
     with app.app_context(), _writing_session(app) as session:
@@ -158,7 +158,7 @@ def deadline_duties(app: Flask) -> str:
 
 
 def anchor_chain_heads(app: Flask) -> str:
-    from .services import anchors
+    from server.services import anchors
 
     path = anchors.anchor_path(app.config["HOURPROOF_SETTINGS"].data_dir)
     with app.app_context(), app.extensions["hourproof_db"].sessionmaker() as session:
@@ -169,7 +169,7 @@ def anchor_chain_heads(app: Flask) -> str:
 def export_housekeeping(app: Flask) -> str:
     """Also run by every web process as it starts (server/wsgi.py): the temp dirs of a web
     container are only reachable from inside it."""
-    from .services import export_housekeeping as housekeeping
+    from server.services import export_housekeeping as housekeeping
 
     settings = app.config["HOURPROOF_SETTINGS"]
     now = _now()
@@ -183,7 +183,7 @@ def export_housekeeping(app: Flask) -> str:
 
 def review_retention(app: Flask) -> str:
     """Reports; deletes photo files past their keeping period only with HOURPROOF_RETENTION_PURGE."""
-    from .services import retention
+    from server.services import retention
 
     now, store = _now(), app.extensions.get("hourproof_evidence")
     with app.app_context(), _writing_session(app) as session:
@@ -203,7 +203,7 @@ def runner_id() -> str:
 
 def _run_job(app: Flask, spec: JobSpec, func: Callable[[Flask], str], runner: str, lock) -> None:
     """Run one job if this process still holds the lock; record the run in job_status."""
-    from .models import JobStatus
+    from server.models import JobStatus
 
     if lock is not None and not lock.still_held():
         log.warning("job %s skipped: this process no longer holds the scheduler lock", spec.id)
@@ -250,7 +250,7 @@ def start_jobs(app: Flask, runner: str, lock=None, seconds: int | None = None):
 def run_guarded(app: Flask, stop: threading.Event, poll: float = 5.0, seconds: int | None = None, lock=None) -> None:
     """Stand by until this process holds the scheduler lock, run the jobs while it does, and
     stop them the moment it does not (then stand by again). Returns when `stop` is set."""
-    from .schedlock import lock_for
+    from server.schedlock import lock_for
 
     settings = app.config["HOURPROOF_SETTINGS"]
     lock = lock or lock_for(settings.database_url, settings.data_dir)

@@ -16,7 +16,7 @@ import time
 
 from flask_socketio import ConnectionRefusedError, join_room
 
-from .extensions import socketio
+from server.extensions import socketio
 
 log = logging.getLogger("hourproof.live")
 
@@ -24,8 +24,8 @@ log = logging.getLogger("hourproof.live")
 def register_handlers() -> None:
     @socketio.on("connect")
     def _connect(auth=None):
-        from .api.auth import _signed_in_actor
-        from .services.live import rooms_for
+        from server.api.auth import _signed_in_actor
+        from server.services.live import rooms_for
 
         actor = _signed_in_actor()
         if actor is None:
@@ -51,8 +51,8 @@ def publish_event(event_id: int) -> None:
     try:
         from datetime import datetime, timezone
 
-        from .extensions import db
-        from .services.live import message_for_event
+        from server.extensions import db
+        from server.services.live import message_for_event
 
         with db.sessionmaker() as session:
             rooms, message = message_for_event(session, event_id, datetime.now(timezone.utc))
@@ -65,8 +65,8 @@ def publish_event(event_id: int) -> None:
 def publish_spot_checks(session, checks) -> None:
     """Push each new spot check to its trainee's phone, and tell the class's watchers."""
     try:
-        from .models import TrainingClass
-        from .services.live import class_rooms
+        from server.models import TrainingClass
+        from server.services.live import class_rooms
 
         by_class: dict[int, list] = {}
         for c in checks:

@@ -127,7 +127,7 @@ def lock_for(database_url: str, data_dir: Path):
     if url.get_backend_name() == "postgresql":
         from sqlalchemy.pool import NullPool
 
-        from .extensions import make_engine
+        from server.extensions import make_engine
 
         # TCP keepalives: a holder cut off from the server notices within about 25 s (its check
         # fails and it stops its jobs), about when the server drops the session and frees the lock.

@@ -5,8 +5,8 @@ from flask import Blueprint, render_template
 
 import checkin_web
 
-from .extensions import db
-from .services import status
+from server.extensions import db
+from server.services import status
 
 #: Third-party browser code we ship ourselves (pages load nothing from other origins):
 #: socket.io-client 4.8.4 (MIT, from the npm registry; its LICENSE sits beside it).

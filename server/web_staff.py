@@ -14,8 +14,8 @@ from flask import Blueprint, redirect, render_template, request, session as cook
 
 import checkin_web
 
-from .api import auth
-from .models import Role
+from server.api import auth
+from server.models import Role
 
 STATIC = Path(checkin_web.__file__).resolve().parent / "static" / "staff"
 
@@ -86,7 +86,7 @@ def manage():
         return away
     from policies import loader
 
-    from .services import rules
+    from server.services import rules
 
     occupations = [
         {"code": o.code, "name": o.name, "hours": {"junior": o.junior, "mid": o.mid, "senior": o.senior}}
@@ -103,7 +103,7 @@ def class_page(class_id: int):
         return away
     from policies import loader
 
-    from .services import rules
+    from server.services import rules
 
     occupations = {o.code: o.name for o in rules.catalog().occupations}
     regions = {code: rules.region(code).name for code in loader.region_codes()}  # for the subsidy history form
@@ -125,8 +125,8 @@ def live_page():
     user, away = _staff_or_redirect(WATCH_ROLES)
     if away:
         return away
-    from .services.duties import VIEWERS as DUTY_VIEWERS
-    from .services.review import REVIEWERS
+    from server.services.duties import VIEWERS as DUTY_VIEWERS
+    from server.services.review import REVIEWERS
 
     return _page("staff/live.html", user, reviews=user.role in REVIEWERS, sees_duties=user.role in DUTY_VIEWERS,
                  takes_group_photos=user.role in (Role.teacher, Role.institution_admin, Role.admin),

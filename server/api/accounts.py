@@ -3,14 +3,14 @@ from contextlib import contextmanager
 from flask import current_app
 from datetime import datetime, timezone
 
-from ..errors import ApiError
-from ..extensions import db
-from ..models import Role, User
-from ..services import accounts
-from ..services.scope import Actor
-from . import auth, bp
-from .framework import endpoint
-from .schemas import ActivateIn, LoginIn, UserIn
+from server.errors import ApiError
+from server.extensions import db
+from server.models import Role, User
+from server.services import accounts
+from server.services.scope import Actor
+from server.api import auth, bp
+from server.api.framework import endpoint
+from server.api.schemas import ActivateIn, LoginIn, UserIn
 
 
 

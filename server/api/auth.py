@@ -13,10 +13,10 @@ from datetime import timedelta
 from flask import g, request, session as cookie
 from sqlalchemy import bindparam, select
 
-from ..errors import ApiError
-from ..extensions import db
-from ..models import Role, User
-from ..services.scope import Actor
+from server.errors import ApiError
+from server.extensions import db
+from server.models import Role, User
+from server.services.scope import Actor
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: Endpoints reachable before a session exists (they establish one).

@@ -3,14 +3,14 @@ from datetime import datetime, timezone
 from flask import current_app
 from sqlalchemy import select
 
-from .. import live
-from ..extensions import db
-from ..models import Role, Trainee
-from ..services import checkin, ledger, presence, review
-from ..services.scope import Actor
-from . import bp
-from .framework import endpoint, parse_form_json, read_uploads
-from .schemas import ChallengeIn, CheckinMeta, HeartbeatIn, ReviewIn, SpotCheckIn
+from server import live
+from server.extensions import db
+from server.models import Role, Trainee
+from server.services import checkin, ledger, presence, review
+from server.services.scope import Actor
+from server.api import bp
+from server.api.framework import endpoint, parse_form_json, read_uploads
+from server.api.schemas import ChallengeIn, CheckinMeta, HeartbeatIn, ReviewIn, SpotCheckIn
 
 TRAINEE = (Role.trainee,)
 WATCHERS = (Role.teacher, Role.district_supervisor, Role.admin, Role.institution_admin)

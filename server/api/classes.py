@@ -1,12 +1,12 @@
 from datetime import datetime, timezone
 
-from ..extensions import db
-from ..models import Role
-from ..services import classes as svc
-from ..services.scope import Actor, visible_class
-from . import bp
-from .framework import endpoint
-from .schemas import AmendmentIn, ClassIn, LessonsIn
+from server.extensions import db
+from server.models import Role
+from server.services import classes as svc
+from server.services.scope import Actor, visible_class
+from server.api import bp
+from server.api.framework import endpoint
+from server.api.schemas import AmendmentIn, ClassIn, LessonsIn
 
 STAFF = (Role.admin, Role.institution_admin)
 
@@ -31,7 +31,7 @@ def get_class(actor: Actor, class_id: int):
     cls = visible_class(db.session, actor, class_id)
     from sqlalchemy import select
 
-    from ..models import Lesson
+    from server.models import Lesson
 
     lessons = db.session.scalars(select(Lesson).where(Lesson.class_id == cls.id).order_by(Lesson.starts_at))
     return {**svc.class_json(cls), "lessons": [svc.lesson_json(x) for x in lessons]}

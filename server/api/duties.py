@@ -7,13 +7,13 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ..extensions import db
-from ..models import Role
-from ..services import duties as svc
-from ..services.scope import Actor
-from . import bp
-from .framework import endpoint
-from .schemas import Id, Strict
+from server.extensions import db
+from server.models import Role
+from server.services import duties as svc
+from server.services.scope import Actor
+from server.api import bp
+from server.api.framework import endpoint
+from server.api.schemas import Id, Strict
 
 
 class DutiesQuery(Strict):
@@ -57,6 +57,6 @@ def application_received(actor: Actor, class_id: int, body: ApplicationReceivedI
           summary="Absences recorded by the scheduler in a class's closed lessons, each with its reason and clause, and the later events (a review approval) that superseded it",
           tag="duties", roles=(Role.admin, Role.institution_admin, Role.teacher, Role.district_supervisor, Role.city_reviewer))
 def class_absences(actor: Actor, class_id: int):
-    from ..services import lesson_state
+    from server.services import lesson_state
 
     return lesson_state.absences_of_class(db.session, actor, class_id, datetime.now(timezone.utc))

@@ -9,14 +9,14 @@ from typing import Annotated, Literal
 from flask import current_app, send_file
 from pydantic import Field
 
-from ..extensions import db
-from ..exports import signing
-from ..models import Role
-from ..services import exports as svc
-from ..services.scope import Actor
-from . import bp
-from .framework import endpoint, read_uploads
-from .schemas import Strict
+from server.extensions import db
+from server.exports import signing
+from server.models import Role
+from server.services import exports as svc
+from server.services.scope import Actor
+from server.api import bp
+from server.api.framework import endpoint, read_uploads
+from server.api.schemas import Strict
 
 
 class ClassExportIn(Strict):
@@ -108,7 +108,7 @@ def record_training_certificate(actor: Actor, enrollment_id: int, body: Certific
 @endpoint(bp, "POST", "/lessons/<int:lesson_id>/group-photos", summary="Upload an offline lesson's group photo; faces matched to the roster",
           tag="exports", roles=svc.PHOTO_UPLOADERS, multipart={"photo": "a JPEG or PNG group photo"}, status=201)
 def upload_group_photo(actor: Actor, lesson_id: int):
-    from ..services.faces import MAX_PHOTO_BYTES
+    from server.services.faces import MAX_PHOTO_BYTES
 
     uploads = read_uploads("photo", MAX_PHOTO_BYTES)
     app = current_app

@@ -1,8 +1,8 @@
 from flask import jsonify
 
-from ..extensions import db
-from ..services import status
-from . import bp
+from server.extensions import db
+from server.services import status
+from server.api import bp
 
 
 @bp.get("/health")

@@ -4,14 +4,14 @@ from datetime import datetime, timezone
 
 from flask import Response, current_app
 
-from ..errors import ApiError
-from ..extensions import db
-from ..models import Event, Role
-from ..services import audit, live, retention
-from ..services.scope import Actor, visible_class
-from . import bp
-from .framework import endpoint
-from .schemas import LiveQuery
+from server.errors import ApiError
+from server.extensions import db
+from server.models import Event, Role
+from server.services import audit, live, retention
+from server.services.scope import Actor, visible_class
+from server.api import bp
+from server.api.framework import endpoint
+from server.api.schemas import LiveQuery
 
 STAFF = (Role.teacher, Role.district_supervisor, Role.admin, Role.institution_admin, Role.city_reviewer)
 #: who may look at a trainee's check-in frames (biometric data): the supervisors and reviewers who

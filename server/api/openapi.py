@@ -6,8 +6,8 @@ from flask import Response, jsonify
 from markupsafe import escape
 from pydantic.json_schema import models_json_schema
 
-from . import bp
-from .framework import REGISTRY
+from server.api import bp
+from server.api.framework import REGISTRY
 
 ERROR = {
     "type": "object",

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
-from ..models import Datum, EmploymentAfter, EmploymentAtStart, FenceKind, Funding, LessonContent, LessonMode, Level, Role
+from server.models import Datum, EmploymentAfter, EmploymentAtStart, FenceKind, Funding, LessonContent, LessonMode, Level, Role
 
 #: A database id: positive and within a 32-bit integer (PostgreSQL's INTEGER).
 Id = Annotated[int, Field(ge=1, le=2**31 - 1)]

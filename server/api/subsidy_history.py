@@ -3,12 +3,12 @@ withdraw one recorded by mistake, record a check of the full record. The exports
 decisions read the same history (services.subsidy_history.histories)."""
 from datetime import datetime, timezone
 
-from ..extensions import db
-from ..services import subsidy_history as svc
-from ..services.scope import Actor
-from . import bp
-from .framework import endpoint
-from .schemas import RetractionIn, SubsidyHistoryCheckIn, SubsidyHistoryEntryIn
+from server.extensions import db
+from server.services import subsidy_history as svc
+from server.services.scope import Actor
+from server.api import bp
+from server.api.framework import endpoint
+from server.api.schemas import RetractionIn, SubsidyHistoryCheckIn, SubsidyHistoryEntryIn
 
 WHO = svc.HISTORY_STAFF
 

@@ -7,13 +7,13 @@ from typing import Annotated
 from flask import current_app
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..extensions import db
-from ..models import Role
-from ..services import trainee_home
-from ..services.checkin import CheckinSettings
-from ..services.scope import Actor
-from . import bp
-from .framework import endpoint
+from server.extensions import db
+from server.models import Role
+from server.services import trainee_home
+from server.services.checkin import CheckinSettings
+from server.services.scope import Actor
+from server.api import bp
+from server.api.framework import endpoint
 
 
 class MyLessonsQuery(BaseModel):

@@ -2,14 +2,14 @@ from datetime import datetime, timezone
 
 from flask import current_app, request
 
-from ..errors import ApiError
-from ..extensions import db
-from ..models import Role
-from ..services import audit, faces, trainees as svc
-from ..services.scope import Actor
-from . import bp
-from .framework import endpoint, read_uploads
-from .schemas import ConsentIn, EnrollmentIn, ListQuery
+from server.errors import ApiError
+from server.extensions import db
+from server.models import Role
+from server.services import audit, faces, trainees as svc
+from server.services.scope import Actor
+from server.api import bp
+from server.api.framework import endpoint, read_uploads
+from server.api.schemas import ConsentIn, EnrollmentIn, ListQuery
 
 STAFF = (Role.admin, Role.institution_admin)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from . import signing
+from server.exports import signing
 
 FORMAT = "hourproof-bundle/1"
 MANIFEST, SIGNATURE = "manifest.json", "manifest.sig"
@@ -143,8 +143,8 @@ def verify_bundle(path: Path, public_key: Ed25519PublicKey | None, session=None)
 def _verify_chains(v: Verification, chains: dict, session) -> None:
     from sqlalchemy import func, select
 
-    from ..models import Event
-    from ..services import chain as chain_svc
+    from server.models import Event
+    from server.services import chain as chain_svc
 
     for name, head in sorted(chains.items()):
         _, problems = chain_svc.verify(session, name)

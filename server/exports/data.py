@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 from policies.model import Employment, Level as PLevel, Person, SubsidyDecision, SubsidyRequest
 from policies.subsidy import decide_subsidy
 
-from ..models import Certificate, Enrollment, EmploymentAfter, EmploymentAtStart, Lesson, LessonMode, Trainee, TrainingClass
-from ..services import rules
-from ..services.subsidy_history import TraineeHistory, histories
-from ..services.ledger import EnrollmentHours, class_lessons, compute_hours, enrollment_rows, required_hours
+from server.models import Certificate, Enrollment, EmploymentAfter, EmploymentAtStart, Lesson, LessonMode, Trainee, TrainingClass
+from server.services import rules
+from server.services.subsidy_history import TraineeHistory, histories
+from server.services.ledger import EnrollmentHours, class_lessons, compute_hours, enrollment_rows, required_hours
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 #: Enrollments (with their trainees) read per query: big enough to be cheap, small enough to be flat.

@@ -1,29 +1,17 @@
 """The ORM, one module per aggregate. Importing this package registers every table on Base.metadata."""
-from .accounts import User
-from .audit import AuditEntry
-from .biometrics import Consent, FaceTemplate
-from .duties import Absence, Duty, DutyReminder, JobStatus, LessonTransition
-from .base import Base, Money, UTCDateTime
-from .exports import AssessmentResult, ExportJob, GroupPhoto, Seal
-from .evidence import ChainHead, Challenge, Event, FrameFingerprint, Heartbeat, SpotCheck
-from .enums import (
-    ClassStatus,
-    Datum,
-    EmploymentAfter,
-    EmploymentAtStart,
-    FenceKind,
-    Funding,
-    LessonContent,
-    LessonMode,
-    Level,
-    Role,
-    Sex,
-)
-from .geo import City, District, Region
-from .institution import Institution, Teacher, Venue
-from .people import Certificate, Enrollment, Trainee
-from .subsidy_history import SubsidyHistoryCheck, SubsidyHistoryEntry
-from .training import ClassAmendment, Lesson, TrainingClass
+from server.models.accounts import User
+from server.models.audit import AuditEntry
+from server.models.biometrics import Consent, FaceTemplate
+from server.models.duties import Absence, Duty, DutyReminder, JobStatus, LessonTransition
+from server.models.base import Base, Money, UTCDateTime
+from server.models.exports import AssessmentResult, ExportJob, GroupPhoto, Seal
+from server.models.evidence import ChainHead, Challenge, Event, FrameFingerprint, Heartbeat, SpotCheck
+from server.models.enums import ClassStatus, Datum, EmploymentAfter, EmploymentAtStart, FenceKind, Funding, LessonContent, LessonMode, Level, Role, Sex
+from server.models.geo import City, District, Region
+from server.models.institution import Institution, Teacher, Venue
+from server.models.people import Certificate, Enrollment, Trainee
+from server.models.subsidy_history import SubsidyHistoryCheck, SubsidyHistoryEntry
+from server.models.training import ClassAmendment, Lesson, TrainingClass
 
 __all__ = [
     "Base", "Money", "UTCDateTime",

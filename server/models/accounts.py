@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, UTCDateTime, str_enum, utcnow
-from .enums import Role
+from server.models.base import Base, UTCDateTime, str_enum, utcnow
+from server.models.enums import Role
 
 
 class User(Base):

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, UTCDateTime, utcnow
+from server.models.base import Base, UTCDateTime, utcnow
 
 
 class ExportJob(Base):

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from policies import identity
 
-from .base import Base, UTCDateTime, str_enum, utcnow
-from .enums import Datum, FenceKind
+from server.models.base import Base, UTCDateTime, str_enum, utcnow
+from server.models.enums import Datum, FenceKind
 
 
 class Institution(Base):

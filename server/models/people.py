@@ -9,8 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from policies import identity
 
-from .base import Base, UTCDateTime, str_enum, utcnow
-from .enums import EmploymentAfter, EmploymentAtStart, Level, Sex
+from server.models.base import Base, UTCDateTime, str_enum, utcnow
+from server.models.enums import EmploymentAfter, EmploymentAtStart, Level, Sex
 
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 
@@ -77,7 +77,7 @@ class Enrollment(Base):
     training_class: Mapped["TrainingClass"] = relationship()  # noqa: F821
 
 
-from .training import TrainingClass  # noqa: E402  (resolve the relationship target)
+from server.models.training import TrainingClass  # noqa: E402  (resolve the relationship target)
 
 
 class Certificate(Base):

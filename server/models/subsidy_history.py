@@ -15,8 +15,8 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, UTCDateTime, str_enum, utcnow
-from .enums import Level
+from server.models.base import Base, UTCDateTime, str_enum, utcnow
+from server.models.enums import Level
 
 #: Where a history entry or check comes from: the trainee's own declaration, the 人社 system
 #: (查询 of the subsidy records), or another document named in the note.

@@ -7,8 +7,8 @@ from decimal import Decimal
 from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, Money, UTCDateTime, str_enum, utcnow
-from .enums import ClassStatus, Funding, LessonContent, LessonMode, Level
+from server.models.base import Base, Money, UTCDateTime, str_enum, utcnow
+from server.models.enums import ClassStatus, Funding, LessonContent, LessonMode, Level
 
 
 class TrainingClass(Base):

@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..errors import ApiError
-from ..models import Role, User
-from ..security import hash_password, verify_password
-from . import audit
-from .scope import Actor
+from server.errors import ApiError
+from server.models import Role, User
+from server.security import hash_password, verify_password
+from server.services import audit
+from server.services.scope import Actor
 
 #: Consecutive failed passwords before an account is locked, and for how long.
 MAX_FAILED_LOGINS = 5
@@ -149,7 +149,7 @@ def unbind_device(session: Session, actor: Actor, user: User) -> None:
 def user_for_unbind(session: Session, actor: Actor, user_id: int) -> User:
     """A trainee account whose phone this actor may unbind: the admin any, an institution admin
     only trainees enrolled in its classes."""
-    from .trainees import visible_trainee
+    from server.services.trainees import visible_trainee
 
     user = session.get(User, user_id)
     if user is None or user.role is not Role.trainee:

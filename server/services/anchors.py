@@ -27,9 +27,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..models import ChainHead, Event
-from .chain import GENESIS
-from .duties import local_date
+from server.models import ChainHead, Event
+from server.services.chain import GENESIS
+from server.services.duties import local_date
 
 log = logging.getLogger("hourproof.anchors")
 FILE_NAME = "chain-anchors.jsonl"

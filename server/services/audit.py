@@ -6,8 +6,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import AuditEntry, Role
-from .scope import Actor
+from server.models import AuditEntry, Role
+from server.services.scope import Actor
 
 
 def record(session: Session, actor: Actor, action: str, entity: str, entity_id: int | None,

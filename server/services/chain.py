@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from ..models import ChainHead, Event
+from server.models import ChainHead, Event
 
 GENESIS = "0" * 64
 HASHED_FIELDS = (
@@ -149,8 +149,8 @@ def verify_photos(session: Session, store, now: datetime, chain: str | None = No
     problems). A file that is gone is a problem unless its keeping period has passed
     (retention.evidence_past_keeping: the purge is allowed then, and recorded). Reads every file: opt-in
     (`hourproof audit verify --photos`), streamed in batches so memory stays flat."""
-    from ..models import GroupPhoto
-    from .retention import evidence_past_keeping
+    from server.models import GroupPhoto
+    from server.services.retention import evidence_past_keeping
 
     checked, purged, problems = 0, 0, []
 

@@ -20,14 +20,13 @@ from sqlalchemy.orm import Session
 
 from policies import geofence
 
-from ..errors import ApiError
-from ..evidence import EvidenceStore
-from ..models import (Challenge, Enrollment, Event, FrameFingerprint, Lesson, LessonMode, Role, SpotCheck, TrainingClass,
-                      User, Venue)
-from . import chain, rules
-from .faces import active_template
-from .scope import Actor
-from .trainees import consent_in_force
+from server.errors import ApiError
+from server.evidence import EvidenceStore
+from server.models import Challenge, Enrollment, Event, FrameFingerprint, Lesson, LessonMode, Role, SpotCheck, TrainingClass, User, Venue
+from server.services import chain, rules
+from server.services.faces import active_template
+from server.services.scope import Actor
+from server.services.trainees import consent_in_force
 
 PURPOSES = ("check_in", "check_out", "spot_check")
 #: Camera labels of software that feeds a video file or a screen in as a camera.

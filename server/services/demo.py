@@ -14,30 +14,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import (
-    City,
-    ClassStatus,
-    Datum,
-    District,
-    EmploymentAfter,
-    EmploymentAtStart,
-    Enrollment,
-    FenceKind,
-    Funding,
-    Institution,
-    Lesson,
-    LessonContent,
-    LessonMode,
-    Level,
-    Region,
-    Role,
-    Teacher,
-    Trainee,
-    TrainingClass,
-    User,
-    Venue,
-)
-from ..security import hash_password
+from server.models import City, ClassStatus, Datum, District, EmploymentAfter, EmploymentAtStart, Enrollment, FenceKind, Funding, Institution, Lesson, LessonContent, LessonMode, Level, Region, Role, Teacher, Trainee, TrainingClass, User, Venue
+from server.security import hash_password
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -229,8 +207,8 @@ def seed_faces(session: Session, faces_dir, recognizer, now: datetime) -> list[s
     photo, so the demo can check in right away. Idempotent. Returns what it did, for printing."""
     import recognition
 
-    from ..models import Consent, FaceTemplate
-    from .trainees import CONSENT_SHA256, CONSENT_VERSION
+    from server.models import Consent, FaceTemplate
+    from server.services.trainees import CONSENT_SHA256, CONSENT_VERSION
 
     done = []
     for name, rid, _phone, photo in TRAINEES:

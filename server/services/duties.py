@@ -30,11 +30,11 @@ from sqlalchemy.orm import Session
 from policies.deadlines import ANCHORS, add_months, compute_deadline
 from policies.model import Level as PLevel
 
-from ..errors import ApiError
-from ..models import Certificate, Duty, DutyReminder, Enrollment, Role, TrainingClass
-from . import audit, rules
-from .lesson_state import _insert_once
-from .scope import Actor, classes_query, require_role, visible_class
+from server.errors import ApiError
+from server.models import Certificate, Duty, DutyReminder, Enrollment, Role, TrainingClass
+from server.services import audit, rules
+from server.services.lesson_state import _insert_once
+from server.services.scope import Actor, classes_query, require_role, visible_class
 
 #: Deadlines are calendar dates in China (one offset all year, no DST).
 BEIJING = timezone(timedelta(hours=8))
@@ -180,7 +180,7 @@ def duties_for(session: Session, actor: Actor, now: datetime, status: str = "ope
         visible_class(session, actor, class_id)
         q = q.where(Duty.class_id == class_id)
     if institution_id is not None:
-        from .scope import visible_institution
+        from server.services.scope import visible_institution
 
         visible_institution(session, actor, institution_id)
         q = q.where(TrainingClass.institution_id == institution_id)

@@ -42,7 +42,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ..models import ExportJob
+from server.models import ExportJob
 
 log = logging.getLogger("hourproof.exports")
 

@@ -18,18 +18,17 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..errors import ApiError
-from ..evidence import EvidenceStore
-from ..exports import bundle, signing
-from ..exports.data import ClassData, local
-from ..exports.pdf import AttendancePdf, CertificateData, certificates_pdf
-from ..exports.tables import LEVEL_ZH, ClassTables, Table, amount_cell, eligible_zh, minutes, reasons_text, show_id
-from ..exports.writers import TableSet
-from ..models import (AssessmentResult, Certificate, District, Enrollment, Event, ExportJob, FaceTemplate, GroupPhoto, Institution,
-                      Lesson, LessonMode, Role, Seal, Trainee, TrainingClass)
-from . import audit, chain, rules
-from . import export_housekeeping as housekeeping
-from .scope import Actor, classes_query, require_role, visible_class
+from server.errors import ApiError
+from server.evidence import EvidenceStore
+from server.exports import bundle, signing
+from server.exports.data import ClassData, local
+from server.exports.pdf import AttendancePdf, CertificateData, certificates_pdf
+from server.exports.tables import LEVEL_ZH, ClassTables, Table, amount_cell, eligible_zh, minutes, reasons_text, show_id
+from server.exports.writers import TableSet
+from server.models import AssessmentResult, Certificate, District, Enrollment, Event, ExportJob, FaceTemplate, GroupPhoto, Institution, Lesson, LessonMode, Role, Seal, Trainee, TrainingClass
+from server.services import audit, chain, rules
+from server.services import export_housekeeping as housekeeping
+from server.services.scope import Actor, classes_query, require_role, visible_class
 
 log = logging.getLogger(__name__)
 

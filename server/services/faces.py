@@ -8,12 +8,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..errors import ApiError
-from ..evidence import EvidenceStore
-from ..models import FaceTemplate
-from . import audit
-from .scope import STAFF_WRITE, Actor, require_role
-from .trainees import _institution_of, consent_in_force, visible_trainee
+from server.errors import ApiError
+from server.evidence import EvidenceStore
+from server.models import FaceTemplate
+from server.services import audit
+from server.services.scope import STAFF_WRITE, Actor, require_role
+from server.services.trainees import _institution_of, consent_in_force, visible_trainee
 
 MAX_PHOTO_BYTES = 8 * 1024 * 1024
 

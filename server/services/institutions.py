@@ -4,10 +4,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..errors import ApiError
-from ..models import City, District, Institution, Role, Teacher, Venue
-from . import audit, rules
-from .scope import STAFF_WRITE, Actor, institutions_query, require_role, visible_institution
+from server.errors import ApiError
+from server.models import City, District, Institution, Role, Teacher, Venue
+from server.services import audit, rules
+from server.services.scope import STAFF_WRITE, Actor, institutions_query, require_role, visible_institution
 
 
 def own_institution_id(actor: Actor, given: int | None) -> int:

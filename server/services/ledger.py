@@ -14,10 +14,10 @@ from policies import attendance
 from policies.hours import credited_hours
 from policies.model import Content, HourLedger, Interval, Level as PLevel, Mode, PlannedLesson
 
-from ..errors import ApiError
-from ..models import Enrollment, Event, Heartbeat, Lesson, LessonMode, Role, SpotCheck, TrainingClass
-from . import rules
-from .scope import Actor, visible_class
+from server.errors import ApiError
+from server.models import Enrollment, Event, Heartbeat, Lesson, LessonMode, Role, SpotCheck, TrainingClass
+from server.services import rules
+from server.services.scope import Actor, visible_class
 
 
 def _planned(lesson: Lesson) -> PlannedLesson:

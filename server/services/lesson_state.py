@@ -31,9 +31,9 @@ from sqlalchemy import and_, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..models import (Absence, ClassStatus, Enrollment, Event, Lesson, LessonMode, LessonTransition, TrainingClass)
-from . import rules
-from .checkin import CheckinSettings
+from server.models import Absence, ClassStatus, Enrollment, Event, Lesson, LessonMode, LessonTransition, TrainingClass
+from server.services import rules
+from server.services.checkin import CheckinSettings
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,7 @@ def mark_absences(session: Session, now: datetime, settings: CheckinSettings = C
                   lookback: timedelta = timedelta(days=30)) -> AbsenceResult:
     """Record absences for closed lessons of filed classes (a draft plan owes no attendance yet).
     Idempotent: a recorded absence is never recorded again."""
-    from .ledger import lesson_credit
+    from server.services.ledger import lesson_credit
 
     closed_before = now - settings.close_after
     taken = exists().where(LessonTransition.lesson_id == Lesson.id, LessonTransition.state == "roll_taken")
@@ -208,9 +208,9 @@ def absences_of_class(session: Session, actor, class_id: int, now: datetime) -> 
     reason and clause (staff, teachers and 人社; a trainee sees their own hours in the ledger),
     and whether a later event has superseded it (`superseded`, `superseded_by`: id, kind,
     verdict, time of each)."""
-    from ..models import Role, Trainee
-    from .ledger import lesson_credit
-    from .scope import require_role, visible_class
+    from server.models import Role, Trainee
+    from server.services.ledger import lesson_credit
+    from server.services.scope import require_role, visible_class
 
     require_role(actor, (Role.admin, Role.institution_admin, Role.teacher, Role.district_supervisor, Role.city_reviewer))
     cls = visible_class(session, actor, class_id)

@@ -25,10 +25,9 @@ from sqlalchemy.orm import Session
 
 from policies import geofence
 
-from ..errors import ApiError
-from ..models import (District, Enrollment, Event, Lesson, LessonMode, Role, SpotCheck, Trainee, TrainingClass,
-                      Venue)
-from .scope import Actor, classes_query, visible_class
+from server.errors import ApiError
+from server.models import District, Enrollment, Event, Lesson, LessonMode, Role, SpotCheck, Trainee, TrainingClass, Venue
+from server.services.scope import Actor, classes_query, visible_class
 
 #: a lesson counts as "in session" on the dashboard this long before its start and after its end
 #: (check-in opens early and check-out closes late).

@@ -9,12 +9,12 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from ..errors import ApiError
-from ..groupcommit import GroupCommitFailed, GroupCommitWriter
-from ..models import Enrollment, Event, Heartbeat, Lesson, LessonMode, Role, SpotCheck
-from . import audit
-from .checkin import CheckinSettings, _trainee_lesson
-from .scope import Actor, visible_class
+from server.errors import ApiError
+from server.groupcommit import GroupCommitFailed, GroupCommitWriter
+from server.models import Enrollment, Event, Heartbeat, Lesson, LessonMode, Role, SpotCheck
+from server.services import audit
+from server.services.checkin import CheckinSettings, _trainee_lesson
+from server.services.scope import Actor, visible_class
 
 #: Spot checks per hour of online lesson (the issue: 2-4 random times per hour).
 SPOT_CHECKS_PER_HOUR = (2, 4)

@@ -35,12 +35,11 @@ from sqlalchemy.orm import Session
 
 from policies.deadlines import add_months
 
-from ..errors import ApiError
-from ..models import (Absence, AuditEntry, Challenge, Consent, Event, FaceTemplate, FrameFingerprint, GroupPhoto, Heartbeat,
-                      LessonTransition, SpotCheck, TrainingClass)
-from . import audit, rules
-from .duties import BEIJING, local_date
-from .scope import Actor
+from server.errors import ApiError
+from server.models import Absence, AuditEntry, Challenge, Consent, Event, FaceTemplate, FrameFingerprint, GroupPhoto, Heartbeat, LessonTransition, SpotCheck, TrainingClass
+from server.services import audit, rules
+from server.services.duties import BEIJING, local_date
+from server.services.scope import Actor
 
 log = logging.getLogger("hourproof.retention")
 MIN_YEARS = 5
@@ -57,7 +56,7 @@ def keep_years(region_code: str) -> tuple[int, str]:
 
 def _evidence_counts(session: Session, class_ids: list[int], cutoff: datetime) -> dict[str, int]:
     """Rows of each evidence table that belong to these classes and are older than `cutoff`."""
-    from ..models import Lesson
+    from server.models import Lesson
 
     def count(model, when, *where):
         return session.scalar(select(func.count()).select_from(model).where(when < cutoff, *where))
@@ -136,7 +135,7 @@ def review(session: Session, now: datetime, store=None) -> RetentionReport:
 
 
 def _erase_withdrawn(session: Session, now: datetime, store) -> int:
-    from . import faces
+    from server.services import faces
 
     newest = (select(Consent.trainee_id, func.max(Consent.id).label("id")).where(Consent.purpose == "biometric")
               .group_by(Consent.trainee_id).subquery())
@@ -205,7 +204,7 @@ def purge_photos(session: Session, now: datetime, store, *, dry_run: bool = True
     files also named by younger evidence or by a face template. The scan of what else names a
     hash reads every younger event's evidence: it runs only when some class is newly past its
     period (a class whose purge is recorded is skipped), so a daily run usually costs nothing."""
-    from .scope import Actor
+    from server.services.scope import Actor
 
     today = local_date(now)
     report = PurgeReport(today, dry_run)

@@ -7,10 +7,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..errors import ApiError
-from ..models import Event, Role
-from . import audit, chain
-from .scope import Actor, visible_class
+from server.errors import ApiError
+from server.models import Event, Role
+from server.services import audit, chain
+from server.services.scope import Actor, visible_class
 
 REVIEWERS = (Role.district_supervisor, Role.city_reviewer, Role.admin)
 

@@ -7,8 +7,8 @@ from functools import lru_cache
 from policies import loader
 from policies.model import ClassPlan, Content, Level as PLevel, Mode, PlannedLesson, PlanCheck, RegionPolicy
 
-from ..errors import ApiError
-from ..models import Lesson, TrainingClass
+from server.errors import ApiError
+from server.models import Lesson, TrainingClass
 
 
 @lru_cache(maxsize=None)

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session
 
-from ..errors import ApiError
-from ..models import District, Enrollment, Institution, Role, TrainingClass, User
+from server.errors import ApiError
+from server.models import District, Enrollment, Institution, Role, TrainingClass, User
 
 STAFF_WRITE = (Role.admin, Role.institution_admin)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from ..dbmigrate import current
-from ..models import Enrollment, Institution, Lesson, TrainingClass
+from server.dbmigrate import current
+from server.models import Enrollment, Institution, Lesson, TrainingClass
 
 
 def health(session: Session) -> dict:

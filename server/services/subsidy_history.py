@@ -24,13 +24,12 @@ from sqlalchemy.orm import Session
 from policies import loader
 from policies.model import Level as PLevel, PriorSubsidy
 
-from ..errors import ApiError
-from ..models import (Enrollment, Level, Role, Seal, SubsidyHistoryCheck, SubsidyHistoryEntry, Trainee,
-                      TrainingClass)
-from ..models.people import mask_resident_id
-from . import audit, rules
-from .scope import Actor, classes_query, require_role
-from .trainees import _institution_of, visible_trainee
+from server.errors import ApiError
+from server.models import Enrollment, Level, Role, Seal, SubsidyHistoryCheck, SubsidyHistoryEntry, Trainee, TrainingClass
+from server.models.people import mask_resident_id
+from server.services import audit, rules
+from server.services.scope import Actor, classes_query, require_role
+from server.services.trainees import _institution_of, visible_trainee
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 HISTORY_STAFF = (Role.admin, Role.institution_admin, Role.district_supervisor, Role.city_reviewer)

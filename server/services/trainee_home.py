@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..errors import ApiError
-from ..models import Enrollment, Event, Lesson, Role, TrainingClass, Venue
-from .checkin import CheckinSettings, event_answer
-from .scope import Actor
+from server.errors import ApiError
+from server.models import Enrollment, Event, Lesson, Role, TrainingClass, Venue
+from server.services.checkin import CheckinSettings, event_answer
+from server.services.scope import Actor
 
 #: Lessons are shown, and days are cut, in Beijing time; everything is stored in UTC.
 SHANGHAI = ZoneInfo("Asia/Shanghai")

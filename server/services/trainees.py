@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 
 from policies import identity
 
-from ..errors import ApiError
-from ..models import Consent, EmploymentAfter, EmploymentAtStart, Enrollment, Role, Trainee, User
-from ..models.people import MOBILE, mask_resident_id
-from . import accounts, audit
-from .scope import STAFF_WRITE, Actor, require_role, visible_class, writable_class
+from server.errors import ApiError
+from server.models import Consent, EmploymentAfter, EmploymentAtStart, Enrollment, Role, Trainee, User
+from server.models.people import MOBILE, mask_resident_id
+from server.services import accounts, audit
+from server.services.scope import STAFF_WRITE, Actor, require_role, visible_class, writable_class
 
 #: The biometric-processing notice a trainee consents to (PIPL art. 28-29: separate consent for
 #: sensitive personal information). Its version and hash are stored with every consent.
@@ -97,7 +97,7 @@ def enrollment_json(e: Enrollment, t: Trainee, actor: Actor, readiness: dict | N
 def readiness(session: Session, trainee_ids: list[int]) -> dict[int, dict]:
     """Whether each trainee can check in by face: biometric consent in force and a face enrolled.
     Staff see it in the roll, so nobody learns it only at the door."""
-    from ..models import FaceTemplate
+    from server.models import FaceTemplate
 
     latest: dict[int, Consent] = {}
     for c in session.scalars(select(Consent).where(Consent.trainee_id.in_(trainee_ids), Consent.purpose == "biometric")
@@ -307,7 +307,7 @@ def record_consent(session: Session, actor: Actor, trainee_id: int, data, now: d
     session.add(consent)
     session.flush()
     if not data.granted:
-        from . import faces
+        from server.services import faces
 
         faces.erase_templates(session, actor, trainee.id, now, store)
     audit.record(session, actor, "consent.grant" if data.granted else "consent.withdraw", "trainee", trainee.id, None,
@@ -332,8 +332,8 @@ def _trainee_for_consent(session: Session, actor: Actor, trainee_id: int, channe
 
 def visible_trainee(session: Session, actor: Actor, trainee_id: int) -> Trainee:
     """A trainee is visible to whoever may see one of their classes."""
-    from .scope import classes_query
-    from ..models import TrainingClass
+    from server.services.scope import classes_query
+    from server.models import TrainingClass
 
     visible = session.scalar(
         select(Trainee).join(Enrollment, Enrollment.trainee_id == Trainee.id)
@@ -348,7 +348,7 @@ def visible_trainee(session: Session, actor: Actor, trainee_id: int) -> Trainee:
 def _institution_of(session: Session, trainee_id: int, actor: Actor) -> int | None:
     if actor.institution_id:
         return actor.institution_id
-    from ..models import TrainingClass
+    from server.models import TrainingClass
 
     return session.scalar(select(TrainingClass.institution_id).join(Enrollment, Enrollment.class_id == TrainingClass.id)
                           .where(Enrollment.trainee_id == trainee_id).limit(1))

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from server.models import AuditEntry, Consent, FaceTemplate
 
-from .conftest import post_multipart
+from tests.api.conftest import post_multipart
 
 pytestmark = pytest.mark.slow
 

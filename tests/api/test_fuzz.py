@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from server.api.framework import REGISTRY
 
-from .test_scoping import _rule, _target
+from tests.api.test_scoping import _rule, _target
 
 HOSTILE = st.sampled_from([
     None, True, 0, -1, 2**31, 2**63, -(2**63), 10**40, 1e308, -1e308, 0.5, "", " ", "\x00", "a\x00b", "0" * 3000,

@@ -17,7 +17,7 @@ import requests
 
 from tests.served import start
 
-from .conftest import PASSWORD
+from tests.api.conftest import PASSWORD
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ from server.models import (AssessmentResult, Certificate, ClassAmendment, Consen
                            GroupPhoto, Heartbeat, Lesson, Seal, SpotCheck, SubsidyHistoryCheck, SubsidyHistoryEntry, Teacher,
                            TrainingClass, Venue)
 
-from .conftest import post_multipart  # noqa: E402
+from tests.api.conftest import post_multipart  # noqa: E402
 
 OUTSIDERS = ["nanan-supervisor", "nanan-admin", "nanan-teacher", "nanan-trainee"]
 #: Endpoints that are about the caller only, not about anything in a scope.

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from server.models import Consent, Event, FaceTemplate, Lesson
 from server.services.trainees import CONSENT_SHA256, CONSENT_VERSION
 
-from .conftest import Phone, inside_fix
+from tests.checkin.conftest import Phone, inside_fix
 
 pytestmark = pytest.mark.slow
 

@@ -19,7 +19,7 @@ from server.services import chain
 
 from tests.served import free_port, start
 
-from .conftest import DEVICE, PASSWORD, inside_fix
+from tests.checkin.conftest import DEVICE, PASSWORD, inside_fix
 
 pytestmark = pytest.mark.slow
 def _phone(base: str) -> requests.Session:

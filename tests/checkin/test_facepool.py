@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import seed_for
-from .test_checkin_flow import Phone, inside_fix
+from tests.checkin.conftest import seed_for
+from tests.checkin.test_checkin_flow import Phone, inside_fix
 
 pytestmark = pytest.mark.slow
 

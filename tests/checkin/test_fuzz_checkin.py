@@ -13,8 +13,8 @@ from werkzeug.test import encode_multipart
 
 from server.models import Event
 
-from ..api.test_fuzz import VALUES
-from .conftest import Phone, inside_fix
+from tests.api.test_fuzz import VALUES
+from tests.checkin.conftest import Phone, inside_fix
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 from server.groupcommit import GroupCommitFailed
 from server.models import Heartbeat, Lesson, LessonContent, LessonMode, User
 
-from .conftest import Phone
+from tests.checkin.conftest import Phone
 
 
 @pytest.fixture(params=["fast path", "flask only"])

@@ -13,7 +13,7 @@ from server.models import Lesson, User
 from server.services import checkin, ledger, presence, review
 from server.services.scope import Actor
 
-from .conftest import DEVICE, inside_fix
+from tests.checkin.conftest import DEVICE, inside_fix
 
 pytestmark = pytest.mark.slow
 
@@ -179,7 +179,7 @@ def test_online_time_over_the_regions_cap_is_credited_only_up_to_the_cap_with_th
     from server.models import Heartbeat, LessonContent, LessonMode, TrainingClass
     from server.services import chain
 
-    from .conftest import Phone
+    from tests.checkin.conftest import Phone
 
     shanghai = ZoneInfo("Asia/Shanghai")
     cls = session.get(TrainingClass, live["class_id"])

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from server.models import AuditEntry, Consent, Event, FaceTemplate, GroupPhoto
 from server.services import chain, retention
 
-from .test_scheduled_duties import make_class, make_lesson, world  # noqa: F401  (fixture)
+from tests.db.test_scheduled_duties import make_class, make_lesson, world  # noqa: F401  (fixture)
 
 UTC = timezone.utc
 ENDED = date(2020, 2, 28)  # a JS class: electronic records kept 5 years after training ends (js 4.2)

@@ -9,8 +9,7 @@ import pytest
 
 from tests.checkin.conftest import PASSWORD, inside_fix
 
-from .test_phone_checkin import (ARTIFACTS, camera_browser, check_in, fake_camera, log_in, phone_page,  # noqa: F401 (fixtures)
-                                 playwright, server, watched_page)
+from tests.e2e.test_phone_checkin import ARTIFACTS, camera_browser, check_in, fake_camera, log_in, phone_page, playwright, server, watched_page
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
@@ -132,7 +131,7 @@ def test_after_a_dropped_connection_the_dashboard_catches_up_on_what_it_missed(a
     from server.models import User
     from server.services import chain
 
-    from .test_phone_checkin import launch
+    from tests.e2e.test_phone_checkin import launch
 
     browser = launch(playwright)
     try:
@@ -167,7 +166,7 @@ def test_a_supervisor_approves_a_flagged_check_in_with_a_reason_and_the_decision
     from server.models import Event, User
     from server.services import chain
 
-    from .test_phone_checkin import launch
+    from tests.e2e.test_phone_checkin import launch
 
     user = session.scalar(select(User).where(User.username == "miranda"))
     flagged = chain.append(session, kind="check_in", class_id=live["class_id"], lesson_id=live["offline"],
@@ -207,7 +206,7 @@ def test_a_supervisor_approves_a_flagged_check_in_with_a_reason_and_the_decision
 def test_a_teacher_on_a_phone_sees_the_roll_and_files_the_group_photo(app, live, server, playwright, faces_dir):
     from playwright.sync_api import expect
 
-    from .test_phone_checkin import PHONE, launch
+    from tests.e2e.test_phone_checkin import PHONE, launch
 
     browser = launch(playwright)
     try:
@@ -254,7 +253,7 @@ def test_the_roll_says_when_a_checked_in_fix_was_taken_minutes_before_it_was_sen
 
     from tests.checkin.conftest import Phone
 
-    from .test_phone_checkin import launch
+    from tests.e2e.test_phone_checkin import launch
 
     stale = (datetime.now(timezone.utc) - timedelta(minutes=4)).isoformat()
     body = Phone(app).send(live["offline"], clip_burst, location=inside_fix() | {"fix_at": stale}).get_json()

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from server.cli import main
 from server.exports import bundle, signing
 
-from .conftest import add_attendance, export
+from tests.exports.conftest import add_attendance, export
 
 
 def _flip_one_byte(data: bytes, name: str) -> bytes:

@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from server.models import ExportJob, Seal
 from server.services import export_housekeeping as housekeeping
 
-from .conftest import add_attendance, export
+from tests.exports.conftest import add_attendance, export
 
 REPO = Path(__file__).resolve().parents[2]
 KEEP = timedelta(days=7)

@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from server.models import Seal
 
-from .conftest import add_attendance, download, export, wait_for
+from tests.exports.conftest import add_attendance, download, export, wait_for
 
 
 def _zip(data: bytes) -> zipfile.ZipFile:

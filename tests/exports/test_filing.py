@@ -12,7 +12,7 @@ from recognition import RecognitionSettings, enroll
 from recognition.testing import FakeFace, FakeRecognizer, fake_photo
 from tests.api.conftest import post_multipart
 
-from .conftest import add_attendance, export
+from tests.exports.conftest import add_attendance, export
 
 FAKE = FakeRecognizer()
 

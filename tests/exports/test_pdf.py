@@ -18,7 +18,7 @@ import pytest
 from server.exports import bundle, signing
 from server.exports import pdf as pdfmod
 
-from .conftest import add_attendance, export
+from tests.exports.conftest import add_attendance, export
 
 SCALE = 4
 

@@ -10,7 +10,7 @@ from datetime import date, datetime, timezone
 
 from server.models import Enrollment, Seal, TrainingClass
 
-from .conftest import export
+from tests.exports.conftest import export
 
 
 def decision(api, class_id: int) -> dict:

@@ -16,7 +16,7 @@ from policies.hours import credited_hours
 from policies.loader import load_region
 from policies.model import Interval, Mode
 
-from .builders import beats, ev, lesson, reasons, review, spans, t
+from tests.unit.attendance.builders import beats, ev, lesson, reasons, review, spans, t
 
 NOON = "12:00"
 

@@ -11,7 +11,7 @@ import pytest
 from policies.attendance import AttendanceError, AttendanceSettings, Heartbeat, SpotCheck, credit_lesson, online_credit
 from policies.model import Mode
 
-from .builders import beats, ev, lesson, reasons, review, spans, spot, t
+from tests.unit.attendance.builders import beats, ev, lesson, reasons, review, spans, spot, t
 
 ONLINE = lesson(mode=Mode.ONLINE)
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings, strategies as st
 from policies.attendance import AttendanceEvent, Heartbeat, SpotCheck, offline_credit, online_credit
 from policies.model import Mode, PlannedLesson
 
-from .builders import t
+from tests.unit.attendance.builders import t
 
 START = t("09:00")
 KINDS = ("check_in", "check_out", "spot_check")

@@ -62,7 +62,7 @@ def build(path: Path, trainees: int) -> dict:
     a check-in + check-out of every trainee in every lesson (every 37th check-in flagged)."""
     from sqlalchemy import insert
 
-    from server import dbmigrate
+    from server.database import migrate as dbmigrate
     from server.extensions import make_engine
     from server.models import (ChainHead, City, District, Enrollment, Institution, Lesson, Region, Trainee,
                                TrainingClass, Venue)
@@ -145,7 +145,7 @@ def openpyxl_alone(xlsx: Path, out: Path) -> tuple[float, int]:
 def worker(db: Path, out_dir: Path) -> dict:
     from server.exports import bundle, signing
     from server.extensions import make_engine
-    from server.services import exports
+    from server.exports import service as exports
     from server.services.scope import Actor
     from sqlalchemy.orm import sessionmaker
 
@@ -213,7 +213,7 @@ def pdf_worker(db: Path, out_dir: Path, part_size: int, code: str) -> dict:
     from server.exports import pdf as pdfmod
     from server.exports import signing
     from server.extensions import make_engine
-    from server.services import exports
+    from server.exports import service as exports
     from server.services.scope import Actor
 
     assert Path(exports.__file__).resolve().is_relative_to(Path(code or Path(__file__).parent.parent).resolve())

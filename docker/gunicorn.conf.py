@@ -3,7 +3,7 @@ import os
 
 bind = os.environ.get("HOURPROOF_BIND", "0.0.0.0:8000")
 # Workers: dlib's face encoder holds the GIL, so face work runs in each worker's pool of face
-# processes (server/facepool.py, HOURPROOF_FACE_PROCESSES, default one per core), not in its
+# processes (server/adapters/facepool.py, HOURPROOF_FACE_PROCESSES, default one per core), not in its
 # threads. What is left in the web process (uploads, checks, database writes) is bound by that
 # process's GIL: with REDIS_URL set (docker/compose.yaml) the default is one worker per core, and
 # Redis carries every Socket.IO message to the clients of every worker. Without Redis the default

@@ -55,7 +55,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db.init_app(app, settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
-    from server.groupcommit import GroupCommitWriter
+    from server.database.groupcommit import GroupCommitWriter
     from server.models import Heartbeat
 
     app.extensions["hourproof_heartbeats"] = GroupCommitWriter(db.engine_of(app), Heartbeat.__table__)
@@ -64,7 +64,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # test runs) keep apart by naming their own.
     channel = (os.environ if env is None else env).get("HOURPROOF_SOCKETIO_CHANNEL") or "hourproof"
     socketio.init_app(app, message_queue=settings.redis_url, channel=channel, async_mode="threading")  # same origin only
-    from server.live import register_handlers
+    from server.sockets import register_handlers
 
     register_handlers()
 
@@ -77,14 +77,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
-    from server.web_staff import bp as staff_bp
+    from server.web.staff import bp as staff_bp
     app.register_blueprint(staff_bp)
-    from server.web_phone import bp as phone_bp
+    from server.web.phone import bp as phone_bp
     app.register_blueprint(phone_bp)
     from server.errors import register as register_errors
 
     register_errors(app)
-    from server.fastpath import install as install_heartbeat_fastpath
+    from server.api.heartbeat_fastpath import install as install_heartbeat_fastpath
 
     install_heartbeat_fastpath(app)
     return app
@@ -95,13 +95,13 @@ def _bind_face_pipeline(app: Flask, config: dict[str, Any], env) -> None:
     RECOGNIZER_FACTORY to use a fake of the protocol instead.
 
     With the real recognizer, check-ins' liveness checks run in a pool of face worker processes
-    (``HOURPROOF_FACE_PROCESSES``, default one per core; see facepool.py): dlib holds the GIL, so
+    (``HOURPROOF_FACE_PROCESSES``, default one per core; see adapters/facepool.py): dlib holds the GIL, so
     threads alone would use one core. FACE_PROCESSES in the config overrides the environment."""
     import threading
 
     from recognition import RecognitionSettings
 
-    from server.evidence import EvidenceStore
+    from server.adapters.filestore import EvidenceStore
 
     app.config.setdefault("RECOGNITION_SETTINGS", RecognitionSettings())
     factory = app.config.get("RECOGNIZER_FACTORY")
@@ -120,7 +120,7 @@ def _bind_face_pipeline(app: Flask, config: dict[str, Any], env) -> None:
             return cache["r"]
 
     app.extensions["hourproof_recognizer"] = recognizer
-    from server.facepool import configured_processes, shared_pool
+    from server.adapters.facepool import configured_processes, shared_pool
 
     processes = config.get("FACE_PROCESSES")
     processes = configured_processes(env) if processes is None else int(processes)
@@ -135,7 +135,7 @@ def close_app(app: Flask, wait_s: float = 30.0) -> None:
     process (export_housekeeping)."""
     import logging
 
-    from server.services import exports
+    from server.exports import service as exports
 
     still = exports.wait_for_jobs(app, wait_s)
     if still:

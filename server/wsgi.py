@@ -12,7 +12,7 @@ app = create_app()
 try:
     # A worker that starts may be replacing one that was killed mid-export: its jobs are marked
     # failed and its temp dirs removed now (the scheduler's duty only sees its own container's).
-    from server.jobs import export_housekeeping
+    from server.scheduler.jobs import export_housekeeping
 
     logging.getLogger("hourproof.exports").info("at start: %s", export_housekeeping(app))
 except Exception:  # noqa: BLE001 - housekeeping must never keep the server from starting

@@ -85,7 +85,7 @@ def database_url(request, tmp_path_factory):
 @pytest.fixture(scope="session")
 def migrated_url(database_url):
     """The database at the newest schema, migrated once per backend through Alembic."""
-    from server import dbmigrate
+    from server.database import migrate as dbmigrate
     from server.extensions import make_engine
 
     engine = make_engine(database_url)

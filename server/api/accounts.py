@@ -8,7 +8,8 @@ from server.extensions import db
 from server.models import Role, User
 from server.services import accounts
 from server.services.scope import Actor
-from server.api import auth, bp
+from server.api import auth
+from server.api.blueprint import bp
 from server.api.framework import endpoint
 from server.api.schemas import ActivateIn, LoginIn, UserIn
 

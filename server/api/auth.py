@@ -89,7 +89,7 @@ def _signed_in_actor() -> Actor | None:
 def session_matches(session, active: bool, password_hash: str | None) -> bool:
     """A signed session still stands for its user: the user is active and the password has not
     changed since log-in (a password change ends every other session). Also used by the
-    heartbeat fast path (server/fastpath.py), so the rule is in one place."""
+    heartbeat fast path (server/api/heartbeat_fastpath.py), so the rule is in one place."""
     return bool(active) and session.get("pw") == (password_hash or "")[-16:]
 
 

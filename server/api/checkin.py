@@ -3,12 +3,12 @@ from datetime import datetime, timezone
 from flask import current_app
 from sqlalchemy import select
 
-from server import live
+from server import sockets
 from server.extensions import db
 from server.models import Role, Trainee
 from server.services import checkin, ledger, presence, review
 from server.services.scope import Actor
-from server.api import bp
+from server.api.blueprint import bp
 from server.api.framework import endpoint, parse_form_json, read_uploads
 from server.api.schemas import ChallengeIn, CheckinMeta, HeartbeatIn, ReviewIn, SpotCheckIn
 
@@ -58,7 +58,7 @@ def submit_event(actor: Actor, lesson_id: int):
     )
     status, answer = checkin.submit(db.session, actor, lesson_id, sub, _now(), _ctx())
     if status == 201:  # a new event (a replayed answer was published the first time)
-        live.publish_event(answer["event_id"])
+        sockets.publish_event(answer["event_id"])
     return answer, status
 
 
@@ -81,7 +81,7 @@ def trigger_spot_check(actor: Actor, lesson_id: int, body: SpotCheckIn):
     now = _now()
     origin = "teacher" if actor.role in (Role.teacher, Role.institution_admin) else "supervisor"
     checks = presence.issue_spot_checks(db.session, actor, lesson_id, body.trainee_ids, origin, now)
-    live.publish_spot_checks(db.session, checks)
+    sockets.publish_spot_checks(db.session, checks)
     return [presence.spot_check_json(c, now) | {"trainee_id": c.trainee_id} for c in checks]
 
 
@@ -105,6 +105,6 @@ def review_queue(actor: Actor, class_id: int):
           tag="review", roles=review.REVIEWERS, body=ReviewIn, status=201)
 def decide(actor: Actor, event_id: int, body: ReviewIn):
     e = review.decide(db.session, actor, event_id, body.decision, body.reason, _now())
-    live.publish_event(e.id)
+    sockets.publish_event(e.id)
     return {"event_id": e.id, "decides_event_id": e.decides_event_id, "decision": e.verdict, "at": e.at.isoformat(),
             "seq": e.seq, "hash": e.hash}

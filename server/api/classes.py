@@ -4,7 +4,7 @@ from server.extensions import db
 from server.models import Role
 from server.services import classes as svc
 from server.services.scope import Actor, visible_class
-from server.api import bp
+from server.api.blueprint import bp
 from server.api.framework import endpoint
 from server.api.schemas import AmendmentIn, ClassIn, LessonsIn
 

@@ -11,7 +11,7 @@ from server.extensions import db
 from server.models import Role
 from server.services import duties as svc
 from server.services.scope import Actor
-from server.api import bp
+from server.api.blueprint import bp
 from server.api.framework import endpoint
 from server.api.schemas import Id, Strict
 

@@ -12,9 +12,9 @@ from pydantic import Field
 from server.extensions import db
 from server.exports import signing
 from server.models import Role
-from server.services import exports as svc
+from server.exports import service as svc
 from server.services.scope import Actor
-from server.api import bp
+from server.api.blueprint import bp
 from server.api.framework import endpoint, read_uploads
 from server.api.schemas import Strict
 

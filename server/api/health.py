@@ -2,7 +2,7 @@ from flask import jsonify
 
 from server.extensions import db
 from server.services import status
-from server.api import bp
+from server.api.blueprint import bp
 
 
 @bp.get("/health")

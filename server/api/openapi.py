@@ -6,7 +6,7 @@ from flask import Response, jsonify
 from markupsafe import escape
 from pydantic.json_schema import models_json_schema
 
-from server.api import bp
+from server.api.blueprint import bp
 from server.api.framework import REGISTRY
 
 ERROR = {

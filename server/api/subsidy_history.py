@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from server.extensions import db
 from server.services import subsidy_history as svc
 from server.services.scope import Actor
-from server.api import bp
+from server.api.blueprint import bp
 from server.api.framework import endpoint
 from server.api.schemas import RetractionIn, SubsidyHistoryCheckIn, SubsidyHistoryEntryIn
 

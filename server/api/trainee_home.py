@@ -12,7 +12,7 @@ from server.models import Role
 from server.services import trainee_home
 from server.services.checkin import CheckinSettings
 from server.services.scope import Actor
-from server.api import bp
+from server.api.blueprint import bp
 from server.api.framework import endpoint
 
 

@@ -7,7 +7,7 @@ from server.extensions import db
 from server.models import Role
 from server.services import audit, faces, trainees as svc
 from server.services.scope import Actor
-from server.api import bp
+from server.api.blueprint import bp
 from server.api.framework import endpoint, read_uploads
 from server.api.schemas import ConsentIn, EnrollmentIn, ListQuery
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from server.errors import ApiError
 from server.models import Role, User
-from server.security import hash_password, verify_password
+from server.adapters.passwords import hash_password, verify_password
 from server.services import audit
 from server.services.scope import Actor
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from policies import geofence
 
 from server.errors import ApiError
-from server.evidence import EvidenceStore
+from server.adapters.filestore import EvidenceStore
 from server.models import Challenge, Enrollment, Event, FrameFingerprint, Lesson, LessonMode, Role, SpotCheck, TrainingClass, User, Venue
 from server.services import chain, rules
 from server.services.faces import active_template
@@ -158,7 +158,7 @@ class Context:
     recognition_settings: Any
     store: EvidenceStore
     settings: CheckinSettings = CheckinSettings()
-    #: when set (a server.facepool.FacePool), liveness runs in its worker processes
+    #: when set (a server.adapters.facepool.FacePool), liveness runs in its worker processes
     face_pool: Any = None
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.models import City, ClassStatus, Datum, District, EmploymentAfter, EmploymentAtStart, Enrollment, FenceKind, Funding, Institution, Lesson, LessonContent, LessonMode, Level, Region, Role, Teacher, Trainee, TrainingClass, User, Venue
-from server.security import hash_password
+from server.adapters.passwords import hash_password
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

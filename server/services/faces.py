@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.errors import ApiError
-from server.evidence import EvidenceStore
+from server.adapters.filestore import EvidenceStore
 from server.models import FaceTemplate
 from server.services import audit
 from server.services.scope import STAFF_WRITE, Actor, require_role

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from server.errors import ApiError
-from server.groupcommit import GroupCommitFailed, GroupCommitWriter
+from server.database.groupcommit import GroupCommitFailed, GroupCommitWriter
 from server.models import Enrollment, Event, Heartbeat, Lesson, LessonMode, Role, SpotCheck
 from server.services import audit
 from server.services.checkin import CheckinSettings, _trainee_lesson
@@ -33,7 +33,7 @@ def heartbeat(engine: Engine, writer: GroupCommitWriter, actor: Actor, lesson_id
 
     The hottest request of an online lesson (every phone, every <= 30 s), so it reads the one row
     it needs with one narrow query on an autocommit connection (``engine``), and its insert goes
-    through a group commit shared with the other heartbeats of the moment (groupcommit.py). The
+    through a group commit shared with the other heartbeats of the moment (database/groupcommit.py). The
     answer still comes only after the row is committed."""
     if actor.role is not Role.trainee:
         raise ApiError(403, "forbidden", "只有学员本人可以签到")
@@ -53,7 +53,7 @@ def heartbeat(engine: Engine, writer: GroupCommitWriter, actor: Actor, lesson_id
 
 def heartbeat_refusal(lesson, now: datetime) -> ApiError | None:
     """Why a heartbeat for this lesson (a row with mode, starts_at, ends_at, cancelled_at) is not
-    taken now, or None. Shared with the fast path (server/fastpath.py), so the rule is in one place."""
+    taken now, or None. Shared with the fast path (server/api/heartbeat_fastpath.py), so the rule is in one place."""
     if lesson.cancelled_at is not None:
         return ApiError(404, "lesson_not_found", "课次已取消")
     if LessonMode(lesson.mode) is not LessonMode.online:

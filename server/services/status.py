@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from server.dbmigrate import current
+from server.database.migrate import current
 from server.models import Enrollment, Institution, Lesson, TrainingClass
 
 

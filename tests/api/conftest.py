@@ -36,7 +36,7 @@ class World:
 def worlds(app, session):
     from server.models import (City, ClassStatus, District, Enrollment, Institution, Lesson, LessonContent,
                                LessonMode, Level, Region, Role, Teacher, Trainee, TrainingClass, User, Venue)
-    from server.security import hash_password
+    from server.adapters.passwords import hash_password
 
     pw = hash_password(PASSWORD)
     session.add(Region(code="cq", name="重庆市"))

@@ -155,9 +155,9 @@ def test_the_counters_of_many_lessons_in_one_statement_each_count_only_their_own
     # Five lessons counted two per statement (three statements): each lesson's counters must be
     # its own, whatever statement it landed in.
     from server.models import Enrollment, Lesson, LessonContent, LessonMode, SpotCheck, Trainee
-    from server.services import chain, live
+    from server.services import chain, dashboard
 
-    monkeypatch.setattr(live, "COUNTS_PER_STATEMENT", 2)
+    monkeypatch.setattr(dashboard, "COUNTS_PER_STATEMENT", 2)
     y = worlds["yubei"]
     now = datetime.now(timezone.utc)
     extra = Trainee(resident_id="500112199001011239", name="second trainee", phone="13800000009")
@@ -195,7 +195,7 @@ def test_the_counters_of_many_lessons_in_one_statement_each_count_only_their_own
     event(d, extra.id, second.id, "spot_check", "verified", spot=answered.id)
     session.commit()
 
-    counts = live.lesson_counts(session, [(l.id, l.class_id) for l in lessons], now)
+    counts = dashboard.lesson_counts(session, [(l.id, l.class_id) for l in lessons], now)
 
     zero = {"enrolled": 2, "checked_in": 0, "verified": 0, "rejected": 0, "flagged": 0, "spot_checks_missed": 0}
     assert counts == {
@@ -205,4 +205,4 @@ def test_the_counters_of_many_lessons_in_one_statement_each_count_only_their_own
         d.id: zero | {"verified": 1, "spot_checks_missed": 1},
         e.id: zero,
     }
-    assert live.lesson_counts(session, [], now) == {}
+    assert dashboard.lesson_counts(session, [], now) == {}

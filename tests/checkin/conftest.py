@@ -92,7 +92,7 @@ def live(app, session, miranda_template, recognizer):
     progress too; Miranda enrolled, consented, face enrolled, phone bound."""
     from server.models import (City, Consent, District, Enrollment, FaceTemplate, Institution, Lesson, LessonContent,
                                LessonMode, Level, Region, Role, Trainee, TrainingClass, User, Venue)
-    from server.security import hash_password
+    from server.adapters.passwords import hash_password
     from server.services.trainees import CONSENT_SHA256, CONSENT_VERSION
 
     seed = seed_for(STEPS)
@@ -155,7 +155,7 @@ def inside_fix(offset_m: float = 0.0, accuracy: float = 10.0) -> dict:
 
 
 class Phone:
-    """The trainee's phone: logged in, bound, sending bursts the way checkin_web will."""
+    """The trainee's phone: logged in, bound, sending bursts the way the phone app (server/web/phone/static/app.js) does."""
 
     def __init__(self, app, username="miranda", device=DEVICE):
         self.client = app.test_client()

@@ -1,4 +1,4 @@
-"""The face worker pool (server/facepool.py): the same liveness decision as in-process, fail
+"""The face worker pool (server/adapters/facepool.py): the same liveness decision as in-process, fail
 closed when a worker dies, and no face processes left behind by a killed web process."""
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ STEPS = ("turn_right", "turn_left")  # the motion in clip_burst
 
 @pytest.fixture(scope="module")
 def pool():
-    from server.facepool import FacePool
+    from server.adapters.facepool import FacePool
 
     p = FacePool(1)
     p.start()
@@ -62,7 +62,7 @@ def test_a_check_in_through_the_pool_is_verified(app, live, clip_burst, pool):
 def test_a_face_worker_that_dies_makes_the_check_unverified_and_the_next_check_gets_a_new_pool(
         app, live, clip_burst, miranda_template):
     import recognition
-    from server.facepool import FacePool
+    from server.adapters.facepool import FacePool
 
     pool = FacePool(1)
     try:
@@ -89,7 +89,7 @@ def test_a_face_worker_that_dies_makes_the_check_unverified_and_the_next_check_g
 ORPHAN = r"""
 import sys, time
 sys.path.insert(0, sys.argv[1])
-from server.facepool import FacePool
+from server.adapters.facepool import FacePool
 pool = FacePool(1)
 print(sorted(pool.worker_pids())[0], flush=True)
 time.sleep(600)

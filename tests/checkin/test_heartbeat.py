@@ -1,5 +1,5 @@
 """Heartbeats (online presence) through the API, with the fast path in front of Flask
-(server/fastpath.py) and without it: every case must get the same answer either way, and only
+(server/api/heartbeat_fastpath.py) and without it: every case must get the same answer either way, and only
 the ordinary case may be answered by the fast path."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select, update
 
-from server.groupcommit import GroupCommitFailed
+from server.database.groupcommit import GroupCommitFailed
 from server.models import Heartbeat, Lesson, LessonContent, LessonMode, User
 
 from tests.checkin.conftest import Phone
@@ -32,7 +32,7 @@ def app(request, test_db_url, tmp_path):
 
 
 def fast_path(app):
-    from server.fastpath import HeartbeatFastPath
+    from server.api.heartbeat_fastpath import HeartbeatFastPath
 
     return app.wsgi_app if isinstance(app.wsgi_app, HeartbeatFastPath) else None
 

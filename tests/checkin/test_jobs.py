@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given, strategies as st
 from sqlalchemy import func, select
 
-from server import jobs
+from server.scheduler import jobs
 from server.models import Lesson, SpotCheck
 from server.services import chain
 from server.services.presence import plan_spot_checks

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from server import jobs
+from server.scheduler import jobs
 from server.extensions import make_engine
 from server.models import JobStatus
-from server.schedlock import FileLock, PostgresAdvisoryLock, lock_for
+from server.scheduler.lock import FileLock, PostgresAdvisoryLock, lock_for
 
 HOURPROOF = str(Path(sys.executable).with_name("hourproof"))
 

@@ -1,7 +1,7 @@
 """The content-addressed evidence store under concurrent writers."""
 import threading
 
-from server.evidence import EvidenceStore
+from server.adapters.filestore import EvidenceStore
 
 
 def test_many_threads_storing_the_same_frame_all_succeed_and_leave_one_file(tmp_path):

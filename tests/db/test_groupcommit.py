@@ -1,4 +1,4 @@
-"""The group commit (server/groupcommit.py) against the real database: every row handed to it
+"""The group commit (server/database/groupcommit.py) against the real database: every row handed to it
 is committed exactly once before `write` returns, a failed batch stores nothing and tells every
 waiter, and the writer carries on after a failure (a dropped connection included)."""
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, func, select, text
 
 from server.extensions import make_engine
-from server.groupcommit import GroupCommitFailed, GroupCommitWriter
+from server.database.groupcommit import GroupCommitFailed, GroupCommitWriter
 
 
 PROBE = f"groupcommit-probe-{os.getpid()}"

@@ -1,7 +1,7 @@
 """Alembic migrations run both ways on each backend."""
 from sqlalchemy import inspect
 
-from server import dbmigrate
+from server.database import migrate as dbmigrate
 from server.extensions import make_engine
 
 

@@ -114,7 +114,8 @@ def test_a_dry_run_lists_what_would_go_and_deletes_and_records_nothing(session, 
 
 
 def test_the_daily_duty_only_reports_unless_purging_is_configured(app, session, world, store, test_db_url):
-    from server import create_app, jobs
+    from server import create_app
+    from server.scheduler import jobs
 
     _, _, _, (a, b, c) = old_class(session, world, store)  # past its period at today's real date as well
     summary = jobs.review_retention(app)

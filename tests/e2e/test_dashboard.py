@@ -98,7 +98,7 @@ def test_another_districts_supervisor_sees_none_of_it(app, live, server, playwri
     from playwright.sync_api import expect
 
     from server.models import City, District, Role, User
-    from server.security import hash_password
+    from server.adapters.passwords import hash_password
 
     city = session.scalar(__import__("sqlalchemy").select(City))
     other = District(city_id=city.id, adcode="500108", name="南岸区")

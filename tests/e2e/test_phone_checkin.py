@@ -417,7 +417,7 @@ def test_first_log_in_with_the_activation_code_sets_the_password_and_binds_this_
     from playwright.sync_api import expect
 
     from server.models import User
-    from server.security import hash_password
+    from server.adapters.passwords import hash_password
 
     # Rose was enrolled by the institution and handed an activation code; she has no password yet.
     rose = session.scalar(select(User).where(User.username == "rose"))

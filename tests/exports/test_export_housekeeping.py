@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select, update
 
 from server.models import ExportJob, Seal
-from server.services import export_housekeeping as housekeeping
+from server.exports import housekeeping
 
 from tests.exports.conftest import add_attendance, export
 
@@ -26,7 +26,7 @@ KEEP = timedelta(days=7)
 HOLD = """
 import sys, time
 from pathlib import Path
-from server.services.export_housekeeping import JobLock
+from server.exports.housekeeping import JobLock
 JobLock.take(Path(sys.argv[1]), int(sys.argv[2]))
 print("held", flush=True)
 time.sleep(300)

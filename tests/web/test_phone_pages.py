@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.web_phone import STATIC
+from server.web.phone import STATIC
 
 
 def test_the_app_page_is_served_with_a_strict_policy_and_no_caching(client):
@@ -37,7 +37,7 @@ def test_the_assets_stay_small_for_a_slow_mobile_network(name, limit_kb):
 
 
 def test_assets_are_named_by_their_content_and_kept_by_the_phone(client):
-    from server.web_phone import asset_version
+    from server.web.phone import asset_version
 
     html = client.get("/m/").get_data(as_text=True)
     assert f"app.js?v={asset_version()}" in html and f"phone.css?v={asset_version()}" in html

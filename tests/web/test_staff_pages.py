@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-STATIC = REPO / "checkin_web" / "static" / "staff"
-TEMPLATES = REPO / "server" / "templates" / "staff"
+STATIC = REPO / "server" / "web" / "staff" / "static"
+TEMPLATES = REPO / "server" / "web" / "staff" / "templates" / "staff"
 
 PAGES = {
     "/manage": ["培训班与机构", "培训班", "培训场地", "师资", "新建培训班", "GCJ-02（高德地图 / 腾讯地图）", "BD-09（百度地图）"],
@@ -107,7 +107,7 @@ def test_the_static_assets_are_served(client, name):
 
 
 def test_every_asset_the_templates_reference_exists():
-    vendor = STATIC.parent / "vendor"
+    vendor = REPO / "server" / "web" / "vendor"
     for template in TEMPLATES.glob("*.html"):
         text = template.read_text(encoding="utf-8")
         for folder, name in re.findall(r"url_for\('(staff|web)\.static', filename='([^']+)'\)", text):

@@ -22,8 +22,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _retention(args) -> int:
-    from server import dbmigrate
-    from server.cli_app import _app
+    from server.database import migrate as dbmigrate
+    from server.cli.app import _app
     from server.extensions import db
     from server.services import retention
 

@@ -2,7 +2,7 @@
 amendments, enrollment, import, consent, face photos, audit trail.
 
 The pages are shells: every datum is fetched from the JSON API by small scripts in
-checkin_web/static/staff/, so scoping and validation stay in one place (the API). A page handler
+server/web/staff/static/, so scoping and validation stay in one place (the API). A page handler
 only checks that a staff user is signed in, and hands the page the catalog and region names that
 fill its selects (read-only policy data, the same for everyone)."""
 from __future__ import annotations
@@ -12,14 +12,14 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, redirect, render_template, request, session as cookie
 
-import checkin_web
 
 from server.api import auth
 from server.models import Role
 
-STATIC = Path(checkin_web.__file__).resolve().parent / "static" / "staff"
+STATIC = Path(__file__).resolve().parent / "static"
 
-bp = Blueprint("staff", __name__, static_folder=str(STATIC), static_url_path="/static/staff")
+bp = Blueprint("staff", __name__, static_folder=str(STATIC), static_url_path="/static/staff",
+               template_folder="templates")
 
 #: Who may use these pages: they write (venues, classes, enrollments), and only these roles may.
 STAFF_ROLES = (Role.admin, Role.institution_admin)

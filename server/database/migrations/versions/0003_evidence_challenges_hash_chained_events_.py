@@ -7,7 +7,7 @@ Create Date: 2026-11-24 06:12:50.549508
 from alembic import op
 import sqlalchemy as sa
 import server.models.base
-from server.dbtriggers import drop_append_only, make_append_only
+from server.database.triggers import drop_append_only, make_append_only
 
 #: Evidence is never updated or deleted (challenges are: their used_at is set once).
 APPEND_ONLY = ("events", "heartbeats", "spot_checks", "frame_fingerprints")

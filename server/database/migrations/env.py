@@ -1,4 +1,4 @@
-"""Alembic environment: the URL and metadata come from the caller (server.dbmigrate), so the
+"""Alembic environment: the URL and metadata come from the caller (server.database.migrate), so the
 same migrations run from the CLI, the demo and the tests, on SQLite and PostgreSQL."""
 from alembic import context
 from sqlalchemy import engine_from_config, pool

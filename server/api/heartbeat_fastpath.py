@@ -35,7 +35,7 @@ from datetime import datetime, timezone
 from sqlalchemy import bindparam, select
 from werkzeug.http import parse_cookie
 
-from server.groupcommit import GroupCommitFailed
+from server.database.groupcommit import GroupCommitFailed
 from server.models import Role
 
 PATH = re.compile(r"/api/lessons/([1-9][0-9]{0,9})/heartbeat")

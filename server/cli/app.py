@@ -98,7 +98,7 @@ def _app():
 
 
 def _db_upgrade(args) -> int:
-    from server import dbmigrate
+    from server.database import migrate as dbmigrate
     from server.extensions import db
 
     app = _app()
@@ -108,7 +108,7 @@ def _db_upgrade(args) -> int:
 
 
 def _db_current(args) -> int:
-    from server import dbmigrate
+    from server.database import migrate as dbmigrate
     from server.extensions import db
 
     _app()
@@ -117,7 +117,7 @@ def _db_current(args) -> int:
 
 
 def _demo(args) -> int:
-    from server import dbmigrate
+    from server.database import migrate as dbmigrate
     from server.extensions import db, socketio
     from server.services import demo
 
@@ -151,7 +151,7 @@ def _demo(args) -> int:
     sys.stdout.flush()
     if args.no_serve:
         return 0
-    from server import jobs
+    from server.scheduler import jobs
 
     # The demo is one process: its scheduler runs beside the server (under the same lock as
     # `hourproof scheduler`, so starting one of those too does not run the jobs twice).
@@ -172,7 +172,7 @@ def _user_create(args) -> int:
     import getpass
     import os
 
-    from server import dbmigrate
+    from server.database import migrate as dbmigrate
     from server.errors import ApiError
     from server.extensions import db
     from server.models import Role
@@ -261,7 +261,7 @@ def _scheduler(args) -> int:
     import signal
     import threading
 
-    from server import jobs
+    from server.scheduler import jobs
 
     if args.status:
         return _scheduler_status()
@@ -324,11 +324,11 @@ class _ProgressBar:
 
 def _export(args) -> int:
     """Exit 0 with the bundle's path and SHA-256; 2 when the export is refused (why is printed)."""
-    from server import dbmigrate
+    from server.database import migrate as dbmigrate
     from server.errors import ApiError
     from server.exports import signing
     from server.extensions import db
-    from server.services import exports
+    from server.exports import service as exports
     from server.services.scope import Actor
 
     app = _app()

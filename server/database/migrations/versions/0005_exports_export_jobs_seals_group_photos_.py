@@ -7,7 +7,7 @@ Create Date: 2026-11-24 08:43:44.591912
 from alembic import op
 import sqlalchemy as sa
 import server.models.base
-from server.dbtriggers import drop_append_only, make_append_only
+from server.database.triggers import drop_append_only, make_append_only
 
 #: Evidence of what was filed: corrections are new rows (an amendment in the next export).
 APPEND_ONLY = ("export_seals", "group_photos", "assessment_results")

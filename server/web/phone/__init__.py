@@ -2,7 +2,7 @@
 lessons, 签到 / 签退 with camera + liveness prompts + location, the result and what to do next,
 and 我的学时 (the hour ledger).
 
-One page, served at /m/; a small vanilla script (checkin_web/static/phone/app.js) draws every
+One page, served at /m/; a small vanilla script (server/web/phone/static/app.js) draws every
 view from the JSON API, so scoping, validation and every decision stay in the API. Nothing is
 loaded from another origin (CSP 'self'), the assets are a few tens of KB, so the page opens
 quickly on a slow mobile network and inside WeChat's built-in browser."""
@@ -14,9 +14,8 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, redirect, render_template, session as cookie
 
-import checkin_web
 
-STATIC = Path(checkin_web.__file__).resolve().parent / "static" / "phone"
+STATIC = Path(__file__).resolve().parent / "static"
 
 
 
@@ -28,7 +27,8 @@ class _PhoneBlueprint(Blueprint):
         return 24 * 3600
 
 
-bp = _PhoneBlueprint("phone", __name__, url_prefix="/m", static_folder=str(STATIC), static_url_path="/static")
+bp = _PhoneBlueprint("phone", __name__, url_prefix="/m", static_folder=str(STATIC), static_url_path="/static",
+                      template_folder="templates")
 
 
 @lru_cache(maxsize=1)

@@ -2,7 +2,7 @@
 what is pushed after a commit.
 
 A connection is accepted only with a signed-in session (the same cookie as the API) and joins
-only the rooms of its user's scope (services/live.py ``rooms_for``); clients cannot ask to join
+only the rooms of its user's scope (services/dashboard.py ``rooms_for``); clients cannot ask to join
 anything else, so a supervisor of another district receives nothing of this one.
 
 Messages are sent after the database commit, never before, and a failure to send never undoes
@@ -25,7 +25,7 @@ def register_handlers() -> None:
     @socketio.on("connect")
     def _connect(auth=None):
         from server.api.auth import _signed_in_actor
-        from server.services.live import rooms_for
+        from server.services.dashboard import rooms_for
 
         actor = _signed_in_actor()
         if actor is None:
@@ -52,7 +52,7 @@ def publish_event(event_id: int) -> None:
         from datetime import datetime, timezone
 
         from server.extensions import db
-        from server.services.live import message_for_event
+        from server.services.dashboard import message_for_event
 
         with db.sessionmaker() as session:
             rooms, message = message_for_event(session, event_id, datetime.now(timezone.utc))
@@ -66,7 +66,7 @@ def publish_spot_checks(session, checks) -> None:
     """Push each new spot check to its trainee's phone, and tell the class's watchers."""
     try:
         from server.models import TrainingClass
-        from server.services.live import class_rooms
+        from server.services.dashboard import class_rooms
 
         by_class: dict[int, list] = {}
         for c in checks:

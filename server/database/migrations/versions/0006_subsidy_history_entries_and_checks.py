@@ -7,7 +7,7 @@ Create Date: 2026-11-24 11:18:55.032858
 from alembic import op
 import sqlalchemy as sa
 import server.models.base
-from server.dbtriggers import drop_append_only, make_append_only
+from server.database.triggers import drop_append_only, make_append_only
 
 #: What the subsidy decisions rest on: a wrong entry is withdrawn by a new row, never edited away.
 APPEND_ONLY = ("subsidy_history_entries", "subsidy_history_checks")

@@ -7,9 +7,9 @@ from flask import Response, current_app
 from server.errors import ApiError
 from server.extensions import db
 from server.models import Event, Role
-from server.services import audit, live, retention
+from server.services import audit, dashboard, retention
 from server.services.scope import Actor, visible_class
-from server.api import bp
+from server.api.blueprint import bp
 from server.api.framework import endpoint
 from server.api.schemas import LiveQuery
 
@@ -26,13 +26,13 @@ def _now() -> datetime:
 @endpoint(bp, "GET", "/live/snapshot", summary="Classes in session now with their counts, missed spot checks, and the events after a cursor (reconnect without losing events)",
           tag="live", roles=STAFF, query=LiveQuery)
 def snapshot(actor: Actor, query: LiveQuery):
-    return live.snapshot(db.session, actor, _now(), query.since, query.institution_id)
+    return dashboard.snapshot(db.session, actor, _now(), query.since, query.institution_id)
 
 
 @endpoint(bp, "GET", "/lessons/<int:lesson_id>/roll", summary="A lesson's roll: each trainee's state and the evidence of their latest event, with the venue's fence",
           tag="live", roles=STAFF)
 def roll(actor: Actor, lesson_id: int):
-    return live.roll(db.session, actor, lesson_id)
+    return dashboard.roll(db.session, actor, lesson_id)
 
 
 @endpoint(bp, "GET", "/events/<int:event_id>/frames/<int:index>", summary="One frame of an event's burst (JPEG/PNG/WebP as sent; access is audited)",

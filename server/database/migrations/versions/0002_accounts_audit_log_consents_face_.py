@@ -7,7 +7,7 @@ Create Date: 2026-11-24 05:42:07.076161
 from alembic import op
 import sqlalchemy as sa
 import server.models.base
-from server.dbtriggers import drop_append_only, make_append_only
+from server.database.triggers import drop_append_only, make_append_only
 
 APPEND_ONLY = ("audit_entries", "consents", "class_amendments")
 

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.errors import ApiError
-from server.evidence import EvidenceStore
+from server.adapters.filestore import EvidenceStore
 from server.exports import bundle, signing
 from server.exports.data import ClassData, local
 from server.exports.pdf import AttendancePdf, CertificateData, certificates_pdf
@@ -27,7 +27,7 @@ from server.exports.tables import LEVEL_ZH, ClassTables, Table, amount_cell, eli
 from server.exports.writers import TableSet
 from server.models import AssessmentResult, Certificate, District, Enrollment, Event, ExportJob, FaceTemplate, GroupPhoto, Institution, Lesson, LessonMode, Role, Seal, Trainee, TrainingClass
 from server.services import audit, chain, rules
-from server.services import export_housekeeping as housekeeping
+from server.exports import housekeeping
 from server.services.scope import Actor, classes_query, require_role, visible_class
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ Create Date: 2026-11-24 08:21:45.906339
 from alembic import op
 import sqlalchemy as sa
 import server.models.base
-from server.dbtriggers import drop_append_only, make_append_only
+from server.database.triggers import drop_append_only, make_append_only
 
 #: Recorded once, never rewritten: what the scheduler saw and decided.
 APPEND_ONLY = ("lesson_transitions", "absences", "duty_reminders")

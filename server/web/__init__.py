@@ -1,18 +1,17 @@
-"""Server-rendered pages (zh-CN). The phone app and dashboard live in checkin_web/."""
+"""Server-rendered pages (zh-CN). Pages and their templates and static files live side by side in server/web/."""
 from pathlib import Path
 
 from flask import Blueprint, render_template
 
-import checkin_web
 
 from server.extensions import db
 from server.services import status
 
 #: Third-party browser code we ship ourselves (pages load nothing from other origins):
 #: socket.io-client 4.8.4 (MIT, from the npm registry; its LICENSE sits beside it).
-VENDOR = Path(checkin_web.__file__).resolve().parent / "static" / "vendor"
+VENDOR = Path(__file__).resolve().parent / "vendor"
 
-bp = Blueprint("web", __name__, static_folder=str(VENDOR), static_url_path="/vendor")
+bp = Blueprint("web", __name__, static_folder=str(VENDOR), static_url_path="/vendor", template_folder="templates")
 
 
 @bp.get("/")

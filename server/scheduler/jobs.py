@@ -3,7 +3,7 @@ the same id replaces itself). Each job calls a service with `now`; none holds ru
 and each is idempotent (a unique constraint or a per-day check makes a second run a no-op).
 
 Run them with `hourproof scheduler`, or inside the demo server. However many of those run
-against one database, only the holder of the scheduler lock (server/schedlock.py) runs jobs;
+against one database, only the holder of the scheduler lock (server/scheduler/lock.py) runs jobs;
 the others stand by and take over when it stops or dies. Each run is recorded in job_status
 (job, runner, when, result)."""
 from __future__ import annotations
@@ -42,20 +42,20 @@ class JobSpec:
 
 
 JOBS = (
-    JobSpec("spot_checks.issue_due", "server.jobs:issue_due_spot_checks", 20,
+    JobSpec("spot_checks.issue_due", "server.scheduler.jobs:issue_due_spot_checks", 20,
             "issue the random spot checks planned for online lessons in progress"),
-    JobSpec("lessons.transitions", "server.jobs:record_lesson_transitions", 60,
+    JobSpec("lessons.transitions", "server.scheduler.jobs:record_lesson_transitions", 60,
             "record lessons opening (check-in window) and closing (check-out window)"),
-    JobSpec("attendance.absences", "server.jobs:mark_absences", 300,
+    JobSpec("attendance.absences", "server.scheduler.jobs:mark_absences", 300,
             "record trainees absent from closed lessons of filed classes"),
-    JobSpec("duties.deadlines", "server.jobs:deadline_duties", 900,
+    JobSpec("duties.deadlines", "server.scheduler.jobs:deadline_duties", 900,
             "compute filing deadlines as duties and record the reminders owed today", at_start=True),
-    JobSpec("chain.anchor_daily", "server.jobs:anchor_chain_heads", 3600,
+    JobSpec("chain.anchor_daily", "server.scheduler.jobs:anchor_chain_heads", 3600,
             "anchor each event chain's head once a day in the data dir's append-only file and the log", at_start=True),
-    JobSpec("exports.housekeeping", "server.jobs:export_housekeeping", 60,
+    JobSpec("exports.housekeeping", "server.scheduler.jobs:export_housekeeping", 60,
             "mark failed the export jobs no live process owns (killed or restarted); delete bundles past "
             "HOURPROOF_EXPORT_KEEP_DAYS and the temp dirs of exports that died", at_start=True),
-    JobSpec("retention.review", "server.jobs:review_retention", 86400,
+    JobSpec("retention.review", "server.scheduler.jobs:review_retention", 86400,
             "report evidence past its keeping period (never younger than 5 years); erase withdrawn-consent templates; "
             "with HOURPROOF_RETENTION_PURGE=1 delete the photo files past it (rows stay)",
             at_start=True),
@@ -169,7 +169,7 @@ def anchor_chain_heads(app: Flask) -> str:
 def export_housekeeping(app: Flask) -> str:
     """Also run by every web process as it starts (server/wsgi.py): the temp dirs of a web
     container are only reachable from inside it."""
-    from server.services import export_housekeeping as housekeeping
+    from server.exports import housekeeping
 
     settings = app.config["HOURPROOF_SETTINGS"]
     now = _now()
@@ -250,7 +250,7 @@ def start_jobs(app: Flask, runner: str, lock=None, seconds: int | None = None):
 def run_guarded(app: Flask, stop: threading.Event, poll: float = 5.0, seconds: int | None = None, lock=None) -> None:
     """Stand by until this process holds the scheduler lock, run the jobs while it does, and
     stop them the moment it does not (then stand by again). Returns when `stop` is set."""
-    from server.schedlock import lock_for
+    from server.scheduler.lock import lock_for
 
     settings = app.config["HOURPROOF_SETTINGS"]
     lock = lock or lock_for(settings.database_url, settings.data_dir)

@@ -1,1 +1,0 @@
-"""checkin_web."""

@@ -46,6 +46,7 @@ import tempfile
 import threading
 import time
 import uuid
+from datetime import UTC
 from pathlib import Path
 
 import requests
@@ -187,7 +188,7 @@ def _pg_schema_end() -> None:
 
 def seed(data_dir: Path) -> dict:
     """`hourproof demo --no-serve`, then an online lesson in progress for the demo class."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from sqlalchemy import select
     from sqlalchemy.orm import Session
@@ -205,7 +206,7 @@ def seed(data_dir: Path) -> dict:
     from server.services.faces import active_template
 
     engine = make_engine(DB["url"] or f"sqlite:///{data_dir / 'hourproof.sqlite3'}")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     try:
         with Session(engine) as s, s.begin():
             s.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
@@ -235,7 +236,7 @@ def seed(data_dir: Path) -> dict:
 
 
 def bare_face(frames: list[bytes], template_bytes: bytes, runs: int) -> dict:
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     import recognition
     from recognition import DlibRecognizer, RecognitionSettings
@@ -244,7 +245,7 @@ def bare_face(frames: list[bytes], template_bytes: bytes, runs: int) -> dict:
     recognizer, settings = DlibRecognizer(), RecognitionSettings()
     cpu, wall, passed, reasons = [], [], 0, set()
     for i in range(runs + 1):  # run 0 loads the models: not counted
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         ch = recognition.Challenge(nonce=uuid.uuid4().hex, steps=tuple(STEPS), issued_at=now,
                                    expires_at=now + timedelta(seconds=settings.challenge_ttl_seconds))
         c0, w0 = time.process_time(), time.perf_counter()
@@ -262,7 +263,7 @@ def bare_face(frames: list[bytes], template_bytes: bytes, runs: int) -> dict:
 def bare_face_threads(frames: list[bytes], template_bytes: bytes, threads: int, runs_each: int) -> dict:
     """The same face work in `threads` threads of one process (as a threaded worker runs it):
     check-ins per second of wall time, to compare with one thread (does it use every core?)."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     import recognition
     from recognition import DlibRecognizer, RecognitionSettings
@@ -272,7 +273,7 @@ def bare_face_threads(frames: list[bytes], template_bytes: bytes, threads: int, 
 
     def work(n: int) -> None:
         for _ in range(n):
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             ch = recognition.Challenge(nonce=uuid.uuid4().hex, steps=tuple(STEPS), issued_at=now,
                                        expires_at=now + timedelta(seconds=120))
             recognition.check_liveness(frames, ch, template, recognizer, settings, now)

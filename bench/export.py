@@ -37,15 +37,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 LESSONS = 50
-T0 = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)  # 09:00 in Shanghai
-NOW = datetime(2026, 12, 1, 4, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
+NOW = datetime(2026, 12, 1, 4, 0, tzinfo=UTC)
 CHUNK = 20_000
 
 
@@ -64,8 +64,7 @@ def build(path: Path, trainees: int) -> dict:
 
     from server.database import migrate as dbmigrate
     from server.extensions import make_engine
-    from server.models import (ChainHead, City, District, Enrollment, Institution, Lesson, Region, Trainee,
-                               TrainingClass, Venue)
+    from server.models import ChainHead, City, District, Enrollment, Institution, Lesson, Region, Trainee, TrainingClass, Venue
 
     engine = make_engine(f"sqlite:///{path}")
     dbmigrate.upgrade(engine)
@@ -143,11 +142,12 @@ def openpyxl_alone(xlsx: Path, out: Path) -> tuple[float, int]:
 
 
 def worker(db: Path, out_dir: Path) -> dict:
-    from server.exports import bundle, signing
-    from server.extensions import make_engine
-    from server.exports import service as exports
-    from server.services.scope import Actor
     from sqlalchemy.orm import sessionmaker
+
+    from server.exports import bundle, signing
+    from server.exports import service as exports
+    from server.extensions import make_engine
+    from server.services.scope import Actor
 
     engine = make_engine(f"sqlite:///{db}")
     key = signing.load_or_create(out_dir)
@@ -211,9 +211,9 @@ def pdf_worker(db: Path, out_dir: Path, part_size: int, code: str) -> dict:
     from sqlalchemy.orm import sessionmaker
 
     from server.exports import pdf as pdfmod
+    from server.exports import service as exports
     from server.exports import signing
     from server.extensions import make_engine
-    from server.exports import service as exports
     from server.services.scope import Actor
 
     assert Path(exports.__file__).resolve().is_relative_to(Path(code or Path(__file__).parent.parent).resolve())

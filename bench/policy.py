@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -36,7 +36,7 @@ from policies.model import Employment, Interval, Level, Mode, SubsidyRequest  # 
 from policies.subsidy import decide_subsidy  # noqa: E402
 
 INTERVALS_PER_ENROLLMENT = 10
-T0 = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)  # 09:00 in Shanghai
+T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
 DAY = timedelta(days=1)
 MINUTE = timedelta(minutes=1)
 TODAY = date(2026, 12, 1)

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import enum
 from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Sequence, Union
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Union
 
 from policies.hours import merge as _merge
 from policies.model import Interval, Mode, PlannedLesson, Reason
@@ -33,7 +34,7 @@ _BEIJING = timezone(timedelta(hours=8))
 
 EventId = Union[str, int]
 Span = tuple[datetime, datetime]
-_EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 
 class EventKind(str, enum.Enum):
@@ -70,7 +71,7 @@ def _aware(at: object, name: str) -> datetime:
         raise AttendanceError(f"{name} must be a datetime, got {type(at).__name__}")
     if at.tzinfo is None or at.utcoffset() is None:
         raise AttendanceError(f"{name} must be timezone-aware (store UTC, show Asia/Shanghai), got {at.isoformat()}")
-    return at.astimezone(timezone.utc)
+    return at.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -253,7 +254,7 @@ def _subtract(a: Sequence[Span], b: Sequence[Span]) -> list[Span]:
 
 
 def _covers(merged: Sequence[Span], at: datetime) -> bool:
-    i = bisect_right(merged, (at, datetime.max.replace(tzinfo=timezone.utc))) - 1
+    i = bisect_right(merged, (at, datetime.max.replace(tzinfo=UTC))) - 1
     return i >= 0 and merged[i][0] <= at < merged[i][1]
 
 

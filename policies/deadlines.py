@@ -9,9 +9,9 @@ publishes that year's holidays.
 from __future__ import annotations
 
 import calendar
+from collections.abc import Mapping
 from datetime import date, timedelta
 from functools import lru_cache
-from typing import Mapping
 
 import chinese_calendar
 

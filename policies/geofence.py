@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Sequence, Union
+from typing import Union
 
 from policies.model import Reason
 
@@ -42,7 +43,7 @@ class Datum(str, enum.Enum):
     BD09 = "bd09"  # Baidu maps
 
     @classmethod
-    def parse(cls, value: "Datum | str") -> "Datum":
+    def parse(cls, value: Datum | str) -> Datum:
         if isinstance(value, Datum):
             return value
         try:
@@ -177,7 +178,7 @@ def bd09_to_gcj02(lat: float, lon: float) -> tuple[float, float]:
     return g_lat, g_lon
 
 
-def convert(lat: float, lon: float, source: "Datum | str", target: "Datum | str") -> tuple[float, float]:
+def convert(lat: float, lon: float, source: Datum | str, target: Datum | str) -> tuple[float, float]:
     """(lat, lon) from one datum to another, through GCJ-02 when needed."""
     source, target = Datum.parse(source), Datum.parse(target)
     if source is target:
@@ -275,7 +276,7 @@ class Fix:
                            f"定位精度约 {_km_text(self.accuracy_m)}，无法确认位置，请到室外或开启精确定位后重试")
         object.__setattr__(self, "datum", Datum.parse(self.datum))
 
-    def in_datum(self, datum: "Datum | str") -> tuple[float, float]:
+    def in_datum(self, datum: Datum | str) -> tuple[float, float]:
         return convert(self.lat, self.lon, self.datum, datum)
 
 
@@ -283,7 +284,7 @@ def _fence_error(code: str, message: str) -> FenceError:
     return FenceError(code, message)
 
 
-def _fence_datum(value: "Datum | str") -> Datum:
+def _fence_datum(value: Datum | str) -> Datum:
     try:
         return Datum.parse(value)
     except FixError as e:
@@ -576,7 +577,7 @@ def fix_signals(
     return tuple(reasons)
 
 
-def fence_from_record(kind: str, datum: "Datum | str", *, lat: float | None = None, lon: float | None = None,
+def fence_from_record(kind: str, datum: Datum | str, *, lat: float | None = None, lon: float | None = None,
                       radius_m: float | None = None, points: Sequence[Sequence[float]] | None = None) -> Fence:
     """Build a fence from the venue's stored fields (kind "circle" or "polygon")."""
     if kind == "circle":

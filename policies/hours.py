@@ -10,9 +10,10 @@ Time is kept in whole seconds internally so that comparisons with the required h
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from fractions import Fraction
-from typing import Iterable, Sequence, TypeVar
+from typing import TypeVar
 
 from policies.model import HourLedger, Interval, Mode, Reason, RegionPolicy
 

@@ -7,14 +7,15 @@ decimal, got 'abc'"), never turn into a silent 0 or a KeyError three calls later
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import yaml
 
@@ -278,7 +279,7 @@ def load_catalog_file(path: str | Path) -> Catalog:
     return Catalog(tuple(occupations), source=str(data.get("source", "")))
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_catalog() -> Catalog:
     """The catalog shipped in policies/occupations.yaml (cached: it is immutable)."""
     return load_catalog_file(CATALOG_FILE)
@@ -497,7 +498,7 @@ def region_codes() -> tuple[str, ...]:
     return tuple(sorted(p.stem for p in REGIONS_DIR.glob("*.yaml")))
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_region(code: str) -> RegionPolicy:
     """The shipped policy of one region: cq, yn, js or zj-jinhua."""
     path = REGIONS_DIR / f"{code}.yaml"

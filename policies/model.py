@@ -8,11 +8,12 @@ that let a trainee, an institution or an auditor ask "why" and get the clause.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from fractions import Fraction
-from typing import Any, Mapping
+from typing import Any
 
 CENT = Decimal("0.01")
 
@@ -44,7 +45,7 @@ class Level(str, enum.Enum):
         return {"junior": 1, "mid": 2, "senior": 3}[self.value]
 
     @classmethod
-    def parse(cls, text: str) -> "Level":
+    def parse(cls, text: str) -> Level:
         """Accept the English code or the Chinese name (初级/中级/高级)."""
         for level in cls:
             if text in (level.value, level.zh):

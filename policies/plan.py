@@ -12,9 +12,9 @@ from decimal import Decimal
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
-from policies.hours import span_seconds, required_seconds
+from policies.hours import required_seconds, span_seconds
 from policies.loader import Catalog, UnknownOccupationError
-from policies.model import hours_from_seconds, ClassPlan, Mode, PlanCheck, Reason, RegionPolicy
+from policies.model import ClassPlan, Mode, PlanCheck, Reason, RegionPolicy, hours_from_seconds
 
 
 def _local(dt: datetime, tz: ZoneInfo) -> str:

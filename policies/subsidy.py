@@ -17,10 +17,11 @@ full record was checked, every frequency limit is reported as `history_not_check
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 from policies.deadlines import add_months
 from policies.loader import Catalog

@@ -13,15 +13,24 @@ No Flask, no database, no logging of image bytes or encodings. The check-in serv
 with ``recognizer`` a ``Recognizer`` (``DlibRecognizer()`` in production, a fake in unit tests) and
 ``settings`` a ``RecognitionSettings``. Every decision has ``reasons: tuple[Reason, ...]``.
 """
-from .faces import Box, DlibRecognizer, Recognizer, eye_aspect_ratio, yaw_ratio
-from .group import GroupFace, GroupMatch, match_group_photo
-from .images import ImageError, LoadedImage, dhash, from_array, hamming, load_image
-from .liveness import (BLINK, STEP_MESSAGES, TURN_LEFT, TURN_RIGHT, Challenge, FrameObservation,
-                       LivenessResult, check_liveness, new_challenge)
-from .matching import Enrollment, Template, Verification, enroll, verify
-from .quality import Face, QualityReport, assess_quality
-from .reasons import MESSAGES, Reason
-from .settings import RecognitionSettings
+from recognition.faces import Box, DlibRecognizer, Recognizer, eye_aspect_ratio, yaw_ratio
+from recognition.group import GroupFace, GroupMatch, match_group_photo
+from recognition.images import ImageError, LoadedImage, dhash, from_array, hamming, load_image
+from recognition.liveness import (
+    BLINK,
+    STEP_MESSAGES,
+    TURN_LEFT,
+    TURN_RIGHT,
+    Challenge,
+    FrameObservation,
+    LivenessResult,
+    check_liveness,
+    new_challenge,
+)
+from recognition.matching import Enrollment, Template, Verification, enroll, verify
+from recognition.quality import Face, QualityReport, assess_quality
+from recognition.reasons import MESSAGES, Reason
+from recognition.settings import RecognitionSettings
 
 __all__ = [
     "BLINK", "STEP_MESSAGES", "TURN_LEFT", "TURN_RIGHT", "Box", "Challenge", "DlibRecognizer", "Enrollment", "Face", "FrameObservation", "GroupFace",

@@ -20,16 +20,25 @@ import platform
 import sys
 import time
 import warnings
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
-from . import (Challenge, DlibRecognizer, RecognitionSettings, Template, assess_quality,
-               check_liveness, enroll, load_image, verify)
-from .faces import detect_faces
-from .images import ImageError, downscale
-from .liveness import TURN_LEFT, TURN_RIGHT
+from recognition import (
+    Challenge,
+    DlibRecognizer,
+    RecognitionSettings,
+    Template,
+    assess_quality,
+    check_liveness,
+    enroll,
+    load_image,
+    verify,
+)
+from recognition.faces import detect_faces
+from recognition.images import ImageError, downscale
+from recognition.liveness import TURN_LEFT, TURN_RIGHT
 
 
 def _ms(samples: list[float]) -> dict[str, float | None]:
@@ -141,7 +150,7 @@ def run(pairs_csv: Path, video: Path | None, repeat: int) -> dict:
     if video.exists() and enrol_photo.exists():
         frames = [_jpeg(f) for f in _clip_frames(video, list(range(90, 210, 12)))]
         live_template = enroll([enrol_photo.read_bytes()], rec, settings).template
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         # the motion in these frames: his own left, right, left (see tests/recognition)
         challenge = Challenge("bench", (TURN_LEFT, TURN_RIGHT, TURN_LEFT), now, now + timedelta(hours=1))
         burst = (frames, challenge, live_template, now)

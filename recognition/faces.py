@@ -18,7 +18,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from .images import LoadedImage, downscale
+from recognition.images import LoadedImage, downscale
 
 MODEL_NAME = "dlib_face_recognition_resnet_model_v1"
 
@@ -44,12 +44,12 @@ class Box:
     def area(self) -> int:
         return max(0, self.width) * max(0, self.height)
 
-    def scaled(self, factor: float) -> "Box":
+    def scaled(self, factor: float) -> Box:
         """The same box in an image ``factor`` times as large."""
         return Box(round(self.left * factor), round(self.top * factor),
                    round(self.right * factor), round(self.bottom * factor))
 
-    def clipped(self, width: int, height: int) -> "Box":
+    def clipped(self, width: int, height: int) -> Box:
         """The box clipped to an image of the given size (may become empty)."""
         return Box(max(0, self.left), max(0, self.top), min(width, self.right), min(height, self.bottom))
 

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .faces import Box, Recognizer, detect_faces
-from .images import ImageError, LoadedImage, as_loaded
-from .matching import Template
-from .reasons import Reason, reason, reasons_evidence
-from .settings import RecognitionSettings
+from recognition.faces import Box, Recognizer, detect_faces
+from recognition.images import ImageError, LoadedImage, as_loaded
+from recognition.matching import Template
+from recognition.reasons import Reason, reason, reasons_evidence
+from recognition.settings import RecognitionSettings
 
 
 @dataclass(frozen=True)

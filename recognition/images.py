@@ -14,8 +14,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .reasons import MESSAGES, Reason, reason
-from .settings import RecognitionSettings
+from recognition.reasons import MESSAGES, Reason, reason
+from recognition.settings import RecognitionSettings
 
 #: formats a phone page may send; anything else PIL can read (GIF, BMP, TIFF...) is refused.
 ALLOWED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "MPO"})

@@ -29,12 +29,12 @@ from datetime import datetime, timedelta
 import cv2
 import numpy as np
 
-from .faces import Box, Recognizer, detect_faces, eye_aspect_ratio, yaw_ratio
-from .images import ImageError, LoadedImage, as_loaded, dhash, thumbnail
-from .matching import Template
-from .quality import significant_faces
-from .reasons import Reason, reason, reasons_evidence
-from .settings import RecognitionSettings
+from recognition.faces import Box, Recognizer, detect_faces, eye_aspect_ratio, yaw_ratio
+from recognition.images import ImageError, LoadedImage, as_loaded, dhash, thumbnail
+from recognition.matching import Template
+from recognition.quality import significant_faces
+from recognition.reasons import Reason, reason, reasons_evidence
+from recognition.settings import RecognitionSettings
 
 TURN_LEFT = "turn_left"
 TURN_RIGHT = "turn_right"

@@ -15,11 +15,11 @@ from itertools import combinations
 
 import numpy as np
 
-from .images import LoadedImage
-from .quality import QualityReport, assess_quality
-from .faces import Recognizer
-from .reasons import Reason, reason, reasons_evidence
-from .settings import RecognitionSettings
+from recognition.faces import Recognizer
+from recognition.images import LoadedImage
+from recognition.quality import QualityReport, assess_quality
+from recognition.reasons import Reason, reason, reasons_evidence
+from recognition.settings import RecognitionSettings
 
 _MAGIC = b"HPFT"  # hourproof face template
 _FORMAT_VERSION = 1
@@ -68,7 +68,7 @@ class Template:
         return _MAGIC + struct.pack("<HI", _FORMAT_VERSION, len(header)) + header + body
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "Template":
+    def from_bytes(cls, data: bytes) -> Template:
         """Parse ``to_bytes()`` output; raises ValueError on anything malformed."""
         if len(data) < 10 or data[:4] != _MAGIC:
             raise ValueError("not a face template")

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .faces import Box, Recognizer, detect_faces, yaw_ratio
-from .images import ImageError, LoadedImage, as_loaded, to_gray
-from .reasons import Reason, reason
-from .settings import RecognitionSettings
+from recognition.faces import Box, Recognizer, detect_faces, yaw_ratio
+from recognition.images import ImageError, LoadedImage, as_loaded, to_gray
+from recognition.reasons import Reason, reason
+from recognition.settings import RecognitionSettings
 
 
 @dataclass(frozen=True, eq=False)

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from PIL import Image
 
-from .faces import Box
+from recognition.faces import Box
 
 _MARK = (0xF4, 0xCE)
 _HEADER_ROWS = 5

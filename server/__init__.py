@@ -100,7 +100,6 @@ def _bind_face_pipeline(app: Flask, config: dict[str, Any], env) -> None:
     import threading
 
     from recognition import RecognitionSettings
-
     from server.adapters.filestore import EvidenceStore
 
     app.config.setdefault("RECOGNITION_SETTINGS", RecognitionSettings())

@@ -56,7 +56,7 @@ class Settings:
     db_max_overflow: int = 10
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> "Settings":
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
         env = dict(os.environ if env is None else env)
         data_dir = Path(overrides.pop("data_dir", None) or _data_dir(env))
         database_url = overrides.pop("database_url", None) or env.get("DATABASE_URL") or (

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC
 
 from flask_socketio import ConnectionRefusedError, join_room
 
@@ -49,13 +50,13 @@ def publish_event(event_id: int) -> None:
     Reads in a session of its own, not the request's: a writing request's session begins with
     SQLite's write lock (extensions.Database.session), which these reads do not need."""
     try:
-        from datetime import datetime, timezone
+        from datetime import datetime
 
         from server.extensions import db
         from server.services.dashboard import message_for_event
 
         with db.sessionmaker() as session:
-            rooms, message = message_for_event(session, event_id, datetime.now(timezone.utc))
+            rooms, message = message_for_event(session, event_id, datetime.now(UTC))
         message["sent_at"] = time.time()  # server clock at sending: delivery latency is measurable
         socketio.emit("event", message, to=rooms)
     except Exception as exc:  # noqa: BLE001 - the event is stored; the dashboard catches up on reconnect

@@ -1,18 +1,17 @@
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 from flask import current_app
-from datetime import datetime, timezone
 
+from server.api import auth
+from server.api.blueprint import bp
+from server.api.framework import endpoint
+from server.api.schemas import ActivateIn, LoginIn, UserIn
 from server.errors import ApiError
 from server.extensions import db
 from server.models import Role, User
 from server.services import accounts
 from server.services.scope import Actor
-from server.api import auth
-from server.api.blueprint import bp
-from server.api.framework import endpoint
-from server.api.schemas import ActivateIn, LoginIn, UserIn
-
 
 
 def _limiter() -> accounts.AttemptLimiter:
@@ -33,7 +32,7 @@ def _limited():
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def user_json(user: User) -> dict:

@@ -10,7 +10,8 @@ import secrets
 import time
 from datetime import timedelta
 
-from flask import g, request, session as cookie
+from flask import g, request
+from flask import session as cookie
 from sqlalchemy import bindparam, select
 
 from server.errors import ApiError

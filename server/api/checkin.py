@@ -1,23 +1,23 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import current_app
 from sqlalchemy import select
 
 from server import sockets
+from server.api.blueprint import bp
+from server.api.framework import endpoint, parse_form_json, read_uploads
+from server.api.schemas import ChallengeIn, CheckinMeta, HeartbeatIn, ReviewIn, SpotCheckIn
 from server.extensions import db
 from server.models import Role, Trainee
 from server.services import checkin, ledger, presence, review
 from server.services.scope import Actor
-from server.api.blueprint import bp
-from server.api.framework import endpoint, parse_form_json, read_uploads
-from server.api.schemas import ChallengeIn, CheckinMeta, HeartbeatIn, ReviewIn, SpotCheckIn
 
 TRAINEE = (Role.trainee,)
 WATCHERS = (Role.teacher, Role.district_supervisor, Role.admin, Role.institution_admin)
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _ctx() -> checkin.Context:

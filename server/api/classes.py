@@ -1,18 +1,18 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
+from server.api.blueprint import bp
+from server.api.framework import endpoint
+from server.api.schemas import AmendmentIn, ClassIn, LessonsIn
 from server.extensions import db
 from server.models import Role
 from server.services import classes as svc
 from server.services.scope import Actor, visible_class
-from server.api.blueprint import bp
-from server.api.framework import endpoint
-from server.api.schemas import AmendmentIn, ClassIn, LessonsIn
 
 STAFF = (Role.admin, Role.institution_admin)
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @endpoint(bp, "POST", "/classes", summary="Create a training class (draft), optionally with its lessons", tag="classes",

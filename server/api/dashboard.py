@@ -1,17 +1,17 @@
 """The live dashboard's reads: snapshot (+ events since a cursor), a lesson's roll, and an
 event's frames (biometric: scoped and audited)."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import Response, current_app
 
+from server.api.blueprint import bp
+from server.api.framework import endpoint
+from server.api.schemas import LiveQuery
 from server.errors import ApiError
 from server.extensions import db
 from server.models import Event, Role
 from server.services import audit, dashboard, retention
 from server.services.scope import Actor, visible_class
-from server.api.blueprint import bp
-from server.api.framework import endpoint
-from server.api.schemas import LiveQuery
 
 STAFF = (Role.teacher, Role.district_supervisor, Role.admin, Role.institution_admin, Role.city_reviewer)
 #: who may look at a trainee's check-in frames (biometric data): the supervisors and reviewers who
@@ -20,7 +20,7 @@ FRAME_VIEWERS = STAFF
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @endpoint(bp, "GET", "/live/snapshot", summary="Classes in session now with their counts, missed spot checks, and the events after a cursor (reconnect without losing events)",

@@ -2,18 +2,18 @@
 overdue filings and reviews) and absences, scoped like classes."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 from pydantic import Field
 
+from server.api.blueprint import bp
+from server.api.framework import endpoint
+from server.api.schemas import Id, Strict
 from server.extensions import db
 from server.models import Role
 from server.services import duties as svc
 from server.services.scope import Actor
-from server.api.blueprint import bp
-from server.api.framework import endpoint
-from server.api.schemas import Id, Strict
 
 
 class DutiesQuery(Strict):
@@ -35,7 +35,7 @@ class ApplicationReceivedIn(Strict):
 @endpoint(bp, "GET", "/duties", summary="Filing deadlines due / overdue / done, each with its clause (my scope)",
           tag="duties", roles=svc.VIEWERS, query=DutiesQuery)
 def list_duties(actor: Actor, query: DutiesQuery):
-    return svc.duties_for(db.session, actor, datetime.now(timezone.utc), query.status, query.class_id, query.institution_id)
+    return svc.duties_for(db.session, actor, datetime.now(UTC), query.status, query.class_id, query.institution_id)
 
 
 @endpoint(bp, "POST", "/duties/<int:duty_id>/done",
@@ -43,14 +43,14 @@ def list_duties(actor: Actor, query: DutiesQuery):
           tag="duties", roles=(Role.admin, Role.institution_admin, Role.district_supervisor, Role.city_reviewer),
           body=DutyDoneIn)
 def duty_done(actor: Actor, duty_id: int, body: DutyDoneIn):
-    return svc.mark_done(db.session, actor, duty_id, body.note, datetime.now(timezone.utc))
+    return svc.mark_done(db.session, actor, duty_id, body.note, datetime.now(UTC))
 
 
 @endpoint(bp, "POST", "/classes/<int:class_id>/application-received",
           summary="Record the day 人社 accepted the class's subsidy application; its review deadline (JS 5 working days) becomes a duty",
           tag="duties", roles=svc.REVIEWERS, body=ApplicationReceivedIn, status=201)
 def application_received(actor: Actor, class_id: int, body: ApplicationReceivedIn):
-    return svc.record_application(db.session, actor, class_id, body.received_on, datetime.now(timezone.utc))
+    return svc.record_application(db.session, actor, class_id, body.received_on, datetime.now(UTC))
 
 
 @endpoint(bp, "GET", "/classes/<int:class_id>/absences",
@@ -59,4 +59,4 @@ def application_received(actor: Actor, class_id: int, body: ApplicationReceivedI
 def class_absences(actor: Actor, class_id: int):
     from server.services import lesson_state
 
-    return lesson_state.absences_of_class(db.session, actor, class_id, datetime.now(timezone.utc))
+    return lesson_state.absences_of_class(db.session, actor, class_id, datetime.now(UTC))

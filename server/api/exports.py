@@ -3,20 +3,19 @@ district roll-up), poll its progress, download the signed bundle; the deployment
 and what the JS filing records (assessment results, certificate numbers, group photos)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 
 from flask import current_app, send_file
 from pydantic import Field
 
-from server.extensions import db
-from server.exports import signing
-from server.models import Role
-from server.exports import service as svc
-from server.services.scope import Actor
 from server.api.blueprint import bp
 from server.api.framework import endpoint, read_uploads
 from server.api.schemas import Strict
+from server.exports import service as svc
+from server.exports import signing
+from server.extensions import db
+from server.services.scope import Actor
 
 
 class ClassExportIn(Strict):
@@ -39,7 +38,7 @@ class CertificateIn(Strict):
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _settings():

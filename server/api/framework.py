@@ -13,9 +13,9 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ValidationError
 
+from server.api import auth
 from server.errors import ApiError
 from server.models import Role
-from server.api import auth
 
 #: JSON bodies are small; uploads (photos, spreadsheets) have their own larger limit.
 MAX_JSON_BYTES = 256 * 1024

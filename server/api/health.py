@@ -1,8 +1,8 @@
 from flask import jsonify
 
+from server.api.blueprint import bp
 from server.extensions import db
 from server.services import status
-from server.api.blueprint import bp
 
 
 @bp.get("/health")

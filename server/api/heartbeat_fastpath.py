@@ -30,7 +30,7 @@ import io
 import json
 import re
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, select
 from werkzeug.http import parse_cookie
@@ -124,7 +124,7 @@ class HeartbeatFastPath:
             row = conn.execute(self._row, {"uid": uid, "lesson_id": lesson_id}).first()
         if row is None or Role(row.role) is not Role.trainee or not self._auth.session_matches(session, row.active, row.password_hash):
             return None
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         if self._presence.heartbeat_refusal(row, now) is not None:
             return None
         try:

@@ -1,10 +1,10 @@
+from server.api.blueprint import bp
+from server.api.framework import endpoint
+from server.api.schemas import InstitutionIn, TeacherIn, VenueIn
 from server.extensions import db
 from server.models import Role
 from server.services import institutions as svc
 from server.services.scope import Actor
-from server.api.blueprint import bp
-from server.api.framework import endpoint
-from server.api.schemas import InstitutionIn, TeacherIn, VenueIn
 
 STAFF = (Role.admin, Role.institution_admin)
 

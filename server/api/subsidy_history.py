@@ -1,20 +1,20 @@
 """A trainee's subsidy history (补贴享受记录): read it, record a subsidy received elsewhere,
 withdraw one recorded by mistake, record a check of the full record. The exports' subsidy
 decisions read the same history (services.subsidy_history.histories)."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from server.extensions import db
-from server.services import subsidy_history as svc
-from server.services.scope import Actor
 from server.api.blueprint import bp
 from server.api.framework import endpoint
 from server.api.schemas import RetractionIn, SubsidyHistoryCheckIn, SubsidyHistoryEntryIn
+from server.extensions import db
+from server.services import subsidy_history as svc
+from server.services.scope import Actor
 
 WHO = svc.HISTORY_STAFF
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @endpoint(bp, "GET", "/trainees/<int:trainee_id>/subsidy-history",

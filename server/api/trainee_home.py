@@ -1,19 +1,20 @@
 """The phone app's home: the trainee's own lessons of a day."""
 from __future__ import annotations
 
-from datetime import date as Date, datetime, timezone
+from datetime import UTC, datetime
+from datetime import date as Date
 from typing import Annotated
 
 from flask import current_app
 from pydantic import BaseModel, ConfigDict, Field
 
+from server.api.blueprint import bp
+from server.api.framework import endpoint
 from server.extensions import db
 from server.models import Role
 from server.services import trainee_home
 from server.services.checkin import CheckinSettings
 from server.services.scope import Actor
-from server.api.blueprint import bp
-from server.api.framework import endpoint
 
 
 class MyLessonsQuery(BaseModel):
@@ -28,5 +29,5 @@ class MyLessonsQuery(BaseModel):
           summary="My lessons of a day (Beijing time): mode, venue and fence, times, check-in window state, my latest event",
           tag="check-in", roles=(Role.trainee,), query=MyLessonsQuery)
 def my_lessons(actor: Actor, query: MyLessonsQuery):
-    return trainee_home.lessons_on(db.session, actor, query.date, datetime.now(timezone.utc), query.class_id,
+    return trainee_home.lessons_on(db.session, actor, query.date, datetime.now(UTC), query.class_id,
                                    current_app.config.get("CHECKIN_SETTINGS", CheckinSettings()))

@@ -1,21 +1,22 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import current_app, request
 
-from server.errors import ApiError
-from server.extensions import db
-from server.models import Role
-from server.services import audit, faces, trainees as svc
-from server.services.scope import Actor
 from server.api.blueprint import bp
 from server.api.framework import endpoint, read_uploads
 from server.api.schemas import ConsentIn, EnrollmentIn, ListQuery
+from server.errors import ApiError
+from server.extensions import db
+from server.models import Role
+from server.services import audit, faces
+from server.services import trainees as svc
+from server.services.scope import Actor
 
 STAFF = (Role.admin, Role.institution_admin)
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @endpoint(bp, "POST", "/classes/<int:class_id>/enrollments", summary="Enrol one trainee (creates their account)",

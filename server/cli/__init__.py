@@ -13,7 +13,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="hourproof: verified attendance and subsidy rules for vocational training",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    from server.cli import app as cli_app, policy as cli_policy, retention as cli_retention
+    from server.cli import app as cli_app
+    from server.cli import policy as cli_policy
+    from server.cli import retention as cli_retention
 
     cli_policy.add_commands(sub)
     cli_app.add_commands(sub)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -123,7 +123,7 @@ def _demo(args) -> int:
 
     app = _app()
     dbmigrate.upgrade(db.engine)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with db.begin() as session:
         logins = demo.seed(session, now)
     faces_dir = demo.default_faces_dir()
@@ -209,9 +209,7 @@ def _audit_verify(args) -> int:
     import json
 
     from server.extensions import db
-    from server.services import chain
-
-    from server.services import anchors
+    from server.services import anchors, chain
 
     app = _app()
     path = anchors.anchor_path(app.config["HOURPROOF_SETTINGS"].data_dir)
@@ -222,9 +220,9 @@ def _audit_verify(args) -> int:
         anchored, anchor_problems = anchors.verify(session, path)
         photos = None
         if args.photos:
-            from datetime import datetime, timezone
+            from datetime import datetime
 
-            photos = chain.verify_photos(session, app.extensions["hourproof_evidence"], datetime.now(timezone.utc),
+            photos = chain.verify_photos(session, app.extensions["hourproof_evidence"], datetime.now(UTC),
                                          chain.chain_of(args.class_id) if args.class_id else None)
     if args.class_id:
         anchor_problems = [p for p in anchor_problems if p.chain in (None, chain.chain_of(args.class_id))]
@@ -326,9 +324,9 @@ def _export(args) -> int:
     """Exit 0 with the bundle's path and SHA-256; 2 when the export is refused (why is printed)."""
     from server.database import migrate as dbmigrate
     from server.errors import ApiError
+    from server.exports import service as exports
     from server.exports import signing
     from server.extensions import db
-    from server.exports import service as exports
     from server.services.scope import Actor
 
     app = _app()
@@ -338,7 +336,7 @@ def _export(args) -> int:
     if not formats or formats - exports.FORMATS:
         print(f"hourproof: --formats takes {', '.join(sorted(exports.FORMATS))}", file=sys.stderr)
         return 2
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     key = signing.load_or_create(settings.data_dir)
     actor = Actor.system()
     is_class = args.export_command == "class"
@@ -358,7 +356,7 @@ def _export(args) -> int:
             session.rollback()
         if result.seal is not None:
             with db.begin() as session:
-                seal = exports.seal_class(session, actor, args.class_id, result, None, datetime.now(timezone.utc))
+                seal = exports.seal_class(session, actor, args.class_id, result, None, datetime.now(UTC))
                 print(f"sealed class {args.class_id} at chain seq {seal.chain_seq} (seal {seal.id})")
     except ApiError as exc:
         print(f"hourproof: {exc.message}", file=sys.stderr)

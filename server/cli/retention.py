@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -22,8 +22,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _retention(args) -> int:
-    from server.database import migrate as dbmigrate
     from server.cli.app import _app
+    from server.database import migrate as dbmigrate
     from server.extensions import db
     from server.services import retention
 
@@ -31,7 +31,7 @@ def _retention(args) -> int:
     if dbmigrate.current(db.engine) is None:
         print("hourproof: the database is empty (run `hourproof db upgrade`)", file=sys.stderr)
         return 2
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with db.sessionmaker() as session:
         report = retention.purge_photos(session, now, app.extensions["hourproof_evidence"], dry_run=not args.purge)
     if args.json:

@@ -12,7 +12,7 @@ import hashlib
 import json
 import zipfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -42,7 +42,7 @@ def write_bundle(path: Path, files: list[tuple[str, Path]], key: Ed25519PrivateK
     pub = key.public_key()
     manifest = {
         "format": FORMAT,
-        "created_at": now.astimezone(timezone.utc).isoformat(),
+        "created_at": now.astimezone(UTC).isoformat(),
         "signing_key": {"algorithm": "Ed25519", "key_id": signing.key_id(pub),
                         "public_key_base64": base64.b64encode(signing.raw(pub)).decode()},
         "chains": chains,

@@ -10,19 +10,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from policies.model import Employment, Level as PLevel, Person, SubsidyDecision, SubsidyRequest
+from policies.model import Employment, Person, SubsidyDecision, SubsidyRequest
+from policies.model import Level as PLevel
 from policies.subsidy import decide_subsidy
-
-from server.models import Certificate, Enrollment, EmploymentAfter, EmploymentAtStart, Lesson, LessonMode, Trainee, TrainingClass
+from server.models import Certificate, EmploymentAfter, EmploymentAtStart, Enrollment, Lesson, LessonMode, Trainee, TrainingClass
 from server.services import rules
-from server.services.subsidy_history import TraineeHistory, histories
 from server.services.ledger import EnrollmentHours, class_lessons, compute_hours, enrollment_rows, required_hours
+from server.services.subsidy_history import TraineeHistory, histories
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 #: Enrollments (with their trainees) read per query: big enough to be cheap, small enough to be flat.

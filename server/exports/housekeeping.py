@@ -69,7 +69,7 @@ class JobLock:
         self.path, self.fd = path, fd
 
     @classmethod
-    def take(cls, data_dir: Path, job_id: int) -> "JobLock":
+    def take(cls, data_dir: Path, job_id: int) -> JobLock:
         """Taken by the process creating the job, before its row is committed. A new job id has
         no lock yet, so this never waits; if it cannot be had, something is badly wrong."""
         path = _locks_dir(data_dir) / f"{job_id}.lock"
@@ -84,7 +84,7 @@ class JobLock:
         return cls(path, fd)
 
     @classmethod
-    def claim_if_dead(cls, data_dir: Path, job_id: int) -> "JobLock | None":
+    def claim_if_dead(cls, data_dir: Path, job_id: int) -> JobLock | None:
         """None while a live process holds the job's lock; else the lock, now held by us (a job
         whose lock file is missing has no owner either: an empty claim)."""
         path = _locks_dir(data_dir) / f"{job_id}.lock"

@@ -12,22 +12,37 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from server.errors import ApiError
 from server.adapters.filestore import EvidenceStore
-from server.exports import bundle, signing
+from server.errors import ApiError
+from server.exports import bundle, housekeeping, signing
 from server.exports.data import ClassData, local
 from server.exports.pdf import AttendancePdf, CertificateData, certificates_pdf
-from server.exports.tables import LEVEL_ZH, ClassTables, Table, amount_cell, eligible_zh, minutes, reasons_text, show_id
+from server.exports.tables import LEVEL_ZH, ClassTables, Table, amount_cell, eligible_zh, reasons_text, show_id
 from server.exports.writers import TableSet
-from server.models import AssessmentResult, Certificate, District, Enrollment, Event, ExportJob, FaceTemplate, GroupPhoto, Institution, Lesson, LessonMode, Role, Seal, Trainee, TrainingClass
-from server.services import audit, chain, rules
-from server.exports import housekeeping
+from server.models import (
+    AssessmentResult,
+    Certificate,
+    District,
+    Enrollment,
+    Event,
+    ExportJob,
+    FaceTemplate,
+    GroupPhoto,
+    Institution,
+    Lesson,
+    LessonMode,
+    Role,
+    Seal,
+    Trainee,
+    TrainingClass,
+)
+from server.services import audit, chain
 from server.services.scope import Actor, classes_query, require_role, visible_class
 
 log = logging.getLogger(__name__)
@@ -443,14 +458,14 @@ def _run_job(sessionmaker, job_id: int, actor: Actor, data_dir: Path, store: Evi
             if result.seal is not None:
                 with sessionmaker() as s:
                     s.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-                    seal_class(s, actor, class_id, result, job_id, datetime.now(timezone.utc))
+                    seal_class(s, actor, class_id, result, job_id, datetime.now(UTC))
                     s.commit()
-            update(status="done", file_name=name, sha256=result.sha256, finished_at=datetime.now(timezone.utc))
+            update(status="done", file_name=name, sha256=result.sha256, finished_at=datetime.now(UTC))
         except ApiError as exc:
-            update(status="failed", error=exc.message, finished_at=datetime.now(timezone.utc))
+            update(status="failed", error=exc.message, finished_at=datetime.now(UTC))
         except Exception as exc:  # noqa: BLE001 - the job records what went wrong instead of dying silently
             log.exception("export job %s failed", job_id)
-            update(status="failed", error=f"{exc.__class__.__name__}: {exc}"[:2000], finished_at=datetime.now(timezone.utc))
+            update(status="failed", error=f"{exc.__class__.__name__}: {exc}"[:2000], finished_at=datetime.now(UTC))
     except Exception:  # noqa: BLE001 - not even the failure could be recorded (database gone)
         log.exception("export job %s: could not record its outcome", job_id)
 

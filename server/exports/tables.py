@@ -6,8 +6,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
-from server.models.people import mask_resident_id
 from server.exports.data import ClassData, TraineeRecord, local
+from server.models.people import mask_resident_id
 
 KIND_ZH = {"check_in": "签到", "check_out": "签退", "spot_check": "随机抽查", "review_decision": "复核"}
 VERDICT_ZH = {"verified": "通过", "rejected": "未通过", "flagged": "待复核", "approved": "复核通过"}

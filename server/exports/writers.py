@@ -16,8 +16,6 @@ from openpyxl.styles import Alignment, Font
 
 from server.exports.tables import Table
 
-
-
 #: A text cell starting with one of these is a formula to Excel (CSV) or to openpyxl (XLSX): a
 #: trainee named "=HYPERLINK(...)" must stay a name.
 FORMULA_START = ("=", "+", "-", "@")
@@ -56,7 +54,7 @@ class XlsxBook:
         self._bold = Font(bold=True)
         self._wrap = Alignment(wrap_text=True, vertical="top")
 
-    def sheet(self, table: Table) -> "XlsxSink":
+    def sheet(self, table: Table) -> XlsxSink:
         ws = self.book.create_sheet(title=table.title[:31])
         # Properties must be set before the first row: write-only sheets stream their XML.
         ws.freeze_panes = "A2"

@@ -1,12 +1,24 @@
 """The ORM, one module per aggregate. Importing this package registers every table on Base.metadata."""
 from server.models.accounts import User
 from server.models.audit import AuditEntry
+from server.models.base import Base, Money, UTCDateTime
 from server.models.biometrics import Consent, FaceTemplate
 from server.models.duties import Absence, Duty, DutyReminder, JobStatus, LessonTransition
-from server.models.base import Base, Money, UTCDateTime
-from server.models.exports import AssessmentResult, ExportJob, GroupPhoto, Seal
+from server.models.enums import (
+    ClassStatus,
+    Datum,
+    EmploymentAfter,
+    EmploymentAtStart,
+    FenceKind,
+    Funding,
+    LessonContent,
+    LessonMode,
+    Level,
+    Role,
+    Sex,
+)
 from server.models.evidence import ChainHead, Challenge, Event, FrameFingerprint, Heartbeat, SpotCheck
-from server.models.enums import ClassStatus, Datum, EmploymentAfter, EmploymentAtStart, FenceKind, Funding, LessonContent, LessonMode, Level, Role, Sex
+from server.models.exports import AssessmentResult, ExportJob, GroupPhoto, Seal
 from server.models.geo import City, District, Region
 from server.models.institution import Institution, Teacher, Venue
 from server.models.people import Certificate, Enrollment, Trainee

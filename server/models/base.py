@@ -6,7 +6,7 @@ PostgreSQL alike, so the same tests run on both."""
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import DateTime, Enum, MetaData, Numeric, String
@@ -39,7 +39,7 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError(f"naive datetime {value!r}: times must be timezone-aware")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         # SQLite keeps the text; store it without offset so ordering stays lexical.
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
@@ -47,8 +47,8 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 class Money(TypeDecorator):
@@ -92,4 +92,4 @@ def str_enum(cls: type[enum.Enum], name: str) -> Enum:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

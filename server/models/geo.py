@@ -16,7 +16,7 @@ class Region(Base):
     #: Display name, e.g. 重庆市
     name: Mapped[str] = mapped_column(String(64))
 
-    cities: Mapped[list["City"]] = relationship(back_populates="region")
+    cities: Mapped[list[City]] = relationship(back_populates="region")
 
 
 class City(Base):
@@ -31,7 +31,7 @@ class City(Base):
     name: Mapped[str] = mapped_column(String(64))
 
     region: Mapped[Region] = relationship(back_populates="cities")
-    districts: Mapped[list["District"]] = relationship(back_populates="city")
+    districts: Mapped[list[District]] = relationship(back_populates="city")
 
 
 class District(Base):

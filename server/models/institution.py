@@ -8,7 +8,6 @@ from sqlalchemy import JSON, Boolean, CheckConstraint, Date, Float, ForeignKey, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from policies import identity
-
 from server.models.base import Base, UTCDateTime, str_enum, utcnow
 from server.models.enums import Datum, FenceKind
 
@@ -30,8 +29,8 @@ class Institution(Base):
     listed_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    venues: Mapped[list["Venue"]] = relationship(back_populates="institution")
-    teachers: Mapped[list["Teacher"]] = relationship(back_populates="institution")
+    venues: Mapped[list[Venue]] = relationship(back_populates="institution")
+    teachers: Mapped[list[Teacher]] = relationship(back_populates="institution")
 
     @validates("uscc")
     def _check_uscc(self, _key: str, value: str) -> str:

@@ -8,7 +8,6 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, String, UniqueConstrai
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from policies import identity
-
 from server.models.base import Base, UTCDateTime, str_enum, utcnow
 from server.models.enums import EmploymentAfter, EmploymentAtStart, Level, Sex
 
@@ -29,7 +28,7 @@ class Trainee(Base):
     sex: Mapped[Sex] = mapped_column(str_enum(Sex, "sex"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    enrollments: Mapped[list["Enrollment"]] = relationship(back_populates="trainee")
+    enrollments: Mapped[list[Enrollment]] = relationship(back_populates="trainee")
 
     @validates("resident_id")
     def _check_resident_id(self, _key: str, value: str) -> str:
@@ -74,7 +73,7 @@ class Enrollment(Base):
     enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     trainee: Mapped[Trainee] = relationship(back_populates="enrollments")
-    training_class: Mapped["TrainingClass"] = relationship()  # noqa: F821
+    training_class: Mapped[TrainingClass] = relationship()  # noqa: F821
 
 
 from server.models.training import TrainingClass  # noqa: E402  (resolve the relationship target)

@@ -37,7 +37,7 @@ class TrainingClass(Base):
     filed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    lessons: Mapped[list["Lesson"]] = relationship(back_populates="training_class", order_by="Lesson.starts_at")
+    lessons: Mapped[list[Lesson]] = relationship(back_populates="training_class", order_by="Lesson.starts_at")
 
 
 class Lesson(Base):

@@ -17,7 +17,7 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask
 from sqlalchemy import select
@@ -103,7 +103,7 @@ def issue_due(session: Session, secret: str, now: datetime, settings: CheckinSet
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _writing_session(app: Flask) -> Session:

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.adapters.passwords import hash_password, verify_password
 from server.errors import ApiError
 from server.models import Role, User
-from server.adapters.passwords import hash_password, verify_password
 from server.services import audit
 from server.services.scope import Actor
 

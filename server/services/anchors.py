@@ -21,7 +21,7 @@ import json
 import logging
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -73,7 +73,7 @@ def anchor_heads(session: Session, path: Path, now: datetime) -> list[dict]:
             if head.chain in today or last.get(head.chain) == (head.seq, head.hash) or head.seq == 0:
                 continue
             rec = {"date": day, "chain": head.chain, "seq": head.seq, "count": counts.get(head.chain, 0),
-                   "head": head.hash, "at": now.astimezone(timezone.utc).isoformat(), "prev": prev}
+                   "head": head.hash, "at": now.astimezone(UTC).isoformat(), "prev": prev}
             raw = json.dumps(rec, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
             out.append(raw + "\n")
             prev = line_hash(raw)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -26,7 +26,7 @@ HASHED_FIELDS = (
 
 def _value(v: Any) -> Any:
     if isinstance(v, datetime):
-        return v.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return v.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return v
 
 

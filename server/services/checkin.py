@@ -19,10 +19,21 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from policies import geofence
-
-from server.errors import ApiError
 from server.adapters.filestore import EvidenceStore
-from server.models import Challenge, Enrollment, Event, FrameFingerprint, Lesson, LessonMode, Role, SpotCheck, TrainingClass, User, Venue
+from server.errors import ApiError
+from server.models import (
+    Challenge,
+    Enrollment,
+    Event,
+    FrameFingerprint,
+    Lesson,
+    LessonMode,
+    Role,
+    SpotCheck,
+    TrainingClass,
+    User,
+    Venue,
+)
 from server.services import chain, rules
 from server.services.faces import active_template
 from server.services.scope import Actor

@@ -11,7 +11,15 @@ from server.errors import ApiError
 from server.models import ClassAmendment, ClassStatus, Lesson, LessonMode, Teacher, TrainingClass, Venue
 from server.services import audit, rules
 from server.services.institutions import district_in_region, own_institution_id
-from server.services.scope import STAFF_WRITE, Actor, classes_query, require_role, visible_class, visible_institution, writable_class
+from server.services.scope import (
+    STAFF_WRITE,
+    Actor,
+    classes_query,
+    require_role,
+    visible_class,
+    visible_institution,
+    writable_class,
+)
 
 
 def create_class(session: Session, actor: Actor, data, now: datetime) -> TrainingClass:

@@ -24,7 +24,6 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from policies import geofence
-
 from server.errors import ApiError
 from server.models import District, Enrollment, Event, Lesson, LessonMode, Role, SpotCheck, Trainee, TrainingClass, Venue
 from server.services.scope import Actor, classes_query, visible_class

@@ -14,8 +14,30 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.models import City, ClassStatus, Datum, District, EmploymentAfter, EmploymentAtStart, Enrollment, FenceKind, Funding, Institution, Lesson, LessonContent, LessonMode, Level, Region, Role, Teacher, Trainee, TrainingClass, User, Venue
 from server.adapters.passwords import hash_password
+from server.models import (
+    City,
+    ClassStatus,
+    Datum,
+    District,
+    EmploymentAfter,
+    EmploymentAtStart,
+    Enrollment,
+    FenceKind,
+    Funding,
+    Institution,
+    Lesson,
+    LessonContent,
+    LessonMode,
+    Level,
+    Region,
+    Role,
+    Teacher,
+    Trainee,
+    TrainingClass,
+    User,
+    Venue,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -206,7 +228,6 @@ def seed_faces(session: Session, faces_dir, recognizer, now: datetime) -> list[s
     """Consent (recorded as a paper form) and a face template for each demo trainee that has a
     photo, so the demo can check in right away. Idempotent. Returns what it did, for printing."""
     import recognition
-
     from server.models import Consent, FaceTemplate
     from server.services.trainees import CONSENT_SHA256, CONSENT_VERSION
 

@@ -28,8 +28,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from policies.deadlines import ANCHORS, add_months, compute_deadline
-from policies.model import Level as PLevel
-
 from server.errors import ApiError
 from server.models import Certificate, Duty, DutyReminder, Enrollment, Role, TrainingClass
 from server.services import audit, rules

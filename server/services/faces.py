@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.errors import ApiError
 from server.adapters.filestore import EvidenceStore
+from server.errors import ApiError
 from server.models import FaceTemplate
 from server.services import audit
 from server.services.scope import STAFF_WRITE, Actor, require_role

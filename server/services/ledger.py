@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from policies import attendance
 from policies.hours import credited_hours
-from policies.model import Content, HourLedger, Interval, Level as PLevel, Mode, PlannedLesson
-
+from policies.model import Content, HourLedger, Interval, Mode, PlannedLesson
+from policies.model import Level as PLevel
 from server.errors import ApiError
 from server.models import Enrollment, Event, Heartbeat, Lesson, LessonMode, Role, SpotCheck, TrainingClass
 from server.services import rules

@@ -9,9 +9,9 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from server.errors import ApiError
 from server.database.groupcommit import GroupCommitFailed, GroupCommitWriter
-from server.models import Enrollment, Event, Heartbeat, Lesson, LessonMode, Role, SpotCheck
+from server.errors import ApiError
+from server.models import Enrollment, Event, Lesson, LessonMode, Role, SpotCheck
 from server.services import audit
 from server.services.checkin import CheckinSettings, _trainee_lesson
 from server.services.scope import Actor, visible_class

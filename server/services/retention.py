@@ -34,9 +34,21 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from policies.deadlines import add_months
-
 from server.errors import ApiError
-from server.models import Absence, AuditEntry, Challenge, Consent, Event, FaceTemplate, FrameFingerprint, GroupPhoto, Heartbeat, LessonTransition, SpotCheck, TrainingClass
+from server.models import (
+    Absence,
+    AuditEntry,
+    Challenge,
+    Consent,
+    Event,
+    FaceTemplate,
+    FrameFingerprint,
+    GroupPhoto,
+    Heartbeat,
+    LessonTransition,
+    SpotCheck,
+    TrainingClass,
+)
 from server.services import audit, rules
 from server.services.duties import BEIJING, local_date
 from server.services.scope import Actor
@@ -84,7 +96,7 @@ class RetentionReport:
     purged: int = 0
     templates_erased: int = 0
     #: The photo purge, when the duty did one (HOURPROOF_RETENTION_PURGE)
-    photos: "PurgeReport | None" = None
+    photos: PurgeReport | None = None
 
     def summary(self) -> str:
         rows = sum(self.would_purge.values())

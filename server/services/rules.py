@@ -2,16 +2,16 @@
 plain values the pure rules take."""
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from policies import loader
-from policies.model import ClassPlan, Content, Level as PLevel, Mode, PlannedLesson, PlanCheck, RegionPolicy
-
+from policies.model import ClassPlan, Content, Mode, PlanCheck, PlannedLesson, RegionPolicy
+from policies.model import Level as PLevel
 from server.errors import ApiError
 from server.models import Lesson, TrainingClass
 
 
-@lru_cache(maxsize=None)
+@cache
 def region(code: str) -> RegionPolicy:
     try:
         return loader.load_region(code)

@@ -27,12 +27,12 @@ class Actor:
     ip: str | None = None
 
     @classmethod
-    def of(cls, user: User, ip: str | None = None) -> "Actor":
+    def of(cls, user: User, ip: str | None = None) -> Actor:
         return cls(user.id, user.username, user.role, user.institution_id, user.district_id, user.city_id,
                    user.trainee_id, user.teacher_id, ip)
 
     @classmethod
-    def system(cls) -> "Actor":
+    def system(cls) -> Actor:
         return cls(None, "system", Role.admin)
 
     @property

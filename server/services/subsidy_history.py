@@ -22,8 +22,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from policies import loader
-from policies.model import Level as PLevel, PriorSubsidy
-
+from policies.model import Level as PLevel
+from policies.model import PriorSubsidy
 from server.errors import ApiError
 from server.models import Enrollment, Level, Role, Seal, SubsidyHistoryCheck, SubsidyHistoryEntry, Trainee, TrainingClass
 from server.models.people import mask_resident_id

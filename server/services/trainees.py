@@ -12,7 +12,6 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from policies import identity
-
 from server.errors import ApiError
 from server.models import Consent, EmploymentAfter, EmploymentAtStart, Enrollment, Role, Trainee, User
 from server.models.people import MOBILE, mask_resident_id
@@ -332,8 +331,8 @@ def _trainee_for_consent(session: Session, actor: Actor, trainee_id: int, channe
 
 def visible_trainee(session: Session, actor: Actor, trainee_id: int) -> Trainee:
     """A trainee is visible to whoever may see one of their classes."""
-    from server.services.scope import classes_query
     from server.models import TrainingClass
+    from server.services.scope import classes_query
 
     visible = session.scalar(
         select(Trainee).join(Enrollment, Enrollment.trainee_id == Trainee.id)

@@ -3,7 +3,6 @@ from pathlib import Path
 
 from flask import Blueprint, render_template
 
-
 from server.extensions import db
 from server.services import status
 

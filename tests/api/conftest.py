@@ -3,7 +3,7 @@ of every role), built through the services, so API tests can check scoping from 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -34,9 +34,25 @@ class World:
 
 @pytest.fixture
 def worlds(app, session):
-    from server.models import (City, ClassStatus, District, Enrollment, Institution, Lesson, LessonContent,
-                               LessonMode, Level, Region, Role, Teacher, Trainee, TrainingClass, User, Venue)
     from server.adapters.passwords import hash_password
+    from server.models import (
+        City,
+        ClassStatus,
+        District,
+        Enrollment,
+        Institution,
+        Lesson,
+        LessonContent,
+        LessonMode,
+        Level,
+        Region,
+        Role,
+        Teacher,
+        Trainee,
+        TrainingClass,
+        User,
+        Venue,
+    )
 
     pw = hash_password(PASSWORD)
     session.add(Region(code="cq", name="重庆市"))
@@ -62,7 +78,7 @@ def worlds(app, session):
                             ends_on=date(2026, 6, 30), fee=Decimal("5000.00"), status=ClassStatus.draft)
         session.add(cls)
         session.flush()
-        t0 = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+        t0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
         lesson = Lesson(class_id=cls.id, starts_at=t0, ends_at=t0 + timedelta(hours=4), mode=LessonMode.offline,
                         content=LessonContent.practice, venue_id=venue.id, teacher_id=teacher.id)
         trainee = Trainee(resident_id=RESIDENT[name], name=f"{name} trainee", phone=f"1380000000{i}")

@@ -2,14 +2,14 @@
 approves the trainee's check-in, the listing shows the absence as superseded by that approval."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
 from server.models import Absence, ClassStatus, Enrollment, Event, Lesson, LessonMode, TrainingClass
 from server.services import lesson_state
 
-UTC = timezone.utc
+UTC = UTC
 CLOSED = datetime(2026, 3, 2, 9, tzinfo=UTC)  # the yubei lesson ended at 05:00, its check-out window at 05:30
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from server.models import AuditEntry, User
-
 from tests.api.conftest import DEVICE, PASSWORD
 
 

@@ -2,7 +2,7 @@
 only the institution (or the admin) marks one done, and the mark is recorded."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date
 
 from sqlalchemy import select
 
@@ -135,21 +135,21 @@ def test_institutions_and_other_districts_cannot_record_an_application(worlds, l
 
 
 def test_absences_recorded_by_the_scheduler_are_listed_for_the_class_with_their_clause(worlds, login, session):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from server.models import ClassStatus, Enrollment, TrainingClass
     from server.services import lesson_state
 
     y = worlds["yubei"]
     session.get(TrainingClass, y.class_id).status = ClassStatus.filed
-    session.get(Enrollment, y.enrollment_id).enrolled_at = datetime(2026, 2, 20, tzinfo=timezone.utc)
+    session.get(Enrollment, y.enrollment_id).enrolled_at = datetime(2026, 2, 20, tzinfo=UTC)
     session.commit()
     # The seeded check-in of the yubei trainee is flagged: decided by a reviewer, then absent.
-    lesson_state.mark_absences(session, datetime(2026, 3, 2, 8, tzinfo=timezone.utc))
+    lesson_state.mark_absences(session, datetime(2026, 3, 2, 8, tzinfo=UTC))
     assert login("yubei-supervisor").get(f"/api/classes/{y.class_id}/absences").get_json() == []
     review = login("yubei-supervisor").post(f"/api/events/{y.event_id}/review", json={"decision": "rejected", "reason": "不在场地内"})
     assert review.status_code in (200, 201), review.get_json()
-    lesson_state.mark_absences(session, datetime(2026, 3, 2, 9, tzinfo=timezone.utc))
+    lesson_state.mark_absences(session, datetime(2026, 3, 2, 9, tzinfo=UTC))
     rows = login("yubei-teacher").get(f"/api/classes/{y.class_id}/absences").get_json()
     assert [(r["trainee_id"], r["lesson_id"], r["reasons"][0]["clause"]) for r in rows] == [(y.trainee_id, y.lesson_id, "cq 5.2")]
     assert login("yubei-trainee").get(f"/api/classes/{y.class_id}/absences").status_code == 403

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from server.api.framework import REGISTRY
-
 from tests.api.test_scoping import _rule, _target
 
 HOSTILE = st.sampled_from([

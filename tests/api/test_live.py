@@ -3,7 +3,7 @@ contain its class, a reconnect loses nothing (snapshot since a cursor), frames a
 their viewing audited."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -59,7 +59,7 @@ def _lesson_now(session, lesson_id):
     from server.models import Lesson
 
     lesson = session.get(Lesson, lesson_id)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     lesson.starts_at, lesson.ends_at = now - timedelta(minutes=30), now + timedelta(hours=1)
     session.commit()
 
@@ -75,7 +75,7 @@ def test_a_spot_check_is_pushed_to_the_trainees_phone_and_announced_to_the_class
     assert resp.status_code == 201, resp.get_json()
     pushed = _events(phone, "spot_check")
     assert len(pushed) == 1 and pushed[0]["lesson_id"] == y.lesson_id
-    assert datetime.fromisoformat(pushed[0]["due_at"]) > datetime.now(timezone.utc)
+    assert datetime.fromisoformat(pushed[0]["due_at"]) > datetime.now(UTC)
     assert _events(other_phone, "spot_check") == []
     announced = _events(sup, "spot_checks_issued")
     assert announced and announced[0]["class_id"] == y.class_id and announced[0]["count"] == 1
@@ -130,7 +130,7 @@ def test_viewing_a_frame_is_scoped_and_leaves_an_audit_entry(app, worlds, login,
     store = app.extensions["hourproof_evidence"]
     digest = store.put(b"\xff\xd8\xff\xe0 not really a jpeg")
     event = chain.append(session, kind="check_in", class_id=y.class_id, lesson_id=y.lesson_id, enrollment_id=y.enrollment_id,
-                         trainee_id=y.trainee_id, actor_id=y.trainee_user_id, at=datetime.now(timezone.utc), verdict="rejected",
+                         trainee_id=y.trainee_id, actor_id=y.trainee_user_id, at=datetime.now(UTC), verdict="rejected",
                          decides_event_id=None, spot_check_id=None, reasons=[], evidence={"frames": [digest]},
                          idempotency_key="frame-test", device_id=None)
     session.commit()
@@ -159,7 +159,7 @@ def test_the_counters_of_many_lessons_in_one_statement_each_count_only_their_own
 
     monkeypatch.setattr(dashboard, "COUNTS_PER_STATEMENT", 2)
     y = worlds["yubei"]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     extra = Trainee(resident_id="500112199001011239", name="second trainee", phone="13800000009")
     session.add(extra)
     session.flush()

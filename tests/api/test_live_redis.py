@@ -15,9 +15,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.served import start
-
 from tests.api.conftest import PASSWORD
+from tests.served import start
 
 pytestmark = pytest.mark.slow
 

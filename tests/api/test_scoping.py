@@ -10,10 +10,26 @@ import pytest
 from sqlalchemy import func, select
 
 from server.api.framework import REGISTRY
-from server.models import (AssessmentResult, Certificate, ClassAmendment, Consent, Enrollment, Event, ExportJob, FaceTemplate,
-                           GroupPhoto, Heartbeat, Lesson, Seal, SpotCheck, SubsidyHistoryCheck, SubsidyHistoryEntry, Teacher,
-                           TrainingClass, Venue)
-
+from server.models import (
+    AssessmentResult,
+    Certificate,
+    ClassAmendment,
+    Consent,
+    Enrollment,
+    Event,
+    ExportJob,
+    FaceTemplate,
+    GroupPhoto,
+    Heartbeat,
+    Lesson,
+    Seal,
+    SpotCheck,
+    SubsidyHistoryCheck,
+    SubsidyHistoryEntry,
+    Teacher,
+    TrainingClass,
+    Venue,
+)
 from tests.api.conftest import post_multipart  # noqa: E402
 
 OUTSIDERS = ["nanan-supervisor", "nanan-admin", "nanan-teacher", "nanan-trainee"]
@@ -29,7 +45,7 @@ def _target(y):
     """(url, json body or None, multipart data or None) aimed at the yubei world."""
     lesson = {"starts_at": "2026-03-09T09:00:00+08:00", "ends_at": "2026-03-09T13:00:00+08:00", "mode": "online",
               "content": "theory"}
-    csv = "姓名,身份证号,班级编号\n测试,500112200102150647,{}\n".format(y.class_id).encode()
+    csv = f"姓名,身份证号,班级编号\n测试,500112200102150647,{y.class_id}\n".encode()
     return {
         ("POST", "/api/institutions"): ("/api/institutions", {"name": "x", "uscc": "91500112MA5U7XK8QL", "legal_representative": "x",
                                                               "address": "x", "region_code": "cq", "district_id": y.district_id}, None),

@@ -3,14 +3,13 @@ why, the audit trail, withdrawals, and that `histories` (what the decisions read
 sources in a fixed number of queries."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import event, select, text
 from sqlalchemy.exc import DBAPIError
 
-from server.models import (AuditEntry, Enrollment, Seal, SubsidyHistoryCheck, SubsidyHistoryEntry, Trainee,
-                           TrainingClass)
+from server.models import AuditEntry, Enrollment, Seal, SubsidyHistoryCheck, SubsidyHistoryEntry, Trainee, TrainingClass
 from server.services.subsidy_history import histories
 
 ENTRY = {"occupation_code": "2-02-38-03", "level": "junior", "training_start": "2025-04-01", "kind": "training",
@@ -24,7 +23,7 @@ def url(world, suffix=""):
 
 def seal(session, class_id, figures, at=None):
     """A subsidy export's seal of a class, as services.exports.seal_class writes it."""
-    s = Seal(class_id=class_id, sealed_at=at or datetime(2026, 7, 1, tzinfo=timezone.utc), sealed_by_name="yubei-admin",
+    s = Seal(class_id=class_id, sealed_at=at or datetime(2026, 7, 1, tzinfo=UTC), sealed_by_name="yubei-admin",
              chain_seq=1, chain_hash="0" * 64, figures=figures)
     session.add(s)
     session.commit()
@@ -91,7 +90,7 @@ def test_bad_input_is_refused_with_422_naming_the_field_in_chinese(worlds, login
 
 
 @pytest.mark.parametrize("checked_on, message", [
-    ((datetime.now(timezone.utc) + timedelta(days=2)).date().isoformat(), "核对日期不能晚于今天"),
+    ((datetime.now(UTC) + timedelta(days=2)).date().isoformat(), "核对日期不能晚于今天"),
     ("0001-01-01", "早于学员出生日期")])
 def test_a_check_dated_in_the_future_or_before_the_trainees_birth_is_refused(worlds, login, checked_on, message):
     resp = login("yubei-admin").post(url(worlds["yubei"], "/checks"), json={**CHECK, "checked_on": checked_on})
@@ -182,8 +181,8 @@ def test_histories_take_other_classes_eligible_seals_and_recorded_entries_in_a_f
         session.flush()
         figures[str(e2.id)] = {"eligible": i % 2 == 0, "amount": None}
     seal(session, other.id, {k: {**v, "eligible": False} for k, v in figures.items()},
-         at=datetime(2026, 12, 1, tzinfo=timezone.utc))
-    seal(session, other.id, figures, at=datetime(2026, 12, 2, tzinfo=timezone.utc))  # the latest seal counts
+         at=datetime(2026, 12, 1, tzinfo=UTC))
+    seal(session, other.id, figures, at=datetime(2026, 12, 2, tzinfo=UTC))  # the latest seal counts
     login("yubei-admin").post(url(y), json=ENTRY)
     session.rollback()
 

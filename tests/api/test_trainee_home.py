@@ -1,7 +1,7 @@
 """GET /api/me/lessons: the phone app's list of a trainee's lessons of a day (Beijing time)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from server.models import Lesson, LessonContent, LessonMode
 
@@ -34,14 +34,14 @@ def test_another_day_has_no_lessons_but_still_lists_the_enrollments(worlds, logi
 def test_days_are_cut_in_beijing_time_and_cancelled_lessons_are_left_out(worlds, login, session):
     y = worlds["yubei"]
     # 2026-03-03 23:30 Beijing is 15:30 UTC on the 3rd; 00:30 Beijing on the 4th is 16:30 UTC on the 3rd.
-    late = Lesson(class_id=y.class_id, starts_at=datetime(2026, 3, 3, 15, 30, tzinfo=timezone.utc),
-                  ends_at=datetime(2026, 3, 3, 15, 50, tzinfo=timezone.utc), mode=LessonMode.online, content=LessonContent.theory)
-    after_midnight = Lesson(class_id=y.class_id, starts_at=datetime(2026, 3, 3, 16, 30, tzinfo=timezone.utc),
-                            ends_at=datetime(2026, 3, 3, 17, 30, tzinfo=timezone.utc), mode=LessonMode.online,
+    late = Lesson(class_id=y.class_id, starts_at=datetime(2026, 3, 3, 15, 30, tzinfo=UTC),
+                  ends_at=datetime(2026, 3, 3, 15, 50, tzinfo=UTC), mode=LessonMode.online, content=LessonContent.theory)
+    after_midnight = Lesson(class_id=y.class_id, starts_at=datetime(2026, 3, 3, 16, 30, tzinfo=UTC),
+                            ends_at=datetime(2026, 3, 3, 17, 30, tzinfo=UTC), mode=LessonMode.online,
                             content=LessonContent.theory)
-    cancelled = Lesson(class_id=y.class_id, starts_at=datetime(2026, 3, 3, 2, 0, tzinfo=timezone.utc),
-                       ends_at=datetime(2026, 3, 3, 3, 0, tzinfo=timezone.utc), mode=LessonMode.online,
-                       content=LessonContent.theory, cancelled_at=datetime(2026, 3, 1, tzinfo=timezone.utc))
+    cancelled = Lesson(class_id=y.class_id, starts_at=datetime(2026, 3, 3, 2, 0, tzinfo=UTC),
+                       ends_at=datetime(2026, 3, 3, 3, 0, tzinfo=UTC), mode=LessonMode.online,
+                       content=LessonContent.theory, cancelled_at=datetime(2026, 3, 1, tzinfo=UTC))
     session.add_all([late, after_midnight, cancelled])
     session.commit()
     api = login("yubei-trainee")
@@ -53,7 +53,7 @@ def test_days_are_cut_in_beijing_time_and_cancelled_lessons_are_left_out(worlds,
 
 def test_today_is_the_default_and_the_state_follows_the_check_in_window(worlds, login, session):
     y = worlds["yubei"]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     # Kept inside one Beijing day whatever the hour the test runs at.
     from server.services.trainee_home import SHANGHAI
 
@@ -76,7 +76,7 @@ def test_the_state_names_each_part_of_the_window():
     from server.services.checkin import CheckinSettings
     from server.services.trainee_home import window_state
 
-    t0 = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+    t0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
     lesson = Lesson(starts_at=t0, ends_at=t0 + timedelta(hours=4))
     s = CheckinSettings()
     at = lambda minutes: window_state(lesson, t0 + timedelta(minutes=minutes), s)  # noqa: E731

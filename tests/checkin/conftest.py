@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import random
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import cv2
 import numpy as np
@@ -79,7 +79,7 @@ def seed_for(steps: tuple[str, ...]) -> int:
     """A seed whose challenge asks for `steps` (the motions the real clip shows)."""
     import recognition
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for seed in range(10_000):
         if recognition.new_challenge(random.Random(seed), now).steps == steps:
             return seed
@@ -90,9 +90,25 @@ def seed_for(steps: tuple[str, ...]) -> int:
 def live(app, session, miranda_template, recognizer):
     """A class with an offline lesson in progress at a GCJ-02 venue, and an online lesson in
     progress too; Miranda enrolled, consented, face enrolled, phone bound."""
-    from server.models import (City, Consent, District, Enrollment, FaceTemplate, Institution, Lesson, LessonContent,
-                               LessonMode, Level, Region, Role, Trainee, TrainingClass, User, Venue)
     from server.adapters.passwords import hash_password
+    from server.models import (
+        City,
+        Consent,
+        District,
+        Enrollment,
+        FaceTemplate,
+        Institution,
+        Lesson,
+        LessonContent,
+        LessonMode,
+        Level,
+        Region,
+        Role,
+        Trainee,
+        TrainingClass,
+        User,
+        Venue,
+    )
     from server.services.trainees import CONSENT_SHA256, CONSENT_VERSION
 
     seed = seed_for(STEPS)
@@ -100,7 +116,7 @@ def live(app, session, miranda_template, recognizer):
     app.config["RECOGNIZER_FACTORY"] = lambda: recognizer
     app.extensions["hourproof_recognizer"] = lambda: recognizer
     app.extensions["hourproof_face_pool"] = None  # face work in-process, with the recognizer above
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     session.add(Region(code="cq", name="重庆市"))
     city = City(region_code="cq", adcode="500000", name="重庆市")
     session.add(city)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 
 import pytest
 from sqlalchemy import text
 
 from server.cli import main
 from server.services import chain
-
 from tests.checkin.conftest import Phone, inside_fix
 
 pytestmark = pytest.mark.slow
@@ -125,7 +125,7 @@ def test_a_check_in_frame_altered_or_removed_on_disk_is_named_by_audit_verify_ph
 
 def test_a_frame_purged_by_the_retention_rule_is_not_a_problem(app, live, clip_burst, session, capsys, monkeypatch,
                                                                tmp_path):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from server.models import Event
 
@@ -136,7 +136,7 @@ def test_a_frame_purged_by_the_retention_rule_is_not_a_problem(app, live, clip_b
     store._path(gone).unlink()
     # Eleven years on, the class (ending within a month) and the event are past any region's
     # keeping period: the purge was allowed, so the missing file is counted, not reported.
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     assert chain.verify_photos(session, store, now + timedelta(days=366 * 11)) == (len(clip_burst) - 1, 1, [])
     checked, purged, problems = chain.verify_photos(session, store, now)
     assert purged == 0 and [p.digest for p in problems] == [gone] and "missing" in problems[0].problem

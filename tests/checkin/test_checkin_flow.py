@@ -2,12 +2,13 @@
 real geofence in GCJ-02 and a real database (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
+from datetime import UTC
+
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from server.models import Event
-
 from tests.checkin.conftest import Phone, inside_fix
 
 pytestmark = pytest.mark.slow
@@ -194,13 +195,13 @@ def test_a_png_or_webp_burst_is_judged_like_a_jpeg_one(app, live, clip_burst):
 
 
 def test_an_expired_challenge_is_refused(app, live, clip_burst, session):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     phone = Phone(app)
     nonce = phone.challenge(live["offline"])["nonce"]
     session.execute(text("UPDATE challenges SET expires_at = :t WHERE nonce = :n"),
-                    {"t": (datetime.now(timezone.utc) - timedelta(seconds=1)).replace(tzinfo=None)
-                     if session.get_bind().dialect.name == "sqlite" else datetime.now(timezone.utc) - timedelta(seconds=1),
+                    {"t": (datetime.now(UTC) - timedelta(seconds=1)).replace(tzinfo=None)
+                     if session.get_bind().dialect.name == "sqlite" else datetime.now(UTC) - timedelta(seconds=1),
                      "n": nonce})
     session.commit()
     body = phone.send(live["offline"], clip_burst, nonce=nonce, location=inside_fix()).get_json()
@@ -488,10 +489,10 @@ def test_a_fix_kilometres_from_the_previous_one_minutes_later_is_flagged_as_impo
 
 
 def test_the_phones_fix_time_and_browser_are_kept_as_evidence_beside_the_servers_time(app, live, clip_burst, session):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     phone = Phone(app)
-    fix_at = datetime.now(timezone.utc) - timedelta(minutes=3)  # a cached position
+    fix_at = datetime.now(UTC) - timedelta(minutes=3)  # a cached position
     location = inside_fix() | {"fix_at": fix_at.isoformat().replace("+00:00", "Z")}
     agent = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) MicroMessenger/8.0.49"
     body = phone.send(live["offline"], clip_burst, location=location, user_agent=agent).get_json()

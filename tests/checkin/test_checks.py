@@ -4,14 +4,13 @@ the face template, and the guard that turns an error inside any check into a fla
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from server.models import Consent, Event, FaceTemplate, Lesson
 from server.services.trainees import CONSENT_SHA256, CONSENT_VERSION
-
 from tests.checkin.conftest import Phone, inside_fix
 
 pytestmark = pytest.mark.slow
@@ -40,7 +39,7 @@ def _stored(session, event_id: int) -> Event:
 
 def test_a_check_in_before_the_window_opens_is_rejected_with_when_it_opens(app, live, session, clip_burst):
     phone = Phone(app)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     _move(session, live["offline"], now + timedelta(minutes=35), now + timedelta(hours=4))
     resp = phone.send(live["offline"], clip_burst, location=inside_fix())
     assert resp.status_code == 201, resp.get_json()
@@ -55,7 +54,7 @@ def test_a_check_in_before_the_window_opens_is_rejected_with_when_it_opens(app, 
 
 def test_a_check_in_twenty_minutes_before_the_start_is_verified_and_not_late(app, live, session, clip_burst):
     phone = Phone(app)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     _move(session, live["offline"], now + timedelta(minutes=20), now + timedelta(hours=4))
     body = phone.send(live["offline"], clip_burst, location=inside_fix()).get_json()
     assert body["verdict"] == "verified", body["reasons"]
@@ -65,7 +64,7 @@ def test_a_check_in_twenty_minutes_before_the_start_is_verified_and_not_late(app
 
 def test_a_check_in_after_the_start_is_verified_with_the_minutes_late_recorded(app, live, session, clip_burst):
     phone = Phone(app)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     # 25 min 20 s late when the request arrives (a few seconds later): 25 whole minutes.
     _move(session, live["offline"], now - timedelta(minutes=25, seconds=20), now + timedelta(hours=3))
     body = phone.send(live["offline"], clip_burst, location=inside_fix()).get_json()
@@ -79,7 +78,7 @@ def test_a_check_in_after_the_start_is_verified_with_the_minutes_late_recorded(a
 
 def test_a_check_in_after_the_lesson_ended_is_rejected_as_over(app, live, session, clip_burst):
     phone = Phone(app)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     _move(session, live["offline"], now - timedelta(hours=3), now - timedelta(minutes=5))
     body = phone.send(live["offline"], clip_burst, location=inside_fix()).get_json()
     assert body["verdict"] == "rejected"
@@ -89,7 +88,7 @@ def test_a_check_in_after_the_lesson_ended_is_rejected_as_over(app, live, sessio
 
 def test_a_check_out_before_the_lesson_started_is_rejected(app, live, session, clip_burst):
     phone = Phone(app)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     _move(session, live["offline"], now + timedelta(minutes=20), now + timedelta(hours=4))
     body = phone.send(live["offline"], clip_burst, kind="check_out", location=inside_fix()).get_json()
     assert body["verdict"] == "rejected"
@@ -98,7 +97,7 @@ def test_a_check_out_before_the_lesson_started_is_rejected(app, live, session, c
 
 def test_a_check_out_more_than_thirty_minutes_after_the_end_is_rejected_as_closed(app, live, session, clip_burst):
     phone = Phone(app)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     _move(session, live["offline"], now - timedelta(hours=4), now - timedelta(minutes=35))
     body = phone.send(live["offline"], clip_burst, kind="check_out", location=inside_fix()).get_json()
     assert body["verdict"] == "rejected"
@@ -108,7 +107,7 @@ def test_a_check_out_more_than_thirty_minutes_after_the_end_is_rejected_as_close
 
 def test_a_check_out_twenty_minutes_after_the_end_is_verified(app, live, session, clip_burst):
     phone = Phone(app)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     _move(session, live["offline"], now - timedelta(hours=4), now - timedelta(minutes=20))
     body = phone.send(live["offline"], clip_burst, kind="check_out", location=inside_fix()).get_json()
     assert body["verdict"] == "verified", body["reasons"]

@@ -9,6 +9,7 @@ import signal
 import threading
 import time
 import uuid
+from datetime import UTC
 
 import pytest
 import requests
@@ -16,10 +17,8 @@ from sqlalchemy import select
 
 from server.models import Event
 from server.services import chain
-
-from tests.served import free_port, start
-
 from tests.checkin.conftest import DEVICE, PASSWORD, inside_fix
+from tests.served import free_port, start
 
 pytestmark = pytest.mark.slow
 def _phone(base: str) -> requests.Session:
@@ -90,9 +89,9 @@ def test_every_answered_check_in_survives_a_sigkill_and_the_chain_verifies(app, 
         assert problems == [] and checked >= len(answered)
         # Complete means whole too: every frame the stored events name re-hashes to its name
         # (written to a temp file, fsynced, renamed: a kill never leaves half a photo).
-        from datetime import datetime, timezone
+        from datetime import datetime
 
-        files, purged, photo_problems = chain.verify_photos(session, store, datetime.now(timezone.utc))
+        files, purged, photo_problems = chain.verify_photos(session, store, datetime.now(UTC))
         assert photo_problems == [] and purged == 0 and files >= 8 * len(answered)
         # Retrying every unanswered request with its key: at most one event per key, ever.
         s = _phone(base)

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures.process import BrokenProcessPool
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -34,7 +34,7 @@ def pool():
 def _challenge():
     import recognition
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return recognition.Challenge("pool-test", STEPS, now, now + timedelta(minutes=2)), now
 
 

@@ -6,13 +6,13 @@ import io
 import json
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
 from server.models import Event
-
 from tests.api.test_fuzz import VALUES
 from tests.checkin.conftest import Phone, inside_fix
 

@@ -4,14 +4,13 @@ the ordinary case may be answered by the fast path."""
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, update
 
 from server.database.groupcommit import GroupCommitFailed
 from server.models import Heartbeat, Lesson, LessonContent, LessonMode, User
-
 from tests.checkin.conftest import Phone
 
 
@@ -46,13 +45,13 @@ def heartbeats(session, lesson_id=None) -> int:
 
 def test_a_heartbeat_in_an_online_lesson_is_stored_and_answered(app, live, session):
     phone = Phone(app)
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     resp = phone.post(f"/api/lessons/{live['online']}/heartbeat", json={"visible": True})
     assert resp.status_code == 200, resp.get_json()
     body = resp.get_json()
     assert body["ok"] is True and body["visible"] is True
     at = datetime.fromisoformat(body["at"])
-    assert before <= at <= datetime.now(timezone.utc)  # server time, timezone-aware
+    assert before <= at <= datetime.now(UTC)  # server time, timezone-aware
     row = session.scalars(select(Heartbeat).where(Heartbeat.lesson_id == live["online"])).one()
     assert (row.trainee_id, row.visible, row.at) == (live["trainee"], True, at)
     fp = fast_path(app)
@@ -91,7 +90,7 @@ def test_the_fast_path_answers_byte_for_byte_what_the_flask_route_answers(live, 
 
 def _extra_lesson(session, live, **fields) -> int:
     cls_id = live["class_id"]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     values = {"class_id": cls_id, "starts_at": now - timedelta(minutes=10), "ends_at": now + timedelta(hours=1),
               "mode": LessonMode.online, "content": LessonContent.theory} | fields
     lesson = Lesson(**values)
@@ -137,12 +136,12 @@ def test_every_heartbeat_that_is_not_ordinary_gets_the_routes_answer_and_stores_
     elif how == "huge_id":
         lesson = 99999999999
     elif how == "cancelled":
-        lesson = _extra_lesson(session, live, cancelled_at=datetime.now(timezone.utc))
+        lesson = _extra_lesson(session, live, cancelled_at=datetime.now(UTC))
     elif how == "ended":
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         lesson = _extra_lesson(session, live, starts_at=now - timedelta(hours=3), ends_at=now - timedelta(hours=1))
     elif how == "tomorrow":
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         lesson = _extra_lesson(session, live, starts_at=now + timedelta(days=1), ends_at=now + timedelta(days=1, hours=1))
     elif how == "not_enrolled":
         lesson = _other_class_lesson(session, live)
@@ -193,7 +192,7 @@ def _other_class_lesson(session, live) -> int:
                           ends_on=cls.ends_on)
     session.add(other)
     session.flush()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     lesson = Lesson(class_id=other.id, starts_at=now - timedelta(minutes=5), ends_at=now + timedelta(hours=1),
                     mode=LessonMode.online, content=LessonContent.theory)
     session.add(lesson)

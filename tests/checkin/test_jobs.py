@@ -2,17 +2,18 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from server.scheduler import jobs
 from server.models import Lesson, SpotCheck
+from server.scheduler import jobs
 from server.services import chain
 from server.services.presence import plan_spot_checks
 
-T0 = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
 
 @given(hours=st.integers(min_value=1, max_value=8), seed=st.integers(min_value=0, max_value=2**32))

@@ -4,7 +4,7 @@ page. Real frames, real recognizer, real database."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -12,7 +12,6 @@ from sqlalchemy import select
 from server.models import Lesson, User
 from server.services import checkin, ledger, presence, review
 from server.services.scope import Actor
-
 from tests.checkin.conftest import DEVICE, inside_fix
 
 pytestmark = pytest.mark.slow
@@ -170,7 +169,7 @@ def test_online_time_over_the_regions_cap_is_credited_only_up_to_the_cap_with_th
     lessons: 16 past online lessons of 4 hours, each with a verified check-in, the page visible
     throughout (a heartbeat every 30 s) and a verified check-out = 64 hours online, 4 over the cap;
     and one offline lesson of 4 hours, which the cap does not touch."""
-    from datetime import datetime, time, timezone
+    from datetime import datetime, time
     from decimal import Decimal
     from zoneinfo import ZoneInfo
 
@@ -178,12 +177,11 @@ def test_online_time_over_the_regions_cap_is_credited_only_up_to_the_cap_with_th
 
     from server.models import Heartbeat, LessonContent, LessonMode, TrainingClass
     from server.services import chain
-
     from tests.checkin.conftest import Phone
 
     shanghai = ZoneInfo("Asia/Shanghai")
     cls = session.get(TrainingClass, live["class_id"])
-    today = datetime.now(timezone.utc).astimezone(shanghai).date()
+    today = datetime.now(UTC).astimezone(shanghai).date()
     cls.starts_on = today - timedelta(days=20)
     user = session.scalar(select(User).where(User.username == "miranda"))
     past = []

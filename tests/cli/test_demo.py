@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import UTC
 from pathlib import Path
 
 HOURPROOF = str(Path(sys.executable).with_name("hourproof"))
@@ -74,20 +75,31 @@ def test_the_demo_has_a_live_chongqing_class_and_a_trainee_who_can_log_in_with_a
         app, session, test_db_url, faces_dir, tmp_path):
     """`hourproof demo --no-serve` on the test's database (SQLite and PostgreSQL), then what it
     seeded, read back: the world the README promises, and the printed trainee log-in working."""
-    from datetime import datetime, timezone
+    from datetime import datetime
+
+    from sqlalchemy import select
 
     import recognition
     from recognition import DlibRecognizer
-    from sqlalchemy import select
-
-    from server.models import (Consent, Enrollment, FaceTemplate, Institution, Lesson, LessonMode, Level, Trainee,
-                               TrainingClass, User, Venue)
+    from server.models import (
+        Consent,
+        Enrollment,
+        FaceTemplate,
+        Institution,
+        Lesson,
+        LessonMode,
+        Level,
+        Trainee,
+        TrainingClass,
+        User,
+        Venue,
+    )
 
     env = _env(tmp_path) | {"DATABASE_URL": test_db_url, "HOURPROOF_FACES_DIR": str(faces_dir)}
     out = subprocess.run([HOURPROOF, "demo", "--no-serve"], env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert "faces:     林曼努: face enrolled from images/face_recognition/ex_lin-manuel-miranda.png" in out.stdout
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
 
     [inst] = session.scalars(select(Institution)).all()
     assert inst.region_code == "cq"

@@ -10,15 +10,15 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from server.scheduler import jobs
 from server.extensions import make_engine
 from server.models import JobStatus
+from server.scheduler import jobs
 from server.scheduler.lock import FileLock, PostgresAdvisoryLock, lock_for
 
 HOURPROOF = str(Path(sys.executable).with_name("hourproof"))
@@ -92,7 +92,7 @@ def test_two_scheduler_processes_run_jobs_one_at_a_time_and_the_standby_takes_ov
 
         first.send_signal(signal.SIGKILL)  # a crash: no clean release of the lock
         first.wait(timeout=10)
-        killed_at = datetime.now(timezone.utc)
+        killed_at = datetime.now(UTC)
         _wait(lambda: _runs(engine).get(runner_b, set()) >= every_job, 60, "the second scheduler to take over")
         with engine.connect() as conn:
             first_run_b = conn.execute(select(JobStatus.first_started_at).where(JobStatus.runner == runner_b)

@@ -9,9 +9,8 @@ import threading
 import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, func, select, text
 
-from server.extensions import make_engine
 from server.database.groupcommit import GroupCommitFailed, GroupCommitWriter
-
+from server.extensions import make_engine
 
 PROBE = f"groupcommit-probe-{os.getpid()}"
 

@@ -1,7 +1,7 @@
 """The data model on a real database: runs once on SQLite and once on PostgreSQL."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -164,7 +164,7 @@ def test_the_database_refuses_a_lesson_that_ends_before_it_starts(session, world
     cls = _class(world)
     session.add(cls)
     session.flush()
-    t = datetime(2026, 3, 2, 9, tzinfo=timezone.utc)
+    t = datetime(2026, 3, 2, 9, tzinfo=UTC)
     session.add(Lesson(class_id=cls.id, starts_at=t, ends_at=t - timedelta(minutes=1), mode=LessonMode.online,
                        content=LessonContent.theory))
     with pytest.raises(IntegrityError):
@@ -175,7 +175,7 @@ def test_the_database_refuses_an_offline_lesson_without_a_venue(session, world):
     cls = _class(world)
     session.add(cls)
     session.flush()
-    t = datetime(2026, 3, 2, 9, tzinfo=timezone.utc)
+    t = datetime(2026, 3, 2, 9, tzinfo=UTC)
     session.add(Lesson(class_id=cls.id, starts_at=t, ends_at=t + timedelta(hours=1), mode=LessonMode.offline,
                        content=LessonContent.practice, venue_id=None))
     with pytest.raises(IntegrityError):
@@ -219,7 +219,7 @@ def test_an_unknown_enum_value_is_refused_by_the_database(session, world):
 def test_the_demo_seed_is_idempotent_and_has_a_lesson_happening_now(session):
     from server.services import demo
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     first = demo.seed(session, now)
     session.commit()
     second = demo.seed(session, now)

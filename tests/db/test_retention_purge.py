@@ -4,17 +4,16 @@ so the hash chain) stay, each purge is in the audit log, a file younger evidence
 a dry run changes nothing, and the daily duty purges only when configured."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from server.models import AuditEntry, Consent, Event, FaceTemplate, GroupPhoto
 from server.services import chain, retention
-
 from tests.db.test_scheduled_duties import make_class, make_lesson, world  # noqa: F401  (fixture)
 
-UTC = timezone.utc
+UTC = UTC
 ENDED = date(2020, 2, 28)  # a JS class: electronic records kept 5 years after training ends (js 4.2)
 FIVE_YEARS_AND_A_DAY = datetime(2025, 3, 1, 4, tzinfo=UTC)  # 12:00 in Beijing on 2025-03-01
 FIVE_YEARS_LESS_A_DAY = datetime(2025, 2, 27, 4, tzinfo=UTC)

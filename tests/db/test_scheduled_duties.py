@@ -4,19 +4,41 @@ service is called with `now`, so nothing here sleeps."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DatabaseError
 
 from policies.deadlines import deadline
-from server.models import (Absence, Certificate, City, ClassStatus, Consent, District, Duty, DutyReminder, Enrollment, Event,
-                           FaceTemplate, Funding, Heartbeat, Institution, Lesson, LessonContent, LessonMode, LessonTransition,
-                           Level, Region, Trainee, TrainingClass, Venue)
+from server.models import (
+    Absence,
+    Certificate,
+    City,
+    ClassStatus,
+    Consent,
+    District,
+    Duty,
+    DutyReminder,
+    Enrollment,
+    Event,
+    FaceTemplate,
+    Funding,
+    Heartbeat,
+    Institution,
+    Lesson,
+    LessonContent,
+    LessonMode,
+    LessonTransition,
+    Level,
+    Region,
+    Trainee,
+    TrainingClass,
+    Venue,
+)
 from server.services import anchors, chain, duties, lesson_state, retention, rules
 
-UTC = timezone.utc
+UTC = UTC
 NOW = datetime(2026, 3, 10, 4, 0, tzinfo=UTC)  # 12:00 in Beijing
 RESIDENT = ["500112199503120419", "500108199211110329", "500112200102150647"]
 

@@ -4,12 +4,19 @@ check-in outside the fence raises an alert with the distance."""
 from __future__ import annotations
 
 import time
+from datetime import UTC
 
 import pytest
 
 from tests.checkin.conftest import PASSWORD, inside_fix
-
-from tests.e2e.test_phone_checkin import ARTIFACTS, camera_browser, check_in, fake_camera, log_in, phone_page, playwright, server, watched_page
+from tests.e2e.test_phone_checkin import (
+    ARTIFACTS,
+    camera_browser,
+    check_in,
+    log_in,
+    phone_page,
+    watched_page,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
@@ -97,8 +104,8 @@ def test_a_check_in_outside_the_fence_raises_an_alert_with_the_distance(app, liv
 def test_another_districts_supervisor_sees_none_of_it(app, live, server, playwright, fake_camera, session):
     from playwright.sync_api import expect
 
-    from server.models import City, District, Role, User
     from server.adapters.passwords import hash_password
+    from server.models import City, District, Role, User
 
     city = session.scalar(__import__("sqlalchemy").select(City))
     other = District(city_id=city.id, adcode="500108", name="南岸区")
@@ -123,14 +130,13 @@ def test_another_districts_supervisor_sees_none_of_it(app, live, server, playwri
 
 
 def test_after_a_dropped_connection_the_dashboard_catches_up_on_what_it_missed(app, live, server, playwright, session):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from playwright.sync_api import expect
     from sqlalchemy import select
 
     from server.models import User
     from server.services import chain
-
     from tests.e2e.test_phone_checkin import launch
 
     browser = launch(playwright)
@@ -142,7 +148,7 @@ def test_after_a_dropped_connection_the_dashboard_catches_up_on_what_it_missed(a
         # from the last cursor can bring it.
         user = session.scalar(select(User).where(User.username == "rose"))
         event = chain.append(session, kind="check_in", class_id=live["class_id"], lesson_id=live["offline"],
-                             enrollment_id=None, trainee_id=user.trainee_id, actor_id=user.id, at=datetime.now(timezone.utc),
+                             enrollment_id=None, trainee_id=user.trainee_id, actor_id=user.id, at=datetime.now(UTC),
                              verdict="rejected", decides_event_id=None, spot_check_id=None,
                              reasons=[{"code": "outside_fence", "clause": "渝人社〔2024〕5号", "detail": "距场地约 800 米"}],
                              evidence={}, idempotency_key="missed-while-offline", device_id=None)
@@ -158,20 +164,19 @@ def test_after_a_dropped_connection_the_dashboard_catches_up_on_what_it_missed(a
 
 
 def test_a_supervisor_approves_a_flagged_check_in_with_a_reason_and_the_decision_is_a_new_event(app, live, server, playwright, session):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from playwright.sync_api import expect
     from sqlalchemy import select
 
     from server.models import Event, User
     from server.services import chain
-
     from tests.e2e.test_phone_checkin import launch
 
     user = session.scalar(select(User).where(User.username == "miranda"))
     flagged = chain.append(session, kind="check_in", class_id=live["class_id"], lesson_id=live["offline"],
                            enrollment_id=live["enrollment"], trainee_id=live["trainee"], actor_id=user.id,
-                           at=datetime.now(timezone.utc), verdict="flagged", decides_event_id=None, spot_check_id=None,
+                           at=datetime.now(UTC), verdict="flagged", decides_event_id=None, spot_check_id=None,
                            reasons=[{"code": "fence_uncertain", "clause": "渝人社〔2024〕5号", "detail": "定位误差圈跨越围栏边界"}],
                            evidence={}, idempotency_key="flagged-for-review", device_id=None)
     session.commit()
@@ -247,15 +252,14 @@ def test_a_teacher_on_a_phone_sees_the_roll_and_files_the_group_photo(app, live,
 
 def test_the_roll_says_when_a_checked_in_fix_was_taken_minutes_before_it_was_sent(app, live, server, playwright, clip_burst):
     # A cached position (or a phone clock minutes off) decides nothing, but a reviewer sees it.
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from playwright.sync_api import expect
 
     from tests.checkin.conftest import Phone
-
     from tests.e2e.test_phone_checkin import launch
 
-    stale = (datetime.now(timezone.utc) - timedelta(minutes=4)).isoformat()
+    stale = (datetime.now(UTC) - timedelta(minutes=4)).isoformat()
     body = Phone(app).send(live["offline"], clip_burst, location=inside_fix() | {"fix_at": stale}).get_json()
     assert body["verdict"] == "verified", body
     browser = launch(playwright)

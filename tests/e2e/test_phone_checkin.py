@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -416,8 +417,8 @@ def test_a_check_in_that_could_not_be_sent_is_not_counted_and_says_so_until_it_i
 def test_first_log_in_with_the_activation_code_sets_the_password_and_binds_this_phone(app, live, server, playwright, session):
     from playwright.sync_api import expect
 
-    from server.models import User
     from server.adapters.passwords import hash_password
+    from server.models import User
 
     # Rose was enrolled by the institution and handed an activation code; she has no password yet.
     rose = session.scalar(select(User).where(User.username == "rose"))
@@ -463,7 +464,7 @@ def test_first_log_in_with_the_activation_code_sets_the_password_and_binds_this_
 @pytest.mark.slow
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_in_an_online_lesson_the_page_sends_heartbeats_and_answers_a_spot_check(app, live, server, playwright, fake_camera, session):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from playwright.sync_api import expect
 
@@ -473,7 +474,7 @@ def test_in_an_online_lesson_the_page_sends_heartbeats_and_answers_a_spot_check(
     # Already checked in to the online lesson (a verified event; the burst in this test answers the spot check).
     user = session.scalar(select(User).where(User.username == "miranda"))
     chain.append(session, kind="check_in", class_id=live["class_id"], lesson_id=live["online"], enrollment_id=live["enrollment"],
-                 trainee_id=live["trainee"], actor_id=user.id, at=datetime.now(timezone.utc), verdict="verified",
+                 trainee_id=live["trainee"], actor_id=user.id, at=datetime.now(UTC), verdict="verified",
                  decides_event_id=None, spot_check_id=None, reasons=[], evidence={"seeded": True},
                  idempotency_key="seeded-online-check-in", device_id=None)
     session.commit()

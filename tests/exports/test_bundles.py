@@ -12,7 +12,6 @@ from sqlalchemy import text
 
 from server.cli import main
 from server.exports import bundle, signing
-
 from tests.exports.conftest import add_attendance, export
 
 

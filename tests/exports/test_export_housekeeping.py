@@ -10,15 +10,14 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
 
-from server.models import ExportJob, Seal
 from server.exports import housekeeping
-
+from server.models import ExportJob, Seal
 from tests.exports.conftest import add_attendance, export
 
 REPO = Path(__file__).resolve().parents[2]
@@ -54,7 +53,7 @@ def _kill(proc: subprocess.Popen) -> None:
 
 def _job(session, world, status="running", **values) -> int:
     job = ExportJob(kind="class", class_id=world.class_id, status=status, done=3, total=10,
-                    created_at=datetime.now(timezone.utc) - timedelta(minutes=2), **values)
+                    created_at=datetime.now(UTC) - timedelta(minutes=2), **values)
     session.add(job)
     session.commit()
     return job.id
@@ -66,7 +65,7 @@ def test_a_job_whose_process_was_killed_is_reported_failed_and_a_job_whose_proce
     dead_id, live_id = _job(session, y), _job(session, y, status="queued")
     doomed, alive = _owner(data_dir, dead_id), _owner(data_dir, live_id)
     try:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         assert housekeeping.recover_jobs(session, data_dir, now) == []  # both owners alive: nothing to do
         _kill(doomed)
         assert housekeeping.recover_jobs(session, data_dir, now) == [dead_id]
@@ -77,15 +76,15 @@ def test_a_job_whose_process_was_killed_is_reported_failed_and_a_job_whose_proce
         assert api.get(f"/api/export-jobs/{live_id}").get_json()["status"] == "queued"
     finally:
         _kill(alive)
-    assert housekeeping.recover_jobs(session, data_dir, datetime.now(timezone.utc)) == [live_id]
+    assert housekeeping.recover_jobs(session, data_dir, datetime.now(UTC)) == [live_id]
     assert not list((data_dir / "exports" / ".jobs").glob("*.lock"))  # claimed locks are cleaned up
 
 
 def test_a_queued_job_without_any_lock_is_failed_and_a_finished_job_is_never_touched(worlds, session, data_dir):
     y = worlds["yubei"]
     orphan = _job(session, y, status="queued")  # e.g. its process died between commit and thread start
-    done = _job(session, y, status="done", file_name="x.zip", finished_at=datetime.now(timezone.utc))
-    failed = housekeeping.recover_jobs(session, data_dir, datetime.now(timezone.utc))
+    done = _job(session, y, status="done", file_name="x.zip", finished_at=datetime.now(UTC))
+    failed = housekeeping.recover_jobs(session, data_dir, datetime.now(UTC))
     assert failed == [orphan]
     session.rollback()
     assert session.get(ExportJob, done).status == "done" and session.get(ExportJob, done).error is None
@@ -97,7 +96,7 @@ def test_an_export_keeps_its_lock_until_its_outcome_is_recorded_and_is_then_neve
     add_attendance(session, y)
     job, _ = export(login("yubei-admin"), y.class_id)
     assert not (data_dir / "exports" / ".jobs" / f"{job['id']}.lock").exists()
-    assert housekeeping.recover_jobs(session, data_dir, datetime.now(timezone.utc)) == []
+    assert housekeeping.recover_jobs(session, data_dir, datetime.now(UTC)) == []
     session.rollback()
     assert session.get(ExportJob, job["id"]).status == "done"
 
@@ -124,7 +123,7 @@ def test_a_bundle_past_its_keeping_period_is_deleted_its_download_answers_410_an
 
     # Through the API (which reads the real clock): the job finished 8 days ago.
     session.execute(update(ExportJob).where(ExportJob.id == job["id"])
-                    .values(finished_at=datetime.now(timezone.utc) - timedelta(days=8)))
+                    .values(finished_at=datetime.now(UTC) - timedelta(days=8)))
     session.commit()
     got = api.get(f"/api/export-jobs/{job['id']}").get_json()
     assert got["status"] == "done" and got["file_expired"] is True and got["download"] is None
@@ -145,7 +144,7 @@ def test_what_failed_jobs_left_is_deleted_and_files_of_running_jobs_and_of_the_c
                                                "cli-class-class1-20260301-100000.zip", "99999-class-class1-x.zip")}
     for p in files.values():
         p.write_bytes(b"PK")
-    swept = housekeeping.sweep_files(session, data_dir, datetime.now(timezone.utc), KEEP)
+    swept = housekeeping.sweep_files(session, data_dir, datetime.now(UTC), KEEP)
     assert swept.abandoned == [f"{failed}-class-class1-20260301-100000.zip.part"] and swept.expired == []
     assert sorted(p.name for p in exports.iterdir() if p.is_file()) == sorted(
         [f"{running}-class-class1-20260301-100000.zip.part", "cli-class-class1-20260301-100000.zip", "99999-class-class1-x.zip"])
@@ -209,15 +208,14 @@ def test_closing_an_app_waits_for_its_running_export_and_leaves_no_database_conn
 
 @pytest.mark.slow
 def test_a_server_stopped_gracefully_finishes_its_running_export_before_the_worker_exits(worlds, session, app, tmp_path):
-    import requests
-
-    from tests.api.conftest import PASSWORD
-    from tests.served import start
-
     from datetime import date
+
+    import requests
 
     from policies.identity import resident_id_check_digit
     from server.models import Enrollment, Trainee
+    from tests.api.conftest import PASSWORD
+    from tests.served import start
 
     y = worlds["yubei"]
     add_attendance(session, y)

@@ -12,7 +12,6 @@ from openpyxl import load_workbook
 from sqlalchemy import text
 
 from server.models import Seal
-
 from tests.exports.conftest import add_attendance, download, export, wait_for
 
 

@@ -11,7 +11,6 @@ import pypdfium2 as pdfium
 from recognition import RecognitionSettings, enroll
 from recognition.testing import FakeFace, FakeRecognizer, fake_photo
 from tests.api.conftest import post_multipart
-
 from tests.exports.conftest import add_attendance, export
 
 FAKE = FakeRecognizer()

@@ -17,7 +17,6 @@ import pytest
 
 from server.exports import bundle, signing
 from server.exports import pdf as pdfmod
-
 from tests.exports.conftest import add_attendance, export
 
 SCALE = 4

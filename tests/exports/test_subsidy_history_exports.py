@@ -6,10 +6,9 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from server.models import Enrollment, Seal, TrainingClass
-
 from tests.exports.conftest import export
 
 
@@ -37,7 +36,7 @@ def second_class(session, world, starts_on: date) -> int:
 
 def seal_eligible(session, world) -> None:
     """The world's class was exported for a subsidy, the trainee found eligible (as seal_class writes it)."""
-    session.add(Seal(class_id=world.class_id, sealed_at=datetime(2026, 7, 1, tzinfo=timezone.utc), sealed_by_name="yubei-admin",
+    session.add(Seal(class_id=world.class_id, sealed_at=datetime(2026, 7, 1, tzinfo=UTC), sealed_by_name="yubei-admin",
                      chain_seq=1, chain_hash="0" * 64,
                      figures={str(world.enrollment_id): {"credited": "160.00", "eligible": True, "amount": "6688.00"}}))
     session.commit()
@@ -60,7 +59,7 @@ def test_a_trainee_sealed_eligible_in_another_class_is_refused_in_this_ones_deci
 def test_a_seal_that_found_the_trainee_not_eligible_is_not_an_earlier_subsidy(worlds, login, session):
     y = worlds["yubei"]
     later = second_class(session, y, date(2026, 9, 1))
-    session.add(Seal(class_id=y.class_id, sealed_at=datetime(2026, 7, 1, tzinfo=timezone.utc), sealed_by_name="yubei-admin",
+    session.add(Seal(class_id=y.class_id, sealed_at=datetime(2026, 7, 1, tzinfo=UTC), sealed_by_name="yubei-admin",
                      chain_seq=1, chain_hash="0" * 64, figures={str(y.enrollment_id): {"eligible": False, "amount": None}}))
     session.commit()
     assert "yearly_limit_reached" not in decision(login("yubei-admin"), later)["理由（条款）"]

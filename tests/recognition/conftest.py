@@ -13,7 +13,6 @@ import pytest
 from recognition import DlibRecognizer, RecognitionSettings, Template, assess_quality, enroll
 
 
-
 @dataclass(frozen=True, eq=False)
 class Encoded:
     """What the pipeline made of one labelled image."""

@@ -8,18 +8,19 @@ well to his right (about frame 134), back to his left (about 159), and to his ri
 from __future__ import annotations
 
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from recognition import Challenge, RecognitionSettings, check_liveness, dhash
-from recognition.liveness import TURN_LEFT as L, TURN_RIGHT as R
+from recognition.liveness import TURN_LEFT as L
+from recognition.liveness import TURN_RIGHT as R
 
 pytestmark = pytest.mark.slow
 
-NOW = datetime(2026, 3, 2, 0, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 0, 30, tzinfo=UTC)
 MIRANDA = "ex_lin-manuel-miranda.png"
 
 

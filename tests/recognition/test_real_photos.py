@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from recognition import (ImageError, RecognitionSettings, assess_quality, enroll, load_image,
-                         verify)
+from recognition import ImageError, RecognitionSettings, assess_quality, enroll, load_image, verify
 
 pytestmark = pytest.mark.slow
 

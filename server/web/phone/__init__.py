@@ -12,8 +12,8 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
-from flask import Blueprint, current_app, redirect, render_template, session as cookie
-
+from flask import Blueprint, current_app, redirect, render_template
+from flask import session as cookie
 
 STATIC = Path(__file__).resolve().parent / "static"
 

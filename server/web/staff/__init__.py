@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlencode
 
-from flask import Blueprint, redirect, render_template, request, session as cookie
-
+from flask import Blueprint, redirect, render_template, request
+from flask import session as cookie
 
 from server.api import auth
 from server.models import Role
@@ -85,7 +85,6 @@ def manage():
     if away:
         return away
     from policies import loader
-
     from server.services import rules
 
     occupations = [
@@ -102,7 +101,6 @@ def class_page(class_id: int):
     if away:
         return away
     from policies import loader
-
     from server.services import rules
 
     occupations = {o.code: o.name for o in rules.catalog().occupations}

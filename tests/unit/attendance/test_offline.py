@@ -5,17 +5,20 @@ told otherwise: the events, what is credited, and every uncredited stretch with 
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from policies.attendance import (
-    AttendanceError, AttendanceEvent, AttendanceSettings, credit_lesson, offline_credit,
+    AttendanceError,
+    AttendanceEvent,
+    AttendanceSettings,
+    credit_lesson,
+    offline_credit,
 )
 from policies.hours import credited_hours
 from policies.loader import load_region
 from policies.model import Interval, Mode
-
 from tests.unit.attendance.builders import beats, ev, lesson, reasons, review, spans, t
 
 NOON = "12:00"
@@ -243,4 +246,4 @@ def test_the_wrong_rule_for_the_lesson_mode_is_refused():
 def test_intervals_are_model_intervals_in_utc():
     (iv,) = credit([ev("check_in", "09:00"), ev("check_out", "11:00")]).intervals
     assert isinstance(iv, Interval)
-    assert iv.start == datetime(2026, 11, 24, 1, 0, tzinfo=timezone.utc)
+    assert iv.start == datetime(2026, 11, 24, 1, 0, tzinfo=UTC)

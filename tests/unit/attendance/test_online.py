@@ -10,7 +10,6 @@ import pytest
 
 from policies.attendance import AttendanceError, AttendanceSettings, Heartbeat, SpotCheck, credit_lesson, online_credit
 from policies.model import Mode
-
 from tests.unit.attendance.builders import beats, ev, lesson, reasons, review, spans, spot, t
 
 ONLINE = lesson(mode=Mode.ONLINE)

@@ -4,11 +4,11 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from policies.attendance import AttendanceEvent, Heartbeat, SpotCheck, offline_credit, online_credit
 from policies.model import Mode, PlannedLesson
-
 from tests.unit.attendance.builders import t
 
 START = t("09:00")

@@ -4,7 +4,14 @@ from __future__ import annotations
 import pytest
 
 from policies.geofence import (
-    Datum, FixError, bd09_to_gcj02, convert, distance_m, gcj02_to_bd09, gcj02_to_wgs84, out_of_china,
+    Datum,
+    FixError,
+    bd09_to_gcj02,
+    convert,
+    distance_m,
+    gcj02_to_bd09,
+    gcj02_to_wgs84,
+    out_of_china,
     wgs84_to_gcj02,
 )
 

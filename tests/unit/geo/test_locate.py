@@ -6,7 +6,17 @@ import math
 import pytest
 
 from policies.geofence import (
-    Circle, Datum, FenceError, Fix, FixError, Polygon, Verdict, convert, distance_m, fence_from_record, locate,
+    Circle,
+    Datum,
+    FenceError,
+    Fix,
+    FixError,
+    Polygon,
+    Verdict,
+    convert,
+    distance_m,
+    fence_from_record,
+    locate,
 )
 from tests.unit.geo import geodesic
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import math
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from policies.geofence import Circle, Datum, Fix, Polygon, Verdict, convert, distance_m, locate
 from tests.unit.geo import geodesic

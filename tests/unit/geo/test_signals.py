@@ -1,14 +1,14 @@
 """fix_signals(): signs that a location is mocked or replayed, for review."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from policies.geofence import Datum, Fix, SignalSettings, convert, fix_signals
 from tests.unit.geo import geodesic
 
-T0 = datetime(2026, 11, 24, 1, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
 HERE = (29.5630, 106.5516)
 
 

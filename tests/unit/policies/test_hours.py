@@ -1,7 +1,7 @@
 """Hour credit: verified offline + min(verified online, cap x required); unverified never counts."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from policies.hours import credited_hours, ledger_from_hours
 from policies.model import Interval, Mode
-
 from tests.unit.policies.builders import at
 
 OFF, ON = Mode.OFFLINE, Mode.ONLINE
@@ -88,7 +87,7 @@ def test_hours_are_rounded_down_so_a_report_never_shows_unverified_time(cq):
 
 
 def test_the_ledger_is_complete_only_when_credited_reaches_required_exactly(cq):
-    start = datetime(2026, 3, 2, tzinfo=timezone.utc)
+    start = datetime(2026, 3, 2, tzinfo=UTC)
     exact = Interval(start, start + timedelta(minutes=64 * 45), OFF)
     short = Interval(start, start + timedelta(minutes=64 * 45, seconds=-1), OFF)
     assert credited_hours([exact], cq, Decimal(64)).complete
@@ -112,7 +111,7 @@ def test_totals_from_the_cli_follow_the_same_rule(js):
 
 # --- properties -----------------------------------------------------------------------------
 
-BASE = datetime(2026, 3, 2, tzinfo=timezone.utc)
+BASE = datetime(2026, 3, 2, tzinfo=UTC)
 intervals_st = st.lists(
     st.builds(
         lambda start, length, online, verified: Interval(

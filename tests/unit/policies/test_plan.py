@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 from policies.hours import credited_hours
 from policies.model import ClassPlan, Interval, Level, Mode, PlannedLesson
 from policies.plan import check_plan
-
 from tests.unit.policies.builders import at
 
 AI = "2-02-38-01"  # 人工智能: junior 64 学时 = 2880 minutes

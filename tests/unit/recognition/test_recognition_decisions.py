@@ -7,10 +7,11 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from hypothesis import given, settings as hyp_settings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
-from recognition import (RecognitionSettings, Template, assess_quality, enroll, match_group_photo,
-                         verify)
+from recognition import RecognitionSettings, Template, assess_quality, enroll, match_group_photo, verify
 from recognition.group import best_matches, min_cost_assignment
 from recognition.reasons import MESSAGES
 from recognition.testing import FakeFace, FakeRecognizer, fake_photo

@@ -7,7 +7,9 @@ import zlib
 
 import numpy as np
 import pytest
-from hypothesis import given, settings as hyp_settings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from recognition import ImageError, RecognitionSettings, dhash, from_array, hamming, load_image

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
-
-import pytest
-from hypothesis import given, settings as hyp_settings, strategies as st
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
 from recognition import Challenge, RecognitionSettings, check_liveness, enroll, new_challenge
 from recognition.faces import Box
-from recognition.liveness import BLINK, TURN_LEFT as L, TURN_RIGHT as R, TURNS, motion_events, steps_satisfied
+from recognition.liveness import BLINK, TURNS, motion_events, steps_satisfied
+from recognition.liveness import TURN_LEFT as L
+from recognition.liveness import TURN_RIGHT as R
 from recognition.testing import FakeFace, FakeRecognizer, fake_photo
 
 FAKE = FakeRecognizer()
 SETTINGS = RecognitionSettings()
-NOW = datetime(2026, 3, 2, 0, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 0, 30, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")

@@ -213,7 +213,8 @@ def seed(data_dir: Path) -> dict:
             trainee = s.scalar(select(Trainee).where(Trainee.phone == USERNAME))
             class_ids = s.scalars(select(Enrollment.class_id).where(Enrollment.trainee_id == trainee.id)).all()
             lessons = s.scalars(select(Lesson).where(Lesson.class_id.in_(class_ids))).all()
-            offline = [l for l in lessons if l.mode is LessonMode.offline and l.starts_at <= now <= l.ends_at]
+            offline = [lesson for lesson in lessons
+                       if lesson.mode is LessonMode.offline and lesson.starts_at <= now <= lesson.ends_at]
             if len(offline) != 1:
                 raise SystemExit(f"expected one offline lesson in progress, found {len(offline)}")
             off = offline[0]
@@ -804,7 +805,8 @@ def print_human(r: dict) -> None:
     print(f"machine: {m['cpu_count']} CPUs, Python {m['python']}, dlib {m['dlib']}, gunicorn {m['gunicorn']}, "
           f"Flask {m['flask']}, requests {m['requests']}; load avg at start {m['loadavg_start'][0]:.2f}, "
           f"end {m.get('loadavg_end', [0])[0]:.2f}")
-    print(f"server: {r['config']['server']}; {r['config'].get('database', 'sqlite')} (hourproof demo seed; SQLite in a temp dir, PostgreSQL in a schema of its own)")
+    print(f"server: {r['config']['server']}; {r['config'].get('database', 'sqlite')} "
+          "(hourproof demo seed; SQLite in a temp dir, PostgreSQL in a schema of its own)")
     print(f"client: {r['config']['client']}")
     print(f"frames: {r['frames']['count']} ({r['frames']['bytes'] // 1024} KiB), {r['frames']['source']}")
     print()
@@ -839,11 +841,13 @@ def print_human(r: dict) -> None:
     print(f"    verdicts {low['verdicts']}, reasons {low['reason_codes']}, errors {low['errors'] or 'none'}")
     print()
     print("saturation (check-ins/s counted inside the window; ideal = cores / bare face CPU):")
-    print("    workers phones  ckin/s  x ideal  ev p50 s  ev p95 s  rnd p95 s  ch/ckin  ch p95 ms  srv CPU/ckin  client CPU%  verdicts / errors")
+    print("    workers phones  ckin/s  x ideal  ev p50 s  ev p95 s  rnd p95 s  ch/ckin  ch p95 ms  srv CPU/ckin  client CPU%"
+          "  verdicts / errors")
     for workers, w in r["by_workers"].items():
         for n, s in w["saturation"].items():
             client_pct = 100 * s["client_cpu_s"] / (s["wall_s"] * m["cpu_count"]) if s["wall_s"] else 0
-            print(f"    {workers:>7} {n:>6}  {_f(s['throughput_per_s'], '6.2f')}  {_f(s['throughput_per_s'] / v['ideal_throughput_per_s'], '7.2f')}"
+            print(f"    {workers:>7} {n:>6}  {_f(s['throughput_per_s'], '6.2f')}"
+                  f"  {_f(s['throughput_per_s'] / v['ideal_throughput_per_s'], '7.2f')}"
                   f"  {_f(s['events_p50_s'], '8.2f')}  {_f(s['events_p95_s'], '8.2f')}  {_f(s['round_p95_s'], '9.2f')}"
                   f"  {_f(s['challenges_per_checkin'], '7.1f')}  {_f((s['challenge_p95_s'] or 0) * 1000, '9.0f')}"
                   f"  {_f(s['server_cpu_per_checkin_s'], '12.3f')}"
@@ -857,7 +861,7 @@ def print_human(r: dict) -> None:
           f"same client ({r['config']['hb_procs']} processes x {r['config']['hb_threads']} threads), alternated:")
     for workers, w in r["by_workers"].items():
         hb, bare = w["heartbeat"], w["bare_endpoint"]
-        runs = ", ".join(f"{b['throughput_per_s']:.0f}/{h['throughput_per_s']:.0f}" for b, h in zip(bare["runs"], hb["runs"]))
+        runs = ", ".join(f"{b['throughput_per_s']:.0f}/{h['throughput_per_s']:.0f}" for b, h in zip(bare["runs"], hb["runs"], strict=True))
         h0, b0 = hb["runs"][-1], bare["runs"][-1]
         print(f"    workers={workers}: heartbeat {hb['throughput_per_s']:.0f}/s (p50 {h0['p50_ms']:.1f} ms, p95 {h0['p95_ms']:.1f} ms), "
               f"bare {bare['throughput_per_s']:.0f}/s (p50 {b0['p50_ms']:.1f} ms, p95 {b0['p95_ms']:.1f} ms); "

@@ -22,7 +22,6 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Union
 
 from policies.hours import merge as _merge
 from policies.model import Interval, Mode, PlannedLesson, Reason
@@ -32,7 +31,7 @@ DEFAULT_CLAUSE = "POLICY §1"
 #: China keeps one offset all year; times in sentences are shown in Beijing time.
 _BEIJING = timezone(timedelta(hours=8))
 
-EventId = Union[str, int]
+EventId = str | int
 Span = tuple[datetime, datetime]
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
 
@@ -451,10 +450,12 @@ def _statuses(events: Sequence[AttendanceEvent], now: datetime,
     status: dict[EventId, str] = {}
     for e in by_id.values():
         if e.kind is not EventKind.REVIEW_DECISION:
+            assert e.verdict is not None  # AttendanceEvent.__post_init__ requires one
             status[e.id] = {"verified": "ok", "rejected": "rejected", "flagged": "flagged"}[e.verdict.value]
     decisions = sorted(((i, e) for i, e in enumerate(events) if e.kind is EventKind.REVIEW_DECISION),
                        key=lambda p: (p[1].at, p[0]))
     for _, d in decisions:
+        assert d.decides is not None  # AttendanceEvent.__post_init__ requires it of a review decision
         target_at = by_id[d.decides].at if d.decides in by_id else extra_ids.get(d.decides)
         if target_at is None:
             raise AttendanceError(f"review decision {d.id!r} decides unknown event {d.decides!r}")
@@ -504,7 +505,7 @@ def _assemble(mode: Mode, start: datetime, end: datetime, now: datetime, presenc
     pieces: list[UncreditedSpan] = []
     for s, e in gaps:
         points = [s] + [t for t in cuts if s < t < e] + [e]
-        for a, b in zip(points, points[1:]):
+        for a, b in zip(points, points[1:], strict=False):
             mid = a + (b - a) / 2
             label = next((lb for m, lb in merged_by_label if _covers(m, mid)), None)
             if label is None:
@@ -617,7 +618,7 @@ def online_credit(
     visible: list[Span] = []
     hidden: list[Span] = []
     gaps: list[Span] = []
-    for (t1, v1), (t2, v2) in zip(beats, beats[1:]):
+    for (t1, v1), (t2, v2) in zip(beats, beats[1:], strict=False):
         if t2 <= t1:
             continue
         if t2 - t1 > settings.max_heartbeat_gap:
@@ -634,7 +635,8 @@ def online_credit(
     labels += [_Label(s, e, Reason("page_hidden", clause, "学习页面不在前台（切换到其他应用或锁屏），这段时间不计入"), True)
                for s, e in _intersect(ok, _subtract(hidden, visible))]
     labels += [_Label(s, e, Reason("heartbeat_gap", clause,
-                                   f"学习页面超过 {_secs(settings.max_heartbeat_gap)}未上报在线状态（网络中断或页面关闭），这段时间不计入"), True)
+                                   f"学习页面超过 {_secs(settings.max_heartbeat_gap)}未上报在线状态"
+                                   "（网络中断或页面关闭），这段时间不计入"), True)
                for s, e in _intersect(ok, _subtract(gaps, visible))]
     return _assemble(Mode.ONLINE, start, end, now, presence, labels, clause)
 

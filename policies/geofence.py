@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Union
+from typing import TypeGuard, cast
 
 from policies.model import Reason
 
@@ -127,7 +127,7 @@ def wgs84_to_gcj02(lat: float, lon: float) -> tuple[float, float]:
     return lat + dlat, lon + dlon
 
 
-def _invert(forward, lat: float, lon: float) -> tuple[float, float]:
+def _invert(forward: Callable[[float, float], tuple[float, float]], lat: float, lon: float) -> tuple[float, float]:
     """Solve forward(x) = (lat, lon) by fixed-point iteration.
 
     The offset fields vary by well under 1e-3 per degree, so each step shrinks the error by
@@ -228,11 +228,11 @@ def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
 # --- fixes and fences ------------------------------------------------------------------------
 
 
-def _finite(value: object) -> bool:
+def _finite(value: object) -> TypeGuard[float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _check_lat_lon(lat: object, lon: object, error) -> None:
+def _check_lat_lon(lat: object, lon: object, error: Callable[[str, str], ValueError]) -> None:
     if not _finite(lat) or not _finite(lon):
         raise error("coordinates_invalid", f"latitude/longitude must be finite numbers, got ({lat!r}, {lon!r})")
     if not -90.0 <= lat <= 90.0 or not -180.0 <= lon <= 180.0:
@@ -313,8 +313,8 @@ class Circle:
         return distance_m((lat, lon), (self.lat, self.lon)) - self.radius_m
 
 
-def _segments_cross(p1, p2, q1, q2) -> bool:
-    def orient(a, b, c) -> float:
+def _segments_cross(p1: tuple[float, float], p2: tuple[float, float], q1: tuple[float, float], q2: tuple[float, float]) -> bool:
+    def orient(a: tuple[float, float], b: tuple[float, float], c: tuple[float, float]) -> float:
         return (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
 
     d1, d2 = orient(q1, q2, p1), orient(q1, q2, p2)
@@ -391,7 +391,7 @@ class Polygon:
         return -nearest if inside else nearest
 
 
-Fence = Union[Circle, Polygon]
+Fence = Circle | Polygon
 
 
 # --- the verdict -----------------------------------------------------------------------------
@@ -587,5 +587,7 @@ def fence_from_record(kind: str, datum: Datum | str, *, lat: float | None = None
     if kind == "polygon":
         if points is None:
             raise FenceError("polygon_incomplete", "a polygon needs points")
-        return Polygon(tuple(tuple(p) for p in points), Datum.parse(datum))  # type: ignore[arg-type]
+        # Pairs by cast only: Polygon refuses a point that is not a (lat, lon) pair itself.
+        pairs = cast("tuple[tuple[float, float], ...]", tuple(tuple(p) for p in points))
+        return Polygon(pairs, Datum.parse(datum))
     raise FenceError("fence_kind_unknown", f"unknown fence kind {kind!r}: expected circle or polygon")

@@ -11,17 +11,28 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
-from typing import TypeVar
+from typing import Protocol, Self, TypeVar
 
 from policies.model import HourLedger, Interval, Mode, Reason, RegionPolicy
 
 Span = tuple[int, int]
-T = TypeVar("T")
 
 
-def span_seconds(start, end) -> Span:
+class _Ordered(Protocol):
+    """What merge() needs of an endpoint: it sorts and compares them."""
+
+    def __lt__(self, other: Self, /) -> bool: ...
+    def __le__(self, other: Self, /) -> bool: ...
+    def __gt__(self, other: Self, /) -> bool: ...
+
+
+T = TypeVar("T", bound=_Ordered)
+
+
+def span_seconds(start: datetime, end: datetime) -> Span:
     """Whole UTC epoch seconds of an aware (start, end), rounded inwards."""
     if start.tzinfo is None or end.tzinfo is None or start.utcoffset() is None or end.utcoffset() is None:
         raise ValueError("interval times must be timezone-aware (store UTC, show Asia/Shanghai)")

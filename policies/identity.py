@@ -34,7 +34,7 @@ def resident_id_check_digit(first17: str) -> str:
     """The GB 11643-1999 (ISO 7064 MOD 11-2) check character for 17 digits."""
     if len(first17) != 17 or not first17.isdigit():
         raise IdentityError("the check digit is computed over exactly 17 digits")
-    return _ID_CHECK[sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS)) % 11]
+    return _ID_CHECK[sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS, strict=True)) % 11]
 
 
 def parse_resident_id(text: str) -> ResidentId:
@@ -44,16 +44,19 @@ def parse_resident_id(text: str) -> ResidentId:
     """
     number = str(text).strip().upper()
     if len(number) != 18:
-        raise IdentityError(f"居民身份证号码应为18位，实际{len(number)}位：请核对号码 (resident ID must have 18 characters, got {len(number)})")
+        raise IdentityError(f"居民身份证号码应为18位，实际{len(number)}位：请核对号码 "
+                            f"(resident ID must have 18 characters, got {len(number)})")
     if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
         raise IdentityError("居民身份证号码前17位应为数字、最后一位为数字或X：请核对号码 (resident ID: 17 digits then a digit or X)")
     try:
         birth = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
-        raise IdentityError(f"居民身份证号码中的出生日期 {number[6:14]} 不是有效日期：请核对第7-14位 (birth date {number[6:14]} is not a valid date)") from None
+        raise IdentityError(f"居民身份证号码中的出生日期 {number[6:14]} 不是有效日期：请核对第7-14位 "
+                            f"(birth date {number[6:14]} is not a valid date)") from None
     expected = resident_id_check_digit(number[:17])
     if number[17] != expected:
-        raise IdentityError(f"居民身份证号码校验位错误：最后一位应为 {expected}，实际为 {number[17]}，请核对号码 (check digit should be {expected}, got {number[17]})")
+        raise IdentityError(f"居民身份证号码校验位错误：最后一位应为 {expected}，实际为 {number[17]}，请核对号码 "
+                            f"(check digit should be {expected}, got {number[17]})")
     # 17th character: odd for men, even for women (GB 11643-1999 顺序码).
     sex = Sex.MALE if int(number[16]) % 2 else Sex.FEMALE
     return ResidentId(number=number, birth_date=birth, sex=sex, area=number[:6])
@@ -76,7 +79,7 @@ def uscc_check_character(first17: str) -> str:
     """The GB 32100-2015 check character for the first 17 characters of a credit code."""
     if len(first17) != 17 or any(c not in USCC_ALPHABET for c in first17):
         raise IdentityError("the check character is computed over 17 characters of the code alphabet")
-    total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS))
+    total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
     return USCC_ALPHABET[(31 - total % 31) % 31]
 
 
@@ -87,12 +90,14 @@ def validate_uscc(text: str) -> str:
         raise IdentityError(f"统一社会信用代码应为18位，实际{len(code)}位：请核对 (credit code must have 18 characters, got {len(code)})")
     bad = sorted({c for c in code if c not in USCC_ALPHABET})
     if bad:
-        raise IdentityError(f"统一社会信用代码含有不允许的字符 {''.join(bad)}（不使用 I、O、Z、S、V）：请核对 (characters not allowed: {''.join(bad)})")
+        raise IdentityError(f"统一社会信用代码含有不允许的字符 {''.join(bad)}（不使用 I、O、Z、S、V）：请核对 "
+                            f"(characters not allowed: {''.join(bad)})")
     if not code[2:8].isdigit():
         raise IdentityError(f"统一社会信用代码第3-8位应为行政区划码（数字），实际为 {code[2:8]}：请核对 (positions 3-8 must be digits)")
     expected = uscc_check_character(code[:17])
     if code[17] != expected:
-        raise IdentityError(f"统一社会信用代码校验码错误：最后一位应为 {expected}，实际为 {code[17]}，请核对 (check character should be {expected}, got {code[17]})")
+        raise IdentityError(f"统一社会信用代码校验码错误：最后一位应为 {expected}，实际为 {code[17]}，请核对 "
+                            f"(check character should be {expected}, got {code[17]})")
     return code
 
 

@@ -15,7 +15,7 @@ from fractions import Fraction
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal, TypeVar, overload
 
 import yaml
 
@@ -37,6 +37,9 @@ from policies.model import (
 PACKAGE_DIR = Path(__file__).resolve().parent
 REGIONS_DIR = PACKAGE_DIR / "regions"
 CATALOG_FILE = PACKAGE_DIR / "occupations.yaml"
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 DEFAULT_MINUTES_PER_CLASS_HOUR = 45
 DEFAULT_ONLINE_CAP = Fraction(1, 2)
@@ -103,7 +106,7 @@ class Catalog:
         object.__setattr__(self, "_index", index)
 
     def resolve(self, code: str) -> Occupation:
-        found = self._index.get(_normalise_code(code))  # type: ignore[attr-defined]
+        found: Occupation | None = self._index.get(_normalise_code(code))  # type: ignore[attr-defined]
         if found is None:
             known = ", ".join(o.code for o in self.occupations)
             raise UnknownOccupationError(
@@ -161,6 +164,11 @@ class _Reader:
             raise self.fail(_join(path, key), f"expected at least {minimum}, got {value}")
         return value
 
+    @overload
+    def decimal(self, value: Any, where: str, *, nullable: Literal[False] = False) -> Decimal: ...
+    @overload
+    def decimal(self, value: Any, where: str, *, nullable: bool) -> Decimal | None: ...
+
     def decimal(self, value: Any, where: str, *, nullable: bool = False) -> Decimal | None:
         if value is None and nullable:
             return None
@@ -183,7 +191,7 @@ class _Reader:
             raise self.fail(_join(path, key), f"expected true or false, got {_show(value)}")
         return value
 
-    def listing(self, data: Any, path: str, key: str) -> list:
+    def listing(self, data: Any, path: str, key: str) -> list[Any]:
         value = self.get(data, path, key)
         if not isinstance(value, list):
             raise self.fail(_join(path, key), f"expected a list, got {_show(value)}")
@@ -194,11 +202,12 @@ class _Reader:
         if value is None and not kw.get("required", True):
             return kw.get("default")  # type: ignore[return-value]
         choices = tuple(choices)
-        if value not in choices:
+        # (A value that is not a str is never in `choices`; the isinstance is for the type checker.)
+        if not isinstance(value, str) or value not in choices:
             raise self.fail(_join(path, key), f"expected one of {', '.join(choices)}, got {_show(value)}")
         return value
 
-    def levels_table(self, data: Any, where: str) -> dict[Level, Decimal | None]:
+    def levels_table(self, data: Any, where: str) -> Mapping[Level, Decimal | None]:
         if not isinstance(data, Mapping):
             raise self.fail(where, f"expected a mapping of junior/mid/senior, got {_show(data)}")
         unknown = set(data) - {lv.value for lv in Level}
@@ -207,7 +216,7 @@ class _Reader:
         return _frozen({lv: self.decimal(data.get(lv.value), f"{where}.{lv.value}", nullable=True) for lv in Level})
 
 
-def _frozen(mapping: dict) -> Mapping:
+def _frozen(mapping: dict[_K, _V]) -> Mapping[_K, _V]:
     """A read-only view: a loaded policy is shared (cached) and must not be changed in place."""
     return MappingProxyType(mapping)
 

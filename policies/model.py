@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from fractions import Fraction
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 CENT = Decimal("0.01")
+_V = TypeVar("_V")
 
 
 def money(value: Decimal) -> Decimal:
@@ -127,10 +128,10 @@ class Occupation:
 
 
 @dataclass(frozen=True)
-class Cited:
+class Cited(Generic[_V]):
     """A number together with the clause that sets it."""
 
-    value: Any
+    value: _V
     clause: str
 
 
@@ -218,8 +219,8 @@ class RegionPolicy:
     name: str
     source: str
     timezone: str
-    minutes_per_class_hour: Cited  # int
-    online_cap: Cited  # Fraction share of required / scheduled hours
+    minutes_per_class_hour: Cited[int]
+    online_cap: Cited[Fraction]  # share of required / scheduled hours
     verification_clause: str  # 凡补必进、不进不补 in this region
     required_hours_clause: str
     opened: OpenedScope

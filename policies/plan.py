@@ -75,7 +75,8 @@ def check_plan(plan: ClassPlan, policy: RegionPolicy, catalog: Catalog) -> PlanC
 
     # Overlaps: sweep in start order, remembering the lesson that reaches furthest so far.
     valid.sort()
-    reach_end, reach_no = None, None
+    reach_end: int | None = None
+    reach_no = 0  # read only once reach_end is set
     for start, end, number in valid:
         if reach_end is not None and start < reach_end:
             a, b = sorted((reach_no, number))

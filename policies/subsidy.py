@@ -261,10 +261,13 @@ def _amount(policy: RegionPolicy, request: SubsidyRequest, occupation: Occupatio
         if factor is None:
             factor = Decimal(1)
             f.basis.append(Reason("city_factor_default", rule.factor_clause, "未提供设区市浮动系数，按省定基准（系数 1）计算。"))
-        elif not (rule.factor_min <= factor <= rule.factor_max):
-            f.review.append(Reason("city_factor_out_of_range", rule.factor_clause,
-                                   f"设区市浮动系数 {factor} 超出省定基准上下 30% 的范围（{rule.factor_min}–{rule.factor_max}），不予采用，需核实本地标准。"))
-            return None
+        else:
+            assert rule.factor_min is not None and rule.factor_max is not None  # the loader requires city_factor min and max
+            if not (rule.factor_min <= factor <= rule.factor_max):
+                f.review.append(Reason("city_factor_out_of_range", rule.factor_clause,
+                                       f"设区市浮动系数 {factor} 超出省定基准上下 30% 的范围（{rule.factor_min}–{rule.factor_max}），"
+                                       "不予采用，需核实本地标准。"))
+                return None
         amount = money(base * factor)
         f.basis.append(Reason("base_with_city_factor", rule.clause, f"省定基准 {base} 元 × 浮动系数 {factor} = {amount} 元。"))
         if rule.cap_at_fee:
@@ -341,7 +344,8 @@ def decide_subsidy(request: SubsidyRequest, policy: RegionPolicy, catalog: Catal
         clause = policy.eligible_groups[0].clause
         if person.groups is None:
             f.unchecked.append(Reason("group_not_checked", clause,
-                                      "未提供人员类别，补贴对象范围未核对（" + "；".join(g.detail for g in policy.eligible_groups) + "）。"))
+                                      "未提供人员类别，补贴对象范围未核对（"
+                                      + "；".join(g.detail for g in policy.eligible_groups) + "）。"))
         else:
             matched = [g for g in policy.eligible_groups if g.code in person.groups]
             if matched:

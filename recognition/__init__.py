@@ -33,8 +33,8 @@ from recognition.reasons import MESSAGES, Reason
 from recognition.settings import RecognitionSettings
 
 __all__ = [
-    "BLINK", "STEP_MESSAGES", "TURN_LEFT", "TURN_RIGHT", "Box", "Challenge", "DlibRecognizer", "Enrollment", "Face", "FrameObservation", "GroupFace",
-    "GroupMatch", "ImageError", "LivenessResult", "LoadedImage", "MESSAGES", "QualityReport",
+    "BLINK", "STEP_MESSAGES", "TURN_LEFT", "TURN_RIGHT", "Box", "Challenge", "DlibRecognizer", "Enrollment", "Face",
+    "FrameObservation", "GroupFace", "GroupMatch", "ImageError", "LivenessResult", "LoadedImage", "MESSAGES", "QualityReport",
     "Reason", "RecognitionSettings", "Recognizer", "Template", "Verification", "assess_quality",
     "check_liveness", "dhash", "enroll", "eye_aspect_ratio", "from_array", "hamming", "load_image",
     "match_group_photo", "new_challenge", "verify", "yaw_ratio",

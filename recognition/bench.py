@@ -22,6 +22,7 @@ import time
 import warnings
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -100,7 +101,7 @@ def _clip_frames(video: Path, numbers: list[int]) -> list[np.ndarray]:
     return [frames[n] for n in numbers if n in frames]
 
 
-def run(pairs_csv: Path, video: Path | None, repeat: int) -> dict:
+def run(pairs_csv: Path, video: Path | None, repeat: int) -> dict[str, Any]:
     settings = RecognitionSettings()
     rec = DlibRecognizer()
     with warnings.catch_warnings():
@@ -116,8 +117,11 @@ def run(pairs_csv: Path, video: Path | None, repeat: int) -> dict:
     # Pass 1: per image, quality gate + encode; detect and encode timed on their own.
     encodings: dict[str, np.ndarray | None] = {}
     data_of: dict[str, bytes] = {}
-    no_face, failed_gate, undecodable = [], [], []
-    t_detect, t_encode = [], []
+    no_face: list[str] = []
+    failed_gate: list[str] = []
+    undecodable: list[str] = []
+    t_detect: list[float] = []
+    t_encode: list[float] = []
     for p in paths:
         data = (root / p).read_bytes()
         data_of[p] = data
@@ -139,17 +143,19 @@ def run(pairs_csv: Path, video: Path | None, repeat: int) -> dict:
             (no_face if not boxes else failed_gate).append(p)
             encodings[p] = None
             continue
+        assert report.face is not None  # a report that passed has its face
         encodings[p] = rec.encode(loaded.rgb, report.face.box)
 
     # The liveness burst: 10 frames of the clip as JPEG bytes, its person enrolled from the
     # shared images folder beside the video folder.
-    liveness: dict = {"source": None}
-    burst = None
+    liveness: dict[str, Any] = {"source": None}
+    burst: tuple[list[bytes], Challenge, Template, datetime] | None = None
     video = video or root / "video" / "short_hamilton_clip.mp4"
     enrol_photo = video.parent.parent / "images" / "face_recognition" / "ex_lin-manuel-miranda.png"
     if video.exists() and enrol_photo.exists():
         frames = [_jpeg(f) for f in _clip_frames(video, list(range(90, 210, 12)))]
         live_template = enroll([enrol_photo.read_bytes()], rec, settings).template
+        assert live_template is not None, f"cannot enrol {enrol_photo} for the liveness burst"
         now = datetime.now(UTC)
         # the motion in these frames: his own left, right, left (see tests/recognition)
         challenge = Challenge("bench", (TURN_LEFT, TURN_RIGHT, TURN_LEFT), now, now + timedelta(hours=1))
@@ -159,8 +165,12 @@ def run(pairs_csv: Path, video: Path | None, repeat: int) -> dict:
     # every few images one liveness burst plus one verification of a frame of that burst, all
     # interleaved so every figure (and every ratio) sees the same machine state.
     usable = [p for p in paths if encodings[p] is not None]
-    template = Template(rec.model_name, rec.model_version, np.stack([encodings[usable[0]]]))
-    t_verify, t_bare, t_decode = [], [], []
+    first = encodings[usable[0]]
+    assert first is not None  # usable images have an encoding
+    template = Template(rec.model_name, rec.model_version, np.stack([first]))
+    t_verify: list[float] = []
+    t_bare: list[float] = []
+    t_decode: list[float] = []
     t_live: list[float] = []
     t_frame_verify: list[float] = []
     result = None
@@ -193,7 +203,8 @@ def run(pairs_csv: Path, video: Path | None, repeat: int) -> dict:
 
     # Accuracy.
     inf = float("inf")
-    genuine, impostor = [], []
+    genuine: list[float] = []
+    impostor: list[float] = []
     for a, b, same in pairs:
         ea, eb = encodings[a], encodings[b]
         d = float(np.linalg.norm(ea - eb)) if ea is not None and eb is not None else inf
@@ -207,7 +218,10 @@ def run(pairs_csv: Path, video: Path | None, repeat: int) -> dict:
 
     detect, encode, verif, bare, live, decode, frame_verif = (_ms(x) for x in (
         t_detect, t_encode, t_verify, t_bare, t_live, t_decode, t_frame_verify))
-    ratio = lambda a, b: round(a / b, 2) if a and b else None  # noqa: E731
+
+    def ratio(a: float | None, b: float | None) -> float | None:
+        return round(a / b, 2) if a and b else None
+
     return {
         "pairs_file": str(pairs_csv),
         "genuine_pairs": len(gen), "impostor_pairs": len(imp),
@@ -253,7 +267,7 @@ def _dist_version(name: str) -> str:
         return "unknown"
 
 
-def _print_human(r: dict) -> None:
+def _print_human(r: dict[str, Any]) -> None:
     m = r["machine"]
     print(f"machine: {m['cpu_count']} CPUs, Python {m['python']}, dlib {m['dlib']}, "
           f"face_recognition {m['face_recognition']}, face_recognition_models {m['face_recognition_models']}, "

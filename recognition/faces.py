@@ -13,8 +13,9 @@ import os
 import queue
 import threading
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -80,7 +81,12 @@ class Recognizer(Protocol):
         ...
 
 
-def _load_dlib_models():
+#: One model set: (the dlib module, HOG detector, 68-point and 5-point shape predictors, ResNet
+#: encoder). dlib has no type hints, so each is Any.
+_Models = tuple[Any, Any, Any, Any, Any]
+
+
+def _load_dlib_models() -> _Models:
     """Load dlib's detector, shape predictors and ResNet encoder (~100 MB per set).
 
     Loaded directly from face_recognition_models rather than by importing face_recognition, which
@@ -113,12 +119,12 @@ class _ModelPool:
 
     def __init__(self, size: int) -> None:
         self.size = max(1, size)
-        self._free: queue.LifoQueue = queue.LifoQueue()
+        self._free: queue.LifoQueue[_Models] = queue.LifoQueue()
         self._made = 0
         self._lock = threading.Lock()
 
     @contextlib.contextmanager
-    def borrow(self):
+    def borrow(self) -> Iterator[_Models]:
         try:
             models = self._free.get_nowait()
         except queue.Empty:
@@ -166,7 +172,7 @@ class DlibRecognizer:
             pass
 
     @staticmethod
-    def _rect(dlib, box: Box):
+    def _rect(dlib: Any, box: Box) -> Any:
         return dlib.rectangle(int(box.left), int(box.top), int(box.right), int(box.bottom))
 
     def detect(self, rgb: np.ndarray, upsample: int) -> list[Box]:

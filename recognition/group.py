@@ -7,8 +7,9 @@ of faces matched under the threshold, then minimises the summed distance.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -41,7 +42,7 @@ class GroupMatch:
     model_version: str
     reasons: tuple[Reason, ...]
 
-    def evidence(self) -> dict:
+    def evidence(self) -> dict[str, Any]:
         """JSON-ready evidence: who was present or absent, each face's box and distance."""
         return {
             "present": list(self.present),
@@ -133,7 +134,8 @@ def match_group_photo(photo: bytes | LoadedImage | np.ndarray, roster: Mapping[s
     thr = settings.match_threshold
     ids = list(roster)
 
-    def result(present, faces, unknown, reasons) -> GroupMatch:
+    def result(present: Sequence[str], faces: Sequence[GroupFace], unknown: Sequence[GroupFace],
+               reasons: Sequence[Reason]) -> GroupMatch:
         absent = tuple(t for t in ids if t not in present)
         return GroupMatch(tuple(present), absent, tuple(faces), tuple(unknown), thr,
                           recognizer.model_name, recognizer.model_version, tuple(reasons))

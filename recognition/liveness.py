@@ -25,6 +25,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import cv2
 import numpy as np
@@ -94,7 +95,7 @@ class LivenessResult:
     model_name: str
     model_version: str
 
-    def evidence(self) -> dict:
+    def evidence(self) -> dict[str, Any]:
         """JSON-ready evidence for the check-in record: decision, challenge, motions seen,
         identity figures, per-frame measures and fingerprints. No image, no encoding."""
         return {
@@ -184,7 +185,7 @@ def motion_events(yaws: Sequence[float | None], ears: Sequence[float | None],
     events: list[str] = []
     last_turn: str | None = None
     in_blink = False
-    for yaw, ear in zip(yaws, ears):
+    for yaw, ear in zip(yaws, ears, strict=True):
         if yaw is None or ear is None:
             continue
         turn = _turn_label(yaw, baseline, settings)
@@ -214,7 +215,7 @@ def steps_satisfied(steps: Sequence[str], events: Sequence[str], strict_turns: b
 
 def consecutive_differences(greys: Sequence[np.ndarray]) -> list[float]:
     """Mean absolute grey difference between each frame and the next (same-size grey arrays)."""
-    diffs = [float(np.mean(np.abs(a.astype(np.int16) - b.astype(np.int16)))) for a, b in zip(greys, greys[1:])]
+    diffs = [float(np.mean(np.abs(a.astype(np.int16) - b.astype(np.int16)))) for a, b in zip(greys, greys[1:], strict=False)]
     return diffs
 
 
@@ -299,8 +300,8 @@ def check_liveness(frames: Sequence[bytes | np.ndarray | LoadedImage], challenge
     settings = settings or RecognitionSettings()
     thr = settings.match_threshold
 
-    def result(reasons: list[Reason], events=(), observations=(), fingerprints=(), matched=0,
-               best=None) -> LivenessResult:
+    def result(reasons: list[Reason], events: Sequence[str] = (), observations: Sequence[FrameObservation] = (),
+               fingerprints: Sequence[str] = (), matched: int = 0, best: float | None = None) -> LivenessResult:
         passed = not reasons
         final = tuple(reasons) if reasons else (reason("liveness_passed", f"{matched} frames matched"),)
         return LivenessResult(passed, final, challenge.nonce, challenge.steps, tuple(events),
@@ -344,7 +345,7 @@ def check_liveness(frames: Sequence[bytes | np.ndarray | LoadedImage], challenge
         yaws: list[float | None] = []
         ears: list[float | None] = []
         boxes, counts = track_faces(loaded, recognizer, settings)
-        for img, box in zip(loaded, boxes):
+        for img, box in zip(loaded, boxes, strict=True):
             if box is not None:
                 marks = recognizer.landmarks(img.rgb, box)
                 yaws.append(yaw_ratio(marks))
@@ -379,7 +380,9 @@ def check_liveness(frames: Sequence[bytes | np.ndarray | LoadedImage], challenge
             left = min(budget, len(candidates)) - len(distances)
             if need <= 0 or left < need:
                 break
-            d = template.distance(recognizer.encode(loaded[i].rgb, boxes[i]))
+            box = boxes[i]
+            assert box is not None  # the candidates are frames with a face
+            d = template.distance(recognizer.encode(loaded[i].rgb, box))
             distances[i] = d
             matched += d < thr
         best = min(distances.values()) if distances else None

@@ -12,8 +12,10 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from recognition.faces import Recognizer
 from recognition.images import LoadedImage
@@ -47,9 +49,10 @@ class Template:
         object.__setattr__(self, "encodings", arr)
 
     @property
-    def centroid(self) -> np.ndarray:
+    def centroid(self) -> NDArray[np.float64]:
         """The mean encoding, which verification compares against."""
-        return self.encodings.astype(np.float64).mean(axis=0)
+        mean: NDArray[np.float64] = self.encodings.astype(np.float64).mean(axis=0)
+        return mean
 
     def distance(self, encoding: np.ndarray) -> float:
         """Euclidean distance from ``encoding`` to the template's mean encoding."""
@@ -109,7 +112,7 @@ class Verification:
     reasons: tuple[Reason, ...]
     quality: QualityReport | None
 
-    def evidence(self) -> dict:
+    def evidence(self) -> dict[str, Any]:
         """JSON-ready evidence for the check-in record: the decision, distance, threshold,
         model and reasons, plus the face's quality measures. No image, no encoding."""
         face = self.quality.face if self.quality is not None else None

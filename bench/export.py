@@ -9,7 +9,7 @@ check-out) to XLSX, CSV and a signed bundle.
                                              # `git archive <commit> | tar -x -C DIR`, to compare versions
 
 The data is bulk-inserted into a temporary SQLite file migrated by Alembic (the real schema);
-what is timed is the real export path, `services.exports.export_class`, from the database to the
+what is timed is the real export path, `server.exports.service.export_class`, from the database to the
 signed zip: per trainee the ledger (services.ledger, as the ledger endpoint computes it), the
 subsidy decision (policies), the rows, the writers, then the bundle (SHA-256 of every file,
 Ed25519 signature, deflate). XLSX and CSV are written in the same pass, as the product does; each
@@ -17,7 +17,7 @@ export runs in its own process so that its peak RSS is its own. Reported per siz
 what the target is judged on; CPU time is printed beside it because the machine is shared):
 
   xlsx      time spent writing the workbook (考勤表, 补贴核定; the per-event hour log goes to the
-            workbook only up to 100k events, see exports.XLSX_HOUR_LOG_MAX_EVENTS)
+            workbook only up to 100k events, see server.exports.kinds.XLSX_HOUR_LOG_MAX_EVENTS)
   csv       time spent writing the CSVs (考勤表, 学时明细 = one row per event, 补贴核定)
   bundle    the part of each run spent writing the signed zip (timed inside the real call)
   openpyxl  the same cells as our workbook written by openpyxl alone (write-only), in the same
@@ -161,7 +161,7 @@ def worker(db: Path, out_dir: Path) -> dict:
         finally:
             timed["bundle_s"] += time.perf_counter() - t
 
-    exports.bundle.write_bundle = write_bundle
+    bundle.write_bundle = write_bundle
     # The time spent in each writer (rows handed to it, sheets, save / close), around the real calls.
     from server.exports import writers
 

@@ -3,18 +3,20 @@ district roll-up), poll its progress, download the signed bundle; the deployment
 and what the JS filing records (assessment results, certificate numbers, group photos)."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Annotated, Literal
 
-from flask import current_app, send_file
+from flask import Flask, current_app, send_file
 from pydantic import Field
 
 from server.api.blueprint import bp
 from server.api.framework import endpoint, read_uploads
 from server.api.schemas import Strict
+from server.clock import utc_now
+from server.exports import filing, signing
 from server.exports import service as svc
-from server.exports import signing
 from server.extensions import db
+from server.permissions import Capability
 from server.services.scope import Actor
 
 
@@ -37,9 +39,6 @@ class CertificateIn(Strict):
     issued_on: date
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
 
 def _settings():
     return current_app.config["HOURPROOF_SETTINGS"]
@@ -50,34 +49,35 @@ def _keep() -> timedelta:
 
 
 @endpoint(bp, "POST", "/classes/<int:class_id>/exports", summary="Start an export of a class (signed bundle; kind subsidy seals the hours)",
-          tag="exports", roles=svc.EXPORTERS, body=ClassExportIn, status=202)
+          tag="exports", capability=Capability.EXPORT_CLASSES, body=ClassExportIn, status=202)
 def start_class_export(actor: Actor, class_id: int, body: ClassExportIn):
-    now = _now()
+    now = utc_now()
     job = svc.create_job(db.session, actor, kind=body.kind, class_id=class_id, now=now, data_dir=_settings().data_dir)
-    svc.start_job(current_app._get_current_object(), job, actor, now)
+    svc.start_job(_app(), job, actor, now)
     return svc.job_json(job, now, _keep())
 
 
 @endpoint(bp, "POST", "/districts/<int:district_id>/exports", summary="Start a district roll-up export (supervisors, reviewers)",
-          tag="exports", roles=svc.DISTRICT_EXPORTERS, status=202)
+          tag="exports", capability=Capability.EXPORT_DISTRICTS, status=202)
 def start_district_export(actor: Actor, district_id: int):
-    now = _now()
+    now = utc_now()
     job = svc.create_job(db.session, actor, kind="district", district_id=district_id, now=now, data_dir=_settings().data_dir)
-    svc.start_job(current_app._get_current_object(), job, actor, now)
+    svc.start_job(_app(), job, actor, now)
     return svc.job_json(job, now, _keep())
 
 
 @endpoint(bp, "GET", "/export-jobs/<int:job_id>", summary="An export's progress (done of total trainees) and, when done, its download",
-          tag="exports", roles=svc.EXPORTERS)
+          tag="exports", capability=Capability.EXPORT_CLASSES)
 def get_export_job(actor: Actor, job_id: int):
-    return svc.job_json(svc.visible_job(db.session, actor, job_id), _now(), _keep())
+    return svc.job_json(svc.visible_job(db.session, actor, job_id), utc_now(), _keep())
 
 
-@endpoint(bp, "GET", "/export-jobs/<int:job_id>/download", summary="Download a finished export (zip with manifest.json and its Ed25519 signature)",
-          tag="exports", roles=svc.EXPORTERS)
+@endpoint(bp, "GET", "/export-jobs/<int:job_id>/download",
+          summary="Download a finished export (zip with manifest.json and its Ed25519 signature)",
+          tag="exports", capability=Capability.EXPORT_CLASSES)
 def download_export(actor: Actor, job_id: int):
     job = svc.visible_job(db.session, actor, job_id)
-    path = svc.job_file(_settings().data_dir, job, _now(), _keep())
+    path = svc.job_file(_settings().data_dir, job, utc_now(), _keep())
     return send_file(path, mimetype="application/zip", as_attachment=True, download_name=job.file_name)
 
 
@@ -88,30 +88,36 @@ def signing_key():
 
 
 @endpoint(bp, "POST", "/enrollments/<int:enrollment_id>/assessment", summary="Record a trainee's assessment result (结业考核)",
-          tag="exports", roles=svc.RECORDERS, body=AssessmentIn, status=201)
+          tag="exports", capability=Capability.RECORD_RESULTS, body=AssessmentIn, status=201)
 def record_assessment(actor: Actor, enrollment_id: int, body: AssessmentIn):
-    a = svc.record_assessment(db.session, actor, enrollment_id, body.theory_score, body.practice_score, body.passed,
-                              body.assessed_on, _now())
+    a = filing.record_assessment(db.session, actor, enrollment_id, body.theory_score, body.practice_score, body.passed,
+                                 body.assessed_on, utc_now())
     return {"id": a.id, "enrollment_id": a.enrollment_id, "theory_score": a.theory_score, "practice_score": a.practice_score,
             "passed": a.passed, "assessed_on": a.assessed_on.isoformat()}
 
 
 @endpoint(bp, "POST", "/enrollments/<int:enrollment_id>/training-certificate",
           summary="Record the training certificate number the province generated (after a passed assessment)",
-          tag="exports", roles=svc.RECORDERS, body=CertificateIn, status=201)
+          tag="exports", capability=Capability.RECORD_RESULTS, body=CertificateIn, status=201)
 def record_training_certificate(actor: Actor, enrollment_id: int, body: CertificateIn):
-    c = svc.record_training_certificate(db.session, actor, enrollment_id, body.number, body.issued_on, _now())
+    c = filing.record_training_certificate(db.session, actor, enrollment_id, body.number, body.issued_on, utc_now())
     return {"id": c.id, "enrollment_id": c.enrollment_id, "number": c.number, "issued_on": c.issued_on.isoformat()}
 
 
-@endpoint(bp, "POST", "/lessons/<int:lesson_id>/group-photos", summary="Upload an offline lesson's group photo; faces matched to the roster",
-          tag="exports", roles=svc.PHOTO_UPLOADERS, multipart={"photo": "a JPEG or PNG group photo"}, status=201)
+@endpoint(bp, "POST", "/lessons/<int:lesson_id>/group-photos",
+          summary="Upload an offline lesson's group photo; faces matched to the roster",
+          tag="exports", capability=Capability.UPLOAD_GROUP_PHOTOS, multipart={"photo": "a JPEG or PNG group photo"}, status=201)
 def upload_group_photo(actor: Actor, lesson_id: int):
     from server.services.faces import MAX_PHOTO_BYTES
 
     uploads = read_uploads("photo", MAX_PHOTO_BYTES)
     app = current_app
-    g = svc.upload_group_photo(db.session, actor, lesson_id, uploads[0][1] if uploads else b"",
-                               app.extensions["hourproof_recognizer"], app.config["RECOGNITION_SETTINGS"],
-                               app.extensions["hourproof_evidence"], _now())
-    return svc.group_photo_json(g)
+    g = filing.upload_group_photo(db.session, actor, lesson_id, uploads[0][1] if uploads else b"",
+                                  app.extensions["hourproof_recognizer"], app.config["RECOGNITION_SETTINGS"],
+                                  app.extensions["hourproof_evidence"], utc_now())
+    return filing.group_photo_json(g)
+
+
+def _app() -> Flask:
+    """The app itself, not the context-local proxy: the export runs in a thread after the request."""
+    return current_app._get_current_object()  # type: ignore[attr-defined]  # werkzeug's LocalProxy

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -18,19 +18,29 @@ from sqlalchemy.orm import Session
 from policies.model import Employment, Person, SubsidyDecision, SubsidyRequest
 from policies.model import Level as PLevel
 from policies.subsidy import decide_subsidy
-from server.models import Certificate, EmploymentAfter, EmploymentAtStart, Enrollment, Lesson, LessonMode, Trainee, TrainingClass
+from server import clock
+from server.models import (
+    AssessmentResult,
+    Certificate,
+    EmploymentAfter,
+    EmploymentAtStart,
+    Enrollment,
+    Lesson,
+    LessonMode,
+    Trainee,
+    TrainingClass,
+)
 from server.services import rules
 from server.services.ledger import EnrollmentHours, class_lessons, compute_hours, enrollment_rows, required_hours
 from server.services.subsidy_history import TraineeHistory, histories
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 #: Enrollments (with their trainees) read per query: big enough to be cheap, small enough to be flat.
 BATCH = 500
 
 
 def local(dt: datetime) -> datetime:
-    """Shown in Asia/Shanghai, stored UTC."""
-    return dt.astimezone(SHANGHAI)
+    """Stored UTC, shown in the deployment's zone (server/clock.py; every region's file names the same)."""
+    return clock.local(dt)
 
 
 @dataclass(frozen=True)
@@ -74,7 +84,7 @@ class ClassData:
                history: TraineeHistory) -> SubsidyDecision:
         from policies.subsidy import person_from_resident_id
 
-        known = dict(groups=frozenset({category}) if category else None, history=history.entries,
+        known: dict[str, Any] = dict(groups=frozenset({category}) if category else None, history=history.entries,
                      history_checked_on=history.checked_on)
         try:
             person = person_from_resident_id(resident_id, **known)
@@ -128,3 +138,13 @@ class ClassData:
                 c.c.level == self.cls.level.value).order_by(c.c.issued_on)):
             level[row.trainee_id] = (True, row.issued_on)
         return {"training": training, "level": level}
+
+
+def latest_assessments(session: Session, enrollment_ids: list[int]) -> dict[int, AssessmentResult]:
+    """Each enrollment's newest assessment result: a later result supersedes an earlier one (a
+    resit), and only the newest says whether the trainee passed."""
+    out: dict[int, AssessmentResult] = {}
+    for a in session.scalars(select(AssessmentResult).where(AssessmentResult.enrollment_id.in_(enrollment_ids))
+                             .order_by(AssessmentResult.id)):
+        out[a.enrollment_id] = a  # the newest row supersedes
+    return out

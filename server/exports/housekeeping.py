@@ -38,8 +38,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from server.models import ExportJob
@@ -124,8 +125,10 @@ def recover_jobs(session: Session, data_dir: Path, now: datetime) -> list[int]:
             continue  # alive
         try:
             session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-            changed = session.execute(update(ExportJob).where(ExportJob.id == job_id, ExportJob.status.in_(UNFINISHED))
-                                      .values(status="failed", error=INTERRUPTED, finished_at=now)).rowcount
+            # An UPDATE's result is a CursorResult (it has the rowcount); Session.execute is typed as Result.
+            changed = cast(CursorResult, session.execute(
+                update(ExportJob).where(ExportJob.id == job_id, ExportJob.status.in_(UNFINISHED))
+                .values(status="failed", error=INTERRUPTED, finished_at=now))).rowcount
             session.commit()
         finally:
             claim.release()

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import gc
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import cast
 
 from fpdf import FPDF
 
@@ -179,17 +181,18 @@ class _Table:
     FONT_SIZE = 7
     HEAD_FILL = (225, 225, 225)
 
-    def __init__(self, pdf: FPDF, widths: list[float], heading: list[str]) -> None:
+    def __init__(self, pdf: FPDF, widths: Sequence[float], heading: list[str]) -> None:
         self.pdf, self.widths = pdf, widths
         pdf.set_font(FAMILY, "", self.FONT_SIZE)
         self.x = pdf.l_margin + (pdf.epw - sum(widths)) / 2
         self.room = [w - 2 * pdf.c_margin for w in widths]  # text width inside a cell
-        self.head_lines = [self._lines(w, t) for w, t in zip(widths, heading)]
+        self.head_lines = [self._lines(w, t) for w, t in zip(widths, heading, strict=False)]
         self.head_height = max((len(lines) for lines in self.head_lines), default=1) * self.LINE
         self._draw_heading()
 
     def _lines(self, w: float, text: str) -> list[str]:
-        return self.pdf.multi_cell(w, self.LINE, text, dry_run=True, output="LINES") or [""]
+        # output="LINES" makes it the wrapped lines; its signature covers every `output` at once.
+        return cast(list[str], self.pdf.multi_cell(w, self.LINE, text, dry_run=True, output="LINES")) or [""]
 
     def _draw_heading(self) -> None:
         pdf = self.pdf
@@ -202,7 +205,7 @@ class _Table:
         """One row of cells given as lines, `height` tall, each cell's lines centred vertically."""
         pdf, y = self.pdf, self.pdf.y
         x = self.x
-        for w, lines in zip(self.widths, cells):
+        for w, lines in zip(self.widths, cells, strict=False):
             pdf.rect(x, y, w, height, style="DF" if fill else "D")
             pdf.set_xy(x, y + (height - len(lines) * self.LINE) / 2)
             for line in lines:
@@ -224,19 +227,19 @@ class _Table:
         baseline = 0.5 * line + 0.3 * pdf.font_size
         for cells in rows:
             text_widths = [width_of(t) for t in cells]
-            if all(tw <= r and "\n" not in t for t, tw, r in zip(cells, text_widths, room)):
+            if all(tw <= r and "\n" not in t for t, tw, r in zip(cells, text_widths, room, strict=False)):
                 self._break_for(line)
                 # What FPDF.cell(w, line, t, border=1, align="C") draws, without its per-call
                 # layout machinery (most of its cost): the cell's frame and the centred text.
                 x, y = self.x, pdf.y
-                for w, t, tw in zip(widths, cells, text_widths):
+                for w, t, tw in zip(widths, cells, text_widths, strict=False):
                     pdf.rect(x, y, w, line)
                     if t:
                         pdf.text(x + (w - tw) / 2, y + baseline, t)
                     x += w
                 pdf.set_xy(self.x, y + line)
             else:
-                wrapped = [self._lines(w, t) for w, t in zip(widths, cells)]
+                wrapped = [self._lines(w, t) for w, t in zip(widths, cells, strict=False)]
                 height = max(len(lines) for lines in wrapped) * line
                 self._break_for(height)
                 self._draw_wrapped(wrapped, height, fill=False)

@@ -43,10 +43,10 @@ def load_or_create(data_dir: Path) -> Ed25519PrivateKey:
             pass
         finally:
             tmp.unlink()
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    if not isinstance(key, Ed25519PrivateKey):
+    loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(loaded, Ed25519PrivateKey):
         raise ValueError(f"{path} is not an Ed25519 private key")
-    return key
+    return loaded
 
 
 def deployment_public_key(data_dir: Path) -> Ed25519PublicKey | None:

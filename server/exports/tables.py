@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
+from policies import clauses
 from server.exports.data import ClassData, TraineeRecord, local
 from server.models.people import mask_resident_id
 
@@ -41,11 +42,11 @@ def amount_cell(decision) -> Decimal | str:
 
 
 def reasons_text(reasons: Iterable) -> str:
-    """Every reason with its clause, one per line."""
+    """Every reason with its clause (a digest section named in words), one per line."""
     out = []
     for r in reasons:
         code, clause, detail = (r.code, r.clause, r.detail) if hasattr(r, "code") else (r.get("code"), r.get("clause"), r.get("detail"))
-        out.append(f"[{clause or '—'}] {detail} ({code})")
+        out.append(f"[{clauses.describe(clause) if clause else '—'}] {detail} ({code})")
     return "\n".join(out)
 
 

@@ -3,6 +3,7 @@ from pathlib import Path
 
 from flask import Blueprint, render_template
 
+from policies import clauses
 from server.extensions import db
 from server.services import status
 
@@ -11,6 +12,13 @@ from server.services import status
 VENDOR = Path(__file__).resolve().parent / "vendor"
 
 bp = Blueprint("web", __name__, static_folder=str(VENDOR), static_url_path="/vendor", template_folder="templates")
+
+
+@bp.app_context_processor
+def _clause_words() -> dict:
+    """Every page may show clauses from the API; its script names a digest section in words
+    ("POLICY §3" -> "线上学时计入不超过规定学时的50%（政策摘要第3条）"), from this one table."""
+    return {"clause_words": clauses.page_labels()}
 
 
 @bp.get("/")

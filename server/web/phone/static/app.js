@@ -620,7 +620,7 @@
       var li = el("li", r.code === "late" ? "note" : (a.verdict === "flagged" ? "warn" : ""));
       li.setAttribute("data-code", r.code);
       li.appendChild(el("div", "", r.detail));
-      if (r.clause) li.appendChild(el("span", "clause", "依据：" + r.clause));
+      if (r.clause) li.appendChild(el("span", "clause", "依据：" + clauseText(r.clause)));
       $("result-reasons").appendChild(li);
       if (NEXT[r.code] && next.indexOf(NEXT[r.code]) < 0) next.push(NEXT[r.code]);
     });
@@ -822,10 +822,21 @@
     });
   }
 
+  /* A clause as the trainee reads it: "POLICY §3" -> "线上学时计入不超过规定学时的50%（政策摘要第3条）",
+     from the words the page carries (#clause-words, policies/clauses.py); "js 2.2" as it is. */
+  var clauseWords = null;
+  function clauseText(clause) {
+    if (clauseWords === null) {
+      var node = document.getElementById("clause-words");
+      try { clauseWords = node ? JSON.parse(node.textContent) : {}; } catch (e) { clauseWords = {}; }
+    }
+    return String(clause).replace(/POLICY §(\d+)/g, function (m, n) { return clauseWords[m] || "政策摘要第" + n + "条"; });
+  }
+
   function reasonItem(text, clause, cls) {
     var li = el("li", cls);
     li.appendChild(el("div", "", text));
-    if (clause) li.appendChild(el("span", "clause", "依据：" + clause));
+    if (clause) li.appendChild(el("span", "clause", "依据：" + clauseText(clause)));
     return li;
   }
 

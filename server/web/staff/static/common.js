@@ -92,6 +92,19 @@ var HP = (function () {
     return node ? JSON.parse(node.textContent) : {};
   }
 
+  /* A clause as a person reads it: "POLICY §3" -> "线上学时计入不超过规定学时的50%（政策摘要第3条）",
+     from the words the page carries (#clause-words, policies/clauses.py); a regional clause
+     ("js 2.2") is shown as it is. The API keeps the clause itself. */
+  var clauseWords = null;
+  function clauseText(clause) {
+    if (!clause) return "";
+    if (clauseWords === null) {
+      var node = document.getElementById("clause-words");
+      try { clauseWords = node ? JSON.parse(node.textContent) : {}; } catch (e) { clauseWords = {}; }
+    }
+    return String(clause).replace(/POLICY §(\d+)/g, function (m, n) { return clauseWords[m] || "政策摘要第" + n + "条"; });
+  }
+
   // --- the API ------------------------------------------------------------------------------
 
   var csrfToken = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
@@ -211,7 +224,7 @@ var HP = (function () {
     return el("table", { class: "data violations" },
       el("thead", null, el("tr", null, el("th", { text: "问题" }), el("th", { text: "依据条款" }))),
       el("tbody", null, violations.map(function (v) {
-        return el("tr", null, el("td", { text: v.detail }), el("td", null, el("span", { class: "clause", text: v.clause })));
+        return el("tr", null, el("td", { text: v.detail }), el("td", null, el("span", { class: "clause", text: clauseText(v.clause) })));
       })));
   }
 
@@ -301,6 +314,6 @@ var HP = (function () {
     el: el, append: append, clear: clear, label: label, pageData: pageData, api: api, showError: showError,
     clearError: clearError, violationsTable: violationsTable, values: values, fillRows: fillRows, busy: busy,
     onSubmit: onSubmit, beijing: beijing, beijingText: beijingText, beijingIso: beijingIso, addDays: addDays,
-    fieldName: fieldName,
+    fieldName: fieldName, clauseText: clauseText,
   };
 })();

@@ -31,7 +31,7 @@
          d.provisional ? [el("br"), el("small", { text: "（暂按周一至周五计算）" })] : null),
       el("td", null, el("a", { href: "/manage/classes/" + d.class_id, text: d.class_name })),
       el("td", { text: d.detail }),
-      el("td", null, el("span", { class: "clause", text: d.clause })),
+      el("td", null, el("span", { class: "clause", text: HP.clauseText(d.clause) })),
       el("td", null, button));
   }
 

@@ -96,7 +96,7 @@
 
   function reasonText(m) {
     return (m.reasons || []).filter(function (r) { return r.code !== "late"; })
-      .map(function (r) { return r.detail + (r.clause ? "（" + r.clause + "）" : ""); }).join("；");
+      .map(function (r) { return r.detail + (r.clause ? "（" + HP.clauseText(r.clause) + "）" : ""); }).join("；");
   }
 
   /* ``replayed``: the event came in a snapshot, whose counts are already current. */
@@ -334,7 +334,7 @@
           HP.el("td", { class: "nowrap", text: d.due_on + (d.provisional ? "（暂估）" : "") }),
           HP.el("td", {}, HP.el("span", { class: "badge " + (d.status === "overdue" ? "rejected" : "pending_review"),
                                           text: d.status_zh + (d.days_left < 0 ? " " + (-d.days_left) + " 天" : "") })),
-          HP.el("td", {}, HP.el("span", { class: "clause", text: d.clause }))));
+          HP.el("td", {}, HP.el("span", { class: "clause", text: HP.clauseText(d.clause) }))));
       });
     });
   }

@@ -3,9 +3,10 @@ database. Nothing is bound at import time, so tests and the CLI build as many ap
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask
+from sqlalchemy import Table
 
 from server.config import Settings
 from server.extensions import db, socketio
@@ -32,7 +33,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         SESSION_REFRESH_EACH_REQUEST=False,
     )
     app.config.update(config)
-    app.json.ensure_ascii = False  # Chinese stays readable in JSON answers
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # DefaultJSONProvider has it; Chinese stays readable
 
     # Ids in URLs fit the database's integer: /api/classes/99999999999999999999 is a 404, not a
     # database error.
@@ -51,14 +52,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if hops:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]  # Flask's documented way
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db.init_app(app, settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
     from server.database.groupcommit import GroupCommitWriter
     from server.models import Heartbeat
 
-    app.extensions["hourproof_heartbeats"] = GroupCommitWriter(db.engine_of(app), Heartbeat.__table__)
+    app.extensions["hourproof_heartbeats"] = GroupCommitWriter(db.engine_of(app), cast(Table, Heartbeat.__table__))
     # With REDIS_URL, every process (web workers, scheduler) emits through Redis to the same clients.
     # HOURPROOF_SOCKETIO_CHANNEL: the Redis channel; deployments sharing one Redis (or parallel
     # test runs) keep apart by naming their own.

@@ -16,7 +16,7 @@ class _Bound:
     engine: Engine
     sessionmaker: sessionmaker[Session]
     #: single-statement reads without BEGIN/ROLLBACK (see make_engine's ``reads``)
-    read_engine: Engine | None = None
+    read_engine: Engine
 
 
 class Database:

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC
 
 from flask_socketio import ConnectionRefusedError, join_room
 
+from server.clock import utc_now
 from server.extensions import socketio
 
 log = logging.getLogger("hourproof.live")
@@ -25,13 +25,15 @@ log = logging.getLogger("hourproof.live")
 def register_handlers() -> None:
     @socketio.on("connect")
     def _connect(auth=None):
-        from server.api.auth import _signed_in_actor
+        from server.api.auth import signed_in_actor
         from server.services.dashboard import rooms_for
 
-        actor = _signed_in_actor()
+        actor = signed_in_actor()
         if actor is None:
             raise ConnectionRefusedError("login_required")
-        rooms = rooms_for(actor)
+        rooms = rooms_for(actor)  # the permissions table decides which rooms (server/permissions.py)
+        if not rooms:
+            raise ConnectionRefusedError("forbidden")
         for room in rooms:
             join_room(room)
         socketio.emit("hello", {"rooms": rooms, "role": actor.role.value}, to=_sid())
@@ -41,7 +43,8 @@ def register_handlers() -> None:
 def _sid() -> str:
     from flask import request
 
-    return request.sid  # set by Flask-SocketIO on the handler's request
+    sid: str = request.sid  # type: ignore[attr-defined]  # Flask-SocketIO sets it on the handler's request
+    return sid
 
 
 def publish_event(event_id: int) -> None:
@@ -50,13 +53,12 @@ def publish_event(event_id: int) -> None:
     Reads in a session of its own, not the request's: a writing request's session begins with
     SQLite's write lock (extensions.Database.session), which these reads do not need."""
     try:
-        from datetime import datetime
 
         from server.extensions import db
         from server.services.dashboard import message_for_event
 
         with db.sessionmaker() as session:
-            rooms, message = message_for_event(session, event_id, datetime.now(UTC))
+            rooms, message = message_for_event(session, event_id, utc_now())
         message["sent_at"] = time.time()  # server clock at sending: delivery latency is measurable
         socketio.emit("event", message, to=rooms)
     except Exception as exc:  # noqa: BLE001 - the event is stored; the dashboard catches up on reconnect

@@ -23,6 +23,7 @@ import logging
 import multiprocessing
 import os
 import threading
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
@@ -136,9 +137,8 @@ def shared_pool(processes: int) -> FacePool:
         return pool
 
 
-def configured_processes(env: dict[str, str] | None = None) -> int:
-    env = os.environ if env is None else env
-    raw = env.get("HOURPROOF_FACE_PROCESSES")
+def configured_processes(env: Mapping[str, str] | None = None) -> int:
+    raw = (os.environ if env is None else env).get("HOURPROOF_FACE_PROCESSES")
     if raw is None or raw.strip() == "":
         return os.cpu_count() or 1
     try:

@@ -1,5 +1,4 @@
 from contextlib import contextmanager
-from datetime import UTC, datetime
 
 from flask import current_app
 
@@ -7,9 +6,11 @@ from server.api import auth
 from server.api.blueprint import bp
 from server.api.framework import endpoint
 from server.api.schemas import ActivateIn, LoginIn, UserIn
+from server.clock import utc_now
 from server.errors import ApiError
 from server.extensions import db
-from server.models import Role, User
+from server.models import User
+from server.permissions import Capability
 from server.services import accounts
 from server.services.scope import Actor
 
@@ -31,9 +32,6 @@ def _limited():
         raise
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
 
 def user_json(user: User) -> dict:
     return {"id": user.id, "username": user.username, "display_name": user.display_name, "role": user.role.value,
@@ -49,7 +47,7 @@ def _signed_in(user: User) -> dict:
 @endpoint(bp, "POST", "/auth/login", summary="Log in (trainees also send device_id)", tag="accounts", body=LoginIn, public=True)
 def login(body: LoginIn):
     with _limited():
-        user = accounts.authenticate(db.session, body.username, body.password, body.device_id, _now())
+        user = accounts.authenticate(db.session, body.username, body.password, body.device_id, utc_now())
     return _signed_in(user)
 
 
@@ -57,7 +55,7 @@ def login(body: LoginIn):
           tag="accounts", body=ActivateIn, public=True)
 def activate(body: ActivateIn):
     with _limited():
-        user = accounts.activate(db.session, body.username, body.activation_code, body.new_password, body.device_id, _now())
+        user = accounts.activate(db.session, body.username, body.activation_code, body.new_password, body.device_id, utc_now())
     return _signed_in(user)
 
 
@@ -71,10 +69,14 @@ def logout(actor: Actor):
 def me(actor: Actor):
     from flask import session as cookie
 
-    return {"user": user_json(auth.current_user()), "csrf_token": cookie.get("csrf")}
+    user = auth.current_user()
+    if user is None:  # the session ended between the endpoint's check and here
+        raise ApiError(401, "login_required", "请先登录")
+    return {"user": user_json(user), "csrf_token": cookie.get("csrf")}
 
 
-@endpoint(bp, "POST", "/users", summary="Create a staff account (admin)", tag="accounts", roles=(Role.admin,), body=UserIn, status=201)
+@endpoint(bp, "POST", "/users", summary="Create a staff account (admin)", tag="accounts", capability=Capability.MANAGE_ACCOUNTS,
+          body=UserIn, status=201)
 def create_user(actor: Actor, body: UserIn):
     scope = {k: getattr(body, k) for k in ("institution_id", "district_id", "city_id")}
     user, code = accounts.create_user(db.session, actor, username=body.username, role=body.role,
@@ -84,7 +86,7 @@ def create_user(actor: Actor, body: UserIn):
 
 
 @endpoint(bp, "POST", "/users/<int:user_id>/unbind-device", summary="Unbind a trainee's phone (they changed phones)",
-          tag="accounts", roles=(Role.admin, Role.institution_admin))
+          tag="accounts", capability=Capability.UNBIND_PHONES)
 def unbind_device(actor: Actor, user_id: int):
     user = accounts.user_for_unbind(db.session, actor, user_id)
     accounts.unbind_device(db.session, actor, user)

@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, select
 from server.errors import ApiError
 from server.extensions import db
 from server.models import Role, User
+from server.permissions import Capability, allows
 from server.services.scope import Actor
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -70,7 +71,7 @@ _ACTOR_ROW = select(_u.id, _u.username, _u.role, _u.institution_id, _u.district_
                     _u.teacher_id, _u.active, _u.password_hash).where(_u.id == bindparam("uid"))
 
 
-def _signed_in_actor() -> Actor | None:
+def signed_in_actor() -> Actor | None:
     """The session's user as an Actor, read with one narrow query (no ORM identity map, no
     row object): this runs on every API request, heartbeats every 30 s from every phone
     included, so it is kept to what the checks need."""
@@ -94,11 +95,12 @@ def session_matches(session, active: bool, password_hash: str | None) -> bool:
     return bool(active) and session.get("pw") == (password_hash or "")[-16:]
 
 
-def require_actor(roles: tuple[Role, ...] | None) -> Actor:
-    actor = _signed_in_actor()
+def require_actor(capability: Capability | None) -> Actor:
+    """The signed-in actor (else 401), holding `capability` unless it is None (else 403)."""
+    actor = signed_in_actor()
     if actor is None:
         raise ApiError(401, "login_required", "请先登录")
-    if roles is not None and actor.role not in roles:
+    if capability is not None and not allows(actor.role, capability):
         raise ApiError(403, "forbidden", "您的角色无权执行此操作")
     return actor
 

@@ -1,23 +1,14 @@
-from datetime import UTC, datetime
-
 from flask import current_app
-from sqlalchemy import select
 
 from server import sockets
 from server.api.blueprint import bp
 from server.api.framework import endpoint, parse_form_json, read_uploads
 from server.api.schemas import ChallengeIn, CheckinMeta, HeartbeatIn, ReviewIn, SpotCheckIn
+from server.clock import utc_now
 from server.extensions import db
-from server.models import Role, Trainee
+from server.permissions import INSTITUTION_SIDE, Capability
 from server.services import checkin, ledger, presence, review
 from server.services.scope import Actor
-
-TRAINEE = (Role.trainee,)
-WATCHERS = (Role.teacher, Role.district_supervisor, Role.admin, Role.institution_admin)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _ctx() -> checkin.Context:
@@ -29,22 +20,25 @@ def _ctx() -> checkin.Context:
                            face_pool=app.extensions.get("hourproof_face_pool"))
 
 
-@endpoint(bp, "POST", "/lessons/<int:lesson_id>/challenge", summary="Start a check-in/out or spot-check answer: a one-use nonce and the liveness motions to perform",
-          tag="check-in", roles=TRAINEE, body=ChallengeIn, status=201)
+@endpoint(bp, "POST", "/lessons/<int:lesson_id>/challenge",
+          summary="Start a check-in/out or spot-check answer: a one-use nonce and the liveness motions to perform",
+          tag="check-in", capability=Capability.ATTEND_LESSONS, body=ChallengeIn, status=201)
 def challenge(actor: Actor, lesson_id: int, body: ChallengeIn):
     # CHALLENGE_RNG: tests pass a seeded Random to get the motions a real video shows.
     pool = current_app.extensions.get("hourproof_face_pool")
     if pool is not None:
         pool.start()  # the burst follows within seconds: have the face processes ready for it
     rng_factory = current_app.config.get("CHALLENGE_RNG")
-    row = checkin.issue_challenge(db.session, actor, lesson_id, body.purpose, body.spot_check_id, _now(),
+    row = checkin.issue_challenge(db.session, actor, lesson_id, body.purpose, body.spot_check_id, utc_now(),
                                   current_app.config["RECOGNITION_SETTINGS"], rng_factory() if rng_factory else None)
     return checkin.challenge_json(row)
 
 
 @endpoint(bp, "POST", "/lessons/<int:lesson_id>/events",
-          summary="Check in, check out or answer a spot check: frames + location + device + nonce + idempotency key; a retry with the same key returns the first answer",
-          tag="check-in", roles=TRAINEE, multipart={"meta": "CheckinMeta as a JSON string", "frames": "5-30 JPEG/PNG/WebP frames of the burst"})
+          summary=("Check in, check out or answer a spot check: frames + location + device + nonce + idempotency"
+                   " key; a retry with the same key returns the first answer"),
+          tag="check-in", capability=Capability.ATTEND_LESSONS,
+          multipart={"meta": "CheckinMeta as a JSON string", "frames": "5-30 JPEG/PNG/WebP frames of the burst"})
 def submit_event(actor: Actor, lesson_id: int):
     meta: CheckinMeta = parse_form_json(CheckinMeta, "meta")
     s = current_app.config.get("CHECKIN_SETTINGS", checkin.CheckinSettings())
@@ -56,30 +50,30 @@ def submit_event(actor: Actor, lesson_id: int):
         accuracy_m=loc.accuracy_m if loc else None, datum=loc.datum if loc else "wgs84", frames=frames,
         spot_check_id=meta.spot_check_id, fix_at=loc.fix_at if loc else None, user_agent=meta.device.user_agent,
     )
-    status, answer = checkin.submit(db.session, actor, lesson_id, sub, _now(), _ctx())
+    status, answer = checkin.submit(db.session, actor, lesson_id, sub, utc_now(), _ctx())
     if status == 201:  # a new event (a replayed answer was published the first time)
         sockets.publish_event(answer["event_id"])
     return answer, status
 
 
 @endpoint(bp, "POST", "/lessons/<int:lesson_id>/heartbeat", summary="Online presence: the page is open (visible or hidden)",
-          tag="check-in", roles=TRAINEE, body=HeartbeatIn)
+          tag="check-in", capability=Capability.ATTEND_LESSONS, body=HeartbeatIn)
 def heartbeat(actor: Actor, lesson_id: int, body: HeartbeatIn):
-    return presence.heartbeat(db.read_engine, current_app.extensions["hourproof_heartbeats"], actor, lesson_id, body.visible, _now())
+    return presence.heartbeat(db.read_engine, current_app.extensions["hourproof_heartbeats"], actor, lesson_id, body.visible, utc_now())
 
 
 @endpoint(bp, "GET", "/lessons/<int:lesson_id>/spot-checks/pending", summary="Spot checks waiting for my answer",
-          tag="check-in", roles=TRAINEE)
+          tag="check-in", capability=Capability.ATTEND_LESSONS)
 def pending(actor: Actor, lesson_id: int):
-    now = _now()
+    now = utc_now()
     return [presence.spot_check_json(c, now) for c in presence.pending_spot_checks(db.session, actor, lesson_id, now)]
 
 
 @endpoint(bp, "POST", "/lessons/<int:lesson_id>/spot-checks", summary="Trigger a spot check now (teacher, supervisor)",
-          tag="check-in", roles=WATCHERS, body=SpotCheckIn, status=201)
+          tag="check-in", capability=Capability.TRIGGER_SPOT_CHECKS, body=SpotCheckIn, status=201)
 def trigger_spot_check(actor: Actor, lesson_id: int, body: SpotCheckIn):
-    now = _now()
-    origin = "teacher" if actor.role in (Role.teacher, Role.institution_admin) else "supervisor"
+    now = utc_now()
+    origin = "teacher" if actor.role in INSTITUTION_SIDE else "supervisor"
     checks = presence.issue_spot_checks(db.session, actor, lesson_id, body.trainee_ids, origin, now)
     sockets.publish_spot_checks(db.session, checks)
     return [presence.spot_check_json(c, now) | {"trainee_id": c.trainee_id} for c in checks]
@@ -89,22 +83,20 @@ def trigger_spot_check(actor: Actor, lesson_id: int, body: SpotCheckIn):
           summary="学时台账: raw / verified / credited, offline / online, with the reasons minutes were not credited",
           tag="ledger")
 def enrollment_ledger(actor: Actor, enrollment_id: int):
-    return ledger.enrollment_ledger(db.session, actor, enrollment_id, _now())
+    return ledger.enrollment_ledger(db.session, actor, enrollment_id, utc_now())
 
 
 @endpoint(bp, "GET", "/classes/<int:class_id>/review-queue", summary="Flagged events waiting for a decision",
-          tag="review", roles=review.REVIEWERS)
+          tag="review", capability=Capability.REVIEW_EVENTS)
 def review_queue(actor: Actor, class_id: int):
-    events = review.queue(db.session, actor, class_id)
-    names = dict(db.session.execute(select(Trainee.id, Trainee.name).where(
-        Trainee.id.in_({e.trainee_id for e in events if e.trainee_id}))).all())
-    return [checkin.event_answer(e) | {"trainee_id": e.trainee_id, "trainee_name": names.get(e.trainee_id)} for e in events]
+    return [checkin.event_answer(e) | {"trainee_id": e.trainee_id, "trainee_name": name}
+            for e, name in review.queue_with_names(db.session, actor, class_id)]
 
 
 @endpoint(bp, "POST", "/events/<int:event_id>/review", summary="Approve or reject an event; the decision is a new event",
-          tag="review", roles=review.REVIEWERS, body=ReviewIn, status=201)
+          tag="review", capability=Capability.REVIEW_EVENTS, body=ReviewIn, status=201)
 def decide(actor: Actor, event_id: int, body: ReviewIn):
-    e = review.decide(db.session, actor, event_id, body.decision, body.reason, _now())
+    e = review.decide(db.session, actor, event_id, body.decision, body.reason, utc_now())
     sockets.publish_event(e.id)
     return {"event_id": e.id, "decides_event_id": e.decides_event_id, "decision": e.verdict, "at": e.at.isoformat(),
             "seq": e.seq, "hash": e.hash}

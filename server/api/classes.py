@@ -1,24 +1,17 @@
-from datetime import UTC, datetime
-
 from server.api.blueprint import bp
 from server.api.framework import endpoint
 from server.api.schemas import AmendmentIn, ClassIn, LessonsIn
+from server.clock import utc_now
 from server.extensions import db
-from server.models import Role
+from server.permissions import Capability
 from server.services import classes as svc
-from server.services.scope import Actor, visible_class
-
-STAFF = (Role.admin, Role.institution_admin)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+from server.services.scope import Actor
 
 
 @endpoint(bp, "POST", "/classes", summary="Create a training class (draft), optionally with its lessons", tag="classes",
-          roles=STAFF, body=ClassIn, status=201)
+          capability=Capability.FILE_CLASSES, body=ClassIn, status=201)
 def create_class(actor: Actor, body: ClassIn):
-    return svc.class_json(svc.create_class(db.session, actor, body, _now()))
+    return svc.class_json(svc.create_class(db.session, actor, body, utc_now()))
 
 
 @endpoint(bp, "GET", "/classes", summary="Training classes in my scope", tag="classes")
@@ -28,23 +21,19 @@ def list_classes(actor: Actor):
 
 @endpoint(bp, "GET", "/classes/<int:class_id>", summary="A class with its lessons", tag="classes")
 def get_class(actor: Actor, class_id: int):
-    cls = visible_class(db.session, actor, class_id)
-    from sqlalchemy import select
-
-    from server.models import Lesson
-
-    lessons = db.session.scalars(select(Lesson).where(Lesson.class_id == cls.id).order_by(Lesson.starts_at))
+    cls, lessons = svc.class_with_lessons(db.session, actor, class_id)
     return {**svc.class_json(cls), "lessons": [svc.lesson_json(x) for x in lessons]}
 
 
 @endpoint(bp, "POST", "/classes/<int:class_id>/lessons", summary="Add lessons to a draft plan", tag="classes",
-          roles=STAFF, body=LessonsIn, status=201)
+          capability=Capability.FILE_CLASSES, body=LessonsIn, status=201)
 def add_lessons(actor: Actor, class_id: int, body: LessonsIn):
     return [svc.lesson_json(x) for x in svc.add_lessons(db.session, actor, class_id, body.lessons)]
 
 
-@endpoint(bp, "DELETE", "/classes/<int:class_id>/lessons/<int:lesson_id>", summary="Remove a lesson from a draft plan (a filed plan changes by amendment)",
-          tag="classes", roles=STAFF)
+@endpoint(bp, "DELETE", "/classes/<int:class_id>/lessons/<int:lesson_id>",
+          summary="Remove a lesson from a draft plan (a filed plan changes by amendment)",
+          tag="classes", capability=Capability.FILE_CLASSES)
 def remove_lesson(actor: Actor, class_id: int, lesson_id: int):
     svc.remove_draft_lesson(db.session, actor, class_id, lesson_id)
     return {"removed": lesson_id}
@@ -57,14 +46,14 @@ def plan_check(actor: Actor, class_id: int):
 
 
 @endpoint(bp, "POST", "/classes/<int:class_id>/file", summary="File the plan (refused with every violation and clause)",
-          tag="classes", roles=STAFF)
+          tag="classes", capability=Capability.FILE_CLASSES)
 def file_class(actor: Actor, class_id: int):
-    cls, check = svc.file_class(db.session, actor, class_id, _now())
+    cls, check = svc.file_class(db.session, actor, class_id, utc_now())
     return {**svc.class_json(cls), "check": check}
 
 
 @endpoint(bp, "POST", "/classes/<int:class_id>/amendments", summary="Amend a filed plan (re-checked, recorded)",
-          tag="classes", roles=STAFF, body=AmendmentIn, status=201)
+          tag="classes", capability=Capability.FILE_CLASSES, body=AmendmentIn, status=201)
 def amend_class(actor: Actor, class_id: int, body: AmendmentIn):
-    a = svc.amend_class(db.session, actor, class_id, body, _now())
+    a = svc.amend_class(db.session, actor, class_id, body, utc_now())
     return {"id": a.id, "class_id": a.class_id, "at": a.at.isoformat(), "reason": a.reason, "change": a.change, "check": a.check}

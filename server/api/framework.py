@@ -1,4 +1,4 @@
-"""How every JSON endpoint is declared: one decorator names the method, path, roles and the
+"""How every JSON endpoint is declared: one decorator names the method, path, capability and the
 pydantic model of the body or query. It parses and validates before the handler runs (so a
 handler never sees bad input), and records the endpoint for the OpenAPI document, which is
 therefore generated from the same declarations that enforce it."""
@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ValidationError
@@ -16,6 +16,9 @@ from pydantic import BaseModel, ValidationError
 from server.api import auth
 from server.errors import ApiError
 from server.models import Role
+from server.permissions import Capability, roles_for
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 #: JSON bodies are small; uploads (photos, spreadsheets) have their own larger limit.
 MAX_JSON_BYTES = 256 * 1024
@@ -27,13 +30,18 @@ class Endpoint:
     path: str
     summary: str
     tag: str
-    roles: tuple[Role, ...] | None
+    capability: Capability | None
     body: type[BaseModel] | None
     query: type[BaseModel] | None
     multipart: dict[str, str] | None
     status: int
     public: bool
     path_params: list[str] = field(default_factory=list)
+
+    @property
+    def roles(self) -> frozenset[Role] | None:
+        """The roles that may call it (server/permissions.py); None: any signed-in user."""
+        return None if self.capability is None else roles_for(self.capability)
 
 
 REGISTRY: list[Endpoint] = []
@@ -46,7 +54,7 @@ def endpoint(
     *,
     summary: str,
     tag: str,
-    roles: tuple[Role, ...] | None = None,
+    capability: Capability | None = None,
     body: type[BaseModel] | None = None,
     query: type[BaseModel] | None = None,
     multipart: dict[str, str] | None = None,
@@ -55,12 +63,15 @@ def endpoint(
 ) -> Callable:
     """Register `fn(actor, body=..., query=..., **path_params) -> dict | list` as an endpoint.
 
-    roles=None means any signed-in user (the service then applies the user's scope)."""
+    capability=None means any signed-in user (the service then applies the user's scope); otherwise
+    only the roles that hold it in server/permissions.py (403 for the others)."""
+    if public and capability is not None:
+        raise ValueError(f"{rule}: a public endpoint has no capability")
 
     def deco(fn: Callable) -> Callable:
         @wraps(fn)
         def view(**path_params: Any):
-            actor = None if public else auth.require_actor(roles)
+            actor = None if public else auth.require_actor(capability)
             kwargs: dict[str, Any] = dict(path_params)
             if body is not None:
                 kwargs["body"] = parse_json_body(body)
@@ -81,7 +92,7 @@ def endpoint(
         bp.add_url_rule(rule, endpoint=fn.__name__, view_func=view, methods=[method])
         full = (bp.url_prefix or "") + rule
         params = [seg[1:-1].split(":")[-1] for seg in rule.split("/") if seg.startswith("<")]
-        REGISTRY.append(Endpoint(method, full, summary, tag, roles, body, query, multipart, status, public, params))
+        REGISTRY.append(Endpoint(method, full, summary, tag, capability, body, query, multipart, status, public, params))
         return view
 
     return deco
@@ -109,7 +120,7 @@ def _refuse_constant(name: str):
     raise ValueError(f"{name} is not a valid JSON number")
 
 
-def _validate(model: type[BaseModel], data: dict) -> BaseModel:
+def _validate(model: type[ModelT], data: dict) -> ModelT:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -136,7 +147,7 @@ def read_uploads(field: str, max_bytes: int) -> list[tuple[str, bytes]]:
     return out
 
 
-def parse_form_json(model: type[BaseModel], field: str) -> BaseModel:
+def parse_form_json(model: type[ModelT], field: str) -> ModelT:
     """A JSON document sent as one field of a multipart form (metadata beside uploaded files)."""
     raw = request.form.get(field)
     if raw is None:

@@ -30,13 +30,14 @@ import io
 import json
 import re
 import time
-from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, select
 from werkzeug.http import parse_cookie
 
+from server.clock import utc_now
 from server.database.groupcommit import GroupCommitFailed
 from server.models import Role
+from server.permissions import Capability, allows
 
 PATH = re.compile(r"/api/lessons/([1-9][0-9]{0,9})/heartbeat")
 #: {"visible": false} is 18 bytes; anything much longer is not the ordinary case.
@@ -122,9 +123,10 @@ class HeartbeatFastPath:
             return None
         with self._engine.connect() as conn:
             row = conn.execute(self._row, {"uid": uid, "lesson_id": lesson_id}).first()
-        if row is None or Role(row.role) is not Role.trainee or not self._auth.session_matches(session, row.active, row.password_hash):
+        if (row is None or not allows(Role(row.role), Capability.ATTEND_LESSONS)
+                or not self._auth.session_matches(session, row.active, row.password_hash)):
             return None
-        now = datetime.now(UTC)
+        now = utc_now()
         if self._presence.heartbeat_refusal(row, now) is not None:
             return None
         try:

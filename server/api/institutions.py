@@ -2,15 +2,13 @@ from server.api.blueprint import bp
 from server.api.framework import endpoint
 from server.api.schemas import InstitutionIn, TeacherIn, VenueIn
 from server.extensions import db
-from server.models import Role
+from server.permissions import Capability
 from server.services import institutions as svc
 from server.services.scope import Actor
 
-STAFF = (Role.admin, Role.institution_admin)
-
 
 @endpoint(bp, "POST", "/institutions", summary="Register an institution (admin)", tag="institutions",
-          roles=(Role.admin,), body=InstitutionIn, status=201)
+          capability=Capability.REGISTER_INSTITUTIONS, body=InstitutionIn, status=201)
 def create_institution(actor: Actor, body: InstitutionIn):
     return svc.institution_json(svc.create_institution(db.session, actor, body))
 
@@ -21,7 +19,7 @@ def list_institutions(actor: Actor):
 
 
 @endpoint(bp, "POST", "/venues", summary="Add a venue with its geofence and map datum", tag="institutions",
-          roles=STAFF, body=VenueIn, status=201)
+          capability=Capability.MANAGE_VENUES_AND_TEACHERS, body=VenueIn, status=201)
 def create_venue(actor: Actor, body: VenueIn):
     return svc.venue_json(svc.create_venue(db.session, actor, body))
 
@@ -31,7 +29,8 @@ def list_venues(actor: Actor, institution_id: int):
     return [svc.venue_json(v) for v in svc.list_venues(db.session, actor, institution_id)]
 
 
-@endpoint(bp, "POST", "/teachers", summary="Add a teacher", tag="institutions", roles=STAFF, body=TeacherIn, status=201)
+@endpoint(bp, "POST", "/teachers", summary="Add a teacher", tag="institutions",
+          capability=Capability.MANAGE_VENUES_AND_TEACHERS, body=TeacherIn, status=201)
 def create_teacher(actor: Actor, body: TeacherIn):
     return svc.teacher_json(svc.create_teacher(db.session, actor, body))
 

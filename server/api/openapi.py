@@ -8,6 +8,7 @@ from pydantic.json_schema import models_json_schema
 
 from server.api.blueprint import bp
 from server.api.framework import REGISTRY
+from server.permissions import Capability, role_names
 
 ERROR = {
     "type": "object",
@@ -34,14 +35,21 @@ def build_spec() -> dict:
             "parameters": [{"name": p, "in": "path", "required": True, "schema": {"type": "integer"}} for p in e.path_params],
             "responses": {
                 str(e.status): {"description": "OK", "content": {"application/json": {"schema": {}}}},
-                "4XX": {"description": "bad input, not allowed or not found", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                "4XX": {"description": "bad input, not allowed or not found",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
             },
         }
         if not e.public:
             op["security"] = [{"session": []}]
             op["responses"]["401"] = {"description": "not logged in"}
-        if e.roles:
-            op["description"] = "Roles: " + ", ".join(r.value for r in e.roles)
+        if e.capability is not None:
+            # Who may call it, from the permissions table (server/permissions.py).
+            op["x-capability"] = e.capability.value
+            op["x-roles"] = role_names(e.capability)
+            op["description"] = (f"Capability: {e.capability.value} ({e.capability.__doc__}). "
+                                 f"Roles: {', '.join(role_names(e.capability))}")
+        elif not e.public:
+            op["description"] = "Any signed-in user (what it shows is the user's own scope)."
         if e.body:
             op["requestBody"] = {"required": True, "content": {"application/json": {"schema": refs[(e.body, "validation")]}}}
         if e.query:
@@ -50,8 +58,9 @@ def build_spec() -> dict:
                 op["parameters"].append({"name": name, "in": "query", "required": name in schema.get("required", []), "schema": prop})
         if e.multipart:
             op["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
-                "type": "object", "properties": {k: {"type": "string", "format": "binary" if k in ("file", "photos") else None, "description": v}
-                                                 for k, v in e.multipart.items()}}}}}
+                "type": "object",
+                "properties": {k: {"type": "string", "format": "binary" if k in ("file", "photos") else None, "description": v}
+                               for k, v in e.multipart.items()}}}}}
             for prop in op["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"].values():
                 if prop["format"] is None:
                     del prop["format"]
@@ -64,6 +73,8 @@ def build_spec() -> dict:
                  "description": "Attendance verification for subsidised vocational training. Cookie session from "
                                 "POST /api/auth/login; send the returned csrf_token as X-CSRF-Token on every POST."},
         "paths": dict(sorted(paths.items())),
+        # The permissions table: what each capability allows and the roles that hold it.
+        "x-capabilities": {c.value: {"description": c.__doc__, "roles": role_names(c)} for c in Capability},
         "components": {"schemas": components,
                        "securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": "session"}}},
     }

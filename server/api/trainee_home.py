@@ -1,7 +1,6 @@
 """The phone app's home: the trainee's own lessons of a day."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from datetime import date as Date
 from typing import Annotated
 
@@ -10,8 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from server.api.blueprint import bp
 from server.api.framework import endpoint
+from server.clock import utc_now
 from server.extensions import db
-from server.models import Role
+from server.permissions import Capability
 from server.services import trainee_home
 from server.services.checkin import CheckinSettings
 from server.services.scope import Actor
@@ -27,7 +27,7 @@ class MyLessonsQuery(BaseModel):
 
 @endpoint(bp, "GET", "/me/lessons",
           summary="My lessons of a day (Beijing time): mode, venue and fence, times, check-in window state, my latest event",
-          tag="check-in", roles=(Role.trainee,), query=MyLessonsQuery)
+          tag="check-in", capability=Capability.ATTEND_LESSONS, query=MyLessonsQuery)
 def my_lessons(actor: Actor, query: MyLessonsQuery):
-    return trainee_home.lessons_on(db.session, actor, query.date, datetime.now(UTC), query.class_id,
+    return trainee_home.lessons_on(db.session, actor, query.date, utc_now(), query.class_id,
                                    current_app.config.get("CHECKIN_SETTINGS", CheckinSettings()))

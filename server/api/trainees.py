@@ -1,28 +1,22 @@
-from datetime import UTC, datetime
-
 from flask import current_app, request
 
 from server.api.blueprint import bp
 from server.api.framework import endpoint, read_uploads
 from server.api.schemas import ConsentIn, EnrollmentIn, ListQuery
+from server.clock import utc_now
 from server.errors import ApiError
 from server.extensions import db
-from server.models import Role
+from server.permissions import Capability
 from server.services import audit, faces
 from server.services import trainees as svc
+from server.services.consent import CONSENT_SHA256, CONSENT_TEXT, CONSENT_VERSION
 from server.services.scope import Actor
-
-STAFF = (Role.admin, Role.institution_admin)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @endpoint(bp, "POST", "/classes/<int:class_id>/enrollments", summary="Enrol one trainee (creates their account)",
-          tag="trainees", roles=STAFF, body=EnrollmentIn, status=201)
+          tag="trainees", capability=Capability.ENROL_TRAINEES, body=EnrollmentIn, status=201)
 def enroll(actor: Actor, class_id: int, body: EnrollmentIn):
-    enrollment, code = svc.enroll(db.session, actor, class_id, body, _now())
+    enrollment, code = svc.enroll(db.session, actor, class_id, body, utc_now())
     db.session.commit()
     return {**svc.enrollment_json(enrollment, enrollment.trainee, actor), "activation_code": code}
 
@@ -36,18 +30,21 @@ def list_enrollments(actor: Actor, class_id: int):
 
 
 @endpoint(bp, "POST", "/trainees/import", summary="Import trainees from XLSX or CSV (UTF-8, UTF-8 with BOM, GBK): per-row report",
-          tag="trainees", roles=STAFF, multipart={"file": "the .xlsx or .csv file", "class_id": "default class for rows without 班级编号"})
+          tag="trainees", capability=Capability.ENROL_TRAINEES,
+          multipart={"file": "the .xlsx or .csv file",
+                     "class_id": "default class for rows without 班级编号"})
 def import_trainees(actor: Actor):
     uploads = read_uploads("file", 10 * 1024 * 1024)
     if len(uploads) != 1:
-        raise ApiError(422, "invalid_input", "请选择一个要导入的文件（字段名 file）", fields=[{"field": "file", "message": "exactly one file"}])
+        raise ApiError(422, "invalid_input", "请选择一个要导入的文件（字段名 file）",
+                       fields=[{"field": "file", "message": "exactly one file"}])
     filename, data = uploads[0]
     raw_class = request.form.get("class_id") or None
     try:
         class_id = int(raw_class) if raw_class else None
     except ValueError:
         raise ApiError(422, "invalid_input", "class_id 必须是数字", fields=[{"field": "class_id", "message": "not an integer"}]) from None
-    rows = svc.import_trainees(db.session, actor, filename, data, class_id, _now())
+    rows = svc.import_trainees(db.session, actor, filename, data, class_id, utc_now())
     return {
         "imported": sum(r.ok for r in rows),
         "failed": sum(not r.ok for r in rows),
@@ -57,30 +54,33 @@ def import_trainees(actor: Actor):
 
 @endpoint(bp, "GET", "/consent-text", summary="The biometric-processing notice and its version", tag="trainees")
 def consent_text(actor: Actor):
-    return {"version": svc.CONSENT_VERSION, "sha256": svc.CONSENT_SHA256, "text": svc.CONSENT_TEXT}
+    return {"version": CONSENT_VERSION, "sha256": CONSENT_SHA256, "text": CONSENT_TEXT}
 
 
-@endpoint(bp, "POST", "/trainees/<int:trainee_id>/consent", summary="Record biometric consent (trainee on the phone, or staff for a paper form); false withdraws and erases face templates",
+@endpoint(bp, "POST", "/trainees/<int:trainee_id>/consent",
+          summary="Record biometric consent (trainee on the phone, or staff for a paper form); false withdraws and erases face templates",
           tag="trainees", body=ConsentIn, status=201)
 def consent(actor: Actor, trainee_id: int, body: ConsentIn):
-    c = svc.record_consent(db.session, actor, trainee_id, body, _now(), current_app.extensions["hourproof_evidence"])
+    c = svc.record_consent(db.session, actor, trainee_id, body, utc_now(), current_app.extensions["hourproof_evidence"])
     return {"id": c.id, "trainee_id": c.trainee_id, "granted": c.granted, "channel": c.channel,
             "text_version": c.text_version, "at": c.at.isoformat()}
 
 
-@endpoint(bp, "POST", "/trainees/<int:trainee_id>/face", summary="Enrol the trainee's face from 1-5 photos (needs consent; re-enrollment needs a reason)",
-          tag="trainees", roles=STAFF, multipart={"photos": "1-5 image files (JPEG/PNG/WebP)", "reason": "why, when replacing a template"})
+@endpoint(bp, "POST", "/trainees/<int:trainee_id>/face",
+          summary="Enrol the trainee's face from 1-5 photos (needs consent; re-enrollment needs a reason)",
+          tag="trainees", capability=Capability.ENROL_TRAINEES,
+          multipart={"photos": "1-5 image files (JPEG/PNG/WebP)", "reason": "why, when replacing a template"})
 def enroll_face(actor: Actor, trainee_id: int):
     photos = [data for _, data in read_uploads("photos", faces.MAX_PHOTO_BYTES)]
     t = faces.enroll_face(db.session, actor, trainee_id, photos, request.form.get("reason"),
                           current_app.extensions["hourproof_recognizer"](), current_app.config["RECOGNITION_SETTINGS"],
-                          current_app.extensions["hourproof_evidence"], _now())
+                          current_app.extensions["hourproof_evidence"], utc_now())
     return {"template_id": t.id, "trainee_id": t.trainee_id, "model": t.model, "model_version": t.model_version,
             "photos": len(t.photo_hashes), "replaces_id": t.replaces_id, "created_at": t.created_at.isoformat()}
 
 
 @endpoint(bp, "GET", "/audit", summary="The audit trail (admin: all; institution admin: own institution)", tag="audit",
-          roles=STAFF, query=ListQuery)
+          capability=Capability.READ_AUDIT_TRAIL, query=ListQuery)
 def audit_trail(actor: Actor, query: ListQuery):
     return [
         {"id": e.id, "at": e.at.isoformat(), "actor": e.actor_name, "role": e.actor_role, "action": e.action,

@@ -4,7 +4,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import UTC, datetime, timezone
+from typing import TYPE_CHECKING
+
+from server.clock import local, utc_now
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -88,7 +93,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     serve.set_defaults(handler=_serve)
 
 
-def _app():
+def app_for_command():
     """An app with its context pushed: commands use `db` like a request would."""
     from server import create_app
 
@@ -101,7 +106,7 @@ def _db_upgrade(args) -> int:
     from server.database import migrate as dbmigrate
     from server.extensions import db
 
-    app = _app()
+    app = app_for_command()
     dbmigrate.upgrade(db.engine, args.revision)
     print(f"database at revision {dbmigrate.current(db.engine)} ({app.config['HOURPROOF_SETTINGS'].database_url.split('://')[0]})")
     return 0
@@ -111,7 +116,7 @@ def _db_current(args) -> int:
     from server.database import migrate as dbmigrate
     from server.extensions import db
 
-    _app()
+    app_for_command()
     print(dbmigrate.current(db.engine) or "(empty database: run `hourproof db upgrade`)")
     return 0
 
@@ -121,9 +126,9 @@ def _demo(args) -> int:
     from server.extensions import db, socketio
     from server.services import demo
 
-    app = _app()
+    app = app_for_command()
     dbmigrate.upgrade(db.engine)
-    now = datetime.now(UTC)
+    now = utc_now()
     with db.begin() as session:
         logins = demo.seed(session, now)
     faces_dir = demo.default_faces_dir()
@@ -163,7 +168,7 @@ def _demo(args) -> int:
 def _serve(args) -> int:
     from server.extensions import socketio
 
-    app = _app()
+    app = app_for_command()
     socketio.run(app, host=args.host, port=args.port, allow_unsafe_werkzeug=True)
     return 0
 
@@ -183,7 +188,7 @@ def _user_create(args) -> int:
     if len(password) < 8:
         print("hourproof: the password must have at least 8 characters", file=sys.stderr)
         return 2
-    _app()
+    app_for_command()
     dbmigrate.upgrade(db.engine)
     try:
         with db.begin() as session:
@@ -211,7 +216,7 @@ def _audit_verify(args) -> int:
     from server.extensions import db
     from server.services import anchors, chain
 
-    app = _app()
+    app = app_for_command()
     path = anchors.anchor_path(app.config["HOURPROOF_SETTINGS"].data_dir)
     with db.sessionmaker() as session:
         checked, problems = chain.verify(session, chain.chain_of(args.class_id) if args.class_id else None)
@@ -220,9 +225,8 @@ def _audit_verify(args) -> int:
         anchored, anchor_problems = anchors.verify(session, path)
         photos = None
         if args.photos:
-            from datetime import datetime
 
-            photos = chain.verify_photos(session, app.extensions["hourproof_evidence"], datetime.now(UTC),
+            photos = chain.verify_photos(session, app.extensions["hourproof_evidence"], utc_now(),
                                          chain.chain_of(args.class_id) if args.class_id else None)
     if args.class_id:
         anchor_problems = [p for p in anchor_problems if p.chain in (None, chain.chain_of(args.class_id))]
@@ -245,9 +249,9 @@ def _audit_verify(args) -> int:
         print(f"{anchored} anchors checked in {path}; " + (
             "all match the database" if not anchor_problems else f"{len(anchor_problems)} do not match"))
         if photos is not None:
-            for p in photo_problems:
-                where = f"event {p.event_id}" if p.event_id else f"group photo {p.group_photo_id}"
-                print(f"PHOTO {p.chain}: {where}: {p.digest[:12]}…: {p.problem}")
+            for photo in photo_problems:
+                where = f"event {photo.event_id}" if photo.event_id else f"group photo {photo.group_photo_id}"
+                print(f"PHOTO {photo.chain}: {where}: {photo.digest[:12]}…: {photo.problem}")
             print(f"{photos[0]} photo files re-hashed, {photos[1]} purged by the retention rule; "
                   + ("all match their hashes" if not photo_problems else f"{len(photo_problems)} missing or altered"))
     return 0 if ok else 1
@@ -264,7 +268,7 @@ def _scheduler(args) -> int:
     if args.status:
         return _scheduler_status()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    app = _app()
+    app = app_for_command()
     print(f"hourproof scheduler {jobs.runner_id()}: " + ", ".join(j.id for j in jobs.JOBS), flush=True)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -275,25 +279,23 @@ def _scheduler(args) -> int:
 
 def _scheduler_status() -> int:
     """Which process ran each job last, when, and what it said (times in Beijing)."""
-    from datetime import timedelta
 
     from sqlalchemy import select
 
     from server.extensions import db
     from server.models import JobStatus
 
-    _app()
-    beijing = timezone(timedelta(hours=8))
+    app_for_command()
     with db.sessionmaker() as session:
         rows = session.scalars(select(JobStatus).order_by(JobStatus.started_at.desc())).all()
     if not rows:
         print("no job has run yet (is a `hourproof scheduler` running?)")
         return 0
-    latest = {}
+    latest: dict[str, JobStatus] = {}
     for r in rows:  # newest first: the first row of each job is its latest run
         latest.setdefault(r.job_id, r)
     for r in sorted(latest.values(), key=lambda r: r.job_id):
-        at = r.started_at.astimezone(beijing).strftime("%Y-%m-%d %H:%M:%S")
+        at = local(r.started_at).strftime("%Y-%m-%d %H:%M:%S")
         print(f"{r.job_id:<24} {'ok    ' if r.ok else 'FAILED'} {at} +08:00  by {r.runner} (run {r.runs}): {r.result}")
     return 0
 
@@ -329,14 +331,14 @@ def _export(args) -> int:
     from server.extensions import db
     from server.services.scope import Actor
 
-    app = _app()
+    app = app_for_command()
     dbmigrate.upgrade(db.engine)
     settings = app.config["HOURPROOF_SETTINGS"]
     formats = {f.strip() for f in args.formats.split(",") if f.strip()}
     if not formats or formats - exports.FORMATS:
         print(f"hourproof: --formats takes {', '.join(sorted(exports.FORMATS))}", file=sys.stderr)
         return 2
-    now = datetime.now(UTC)
+    now = utc_now()
     key = signing.load_or_create(settings.data_dir)
     actor = Actor.system()
     is_class = args.export_command == "class"
@@ -356,7 +358,7 @@ def _export(args) -> int:
             session.rollback()
         if result.seal is not None:
             with db.begin() as session:
-                seal = exports.seal_class(session, actor, args.class_id, result, None, datetime.now(UTC))
+                seal = exports.seal_class(session, actor, args.class_id, result, None, utc_now())
                 print(f"sealed class {args.class_id} at chain seq {seal.chain_seq} (seal {seal.id})")
     except ApiError as exc:
         print(f"hourproof: {exc.message}", file=sys.stderr)
@@ -371,7 +373,7 @@ def _export(args) -> int:
 def _signing_key(args) -> int:
     from server.exports import signing
 
-    app = _app()
+    app = app_for_command()
     info = signing.describe(signing.load_or_create(app.config["HOURPROOF_SETTINGS"].data_dir).public_key())
     print(f"Ed25519 key {info['key_id']} (raw, base64: {info['public_key_base64']})")
     print(info["public_key_pem"], end="")
@@ -387,8 +389,9 @@ def _verify_bundle(args) -> int:
     from server.exports import bundle, signing
     from server.extensions import db
 
-    app = _app()
+    app = app_for_command()
     data_dir = app.config["HOURPROOF_SETTINGS"].data_dir
+    key: Ed25519PublicKey | None
     if args.public_key:
         try:
             key = signing.load_public(Path(args.public_key).read_bytes())

@@ -52,6 +52,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from policies.clauses import describe
 from policies.deadlines import ANCHORS, deadlines_for
 from policies.hours import ledger_from_hours
 from policies.identity import IdentityError, parse_resident_id
@@ -79,6 +80,7 @@ from policies.model import (
 )
 from policies.plan import check_plan
 from policies.subsidy import decide_subsidy
+from server.clock import local_date, utc_now, zone
 
 
 class InputError(Exception):
@@ -329,7 +331,7 @@ def subsidy_command(args: argparse.Namespace) -> int:
     if args.required_hours is not None and args.required_hours <= 0:
         raise InputError("--required-hours must be greater than 0")
     required = args.required_hours if args.required_hours is not None else Decimal(occupation.required_hours(args.level))
-    today = args.date or datetime.now(ZoneInfo(policy.timezone)).date()
+    today = args.date or local_date(utc_now(), args.region)
     person = _person(args, policy, today)
     ledger = ledger_from_hours(args.offline_hours, args.online_hours, policy, required)
     request = SubsidyRequest(
@@ -365,7 +367,7 @@ def subsidy_command(args: argparse.Namespace) -> int:
     print(f"核定日期：{today}")
     print("原因：")
     for r in decision.reasons:
-        print(f"  [{r.clause}] {r.code}: {r.detail}")
+        print(f"  [{describe(r.clause)}] {r.code}: {r.detail}")
     return 0
 
 
@@ -410,7 +412,7 @@ def read_plan(path: Path, region: str | None) -> tuple[ClassPlan, str]:
     if region not in region_codes():
         raise InputError(f"plan file {path}: region must be one of {', '.join(region_codes())} "
                          f"(set 'region:' in the file or pass --region), got {region!r}")
-    tz = ZoneInfo(load_region(region).timezone)
+    tz = zone(region)
     for key in ("occupation", "level", "starts_on", "ends_on", "lessons"):
         if key not in data:
             raise InputError(f"plan file {path}: missing {key!r}")
@@ -464,9 +466,10 @@ def plan_check_command(args: argparse.Namespace) -> int:
     else:
         print(f"培训计划核查 {policy.name}（{region}）：{'受理 (accepted)' if result.accepted else '不予受理 (refused)'}")
         print(f"计划 {result.scheduled_hours} 学时，其中线上 {result.online_hours} 学时（{float(result.online_share) * 100:.2f}%），"
-              f"规定 {result.required_hours if result.required_hours is not None else '未知'} 学时；每学时 {result.minutes_per_class_hour} 分钟")
+              f"规定 {result.required_hours if result.required_hours is not None else '未知'} 学时；"
+              f"每学时 {result.minutes_per_class_hour} 分钟")
         for v in result.violations:
-            print(f"  [{v.clause}] {v.code}: {v.detail}")
+            print(f"  [{describe(v.clause)}] {v.code}: {v.detail}")
     return 0 if result.accepted else 1
 
 
@@ -495,5 +498,5 @@ def deadlines_command(args: argparse.Namespace) -> int:
         used = sorted({r.anchor for r in policy.deadlines})
         print(f"{policy.name}（{policy.code}）没有以这些日期起算的期限；本地区使用：{', '.join(used) or '无'}")
     for d in found:
-        print(f"[{d.clause}] {d.code}: {d.due}{'（暂定 provisional）' if d.provisional else ''} — {d.detail}")
+        print(f"[{describe(d.clause)}] {d.code}: {d.due}{'（暂定 provisional）' if d.provisional else ''} — {d.detail}")
     return 0

@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime
+
+from policies.clauses import describe
+from server.clock import utc_now
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -22,16 +24,16 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _retention(args) -> int:
-    from server.cli.app import _app
+    from server.cli.app import app_for_command
     from server.database import migrate as dbmigrate
     from server.extensions import db
     from server.services import retention
 
-    app = _app()
+    app = app_for_command()
     if dbmigrate.current(db.engine) is None:
         print("hourproof: the database is empty (run `hourproof db upgrade`)", file=sys.stderr)
         return 2
-    now = datetime.now(UTC)
+    now = utc_now()
     with db.sessionmaker() as session:
         report = retention.purge_photos(session, now, app.extensions["hourproof_evidence"], dry_run=not args.purge)
     if args.json:
@@ -42,7 +44,7 @@ def _retention(args) -> int:
     print(f"retention on {report.today} (Beijing): " + ("DRY RUN, nothing is deleted (add --purge to delete)"
                                                         if report.dry_run else "purging"))
     for c in report.classes:
-        print(f"  class {c.class_id} {c.name}: kept until {c.kept_until} ({c.clause}); {c.events} events with frames, "
+        print(f"  class {c.class_id} {c.name}: kept until {c.kept_until} ({describe(c.clause)}); {c.events} events with frames, "
               f"{c.group_photos} group photos; {len(c.hashes)} files {'would go' if report.dry_run else 'deleted'}, "
               f"{len(c.shared)} kept (shared with younger evidence), {c.already_gone} already gone")
     if not report.classes:

@@ -6,7 +6,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.models.base import Base, UTCDateTime, str_enum, utcnow
+from server.clock import utc_now
+from server.models.base import Base, UTCDateTime, str_enum
 from server.models.enums import Role
 
 
@@ -42,4 +43,4 @@ class User(Base):
     #: Consecutive failed log-ins; reset on success (lock-out, accounts issue)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)

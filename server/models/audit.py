@@ -7,14 +7,15 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.models.base import Base, UTCDateTime, utcnow
+from server.clock import utc_now
+from server.models.base import Base, UTCDateTime
 
 
 class AuditEntry(Base):
     __tablename__ = "audit_entries"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, index=True)
     #: None for actions of the system itself (scheduler, migrations)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     #: Kept as written at the time, so the entry reads right even if the user is renamed

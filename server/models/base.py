@@ -90,6 +90,3 @@ def str_enum(cls: type[enum.Enum], name: str) -> Enum:
         values_callable=lambda e: [m.value for m in e],
     )
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

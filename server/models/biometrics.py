@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.models.base import Base, UTCDateTime, utcnow
+from server.clock import utc_now
+from server.models.base import Base, UTCDateTime
 
 
 class Consent(Base):
@@ -26,7 +27,7 @@ class Consent(Base):
     #: "phone" (trainee ticked it) or "paper" (signed form, recorded by institution staff)
     channel: Mapped[str] = mapped_column(String(16))
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
 
 class FaceTemplate(Base):
@@ -45,6 +46,6 @@ class FaceTemplate(Base):
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("face_templates.id"))
     reason: Mapped[str | None] = mapped_column(String(256))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     #: Set when consent is withdrawn: the template bytes are erased, the row stays as the record
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -13,7 +13,8 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.models.base import Base, UTCDateTime, utcnow
+from server.clock import utc_now
+from server.models.base import Base, UTCDateTime
 
 
 class Challenge(Base):
@@ -30,7 +31,7 @@ class Challenge(Base):
     spot_check_id: Mapped[int | None] = mapped_column(ForeignKey("spot_checks.id"))
     #: The motions asked for, in order, e.g. ["turn_left", "blink"]
     steps: Mapped[list] = mapped_column(JSON)
-    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: Set once, by a conditional UPDATE (... WHERE used_at IS NULL): the second use loses
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

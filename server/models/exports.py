@@ -10,7 +10,8 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.models.base import Base, UTCDateTime, utcnow
+from server.clock import utc_now
+from server.models.base import Base, UTCDateTime
 
 
 class ExportJob(Base):
@@ -29,7 +30,7 @@ class ExportJob(Base):
     class_id: Mapped[int | None] = mapped_column(ForeignKey("training_classes.id"), index=True)
     district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"), index=True)
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(8), default="queued")
     #: Trainees written so far, of `total`
@@ -49,7 +50,7 @@ class Seal(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     class_id: Mapped[int] = mapped_column(ForeignKey("training_classes.id"), index=True)
-    sealed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sealed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     sealed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     #: Kept as written at the time (who sealed), like the audit log
     sealed_by_name: Mapped[str] = mapped_column(String(64))
@@ -73,7 +74,7 @@ class GroupPhoto(Base):
     lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id"), index=True)
     sha256: Mapped[str] = mapped_column(String(64))
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     #: Trainee ids recognised in the photo
     present: Mapped[list] = mapped_column(JSON)
     #: GroupMatch.evidence(): faces, boxes, distances, threshold, model, reasons
@@ -96,4 +97,4 @@ class AssessmentResult(Base):
     passed: Mapped[bool] = mapped_column(Boolean)
     assessed_on: Mapped[date] = mapped_column(Date)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)

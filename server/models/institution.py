@@ -8,7 +8,8 @@ from sqlalchemy import JSON, Boolean, CheckConstraint, Date, Float, ForeignKey, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from policies import identity
-from server.models.base import Base, UTCDateTime, str_enum, utcnow
+from server.clock import utc_now
+from server.models.base import Base, UTCDateTime, str_enum
 from server.models.enums import Datum, FenceKind
 
 
@@ -27,7 +28,7 @@ class Institution(Base):
     listed_for: Mapped[list] = mapped_column(JSON, default=list)
     #: Date the catalog listing was approved; valid 3 years (CQ 001)
     listed_on: Mapped[date | None] = mapped_column(Date)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
     venues: Mapped[list[Venue]] = relationship(back_populates="institution")
     teachers: Mapped[list[Teacher]] = relationship(back_populates="institution")

@@ -8,7 +8,8 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, String, UniqueConstrai
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from policies import identity
-from server.models.base import Base, UTCDateTime, str_enum, utcnow
+from server.clock import utc_now
+from server.models.base import Base, UTCDateTime, str_enum
 from server.models.enums import EmploymentAfter, EmploymentAtStart, Level, Sex
 
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
@@ -26,7 +27,7 @@ class Trainee(Base):
     birth_date: Mapped[date] = mapped_column(Date)
     #: Derived from the 17th digit (odd = male)
     sex: Mapped[Sex] = mapped_column(str_enum(Sex, "sex"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
     enrollments: Mapped[list[Enrollment]] = relationship(back_populates="trainee")
 
@@ -70,7 +71,7 @@ class Enrollment(Base):
     employment_after: Mapped[EmploymentAfter] = mapped_column(
         str_enum(EmploymentAfter, "employment_after"), default=EmploymentAfter.unknown
     )
-    enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
     trainee: Mapped[Trainee] = relationship(back_populates="enrollments")
     training_class: Mapped[TrainingClass] = relationship()  # noqa: F821

@@ -15,7 +15,8 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.models.base import Base, UTCDateTime, str_enum, utcnow
+from server.clock import utc_now
+from server.models.base import Base, UTCDateTime, str_enum
 from server.models.enums import Level
 
 #: Where a history entry or check comes from: the trainee's own declaration, the 人社 system
@@ -54,7 +55,7 @@ class SubsidyHistoryEntry(Base):
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     #: Kept as written at the time, like the audit log
     recorded_by_name: Mapped[str] = mapped_column(String(64))
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
 
 class SubsidyHistoryCheck(Base):
@@ -71,4 +72,4 @@ class SubsidyHistoryCheck(Base):
     note: Mapped[str | None] = mapped_column(String(512))
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     recorded_by_name: Mapped[str] = mapped_column(String(64))
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)

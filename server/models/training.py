@@ -7,7 +7,8 @@ from decimal import Decimal
 from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.models.base import Base, Money, UTCDateTime, str_enum, utcnow
+from server.clock import utc_now
+from server.models.base import Base, Money, UTCDateTime, str_enum
 from server.models.enums import ClassStatus, Funding, LessonContent, LessonMode, Level
 
 
@@ -35,7 +36,7 @@ class TrainingClass(Base):
     fee: Mapped[Decimal | None] = mapped_column(Money)
     status: Mapped[ClassStatus] = mapped_column(str_enum(ClassStatus, "class_status"), default=ClassStatus.draft)
     filed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
     lessons: Mapped[list[Lesson]] = relationship(back_populates="training_class", order_by="Lesson.starts_at")
 
@@ -72,7 +73,7 @@ class ClassAmendment(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     class_id: Mapped[int] = mapped_column(ForeignKey("training_classes.id"), index=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reason: Mapped[str] = mapped_column(String(512))
     #: {"add_lessons": [...], "cancel_lessons": [ids]}

@@ -17,13 +17,14 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from server.clock import utc_now
 from server.models import Event, Lesson, LessonMode, SpotCheck
 from server.services.checkin import CheckinSettings
 from server.services.presence import plan_spot_checks
@@ -102,9 +103,6 @@ def issue_due(session: Session, secret: str, now: datetime, settings: CheckinSet
     return issued
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
 
 def _writing_session(app: Flask) -> Session:
     """A session whose every transaction takes SQLite's write lock up front (BEGIN IMMEDIATE),
@@ -117,7 +115,7 @@ def _writing_session(app: Flask) -> Session:
 
 def issue_due_spot_checks(app: Flask) -> str:
     with app.app_context(), _writing_session(app) as session:
-        issued = issue_due(session, app.config["SECRET_KEY"], _now())
+        issued = issue_due(session, app.config["SECRET_KEY"], utc_now())
     if issued:
         log.info("issued %d scheduled spot checks", len(issued))
     return f"{len(issued)} spot checks issued"
@@ -127,7 +125,7 @@ def record_lesson_transitions(app: Flask) -> str:
     from server.services import lesson_state
 
     with app.app_context(), _writing_session(app) as session:
-        r = lesson_state.record_transitions(session, _now())
+        r = lesson_state.record_transitions(session, utc_now())
     if r.opened or r.closed:
         log.info("lessons: %d opened, %d closed", r.opened, r.closed)
     return f"{r.opened} opened, {r.closed} closed"
@@ -137,7 +135,7 @@ def mark_absences(app: Flask) -> str:
     from server.services import lesson_state
 
     with app.app_context(), _writing_session(app) as session:
-        r = lesson_state.mark_absences(session, _now())
+        r = lesson_state.mark_absences(session, utc_now())
     if r.recorded:
         log.info("absences: %d recorded (%d awaiting review) in %d closed lessons", r.recorded, r.pending, r.lessons)
     return f"{r.recorded} absences recorded, {r.pending} awaiting review, {r.lessons} lessons looked at"
@@ -146,7 +144,7 @@ def mark_absences(app: Flask) -> str:
 def deadline_duties(app: Flask) -> str:
     from server.services import duties
 
-    now = _now()
+    now = utc_now()
     with app.app_context(), _writing_session(app) as session:
         synced = duties.sync(session, now)
         reminders = duties.remind(session, now)
@@ -162,7 +160,7 @@ def anchor_chain_heads(app: Flask) -> str:
 
     path = anchors.anchor_path(app.config["HOURPROOF_SETTINGS"].data_dir)
     with app.app_context(), app.extensions["hourproof_db"].sessionmaker() as session:
-        written = anchors.anchor_heads(session, path, _now())
+        written = anchors.anchor_heads(session, path, utc_now())
     return f"{len(written)} chain heads anchored in {path}"
 
 
@@ -172,7 +170,7 @@ def export_housekeeping(app: Flask) -> str:
     from server.exports import housekeeping
 
     settings = app.config["HOURPROOF_SETTINGS"]
-    now = _now()
+    now = utc_now()
     with app.app_context(), _writing_session(app) as session:
         failed = housekeeping.recover_jobs(session, settings.data_dir, now)
         swept = housekeeping.sweep_files(session, settings.data_dir, now, timedelta(days=settings.export_keep_days))
@@ -185,7 +183,7 @@ def review_retention(app: Flask) -> str:
     """Reports; deletes photo files past their keeping period only with HOURPROOF_RETENTION_PURGE."""
     from server.services import retention
 
-    now, store = _now(), app.extensions.get("hourproof_evidence")
+    now, store = utc_now(), app.extensions.get("hourproof_evidence")
     with app.app_context(), _writing_session(app) as session:
         report = retention.review(session, now, store)
     if app.config["HOURPROOF_SETTINGS"].retention_purge and store is not None:
@@ -208,7 +206,7 @@ def _run_job(app: Flask, spec: JobSpec, func: Callable[[Flask], str], runner: st
     if lock is not None and not lock.still_held():
         log.warning("job %s skipped: this process no longer holds the scheduler lock", spec.id)
         return
-    started = _now()
+    started = utc_now()
     try:
         result, ok = func(app), True
     except Exception as exc:  # a failing job must not stop the others; it is logged and recorded
@@ -220,7 +218,7 @@ def _run_job(app: Flask, spec: JobSpec, func: Callable[[Flask], str], runner: st
             if row is None:
                 row = JobStatus(job_id=spec.id, runner=runner, first_started_at=started, runs=0)
                 session.add(row)
-            row.started_at, row.finished_at, row.ok, row.result = started, _now(), ok, str(result)[:2000]
+            row.started_at, row.finished_at, row.ok, row.result = started, utc_now(), ok, str(result)[:2000]
             row.runs += 1
             session.commit()
     except Exception:  # recording is bookkeeping: never let it kill the scheduler
@@ -240,7 +238,7 @@ def start_jobs(app: Flask, runner: str, lock=None, seconds: int | None = None):
     scheduler = BackgroundScheduler(timezone="UTC")
     for spec in JOBS:
         interval = seconds or spec.seconds
-        extra = {"next_run_time": _now()} if spec.at_start else {}
+        extra = {"next_run_time": utc_now()} if spec.at_start else {}
         scheduler.add_job(_run_job, "interval", seconds=interval, id=spec.id, args=[app, spec, _func(spec), runner, lock],
                           replace_existing=True, coalesce=True, max_instances=1, misfire_grace_time=interval, **extra)
     scheduler.start()

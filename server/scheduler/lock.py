@@ -21,7 +21,7 @@ import os
 import threading
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import make_url
 
 log = logging.getLogger("hourproof.scheduler")
@@ -30,7 +30,7 @@ log = logging.getLogger("hourproof.scheduler")
 class PostgresAdvisoryLock:
     def __init__(self, engine: Engine):
         self.engine = engine
-        self.conn = None
+        self.conn: Connection | None = None
         self.key: int | None = None
         self._mutex = threading.Lock()  # the lock's connection is shared by the job threads' checks
 

@@ -6,21 +6,20 @@ import threading
 import time
 from collections import deque
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.adapters.passwords import hash_password, verify_password
+from server.clock import local
 from server.errors import ApiError
 from server.models import Role, User
 from server.services import audit
-from server.services.scope import Actor
+from server.services.scope import Actor, visible_trainee
 
 #: Consecutive failed passwords before an account is locked, and for how long.
 MAX_FAILED_LOGINS = 5
 LOCK_FOR = timedelta(minutes=15)
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 # A dummy hash to verify against when the user does not exist, so a wrong username costs the
 # same time as a wrong password and does not reveal which accounts exist.
@@ -63,7 +62,7 @@ def authenticate(session: Session, username: str, password: str, device_id: str 
         verify_password(_DUMMY_HASH, password)
         raise ApiError(401, "bad_credentials", "用户名或密码错误")
     if user.locked_until is not None and user.locked_until > now:
-        until = user.locked_until.astimezone(SHANGHAI).strftime("%H:%M")
+        until = local(user.locked_until).strftime("%H:%M")
         raise ApiError(423, "account_locked", f"密码错误次数过多，账号已锁定至 {until}，请稍后再试或联系管理员")
     if user.password_hash is None:
         raise ApiError(409, "activation_required", "首次登录请使用培训机构提供的激活码设置密码")
@@ -73,7 +72,7 @@ def authenticate(session: Session, username: str, password: str, device_id: str 
             user.locked_until = now + LOCK_FOR
             user.failed_logins = 0
             session.commit()
-            until = user.locked_until.astimezone(SHANGHAI).strftime("%H:%M")
+            until = local(user.locked_until).strftime("%H:%M")
             raise ApiError(423, "account_locked", f"密码错误次数过多，账号已锁定至 {until}，请稍后再试或联系管理员")
         session.commit()
         left = MAX_FAILED_LOGINS - user.failed_logins
@@ -149,10 +148,8 @@ def unbind_device(session: Session, actor: Actor, user: User) -> None:
 def user_for_unbind(session: Session, actor: Actor, user_id: int) -> User:
     """A trainee account whose phone this actor may unbind: the admin any, an institution admin
     only trainees enrolled in its classes."""
-    from server.services.trainees import visible_trainee
-
     user = session.get(User, user_id)
-    if user is None or user.role is not Role.trainee:
+    if user is None or user.role is not Role.trainee or user.trainee_id is None:
         raise ApiError(404, "user_not_found", f"学员账号 {user_id} 不存在")
     visible_trainee(session, actor, user.trainee_id)
     return user

@@ -27,9 +27,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from server.clock import local_date
 from server.models import ChainHead, Event
 from server.services.chain import GENESIS
-from server.services.duties import local_date
 
 log = logging.getLogger("hourproof.anchors")
 FILE_NAME = "chain-anchors.jsonl"
@@ -116,7 +116,8 @@ def verify(session: Session, path: Path) -> tuple[int, list[AnchorProblem]]:
         prev = line_hash(raw)
         stored = session.scalar(select(Event.hash).where(Event.chain == chain, Event.seq == seq))
         if stored is None:
-            problems.append(AnchorProblem(n, chain, f"anchored on {day} at seq {seq}, but the database has no event {seq}: events were removed"))
+            problems.append(AnchorProblem(
+                n, chain, f"anchored on {day} at seq {seq}, but the database has no event {seq}: events were removed"))
         elif stored != head:
             problems.append(AnchorProblem(n, chain, f"anchored on {day} at seq {seq} with head {head[:16]}…, the database has "
                                                     f"{stored[:16]}… there: the chain was rewritten after the anchor"))

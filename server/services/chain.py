@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,15 +55,37 @@ def _lock_head(session: Session, chain: str) -> ChainHead:
 
             stmt = sqlite_insert(ChainHead).values(chain=chain, seq=0, hash=GENESIS).on_conflict_do_nothing()
         session.execute(stmt)
-        head = session.scalar(select(ChainHead).where(ChainHead.chain == chain).with_for_update())
+        head = session.scalars(select(ChainHead).where(ChainHead.chain == chain).with_for_update()).one()
     return head
 
 
-def append(session: Session, **fields: Any) -> Event:
+@dataclass(frozen=True, kw_only=True)
+class NewEvent:
+    """What the author of an event says: every hashed field but the three the chain adds (chain,
+    seq, prev_hash). A dataclass and not keyword arguments, so that a misspelt field is an error
+    where it is written instead of a NULL in a hash-chained row that can never be corrected."""
+
+    kind: str
+    class_id: int
+    at: datetime
+    verdict: str
+    lesson_id: int | None = None
+    enrollment_id: int | None = None
+    trainee_id: int | None = None
+    actor_id: int | None = None
+    decides_event_id: int | None = None
+    spot_check_id: int | None = None
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+    evidence: dict[str, Any] = field(default_factory=dict)
+    idempotency_key: str | None = None
+    device_id: str | None = None
+
+
+def append(session: Session, new: NewEvent) -> Event:
     """Add an event at the end of its class's chain (the caller commits)."""
-    chain = chain_of(fields["class_id"])
+    chain = chain_of(new.class_id)
     head = _lock_head(session, chain)
-    fields = {k: fields.get(k) for k in HASHED_FIELDS if k not in ("chain", "seq", "prev_hash")}
+    fields: dict[str, Any] = {f.name: getattr(new, f.name) for f in dataclass_fields(new)}
     fields.update(chain=chain, seq=head.seq + 1, prev_hash=head.hash)
     # Normalise JSON through a round trip so the hash covers exactly what will be read back.
     fields["reasons"] = json.loads(json.dumps(fields["reasons"] or [], ensure_ascii=False, allow_nan=False))
@@ -174,12 +197,12 @@ def verify_photos(session: Session, store, now: datetime, chain: str | None = No
     for event_id, event_chain, evidence, class_id, at in session.execute(q.execution_options(yield_per=500)):
         frames = [h for h in ((evidence or {}).get("frames") or []) if isinstance(h, str)]
         for digest in frames:
-            check(digest, lambda: evidence_past_keeping(session, class_id, at, now),
+            check(digest, lambda class_id=class_id, at=at: evidence_past_keeping(session, class_id, at, now),
                   chain=event_chain, event_id=event_id, group_photo_id=None)
     photos = select(GroupPhoto.id, GroupPhoto.sha256, GroupPhoto.class_id, GroupPhoto.uploaded_at).order_by(GroupPhoto.id)
     if chain:
         photos = photos.where(GroupPhoto.class_id == int(chain.split(":", 1)[1]))
     for photo_id, digest, class_id, uploaded_at in session.execute(photos).all():
-        check(digest, lambda: evidence_past_keeping(session, class_id, uploaded_at, now),
+        check(digest, lambda class_id=class_id, at=uploaded_at: evidence_past_keeping(session, class_id, at, now),
               chain=f"class:{class_id}", event_id=None, group_photo_id=photo_id)
     return checked, purged, problems

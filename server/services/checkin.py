@@ -12,9 +12,10 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,21 +24,22 @@ from server.adapters.filestore import EvidenceStore
 from server.errors import ApiError
 from server.models import (
     Challenge,
-    Enrollment,
     Event,
     FrameFingerprint,
     Lesson,
     LessonMode,
-    Role,
     SpotCheck,
-    TrainingClass,
     User,
     Venue,
 )
 from server.services import chain, rules
+from server.services.consent import consent_in_force
 from server.services.faces import active_template
-from server.services.scope import Actor
-from server.services.trainees import consent_in_force
+from server.services.scope import Actor, trainee_lesson
+
+if TYPE_CHECKING:  # recognition loads numpy and OpenCV (~3 s): only the check-in's face work imports it
+    from recognition import RecognitionSettings, Recognizer
+    from server.adapters.facepool import FacePool
 
 PURPOSES = ("check_in", "check_out", "spot_check")
 #: Camera labels of software that feeds a video file or a screen in as a camera.
@@ -81,7 +83,7 @@ class Outcome:
             self.verdict = "flagged"
 
 
-def _guard(outcome: Outcome, clause: str, name: str, check: Callable[[], None]) -> None:
+def _guard(outcome: Outcome, clause: str, name: str, check: Callable[[], object]) -> None:
     """Run one check; an exception inside it flags the event instead of letting it through.
 
     Except a database error: then the event itself cannot be stored honestly (PostgreSQL has
@@ -100,25 +102,11 @@ def _guard(outcome: Outcome, clause: str, name: str, check: Callable[[], None]) 
 # --- challenges ------------------------------------------------------------------------------
 
 
-def _trainee_lesson(session: Session, actor: Actor, lesson_id: int) -> tuple[Lesson, TrainingClass, Enrollment]:
-    if actor.role is not Role.trainee:
-        raise ApiError(403, "forbidden", "只有学员本人可以签到")
-    # One query for the three rows (every challenge and check-in starts here).
-    found = session.execute(
-        select(Lesson, TrainingClass, Enrollment)
-        .join(TrainingClass, TrainingClass.id == Lesson.class_id)
-        .join(Enrollment, (Enrollment.class_id == Lesson.class_id) & (Enrollment.trainee_id == actor.trainee_id))
-        .where(Lesson.id == lesson_id)).first()
-    if found is None or found[0].cancelled_at is not None:
-        raise ApiError(404, "lesson_not_found", f"课次 {lesson_id} 不存在，或您未报名该培训班")
-    return found[0], found[1], found[2]
-
-
 def issue_challenge(session: Session, actor: Actor, lesson_id: int, purpose: str, spot_check_id: int | None,
                     now: datetime, recognition_settings, rng=None) -> Challenge:
     import recognition
 
-    lesson, _cls, _enrollment = _trainee_lesson(session, actor, lesson_id)
+    lesson, _cls, _enrollment = trainee_lesson(session, actor, lesson_id)
     if purpose == "spot_check":
         check = session.get(SpotCheck, spot_check_id) if spot_check_id else None
         if check is None or check.trainee_id != actor.trainee_id or check.lesson_id != lesson.id:
@@ -165,12 +153,12 @@ class Submission:
 class Context:
     """What the service needs from the app, passed in (no globals): the face backend and settings."""
 
-    recognizer: Any
-    recognition_settings: Any
+    recognizer: Recognizer
+    recognition_settings: RecognitionSettings
     store: EvidenceStore
     settings: CheckinSettings = CheckinSettings()
-    #: when set (a server.adapters.facepool.FacePool), liveness runs in its worker processes
-    face_pool: Any = None
+    #: when set, liveness runs in the pool's worker processes (dlib holds the GIL)
+    face_pool: FacePool | None = None
 
 
 def submit(session: Session, actor: Actor, lesson_id: int, sub: Submission, now: datetime,
@@ -185,7 +173,7 @@ def submit(session: Session, actor: Actor, lesson_id: int, sub: Submission, now:
     previous = _by_key(session, actor, sub.idempotency_key)
     if previous is not None:
         return 200, event_answer(previous, replay=True)
-    lesson, cls, enrollment = _trainee_lesson(session, actor, lesson_id)
+    lesson, cls, enrollment = trainee_lesson(session, actor, lesson_id)
     if sub.kind not in PURPOSES:
         raise ApiError(422, "invalid_input", "kind 必须是 check_in、check_out 或 spot_check")
     s = ctx.settings
@@ -227,7 +215,7 @@ def submit(session: Session, actor: Actor, lesson_id: int, sub: Submission, now:
     if previous is not None:  # the same key won the race while we were computing
         session.rollback()
         return 200, event_answer(previous, replay=True)
-    lesson = session.get(Lesson, ids["lesson"])
+    lesson = session.get_one(Lesson, ids["lesson"])
     user = session.scalar(select(User).where(User.trainee_id == actor.trainee_id))
     _guard(out, clause, "device", lambda: _check_device(out, clause, user, sub))
     _guard(out, clause, "window", lambda: _check_window(out, clause, lesson, sub, now, s))
@@ -240,10 +228,10 @@ def submit(session: Session, actor: Actor, lesson_id: int, sub: Submission, now:
         out.flag("virtual_camera", clause, f"摄像头“{sub.camera_label}”疑似虚拟摄像头，需人工复核")
     try:
         event = chain.append(
-            session, kind=sub.kind, class_id=ids["class"], lesson_id=ids["lesson"], enrollment_id=ids["enrollment"],
+            session, chain.NewEvent(kind=sub.kind, class_id=ids["class"], lesson_id=ids["lesson"], enrollment_id=ids["enrollment"],
             trainee_id=actor.trainee_id, actor_id=actor.user_id, at=now, verdict=out.verdict,
             decides_event_id=None, spot_check_id=spot.id if spot else None, reasons=out.reasons,
-            evidence=out.evidence, idempotency_key=sub.idempotency_key, device_id=sub.device_id,
+            evidence=out.evidence, idempotency_key=sub.idempotency_key, device_id=sub.device_id),
         )
         if liveness is not None:
             for fp in dict.fromkeys(liveness.fingerprints):
@@ -371,8 +359,8 @@ def _use_nonce(session: Session, out: Outcome, clause: str, actor: Actor, lesson
         out.fail("nonce_expired", clause, "动作验证已超时，请重新开始签到")
         return None
     # One nonce, one use: the conditional UPDATE lets exactly one request claim it.
-    claimed = session.execute(update(Challenge).where(Challenge.id == row.id, Challenge.used_at.is_(None))
-                              .values(used_at=now)).rowcount
+    claimed = cast("CursorResult[Any]", session.execute(
+        update(Challenge).where(Challenge.id == row.id, Challenge.used_at.is_(None)).values(used_at=now))).rowcount
     if claimed != 1:
         out.fail("nonce_reused", clause, "该验证码已使用过，请重新开始签到")
         return None
@@ -418,9 +406,11 @@ def _check_location(session: Session, out: Outcome, clause: str, actor: Actor, l
     if sub.lat is None or sub.lon is None or sub.accuracy_m is None:
         out.fail("no_location", clause, "没有收到定位信息，请允许浏览器获取位置后重试")
         return
-    venue = session.get(Venue, lesson.venue_id)
+    venue = session.get(Venue, lesson.venue_id) if lesson.venue_id is not None else None
+    if venue is None:  # filing requires one; if it is missing, _guard flags the event as a check error
+        raise LookupError(f"offline lesson {lesson.id} has no venue")
     try:
-        fix = geofence.Fix(sub.lat, sub.lon, sub.accuracy_m, sub.datum)
+        fix = geofence.Fix(sub.lat, sub.lon, sub.accuracy_m, geofence.Datum(sub.datum))
     except geofence.FixError as exc:
         out.fail(exc.code, clause, exc.detail)
         return

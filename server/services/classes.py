@@ -7,15 +7,16 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from policies import clauses
 from server.errors import ApiError
 from server.models import ClassAmendment, ClassStatus, Lesson, LessonMode, Teacher, TrainingClass, Venue
+from server.permissions import Capability
 from server.services import audit, rules
 from server.services.institutions import district_in_region, own_institution_id
 from server.services.scope import (
-    STAFF_WRITE,
     Actor,
     classes_query,
-    require_role,
+    require,
     visible_class,
     visible_institution,
     writable_class,
@@ -23,7 +24,7 @@ from server.services.scope import (
 
 
 def create_class(session: Session, actor: Actor, data, now: datetime) -> TrainingClass:
-    require_role(actor, STAFF_WRITE)
+    require(actor, Capability.FILE_CLASSES)
     inst_id = own_institution_id(actor, data.institution_id)
     visible_institution(session, actor, inst_id)
     district_in_region(session, data.district_id, data.region_code)
@@ -113,7 +114,7 @@ def file_class(session: Session, actor: Actor, class_id: int, now: datetime) -> 
                      institution_id=cls.institution_id)
         session.commit()
         raise ApiError(422, "plan_refused", "培训计划不符合规定，未予备案：" + "；".join(
-            f"{v['detail']}（{v['clause']}）" for v in result["violations"]), check=result)
+            f"{v['detail']}（{clauses.describe(v['clause'])}）" for v in result["violations"]), check=result)
     cls.status = ClassStatus.filed
     cls.filed_at = now
     audit.record(session, actor, "class.file", "training_class", cls.id, {"status": "draft"},
@@ -140,7 +141,7 @@ def amend_class(session: Session, actor: Actor, class_id: int, data, now: dateti
     result = rules.check_json(rules.check(cls, proposed))
     if not result["accepted"]:
         raise ApiError(422, "plan_refused", "变更后的培训计划不符合规定，未予变更：" + "；".join(
-            f"{v['detail']}（{v['clause']}）" for v in result["violations"]), check=result)
+            f"{v['detail']}（{clauses.describe(v['clause'])}）" for v in result["violations"]), check=result)
     change = {"add_lessons": [x.model_dump(mode="json") for x in data.add_lessons],
               "cancel_lesson_ids": list(data.cancel_lesson_ids)}
     amendment = ClassAmendment(class_id=cls.id, at=now, by_id=actor.user_id, reason=data.reason, change=change, check=result)
@@ -178,3 +179,9 @@ def lesson_json(lesson: Lesson) -> dict:
         "cancelled_at": lesson.cancelled_at.isoformat() if lesson.cancelled_at else None,
         "amendment_id": lesson.amendment_id,
     }
+
+
+def class_with_lessons(session: Session, actor: Actor, class_id: int) -> tuple[TrainingClass, list[Lesson]]:
+    """A class this actor may see, with its lessons in time order."""
+    cls = visible_class(session, actor, class_id)
+    return cls, list(session.scalars(select(Lesson).where(Lesson.class_id == cls.id).order_by(Lesson.starts_at)))

@@ -24,8 +24,11 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from policies import geofence
+from server.adapters.filestore import EvidenceStore
 from server.errors import ApiError
 from server.models import District, Enrollment, Event, Lesson, LessonMode, Role, SpotCheck, Trainee, TrainingClass, Venue
+from server.permissions import Capability, allows
+from server.services import audit, retention
 from server.services.scope import Actor, classes_query, visible_class
 
 #: a lesson counts as "in session" on the dashboard this long before its start and after its end
@@ -38,22 +41,27 @@ RECENT_ALERTS = 50
 
 
 def rooms_for(actor: Actor) -> list[str]:
-    match actor.role:
-        case Role.admin:
-            return ["all"]
-        case Role.city_reviewer:
-            return [f"city:{actor.city_id}"]
-        case Role.district_supervisor:
-            return [f"district:{actor.district_id}"]
-        case Role.institution_admin | Role.teacher:
-            return [f"institution:{actor.institution_id}"]
-        case Role.trainee:
-            return [f"trainee:{actor.trainee_id}"]
-    return []
+    """The rooms a Socket.IO connection of this actor joins: its scope's room if it may watch the
+    live dashboard, the trainee's own room if it attends lessons (spot checks are pushed to the
+    phone); none otherwise (server/permissions.py decides which, the scope decides the room)."""
+    rooms: list[str] = []
+    if allows(actor.role, Capability.WATCH_LIVE):
+        match actor.role:
+            case Role.admin:
+                rooms.append("all")
+            case Role.city_reviewer:
+                rooms.append(f"city:{actor.city_id}")
+            case Role.district_supervisor:
+                rooms.append(f"district:{actor.district_id}")
+            case Role.institution_admin | Role.teacher:
+                rooms.append(f"institution:{actor.institution_id}")
+    if allows(actor.role, Capability.ATTEND_LESSONS):
+        rooms.append(f"trainee:{actor.trainee_id}")
+    return rooms
 
 
 def class_rooms(session: Session, cls: TrainingClass) -> list[str]:
-    city_id = session.scalar(select(District.city_id).where(District.id == cls.district_id))
+    city_id = session.scalars(select(District.city_id).where(District.id == cls.district_id)).one()
     return _rooms_of(city_id, cls)
 
 
@@ -133,7 +141,7 @@ def _counts_of(session: Session, lessons: list[tuple[int, int]], now: datetime) 
         ]
     row = session.execute(select(*columns)).one()
     names = ("enrolled", "checked_in", "verified", "rejected", "flagged", "spot_checks_missed")
-    return {lesson_id: {k: int(v or 0) for k, v in zip(names, row[i * len(names):(i + 1) * len(names)])}
+    return {lesson_id: {k: int(v or 0) for k, v in zip(names, row[i * len(names):(i + 1) * len(names)], strict=True)}
             for i, (lesson_id, _class_id) in enumerate(lessons)}
 
 
@@ -155,7 +163,7 @@ def snapshot(session: Session, actor: Actor, now: datetime, since: int | None, i
     """The classes in session now in the actor's scope with their counts, unanswered spot checks
     past their time, and the events after the cursor ``since``, oldest first (without a cursor:
     the latest alerts of the lessons in session)."""
-    if actor.role is Role.trainee:
+    if not allows(actor.role, Capability.WATCH_LIVE):
         raise ApiError(403, "forbidden", "您的角色无权查看监管看板")
     scoped = classes_query(actor)
     if institution_id is not None:
@@ -164,7 +172,7 @@ def snapshot(session: Session, actor: Actor, now: datetime, since: int | None, i
     lessons = list(session.scalars(select(Lesson).where(
         Lesson.class_id.in_(list(classes)), Lesson.cancelled_at.is_(None),
         Lesson.starts_at <= now + SESSION_MARGIN, Lesson.ends_at >= now - SESSION_MARGIN).order_by(Lesson.starts_at)))
-    counts = lesson_counts(session, [(l.id, l.class_id) for l in lessons], now)
+    counts = lesson_counts(session, [(lesson.id, lesson.class_id) for lesson in lessons], now)
     in_session = []
     for lesson in lessons:
         cls = classes[lesson.class_id]
@@ -186,7 +194,7 @@ def snapshot(session: Session, actor: Actor, now: datetime, since: int | None, i
         # First load: the latest alerts of the lessons in session, so a dashboard opened
         # mid-lesson shows what already went wrong.
         truncated = False
-        lesson_ids = [l.id for l in lessons]
+        lesson_ids = [lesson.id for lesson in lessons]
         if lesson_ids:
             rows = session.execute(
                 select(Event, Trainee.name).outerjoin(Trainee, Trainee.id == Event.trainee_id)
@@ -196,7 +204,7 @@ def snapshot(session: Session, actor: Actor, now: datetime, since: int | None, i
             events = [event_message(e, classes[e.class_id], name) for e, name in reversed(rows)]
     return {"now": now.isoformat(), "cursor": latest, "lessons": in_session, "events": events,
             "events_truncated": truncated, "rooms": rooms_for(actor),
-            "missed_spot_checks": _missed_spot_checks(session, [l.id for l in lessons], now)}
+            "missed_spot_checks": _missed_spot_checks(session, [lesson.id for lesson in lessons], now)}
 
 
 def _fix_in_venue_datum(location: dict, venue: Venue) -> dict | None:
@@ -211,7 +219,7 @@ def _fix_in_venue_datum(location: dict, venue: Venue) -> dict | None:
 def roll(session: Session, actor: Actor, lesson_id: int) -> dict:
     """A lesson's roll: each enrolled trainee's state and the evidence of their latest event,
     with the venue's fence and each fix in the same datum (for a plan drawing)."""
-    if actor.role is Role.trainee:
+    if not allows(actor.role, Capability.WATCH_LIVE):
         raise ApiError(403, "forbidden", "您的角色无权查看点名册")
     lesson = session.get(Lesson, lesson_id)
     if lesson is None:
@@ -267,3 +275,23 @@ def _effective(event: Event, decided: dict[int, Event]) -> str:
     if event.verdict == "flagged" and decision is not None:
         return "verified" if decision.verdict == "approved" else "rejected"
     return event.verdict
+
+
+def view_frame(session: Session, actor: Actor, event_id: int, index: int, store: EvidenceStore, now: datetime) -> bytes:
+    """One frame of an event's evidence, for a reviewer who may see the event's class; the look is
+    recorded (PIPL: every view of a face photo is on the record: who, which event, which frame)."""
+    event = session.get(Event, event_id)
+    if event is None:
+        raise ApiError(404, "event_not_found", f"记录 {event_id} 不存在")
+    cls = visible_class(session, actor, event.class_id)
+    frames = (event.evidence or {}).get("frames") or []
+    if not 0 <= index < len(frames):
+        raise ApiError(404, "frame_not_found", f"记录 {event_id} 没有第 {index + 1} 帧")
+    try:
+        data = store.get(frames[index])
+    except FileNotFoundError:  # purged after its keeping period (410), or lost (an integrity problem)
+        raise retention.missing_photo_error(session, event, frames[index], now) from None
+    audit.record(session, actor, "evidence.view_frame", "event", event.id, None, {"frame": index},
+                 institution_id=cls.institution_id)
+    session.commit()
+    return data

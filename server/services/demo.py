@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.adapters.passwords import hash_password
+from server.clock import at_local, local_date
 from server.models import (
     City,
     ClassStatus,
@@ -38,8 +38,6 @@ from server.models import (
     User,
     Venue,
 )
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 REGIONS = [("cq", "重庆市"), ("yn", "云南省"), ("js", "江苏省"), ("zj-jinhua", "浙江省（金华市）")]
 DEMO_USCC = "91500112MA5U7XK8QL"
@@ -111,7 +109,7 @@ def seed(session: Session, now: datetime) -> list[DemoLogin]:
     session.add_all([inst, venue, teacher])
     session.flush()
 
-    today = now.astimezone(SHANGHAI).date()
+    today = local_date(now)
     cls = TrainingClass(
         institution_id=inst.id,
         region_code="cq",
@@ -153,7 +151,7 @@ def seed(session: Session, now: datetime) -> list[DemoLogin]:
             )
         )
     session.flush()
-    first = session.scalar(select(Trainee).where(Trainee.phone == TRAINEES[0][2]))
+    first = session.scalars(select(Trainee).where(Trainee.phone == TRAINEES[0][2])).one()
 
     scopes = {
         "admin": {},
@@ -187,7 +185,7 @@ def _lessons(cls: TrainingClass, venue: Venue, teacher: Teacher, now: datetime, 
     for i in range(28):
         day = start_day + timedelta(days=i + (1 if start_day + timedelta(days=i) >= today else 0))
         online = i % 3 == 2
-        starts = datetime.combine(day, time(9, 0), SHANGHAI)
+        starts = at_local(day, time(9, 0))
         lessons.append(
             Lesson(
                 class_id=cls.id,
@@ -229,7 +227,7 @@ def seed_faces(session: Session, faces_dir, recognizer, now: datetime) -> list[s
     photo, so the demo can check in right away. Idempotent. Returns what it did, for printing."""
     import recognition
     from server.models import Consent, FaceTemplate
-    from server.services.trainees import CONSENT_SHA256, CONSENT_VERSION
+    from server.services.consent import CONSENT_SHA256, CONSENT_VERSION
 
     done = []
     for name, rid, _phone, photo in TRAINEES:
@@ -246,7 +244,7 @@ def seed_faces(session: Session, faces_dir, recognizer, now: datetime) -> list[s
             done.append(f"{name}: photo {photo} not found, no face enrolled")
             continue
         result = recognition.enroll([path.read_bytes()], recognizer)
-        if not result.ok:
+        if not result.ok or result.template is None:
             done.append(f"{name}: enrollment refused ({', '.join(r.code for r in result.reasons)})")
             continue
         consent = Consent(trainee_id=trainee.id, purpose="biometric", granted=True, text_version=CONSENT_VERSION,

@@ -21,41 +21,37 @@ A reminder is recorded once per duty and stage: `ahead` (within REMIND_AHEAD of 
 scheduler's log; there is no SMS or mail channel yet."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from policies import clauses
 from policies.deadlines import ANCHORS, add_months, compute_deadline
+from server.clock import local_date
+from server.database.rows import insert_once
 from server.errors import ApiError
-from server.models import Certificate, Duty, DutyReminder, Enrollment, Role, TrainingClass
+from server.models import Certificate, Duty, DutyReminder, Enrollment, TrainingClass
+from server.permissions import Capability, allows
 from server.services import audit, rules
-from server.services.lesson_state import _insert_once
-from server.services.scope import Actor, classes_query, require_role, visible_class
+from server.services.scope import Actor, classes_query, require, visible_class
 
 #: Deadlines are calendar dates in China (one offset all year, no DST).
-BEIJING = timezone(timedelta(hours=8))
 #: How early the first reminder comes. A week leaves an institution time to gather papers
 #: (YN's filing is itself 15 working days before opening, so this warns about 4 weeks ahead of
 #: the class); the seeds set no figure.
 REMIND_AHEAD = timedelta(days=7)
 STAGE_ZH = {"ahead": "即将到期", "due": "今日到期", "overdue": "已逾期"}
 STATUS_ZH = {"due": "待办", "overdue": "已逾期", "done": "已完成"}
-VIEWERS = (Role.admin, Role.city_reviewer, Role.district_supervisor, Role.institution_admin)
-#: Who marks a duty done: the institution files; 人社 reviews (duties counted from the day an
-#: application was accepted are the reviewers').
-DONE_BY = (Role.admin, Role.institution_admin)
-REVIEWERS = (Role.admin, Role.district_supervisor, Role.city_reviewer)
 RECORDED_ANCHORS = ("application_received",)
 
 
-def done_by(duty: Duty) -> tuple[Role, ...]:
-    return REVIEWERS if duty.anchor in RECORDED_ANCHORS else DONE_BY
-
-
-def local_date(now: datetime) -> date:
-    return now.astimezone(BEIJING).date()
+def done_by(duty: Duty) -> Capability:
+    """Who marks a duty done: the institution files; 人社 reviews (duties counted from the day an
+    application was accepted are the reviewers')."""
+    return Capability.REVIEW_APPLICATIONS if duty.anchor in RECORDED_ANCHORS else Capability.COMPLETE_FILING_DUTIES
 
 
 def _anchors(session: Session, cls: TrainingClass, anchor: str) -> list[tuple[str, int | None, date]]:
@@ -67,7 +63,7 @@ def _anchors(session: Session, cls: TrainingClass, anchor: str) -> list[tuple[st
     if anchor == "level_certificate_issued":
         catalog = rules.catalog()
         occupation = catalog.resolve(cls.occupation_code).code
-        out = []
+        out: list[tuple[str, int | None, date]] = []
         rows = session.execute(select(Enrollment.id, Certificate).join(
             Certificate, Certificate.trainee_id == Enrollment.trainee_id)
             .where(Enrollment.class_id == cls.id, Certificate.kind == "level", Certificate.level == cls.level,
@@ -116,7 +112,7 @@ def sync(session: Session, now: datetime) -> SyncResult:
                 d = compute_deadline(rule, anchor_date)
                 duty = existing.get((rule.code, subject))
                 if duty is None:
-                    if _insert_once(session, Duty(code=rule.code, subject=subject, class_id=cls.id, enrollment_id=enrollment_id,
+                    if insert_once(session, Duty(code=rule.code, subject=subject, class_id=cls.id, enrollment_id=enrollment_id,
                                                   region_code=policy.code, anchor=rule.anchor, anchor_date=anchor_date,
                                                   due_on=d.due, clause=d.clause, detail=d.detail, provisional=d.provisional,
                                                   created_at=now)):
@@ -158,9 +154,9 @@ def remind(session: Session, now: datetime) -> list[DutyReminder]:
         stage = stage_of(duty.due_on, today)
         if stage is None:
             continue
-        message = f"【{STAGE_ZH[stage]}】{class_name}：{duty.detail}（依据 {duty.clause}）"
+        message = f"【{STAGE_ZH[stage]}】{class_name}：{duty.detail}（依据 {clauses.describe(duty.clause)}）"
         row = DutyReminder(duty_id=duty.id, stage=stage, due_on=duty.due_on, at=now, message=message)
-        if _insert_once(session, row):
+        if insert_once(session, row):
             made.append(row)
     session.commit()
     return made
@@ -170,7 +166,7 @@ def duties_for(session: Session, actor: Actor, now: datetime, status: str = "ope
                institution_id: int | None = None) -> list[dict]:
     """The duties an actor may see: supervisors their district, institution admins their
     institution (the class scope). `status`: open (due + overdue), due, overdue, done or all."""
-    require_role(actor, VIEWERS)
+    require(actor, Capability.VIEW_DUTIES)
     visible = classes_query(actor).with_only_columns(TrainingClass.id)
     q = (select(Duty, TrainingClass).join(TrainingClass, TrainingClass.id == Duty.class_id)
          .where(Duty.class_id.in_(visible)).order_by(Duty.due_on, Duty.id))
@@ -200,10 +196,10 @@ def duties_for(session: Session, actor: Actor, now: datetime, status: str = "ope
     return [duty_json(d, c, today, reminders.get(d.id, []), actor) for d, c in rows]
 
 
-def duty_json(d: Duty, cls: TrainingClass, today: date, reminders: list[DutyReminder] = (), actor: Actor | None = None) -> dict:
+def duty_json(d: Duty, cls: TrainingClass, today: date, reminders: Sequence[DutyReminder] = (), actor: Actor | None = None) -> dict:
     status = status_of(d, today)
     return {
-        "can_mark_done": actor is not None and d.done_at is None and actor.role in done_by(d),
+        "can_mark_done": actor is not None and d.done_at is None and allows(actor.role, done_by(d)),
         "id": d.id, "code": d.code, "class_id": d.class_id, "class_name": cls.name, "institution_id": cls.institution_id,
         "district_id": cls.district_id, "enrollment_id": d.enrollment_id, "region_code": d.region_code,
         "anchor": d.anchor, "anchor_name": ANCHORS.get(d.anchor, d.anchor), "anchor_date": d.anchor_date.isoformat(),
@@ -218,12 +214,10 @@ def mark_done(session: Session, actor: Actor, duty_id: int, note: str, now: date
     """The institution says the filing is done: who, when and a note, also in the audit trail.
     Marking a done duty again changes nothing."""
     duty = session.get(Duty, duty_id)
-    visible = duty is not None and session.scalar(
-        classes_query(actor).with_only_columns(TrainingClass.id).where(TrainingClass.id == duty.class_id)) is not None
-    if not visible:
+    cls = None if duty is None else session.scalar(classes_query(actor).where(TrainingClass.id == duty.class_id))
+    if duty is None or cls is None:
         raise ApiError(404, "duty_not_found", f"待办事项 {duty_id} 不存在或不在您的管辖范围内")
-    require_role(actor, done_by(duty))
-    cls = session.get(TrainingClass, duty.class_id)
+    require(actor, done_by(duty))
     if duty.done_at is None:
         duty.done_at, duty.done_by_id, duty.done_note = now, actor.user_id, note
         audit.record(session, actor, "duty.done", "duty", duty.id, None,
@@ -233,13 +227,13 @@ def mark_done(session: Session, actor: Actor, duty_id: int, note: str, now: date
     return duty_json(duty, cls, local_date(now), actor=actor)
 
 
-def record_application(session: Session, actor: Actor, class_id: int, received_on: date, now: datetime) -> dict:
+def record_application(session: Session, actor: Actor, class_id: int, received_on: date, now: datetime) -> list[dict]:
     """人社 accepted the class's subsidy application on `received_on`: every rule of the region
     counted from that day (JS: eligibility review within 5 working days, js 2.2) becomes a duty
     of the reviewers. Recording the same day again changes nothing; another day is refused
     (the first record stands; a correction is a person's decision, not an overwrite)."""
     cls = visible_class(session, actor, class_id)
-    require_role(actor, REVIEWERS)
+    require(actor, Capability.REVIEW_APPLICATIONS)
     policy = rules.region(cls.region_code)
     rules_here = [r for r in policy.deadlines if r.anchor in RECORDED_ANCHORS and r.applies_to(cls.funding.value)]
     if not rules_here:

@@ -11,14 +11,17 @@ from sqlalchemy.orm import Session
 from server.adapters.filestore import EvidenceStore
 from server.errors import ApiError
 from server.models import FaceTemplate
+from server.permissions import Capability
 from server.services import audit
-from server.services.scope import STAFF_WRITE, Actor, require_role
-from server.services.trainees import _institution_of, consent_in_force, visible_trainee
+from server.services.consent import consent_in_force
+from server.services.scope import Actor, require, trainee_institution, visible_trainee
 
 MAX_PHOTO_BYTES = 8 * 1024 * 1024
 
 
-def active_template(session: Session, trainee_id: int) -> FaceTemplate | None:
+def active_template(session: Session, trainee_id: int | None) -> FaceTemplate | None:
+    if trainee_id is None:
+        return None
     return session.scalar(select(FaceTemplate).where(FaceTemplate.trainee_id == trainee_id,
                                                      FaceTemplate.erased_at.is_(None))
                           .order_by(FaceTemplate.id.desc()).limit(1))
@@ -28,7 +31,7 @@ def enroll_face(session: Session, actor: Actor, trainee_id: int, photos: list[by
                 recognizer, settings, store: EvidenceStore, now: datetime) -> FaceTemplate:
     import recognition
 
-    require_role(actor, STAFF_WRITE)
+    require(actor, Capability.ENROL_TRAINEES)
     trainee = visible_trainee(session, actor, trainee_id)
     consent = consent_in_force(session, trainee.id)
     if consent is None:
@@ -46,7 +49,7 @@ def enroll_face(session: Session, actor: Actor, trainee_id: int, photos: list[by
         result = recognition.enroll(photos, recognizer, settings)
     except Exception as exc:  # fail closed: a backend error stores nothing
         raise ApiError(503, "face_backend_error", f"人脸服务暂时不可用，未保存任何内容，请稍后重试（{exc.__class__.__name__}）") from None
-    if not result.ok:
+    if not result.ok or result.template is None:
         raise ApiError(422, "face_quality", "；".join(r.message for r in result.reasons),
                        reasons=[{"code": r.code, "message": r.message} for r in result.reasons])
     hashes = [store.put(p) for p in photos]
@@ -60,7 +63,7 @@ def enroll_face(session: Session, actor: Actor, trainee_id: int, photos: list[by
     audit.record(session, actor, "face.reenroll" if previous else "face.enroll", "trainee", trainee.id,
                  {"template_id": previous.id} if previous else None,
                  {"template_id": template.id, "photos": len(hashes), "model": template.model, "reason": reason},
-                 institution_id=_institution_of(session, trainee.id, actor))
+                 institution_id=trainee_institution(session, trainee.id, actor))
     session.commit()
     return template
 

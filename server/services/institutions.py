@@ -6,8 +6,9 @@ from sqlalchemy.orm import Session
 
 from server.errors import ApiError
 from server.models import City, District, Institution, Role, Teacher, Venue
+from server.permissions import Capability
 from server.services import audit, rules
-from server.services.scope import STAFF_WRITE, Actor, institutions_query, require_role, visible_institution
+from server.services.scope import Actor, institutions_query, require, visible_institution
 
 
 def own_institution_id(actor: Actor, given: int | None) -> int:
@@ -15,6 +16,8 @@ def own_institution_id(actor: Actor, given: int | None) -> int:
     if actor.role is Role.institution_admin:
         if given is not None and given != actor.institution_id:
             raise ApiError(404, "institution_not_found", f"培训机构 {given} 不存在或不在您的管辖范围内")
+        if actor.institution_id is None:  # an institution admin without one: no institution to act for
+            raise ApiError(403, "forbidden", "您的账号未关联培训机构")
         return actor.institution_id
     if given is None:
         raise ApiError(422, "invalid_input", "请指定 institution_id",
@@ -35,7 +38,7 @@ def district_in_region(session: Session, district_id: int, region_code: str) -> 
 
 
 def create_institution(session: Session, actor: Actor, data) -> Institution:
-    require_role(actor, (Role.admin,))
+    require(actor, Capability.REGISTER_INSTITUTIONS)
     district_in_region(session, data.district_id, data.region_code)
     if session.scalar(select(Institution).where(Institution.uscc == data.uscc.upper())) is not None:
         raise ApiError(409, "uscc_taken", f"统一社会信用代码 {data.uscc} 已登记")
@@ -59,7 +62,7 @@ def list_institutions(session: Session, actor: Actor) -> list[Institution]:
 
 
 def create_venue(session: Session, actor: Actor, data) -> Venue:
-    require_role(actor, STAFF_WRITE)
+    require(actor, Capability.MANAGE_VENUES_AND_TEACHERS)
     inst_id = own_institution_id(actor, data.institution_id)
     visible_institution(session, actor, inst_id)
     fields = data.model_dump(exclude={"institution_id"})
@@ -82,7 +85,7 @@ def list_venues(session: Session, actor: Actor, institution_id: int) -> list[Ven
 
 
 def create_teacher(session: Session, actor: Actor, data) -> Teacher:
-    require_role(actor, STAFF_WRITE)
+    require(actor, Capability.MANAGE_VENUES_AND_TEACHERS)
     inst_id = own_institution_id(actor, data.institution_id)
     visible_institution(session, actor, inst_id)
     teacher = Teacher(institution_id=inst_id, **data.model_dump(exclude={"institution_id"}))

@@ -3,6 +3,7 @@ each lesson credits) and policies.hours (the online cap), to the ledger the trai
 institution and the district see."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -28,7 +29,8 @@ def _planned(lesson: Lesson) -> PlannedLesson:
 def lesson_credit(session: Session, lesson: Lesson, trainee_id: int, now: datetime, clause: str) -> attendance.AttendanceResult:
     events = session.scalars(select(Event).where(Event.lesson_id == lesson.id, Event.trainee_id == trainee_id)
                              .order_by(Event.id)).all()
-    heartbeats, checks = [], []
+    heartbeats: Sequence[Heartbeat] = []
+    checks: Sequence[SpotCheck] = []
     if lesson.mode is LessonMode.online:
         heartbeats = session.scalars(select(Heartbeat).where(Heartbeat.lesson_id == lesson.id, Heartbeat.trainee_id == trainee_id)
                                      .order_by(Heartbeat.at)).all()
@@ -49,12 +51,14 @@ def lesson_credit_from(lesson: Lesson, events, heartbeats, spot_checks, now: dat
         if e.kind == "review_decision":
             target = by_id.get(e.decides_event_id)
             # Online spot-check answers are judged through their spot check's id.
-            decides = f"s{target.spot_check_id}" if (online and target is not None and target.kind == "spot_check") else f"e{e.decides_event_id}"
-            att_events.append(attendance.AttendanceEvent(id=f"r{e.id}", kind="review_decision", at=e.at,
+            answers_spot_check = online and target is not None and target.kind == "spot_check"
+            decides = f"s{target.spot_check_id}" if answers_spot_check and target is not None else f"e{e.decides_event_id}"
+            att_events.append(attendance.AttendanceEvent(id=f"r{e.id}", kind=attendance.EventKind.REVIEW_DECISION, at=e.at,
                                                          decides=decides, decision=e.verdict))
         elif not (online and e.kind == "spot_check"):
-            att_events.append(attendance.AttendanceEvent(id=f"e{e.id}", kind=e.kind, at=e.at, verdict=e.verdict))
-    hb, checks = (), ()
+            att_events.append(attendance.AttendanceEvent(id=f"e{e.id}", kind=attendance.EventKind(e.kind), at=e.at, verdict=e.verdict))
+    hb: tuple[attendance.Heartbeat, ...] = ()
+    checks: tuple[attendance.SpotCheck, ...] = ()
     if online:
         hb = tuple(attendance.Heartbeat(at=h.at, visible=h.visible) for h in heartbeats)
         out = []
@@ -147,8 +151,8 @@ def ledger_for(session: Session, cls: TrainingClass, enrollment: Enrollment, now
     policy = rules.region(cls.region_code)
     lessons = class_lessons(session, cls, now)
     online = [x.id for x in lessons if x.mode is LessonMode.online]
-    hours = compute_hours(policy, required_hours(cls), lessons,
-                          *enrollment_rows(session, enrollment.id, enrollment.trainee_id, online), now)
+    events, heartbeats, checks = enrollment_rows(session, enrollment.id, enrollment.trainee_id, online)
+    hours = compute_hours(policy, required_hours(cls), lessons, events, heartbeats, checks, now)
     ledger = hours.ledger
     per_lesson = [{
         "lesson_id": h.lesson.id, "starts_at": h.lesson.starts_at.isoformat(), "ends_at": h.lesson.ends_at.isoformat(),

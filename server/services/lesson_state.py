@@ -26,11 +26,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, exists, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from server.database.rows import insert_once
 from server.models import Absence, ClassStatus, Enrollment, Event, Lesson, LessonMode, LessonTransition, TrainingClass
 from server.services import rules
 from server.services.checkin import CheckinSettings
@@ -40,17 +41,6 @@ from server.services.checkin import CheckinSettings
 class TransitionResult:
     opened: int
     closed: int
-
-
-def _insert_once(session: Session, row) -> bool:
-    """Add a row whose unique constraint makes it once-only; False when it was there already
-    (another runner, or a previous run that crashed after committing)."""
-    try:
-        with session.begin_nested():
-            session.add(row)
-        return True
-    except IntegrityError:
-        return False
 
 
 def record_transitions(session: Session, now: datetime, settings: CheckinSettings = CheckinSettings(),
@@ -64,7 +54,7 @@ def record_transitions(session: Session, now: datetime, settings: CheckinSetting
                                   .order_by(Lesson.starts_at).limit(limit)).all()
         for lesson in lessons:
             effective = lesson.starts_at - settings.open_before if state == "opened" else lesson.ends_at + settings.close_after
-            if _insert_once(session, LessonTransition(lesson_id=lesson.id, class_id=lesson.class_id, state=state,
+            if insert_once(session, LessonTransition(lesson_id=lesson.id, class_id=lesson.class_id, state=state,
                                                       effective_at=effective, recorded_at=now)):
                 counts[state] += 1
     session.commit()
@@ -139,7 +129,7 @@ def mark_absences(session: Session, now: datetime, settings: CheckinSettings = C
         already = select(Absence.id).where(Absence.lesson_id == lesson.id, Absence.trainee_id == Enrollment.trainee_id)
         enrollments = session.scalars(select(Enrollment).where(
             and_(Enrollment.class_id == cls.id, Enrollment.enrolled_at < lesson.ends_at, ~exists(already)))).all()
-        by_trainee: dict[int, list[Event]] = {}
+        by_trainee: dict[int | None, list[Event]] = {}
         for e in session.scalars(select(Event).where(Event.lesson_id == lesson.id)):
             by_trainee.setdefault(e.trainee_id, []).append(e)
         waiting = 0
@@ -153,18 +143,18 @@ def mark_absences(session: Session, now: datetime, settings: CheckinSettings = C
                 waiting += 1
             if state != "absent":
                 continue
-            evidence = {"mode": lesson.mode.value, "starts_at": lesson.starts_at.isoformat(),
+            evidence: dict[str, Any] = {"mode": lesson.mode.value, "starts_at": lesson.starts_at.isoformat(),
                         "ends_at": lesson.ends_at.isoformat(),
                         "events": [{"id": e.id, "kind": e.kind, "verdict": e.verdict} for e in events]}
             if credited is not None:
                 evidence["credited_seconds"] = credited
-            if _insert_once(session, Absence(lesson_id=lesson.id, class_id=cls.id, enrollment_id=enrollment.id,
+            if insert_once(session, Absence(lesson_id=lesson.id, class_id=cls.id, enrollment_id=enrollment.id,
                                              trainee_id=enrollment.trainee_id, recorded_at=now, reasons=reasons,
                                              evidence=evidence)):
                 recorded += 1
         pending += waiting
         if not waiting:
-            _insert_once(session, LessonTransition(lesson_id=lesson.id, class_id=cls.id, state="roll_taken",
+            insert_once(session, LessonTransition(lesson_id=lesson.id, class_id=cls.id, state="roll_taken",
                                                    effective_at=now, recorded_at=now))
     session.commit()
     return AbsenceResult(recorded, pending, len(lessons))
@@ -208,17 +198,18 @@ def absences_of_class(session: Session, actor, class_id: int, now: datetime) -> 
     reason and clause (staff, teachers and 人社; a trainee sees their own hours in the ledger),
     and whether a later event has superseded it (`superseded`, `superseded_by`: id, kind,
     verdict, time of each)."""
-    from server.models import Role, Trainee
+    from server.models import Trainee
+    from server.permissions import Capability
     from server.services.ledger import lesson_credit
-    from server.services.scope import require_role, visible_class
+    from server.services.scope import require, visible_class
 
-    require_role(actor, (Role.admin, Role.institution_admin, Role.teacher, Role.district_supervisor, Role.city_reviewer))
+    require(actor, Capability.VIEW_ABSENCES)
     cls = visible_class(session, actor, class_id)
     clause = rules.region(cls.region_code).verification_clause
     rows = session.execute(select(Absence, Lesson, Trainee).join(Lesson, Lesson.id == Absence.lesson_id)
                            .join(Trainee, Trainee.id == Absence.trainee_id)
                            .where(Absence.class_id == class_id).order_by(Lesson.starts_at.desc(), Trainee.name)).all()
-    events: dict[tuple[int, int], list[Event]] = {}
+    events: dict[tuple[int | None, int | None], list[Event]] = {}
     if rows:
         for e in session.scalars(select(Event).where(Event.lesson_id.in_({lesson.id for _, lesson, _ in rows}))
                                  .order_by(Event.id)):

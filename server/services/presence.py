@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 
 from server.database.groupcommit import GroupCommitFailed, GroupCommitWriter
 from server.errors import ApiError
-from server.models import Enrollment, Event, Lesson, LessonMode, Role, SpotCheck
+from server.models import Enrollment, Event, Lesson, LessonMode, SpotCheck
+from server.permissions import Capability, allows
 from server.services import audit
-from server.services.checkin import CheckinSettings, _trainee_lesson
-from server.services.scope import Actor, visible_class
+from server.services.checkin import CheckinSettings
+from server.services.scope import Actor, trainee_lesson, visible_class
 
 #: Spot checks per hour of online lesson (the issue: 2-4 random times per hour).
 SPOT_CHECKS_PER_HOUR = (2, 4)
@@ -35,7 +36,7 @@ def heartbeat(engine: Engine, writer: GroupCommitWriter, actor: Actor, lesson_id
     it needs with one narrow query on an autocommit connection (``engine``), and its insert goes
     through a group commit shared with the other heartbeats of the moment (database/groupcommit.py). The
     answer still comes only after the row is committed."""
-    if actor.role is not Role.trainee:
+    if not allows(actor.role, Capability.ATTEND_LESSONS):
         raise ApiError(403, "forbidden", "只有学员本人可以签到")
     with engine.connect() as conn:
         row = conn.execute(_HEARTBEAT_LESSON, {"lesson_id": lesson_id, "trainee_id": actor.trainee_id}).first()
@@ -92,7 +93,7 @@ def issue_spot_checks(session: Session, actor: Actor, lesson_id: int, trainee_id
     if lesson is None:
         raise ApiError(404, "lesson_not_found", f"课次 {lesson_id} 不存在")
     if origin != "scheduled":
-        if actor.role not in (Role.teacher, Role.district_supervisor, Role.admin, Role.institution_admin):
+        if not allows(actor.role, Capability.TRIGGER_SPOT_CHECKS):
             raise ApiError(403, "forbidden", "只有教师和监管人员可以发起抽查")
         visible_class(session, actor, lesson.class_id)
     if not lesson.starts_at <= now <= lesson.ends_at:
@@ -114,7 +115,7 @@ def issue_spot_checks(session: Session, actor: Actor, lesson_id: int, trainee_id
 
 
 def pending_spot_checks(session: Session, actor: Actor, lesson_id: int, now: datetime) -> list[SpotCheck]:
-    _trainee_lesson(session, actor, lesson_id)
+    trainee_lesson(session, actor, lesson_id)
     checks = session.scalars(select(SpotCheck).where(SpotCheck.lesson_id == lesson_id,
                                                      SpotCheck.trainee_id == actor.trainee_id,
                                                      SpotCheck.due_at >= now).order_by(SpotCheck.id)).all()

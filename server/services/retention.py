@@ -34,6 +34,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from policies.deadlines import add_months
+from server.clock import local_date, zone
 from server.errors import ApiError
 from server.models import (
     Absence,
@@ -50,7 +51,6 @@ from server.models import (
     TrainingClass,
 )
 from server.services import audit, rules
-from server.services.duties import BEIJING, local_date
 from server.services.scope import Actor
 
 log = logging.getLogger("hourproof.retention")
@@ -124,7 +124,7 @@ def _expired_classes(session: Session, today: date) -> dict[int, tuple[date, str
 
 def _cutoff(today: date, years: int) -> datetime:
     """Evidence older than this (Beijing midnight, `years` before today) is past its period."""
-    return datetime.combine(add_months(today, -12 * years), time(0), BEIJING)
+    return datetime.combine(add_months(today, -12 * years), time(0), zone())
 
 
 def review(session: Session, now: datetime, store=None) -> RetentionReport:
@@ -137,8 +137,8 @@ def review(session: Session, now: datetime, store=None) -> RetentionReport:
     if report.expired_classes:
         # The same age limit applies to each row: a class that ended long ago may still have a
         # younger row (a late review decision), and that row is kept.
-        years = max(keep_years(session.get(TrainingClass, i).region_code)[0] for i in report.expired_classes)
-        cutoff = datetime.combine(add_months(today, -12 * years), time(0), BEIJING)
+        years = max(keep_years(session.get_one(TrainingClass, i).region_code)[0] for i in report.expired_classes)
+        cutoff = datetime.combine(add_months(today, -12 * years), time(0), zone())
         report.would_purge = _evidence_counts(session, list(report.expired_classes), cutoff)
     report.templates_erased = _erase_withdrawn(session, now, store)
     session.commit()
@@ -236,10 +236,10 @@ def purge_photos(session: Session, now: datetime, store, *, dry_run: bool = True
 
     plans: list[ClassPurge] = []
     wanted: set[str] = set()
-    for class_id, (until, clause, years) in expired.items():
+    for class_id, (until, clause, _years) in expired.items():
         if class_id in recorded:
             continue
-        cls = session.get(TrainingClass, class_id)
+        cls = session.get_one(TrainingClass, class_id)
         plan = ClassPurge(class_id, cls.institution_id, cls.name, until, clause)
         names: list[str] = []
         for evidence in session.scalars(select(Event.evidence).where(Event.class_id == class_id, old_event)
@@ -308,7 +308,7 @@ def past_keeping(session: Session, event: Event, now: datetime) -> bool:
 def evidence_past_keeping(session: Session, class_id: int, at: datetime, now: datetime) -> bool:
     """Whether evidence of this class taken at ``at`` (an event, a group photo) is past its
     keeping period: the class ended longer ago than it, and so was the evidence taken."""
-    cls = session.get(TrainingClass, class_id)
+    cls = session.get_one(TrainingClass, class_id)
     today = local_date(now)
     years, _ = keep_years(cls.region_code)
     return add_months(cls.ends_on, 12 * years) < today and at < _cutoff(today, years)

@@ -8,26 +8,25 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.errors import ApiError
-from server.models import Event, Role
+from server.models import Event, Trainee
+from server.permissions import Capability, allows
 from server.services import audit, chain
 from server.services.scope import Actor, visible_class
 
-REVIEWERS = (Role.district_supervisor, Role.city_reviewer, Role.admin)
-
 
 def decide(session: Session, actor: Actor, event_id: int, decision: str, reason: str, now: datetime) -> Event:
-    if actor.role not in REVIEWERS:
+    if not allows(actor.role, Capability.REVIEW_EVENTS):
         raise ApiError(403, "forbidden", "只有区县监管、市级复核人员可以复核")
     target = session.get(Event, event_id)
     if target is None or target.kind == "review_decision":
         raise ApiError(404, "event_not_found", f"记录 {event_id} 不存在")
     visible_class(session, actor, target.class_id)
     event = chain.append(
-        session, kind="review_decision", class_id=target.class_id, lesson_id=target.lesson_id,
+        session, chain.NewEvent(kind="review_decision", class_id=target.class_id, lesson_id=target.lesson_id,
         enrollment_id=target.enrollment_id, trainee_id=target.trainee_id, actor_id=actor.user_id, at=now,
         verdict=decision, decides_event_id=target.id, spot_check_id=target.spot_check_id,
         reasons=[{"code": f"review_{decision}", "clause": "", "detail": reason}],
-        evidence={"reviewer": actor.username, "reviewer_role": actor.role.value}, idempotency_key=None, device_id=None,
+        evidence={"reviewer": actor.username, "reviewer_role": actor.role.value}, idempotency_key=None, device_id=None),
     )
     audit.record(session, actor, f"event.review_{decision}", "event", target.id, {"verdict": target.verdict},
                  {"decision": decision, "reason": reason, "review_event_id": event.id})
@@ -41,3 +40,11 @@ def queue(session: Session, actor: Actor, class_id: int) -> list[Event]:
     decided = select(Event.decides_event_id).where(Event.class_id == class_id, Event.decides_event_id.is_not(None))
     return list(session.scalars(select(Event).where(Event.class_id == class_id, Event.verdict == "flagged",
                                                     Event.id.not_in(decided)).order_by(Event.id)))
+
+
+def queue_with_names(session: Session, actor: Actor, class_id: int) -> list[tuple[Event, str | None]]:
+    """The queue, each event with its trainee's name (one query for all the names)."""
+    events = queue(session, actor, class_id)
+    names = dict(session.execute(select(Trainee.id, Trainee.name).where(
+        Trainee.id.in_({e.trainee_id for e in events if e.trainee_id}))).all())
+    return [(e, names.get(e.trainee_id) if e.trainee_id else None) for e in events]

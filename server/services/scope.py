@@ -3,15 +3,15 @@ through these filters, so scoping is one piece of code, not a check repeated in 
 Out of scope means "not found" (404): we do not confirm that another district's class exists."""
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import Select, exists, select
+from sqlalchemy import Select, exists, false, select
 from sqlalchemy.orm import Session
 
 from server.errors import ApiError
-from server.models import District, Enrollment, Institution, Role, TrainingClass, User
-
-STAFF_WRITE = (Role.admin, Role.institution_admin)
+from server.models import District, Enrollment, Institution, Lesson, Role, Trainee, TrainingClass, User
+from server.permissions import Capability, allows
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class Actor:
     def sees_full_resident_ids(self) -> bool:
         # Those who need the full number: the admin, the enrolling institution (filing, import)
         # and the city reviewer who signs off subsidies. Supervisors and teachers see it masked.
-        return self.role in (Role.admin, Role.institution_admin, Role.city_reviewer)
+        return allows(self.role, Capability.SEE_FULL_RESIDENT_IDS)
 
 
 def classes_query(actor: Actor) -> Select:
@@ -58,7 +58,7 @@ def classes_query(actor: Actor) -> Select:
             return q.where(
                 exists().where(Enrollment.class_id == TrainingClass.id, Enrollment.trainee_id == actor.trainee_id)
             )
-    return q.where(False)  # pragma: no cover - every role is matched above
+    return q.where(false())  # pragma: no cover - every role is matched above
 
 
 def institutions_query(actor: Actor) -> Select:
@@ -72,7 +72,7 @@ def institutions_query(actor: Actor) -> Select:
             return q.where(Institution.district_id == actor.district_id)
         case Role.city_reviewer:
             return q.where(Institution.district_id.in_(select(District.id).where(District.city_id == actor.city_id)))
-    return q.where(False)
+    return q.where(false())
 
 
 def visible_class(session: Session, actor: Actor, class_id: int) -> TrainingClass:
@@ -82,9 +82,11 @@ def visible_class(session: Session, actor: Actor, class_id: int) -> TrainingClas
     return cls
 
 
-def writable_class(session: Session, actor: Actor, class_id: int) -> TrainingClass:
+def writable_class(session: Session, actor: Actor, class_id: int,
+                   capability: Capability = Capability.FILE_CLASSES) -> TrainingClass:
+    """A class this actor may see (else 404) and change with `capability` (else 403)."""
     cls = visible_class(session, actor, class_id)
-    require_role(actor, STAFF_WRITE)
+    require(actor, capability)
     return cls
 
 
@@ -95,6 +97,51 @@ def visible_institution(session: Session, actor: Actor, institution_id: int) -> 
     return inst
 
 
-def require_role(actor: Actor, roles: tuple[Role, ...]) -> None:
+def visible_trainee(session: Session, actor: Actor, trainee_id: int) -> Trainee:
+    """A trainee is visible to whoever may see one of their classes."""
+    visible = session.scalar(
+        select(Trainee).join(Enrollment, Enrollment.trainee_id == Trainee.id)
+        .where(Trainee.id == trainee_id, Enrollment.class_id.in_(classes_query(actor).with_only_columns(TrainingClass.id)))
+        .limit(1)
+    )
+    if visible is None:
+        raise ApiError(404, "trainee_not_found", f"学员 {trainee_id} 不存在或不在您的管辖范围内")
+    return visible
+
+
+def trainee_institution(session: Session, trainee_id: int, actor: Actor) -> int | None:
+    """The institution an action on this trainee is audited under: the actor's own, else the one of
+    a class the trainee is enrolled in."""
+    if actor.institution_id:
+        return actor.institution_id
+    return session.scalar(select(TrainingClass.institution_id).join(Enrollment, Enrollment.class_id == TrainingClass.id)
+                          .where(Enrollment.trainee_id == trainee_id).limit(1))
+
+
+def trainee_lesson(session: Session, actor: Actor, lesson_id: int) -> tuple[Lesson, TrainingClass, Enrollment]:
+    """The trainee's own lesson, with its class and their enrollment: only a trainee enrolled in the
+    lesson's class reaches it (404 otherwise, a cancelled lesson included)."""
+    if not allows(actor.role, Capability.ATTEND_LESSONS):
+        raise ApiError(403, "forbidden", "只有学员本人可以签到")
+    # One query for the three rows (every challenge and check-in starts here).
+    found = session.execute(
+        select(Lesson, TrainingClass, Enrollment)
+        .join(TrainingClass, TrainingClass.id == Lesson.class_id)
+        .join(Enrollment, (Enrollment.class_id == Lesson.class_id) & (Enrollment.trainee_id == actor.trainee_id))
+        .where(Lesson.id == lesson_id)).first()
+    if found is None or found[0].cancelled_at is not None:
+        raise ApiError(404, "lesson_not_found", f"课次 {lesson_id} 不存在，或您未报名该培训班")
+    return found[0], found[1], found[2]
+
+
+def require(actor: Actor, capability: Capability) -> None:
+    """403 unless the actor's role holds `capability` (server/permissions.py)."""
+    if not allows(actor.role, capability):
+        raise ApiError(403, "forbidden", "您的角色无权执行此操作")
+
+
+def require_role(actor: Actor, roles: Collection[Role]) -> None:
+    """403 unless the actor's role is one of `roles`, a set read from server/permissions.py
+    (`roles_for`); prefer `require(actor, capability)`."""
     if actor.role not in roles:
         raise ApiError(403, "forbidden", "您的角色无权执行此操作")

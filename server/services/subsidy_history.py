@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -24,15 +23,14 @@ from sqlalchemy.orm import Session
 from policies import loader
 from policies.model import Level as PLevel
 from policies.model import PriorSubsidy
+from server.clock import local_date
 from server.errors import ApiError
-from server.models import Enrollment, Level, Role, Seal, SubsidyHistoryCheck, SubsidyHistoryEntry, Trainee, TrainingClass
+from server.models import Enrollment, Level, Seal, SubsidyHistoryCheck, SubsidyHistoryEntry, Trainee, TrainingClass
 from server.models.people import mask_resident_id
+from server.permissions import Capability
 from server.services import audit, rules
-from server.services.scope import Actor, classes_query, require_role
-from server.services.trainees import _institution_of, visible_trainee
+from server.services.scope import Actor, classes_query, require, trainee_institution, visible_trainee
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-HISTORY_STAFF = (Role.admin, Role.institution_admin, Role.district_supervisor, Role.city_reviewer)
 SOURCE_ZH = {"declaration": "学员申报", "hrss": "人社系统查询", "other": "其他材料", "sealed_export": "本系统补贴申报（封存）"}
 KIND_ZH = {"training": "培训补贴", "evaluation": "评价补贴"}
 
@@ -121,20 +119,17 @@ def _recorded(session: Session, ids: list[int]) -> list[SubsidyHistoryEntry]:
 # --- the API's use cases -------------------------------------------------------------------------
 
 
-def _today(now: datetime) -> date:
-    return now.astimezone(SHANGHAI).date()
-
 
 def _trainee(session: Session, actor: Actor, trainee_id: int) -> Trainee:
-    require_role(actor, HISTORY_STAFF)
+    require(actor, Capability.SUBSIDY_HISTORY)
     return visible_trainee(session, actor, trainee_id)
 
 
 def _in_lifetime(trainee: Trainee, day: date, field: str, what: str, now: datetime) -> None:
     """Neither in the future nor before the trainee was born: either is a typing mistake, and a
     check dated so would pass for a check of the record."""
-    if day > _today(now):
-        raise ApiError(422, "invalid_input", f"{what}不能晚于今天（{_today(now)}）",
+    if day > local_date(now):
+        raise ApiError(422, "invalid_input", f"{what}不能晚于今天（{local_date(now)}）",
                        fields=[{"field": field, "message": f"{what}不能晚于今天"}])
     if day <= trainee.birth_date:
         raise ApiError(422, "invalid_input", f"{what} {day} 早于学员出生日期，请核对",
@@ -157,7 +152,7 @@ def record_entry(session: Session, actor: Actor, trainee_id: int, data, now: dat
     session.add(entry)
     session.flush()
     audit.record(session, actor, "subsidy_history.record", "trainee", trainee.id, None, _entry_audit(entry),
-                 institution_id=_institution_of(session, trainee.id, actor))
+                 institution_id=trainee_institution(session, trainee.id, actor))
     session.commit()
     return entry
 
@@ -180,7 +175,7 @@ def retract_entry(session: Session, actor: Actor, trainee_id: int, entry_id: int
     session.flush()
     audit.record(session, actor, "subsidy_history.retract", "trainee", trainee.id, _entry_audit(entry),
                  {"retraction_id": row.id, "retracts_id": entry.id, "reason": reason},
-                 institution_id=_institution_of(session, trainee.id, actor))
+                 institution_id=trainee_institution(session, trainee.id, actor))
     session.commit()
     return row
 
@@ -196,7 +191,7 @@ def record_check(session: Session, actor: Actor, trainee_id: int, data, now: dat
     audit.record(session, actor, "subsidy_history.check", "trainee", trainee.id, None,
                  {"check_id": check.id, "checked_on": check.checked_on.isoformat(), "source": check.source,
                   "note": check.note, "resident_id": mask_resident_id(trainee.resident_id)},
-                 institution_id=_institution_of(session, trainee.id, actor))
+                 institution_id=trainee_institution(session, trainee.id, actor))
     session.commit()
     return check
 

@@ -3,23 +3,21 @@ enrolled in, each with its venue, its check-in window and what the trainee has a
 there (the latest event). Read-only: nothing here writes."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.clock import at_local, local_date, zone
 from server.errors import ApiError
-from server.models import Enrollment, Event, Lesson, Role, TrainingClass, Venue
+from server.models import Enrollment, Event, Lesson, TrainingClass, Venue
+from server.permissions import Capability, allows
 from server.services.checkin import CheckinSettings, event_answer
 from server.services.scope import Actor
 
 #: Lessons are shown, and days are cut, in Beijing time; everything is stored in UTC.
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
-
-def today(now: datetime) -> date:
-    return now.astimezone(SHANGHAI).date()
 
 
 def window_state(lesson: Lesson, now: datetime, s: CheckinSettings) -> str:
@@ -51,18 +49,19 @@ def lessons_on(session: Session, actor: Actor, day: date | None, now: datetime, 
                settings: CheckinSettings | None = None) -> dict:
     """The lessons on `day` (default: today in Beijing) of every class the trainee is enrolled in
     (or only `class_id`, which must be one of them: 404 otherwise, like any class out of scope)."""
-    if actor.role is not Role.trainee or actor.trainee_id is None:
+    if not allows(actor.role, Capability.ATTEND_LESSONS) or actor.trainee_id is None:
         raise ApiError(403, "forbidden", "只有学员可以查看自己的课表")
     s = settings or CheckinSettings()
-    day = day or today(now)
-    rows = session.execute(select(Enrollment, TrainingClass).join(TrainingClass, TrainingClass.id == Enrollment.class_id)
-                           .where(Enrollment.trainee_id == actor.trainee_id).order_by(TrainingClass.starts_on)).all()
+    day = day or local_date(now)
+    rows: Sequence[tuple[Enrollment, TrainingClass]] = session.execute(
+        select(Enrollment, TrainingClass).join(TrainingClass, TrainingClass.id == Enrollment.class_id)
+        .where(Enrollment.trainee_id == actor.trainee_id).order_by(TrainingClass.starts_on)).all()
     if class_id is not None:
         rows = [(e, c) for e, c in rows if c.id == class_id]
         if not rows:
             raise ApiError(404, "class_not_found", f"培训班 {class_id} 不存在，或您未报名该培训班")
     by_class = {c.id: (e, c) for e, c in rows}
-    start = datetime.combine(day, time(0), SHANGHAI)
+    start = at_local(day, time(0))
     lessons = session.scalars(select(Lesson).where(Lesson.class_id.in_(list(by_class)), Lesson.cancelled_at.is_(None),
                                                    Lesson.starts_at < start + timedelta(days=1),
                                                    Lesson.ends_at > start).order_by(Lesson.starts_at, Lesson.id)).all()
@@ -92,7 +91,7 @@ def lessons_on(session: Session, actor: Actor, day: date | None, now: datetime, 
             "check_out": _event_json(latest["check_out"], reviews) if latest["check_out"] else None,
         })
     return {
-        "date": day.isoformat(), "timezone": "Asia/Shanghai", "now": now.isoformat(),
+        "date": day.isoformat(), "timezone": zone().key, "now": now.isoformat(),
         "enrollments": [{"enrollment_id": e.id, "class_id": c.id, "class_name": c.name, "region_code": c.region_code}
                         for e, c in rows],
         "lessons": out,

@@ -1,8 +1,8 @@
-"""Trainees: enrolling one, importing many from a spreadsheet, and biometric consent."""
+"""Trainees: enrolling one, importing many from a spreadsheet, and recording biometric consent
+(the notice and the "in force" rule are in services/consent.py)."""
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,25 +15,16 @@ from policies import identity
 from server.errors import ApiError
 from server.models import Consent, EmploymentAfter, EmploymentAtStart, Enrollment, Role, Trainee, User
 from server.models.people import MOBILE, mask_resident_id
-from server.services import accounts, audit
-from server.services.scope import STAFF_WRITE, Actor, require_role, visible_class, writable_class
-
-#: The biometric-processing notice a trainee consents to (PIPL art. 28-29: separate consent for
-#: sensitive personal information). Its version and hash are stored with every consent.
-CONSENT_VERSION = "2026-11"
-CONSENT_TEXT = (
-    "人脸信息处理告知：为核验培训出勤的真实性（凡补必进、不进不补），本系统将在签到、签退和随机抽查时采集您的人脸照片，"
-    "并与您登记的人脸模板比对。人脸信息属于敏感个人信息，仅用于出勤核验，不用于其他目的；照片和模板加密保存、"
-    "仅授权人员可查看，保存期限为培训记录法定保存期限（电子记录不少于5年）。您可以随时撤回同意，撤回后系统将删除您的人脸模板，"
-    "但将无法通过人脸核验签到。"
-)
-CONSENT_SHA256 = hashlib.sha256(CONSENT_TEXT.encode()).hexdigest()
+from server.permissions import Capability
+from server.services import accounts, audit, faces
+from server.services.consent import CONSENT_SHA256, CONSENT_VERSION
+from server.services.scope import Actor, require, trainee_institution, visible_class, visible_trainee, writable_class
 
 
 def enroll(session: Session, actor: Actor, class_id: int, data, now: datetime) -> tuple[Enrollment, str | None]:
     """Enrol a person in a class (creating the trainee and their account when new).
     Returns the enrollment and, for a new account, its one-time activation code."""
-    cls = writable_class(session, actor, class_id)
+    cls = writable_class(session, actor, class_id, Capability.ENROL_TRAINEES)
     try:
         parsed = identity.parse_resident_id(data.resident_id)
     except ValueError as exc:
@@ -71,7 +62,7 @@ def enrollments(session: Session, actor: Actor, class_id: int) -> list[tuple[Enr
          .where(Enrollment.class_id == cls.id).order_by(Enrollment.id))
     if actor.role is Role.trainee:
         q = q.where(Trainee.id == actor.trainee_id)
-    return [tuple(row) for row in session.execute(q)]
+    return [(e, t) for e, t in session.execute(q)]
 
 
 def trainee_json(trainee: Trainee, actor: Actor) -> dict:
@@ -79,7 +70,8 @@ def trainee_json(trainee: Trainee, actor: Actor) -> dict:
     return {
         "id": trainee.id, "name": trainee.name,
         "resident_id": trainee.resident_id if (actor.sees_full_resident_ids or own) else mask_resident_id(trainee.resident_id),
-        "phone": trainee.phone if (actor.sees_full_resident_ids or own) else (trainee.phone[:3] + "****" + trainee.phone[-4:] if trainee.phone else None),
+        "phone": trainee.phone if (actor.sees_full_resident_ids or own)
+        else (trainee.phone[:3] + "****" + trainee.phone[-4:] if trainee.phone else None),
         "birth_date": trainee.birth_date.isoformat() if (actor.sees_full_resident_ids or own) else None,
         "sex": trainee.sex.value,
     }
@@ -218,9 +210,9 @@ def _xlsx_rows(data: bytes) -> list[list[str]]:
 def import_trainees(session: Session, actor: Actor, filename: str, data: bytes, default_class_id: int | None,
                     now: datetime) -> list[RowResult]:
     """Enrol every valid row; a row that fails imports nothing of itself and says why."""
-    require_role(actor, STAFF_WRITE)
+    require(actor, Capability.ENROL_TRAINEES)
     if default_class_id is not None:
-        writable_class(session, actor, default_class_id)  # a class the actor cannot see: 404 before reading
+        writable_class(session, actor, default_class_id, Capability.ENROL_TRAINEES)  # a class the actor cannot see: 404 before reading
     rows = read_table(filename, data)
     seen: dict[tuple[int, str], int] = {}
     results = []
@@ -231,7 +223,8 @@ def import_trainees(session: Session, actor: Actor, filename: str, data: bytes, 
         class_id = _class_id(row.get("class_id"), default_class_id, errors)
         employment = EMPLOYMENT_WORDS.get(row.get("employment_at_start", ""), row.get("employment_at_start", ""))
         if employment not in {e.value for e in EmploymentAtStart}:
-            errors.append({"field": "employment_at_start", "code": "invalid", "message": f"培训前就业状态“{employment}”无法识别（在职/未就业）"})
+            errors.append({"field": "employment_at_start", "code": "invalid",
+                           "message": f"培训前就业状态“{employment}”无法识别（在职/未就业）"})
         phone = row.get("phone") or None
         if phone and not MOBILE.match(phone):
             errors.append({"field": "phone", "code": "invalid_phone", "message": f"手机号 {phone} 不是11位手机号"})
@@ -252,7 +245,7 @@ def import_trainees(session: Session, actor: Actor, filename: str, data: bytes, 
                 errors.append({"field": "resident_id", "code": "duplicate", "message": f"与第 {first} 行重复"})
             else:
                 seen[(class_id, rid)] = n
-        if errors:
+        if errors or class_id is None:  # no class id always comes with its error
             continue
         payload = ImportedRow(resident_id=rid, name=row["name"], phone=phone,
                               subsidy_category=row.get("subsidy_category") or None,
@@ -306,12 +299,10 @@ def record_consent(session: Session, actor: Actor, trainee_id: int, data, now: d
     session.add(consent)
     session.flush()
     if not data.granted:
-        from server.services import faces
-
         faces.erase_templates(session, actor, trainee.id, now, store)
     audit.record(session, actor, "consent.grant" if data.granted else "consent.withdraw", "trainee", trainee.id, None,
                  {"purpose": "biometric", "channel": data.channel, "text_version": CONSENT_VERSION},
-                 institution_id=_institution_of(session, trainee.id, actor))
+                 institution_id=trainee_institution(session, trainee.id, actor))
     session.commit()
     return consent
 
@@ -321,40 +312,9 @@ def _trainee_for_consent(session: Session, actor: Actor, trainee_id: int, channe
         if actor.trainee_id != trainee_id or channel != "phone":
             raise ApiError(404, "trainee_not_found", "学员不存在")
     else:
-        require_role(actor, STAFF_WRITE)
+        require(actor, Capability.ENROL_TRAINEES)
         if channel != "paper":
             raise ApiError(422, "invalid_input", "工作人员只能登记纸质签署的同意书（channel=paper）",
                            fields=[{"field": "channel", "message": "staff record paper consent"}])
     trainee = visible_trainee(session, actor, trainee_id)
     return trainee
-
-
-def visible_trainee(session: Session, actor: Actor, trainee_id: int) -> Trainee:
-    """A trainee is visible to whoever may see one of their classes."""
-    from server.models import TrainingClass
-    from server.services.scope import classes_query
-
-    visible = session.scalar(
-        select(Trainee).join(Enrollment, Enrollment.trainee_id == Trainee.id)
-        .where(Trainee.id == trainee_id, Enrollment.class_id.in_(classes_query(actor).with_only_columns(TrainingClass.id)))
-        .limit(1)
-    )
-    if visible is None:
-        raise ApiError(404, "trainee_not_found", f"学员 {trainee_id} 不存在或不在您的管辖范围内")
-    return visible
-
-
-def _institution_of(session: Session, trainee_id: int, actor: Actor) -> int | None:
-    if actor.institution_id:
-        return actor.institution_id
-    from server.models import TrainingClass
-
-    return session.scalar(select(TrainingClass.institution_id).join(Enrollment, Enrollment.class_id == TrainingClass.id)
-                          .where(Enrollment.trainee_id == trainee_id).limit(1))
-
-
-def consent_in_force(session: Session, trainee_id: int) -> Consent | None:
-    """The newest biometric consent row, if it grants."""
-    latest = session.scalar(select(Consent).where(Consent.trainee_id == trainee_id, Consent.purpose == "biometric")
-                            .order_by(Consent.id.desc()).limit(1))
-    return latest if latest is not None and latest.granted else None

@@ -15,16 +15,16 @@ from flask import session as cookie
 
 from server.api import auth
 from server.models import Role
+from server.permissions import Capability, allows, role_names
 
 STATIC = Path(__file__).resolve().parent / "static"
 
 bp = Blueprint("staff", __name__, static_folder=str(STATIC), static_url_path="/static/staff",
                template_folder="templates")
 
-#: Who may use these pages: they write (venues, classes, enrollments), and only these roles may.
-STAFF_ROLES = (Role.admin, Role.institution_admin)
-#: Who may watch the live dashboard (each within their own scope, enforced by the API and rooms).
-WATCH_ROLES = (Role.admin, Role.institution_admin, Role.teacher, Role.district_supervisor, Role.city_reviewer)
+#: Who may use these pages (they write: venues, classes, enrollments) and who may watch the live
+#: dashboard (each within their own scope, enforced by the API and rooms): server/permissions.py,
+#: Capability.USE_MANAGE_PAGES and Capability.WATCH_LIVE.
 ROLE_NAMES = {Role.admin: "系统管理员", Role.institution_admin: "机构管理员", Role.teacher: "教师",
               Role.district_supervisor: "区县人社监管", Role.city_reviewer: "市级复核", Role.trainee: "学员"}
 
@@ -50,10 +50,10 @@ def _safe_next(value: str | None) -> str:
     return "/manage"
 
 
-def _staff_or_redirect(roles=STAFF_ROLES):
+def _staff_or_redirect(capability: Capability = Capability.USE_MANAGE_PAGES):
     """The signed-in staff user, or a redirect to the log-in page that comes back here."""
     user = auth.current_user()
-    if user is not None and user.role in roles:
+    if user is not None and allows(user.role, capability):
         return user, None
     args = {"next": request.full_path.rstrip("?")}
     if user is not None:
@@ -64,7 +64,7 @@ def _staff_or_redirect(roles=STAFF_ROLES):
 def _page(template: str, user, **context):
     return render_template(
         template, user=user, role_name=ROLE_NAMES.get(user.role, user.role.value),
-        csrf_token=cookie.get("csrf", ""), manages=user.role in STAFF_ROLES, **context,
+        csrf_token=cookie.get("csrf", ""), manages=allows(user.role, Capability.USE_MANAGE_PAGES), **context,
     )
 
 
@@ -72,11 +72,12 @@ def _page(template: str, user, **context):
 def login_page():
     user = auth.current_user()
     target = _safe_next(request.args.get("next"))
-    if user is not None and user.role in STAFF_ROLES:
+    if user is not None and allows(user.role, Capability.USE_MANAGE_PAGES):
         return redirect(target)
-    if user is not None and user.role in WATCH_ROLES and (target.startswith("/live") or not request.args.get("denied")):
+    if user is not None and allows(user.role, Capability.WATCH_LIVE) and (target.startswith("/live") or not request.args.get("denied")):
         return redirect(target if target.startswith("/live") else "/live")
-    return render_template("staff/login.html", next_url=target, denied=bool(request.args.get("denied")))
+    return render_template("staff/login.html", next_url=target, denied=bool(request.args.get("denied")),
+                           manage_roles=" ".join(role_names(Capability.USE_MANAGE_PAGES)))
 
 
 @bp.get("/manage")
@@ -120,12 +121,10 @@ def audit_page():
 def live_page():
     """The live dashboard: classes in session, counts and alerts pushed over Socket.IO, a lesson's
     roll with its evidence, spot checks and the review queue. Also the teacher's view on a phone."""
-    user, away = _staff_or_redirect(WATCH_ROLES)
+    user, away = _staff_or_redirect(Capability.WATCH_LIVE)
     if away:
         return away
-    from server.services.duties import VIEWERS as DUTY_VIEWERS
-    from server.services.review import REVIEWERS
-
-    return _page("staff/live.html", user, reviews=user.role in REVIEWERS, sees_duties=user.role in DUTY_VIEWERS,
-                 takes_group_photos=user.role in (Role.teacher, Role.institution_admin, Role.admin),
-                 can_spot_check=user.role in (Role.teacher, Role.district_supervisor, Role.admin, Role.institution_admin))
+    return _page("staff/live.html", user, reviews=allows(user.role, Capability.REVIEW_EVENTS),
+                 sees_duties=allows(user.role, Capability.VIEW_DUTIES),
+                 takes_group_photos=allows(user.role, Capability.UPLOAD_GROUP_PHOTOS),
+                 can_spot_check=allows(user.role, Capability.TRIGGER_SPOT_CHECKS))

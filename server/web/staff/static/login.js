@@ -24,8 +24,9 @@ document.addEventListener("DOMContentLoaded", function () {
         return HP.api("POST", "/api/auth/logout", undefined, { noRedirect: true }).then(function () {});
       }
       // Supervisors, reviewers and teachers watch the live dashboard; the management pages
-      // are for institution administrators.
-      if (role !== "admin" && role !== "institution_admin" && next.indexOf("/live") !== 0) next = "/live";
+      // are for the roles the server names (server/permissions.py, use_manage_pages).
+      var manages = (form.getAttribute("data-manage-roles") || "").split(" ");
+      if (manages.indexOf(role) < 0 && next.indexOf("/live") !== 0) next = "/live";
       window.location.href = next;
     });
   });

@@ -1,6 +1,7 @@
 """What the real-browser tests share: Debian's Chromium (found or the test skips with how to get
 it) and the app served by werkzeug on 127.0.0.1 in a thread (a secure context: camera and
-location work there)."""
+location work there); and for the phone app (tests/e2e): Chromium with a fake camera playing the
+Hamilton clip, a phone-sized page, Miranda's log-in and a check-in."""
 from __future__ import annotations
 
 import os
@@ -11,6 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from tests.factories import PASSWORD
 
 CHROMIUM = os.environ.get("HOURPROOF_CHROMIUM", "/usr/bin/chromium")
 
@@ -37,3 +40,104 @@ def serve(app) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+# --- the phone app in Chromium (tests/e2e) -------------------------------------------------------
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"  # beside tests/
+BASE_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update", "--no-first-run", "--lang=zh-CN"]
+#: The clip's frames the fake camera plays, in a loop (see tests/e2e/test_phone_checkin.py's docstring).
+CLIP_FRAMES = (96, 175)
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True,
+         "locale": "zh-CN", "timezone_id": "Asia/Shanghai"}
+#: Chromium's fake capture device calls itself "fake_device_0", which the server rightly flags as a
+#: virtual camera. It stands in for a phone's front camera here, so it reports the label a phone does.
+PHONE_CAMERA_LABEL = """
+(() => {
+  const d = Object.getOwnPropertyDescriptor(MediaStreamTrack.prototype, 'label');
+  Object.defineProperty(MediaStreamTrack.prototype, 'label', {
+    configurable: true,
+    get() { return this.kind === 'video' ? 'camera2 1, facing front' : d.get.call(this); },
+  });
+})();
+"""
+
+
+def write_y4m(source: Path, first: int, last: int, target: Path, mirror: bool = False) -> Path:
+    """Frames first..last of a video as an uncompressed Y4M (4:2:0) file, the format Chromium's
+    --use-file-for-fake-video-capture plays: a text header, then "FRAME\\n" + the Y, U and V planes
+    of each frame. `mirror` flips each frame left to right: his turns then go the other way."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(source))
+    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+    frames = []
+    try:
+        i = 0
+        while i <= last:
+            ok, bgr = cap.read()
+            if not ok:
+                break
+            if i >= first:
+                frames.append(cv2.flip(bgr, 1) if mirror else bgr)
+            i += 1
+    finally:
+        cap.release()
+    assert len(frames) == last - first + 1, f"the clip has only {first + len(frames)} frames"
+    h, w = frames[0].shape[:2]
+    h, w = h - h % 2, w - w % 2
+    num, den = (30000, 1001) if abs(fps - 29.97) < 0.01 else (round(fps), 1)
+    with target.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{w} H{h} F{num}:{den} Ip A1:1 C420jpeg\n".encode("ascii"))
+        for bgr in frames:
+            out.write(b"FRAME\n")
+            out.write(cv2.cvtColor(bgr[:h, :w], cv2.COLOR_BGR2YUV_I420).tobytes())
+    return target
+
+
+def launch(pw, *extra: str):
+    executable = chromium_or_skip()
+    # headless=False: the --headless=new above is the mode; Playwright would add the old one.
+    return pw.chromium.launch(executable_path=executable, headless=False, args=BASE_ARGS + list(extra))
+
+
+def camera_browser(pw, y4m: Path):
+    return launch(pw, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                  f"--use-file-for-fake-video-capture={y4m}")
+
+
+def phone_page(browser, where: dict, permissions=("geolocation", "camera"), **extra):
+    context = browser.new_context(geolocation={"latitude": where["lat"], "longitude": where["lon"],
+                                               "accuracy": where["accuracy_m"]},
+                                  permissions=list(permissions), **(PHONE | extra))
+    context.add_init_script(PHONE_CAMERA_LABEL)
+    return context, watched_page(context)
+
+
+def watched_page(context):
+    """A new page whose script errors are collected in ``page.problems`` (a test asserts none)."""
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
+            if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.problems = problems
+    return page
+
+
+def log_in(page, base: str) -> None:
+    page.goto(base + "/m/")
+    page.fill("#login-form input[name=username]", "miranda")
+    page.fill("#login-form input[name=password]", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_selector("[data-view=home]:not([hidden]) .lesson")
+
+
+def check_in(page, lesson_id: int, action: str = "check_in", prompts=("请缓慢向右转头", "请缓慢向左转头")) -> None:
+    page.click(f".lesson[data-lesson-id='{lesson_id}'] button[data-action={action}]")
+    page.wait_for_selector("#ck-ready:not([hidden])")
+    assert page.locator("#ck-prompts li").all_inner_texts() == list(prompts)
+    page.click("#ck-start")
+    page.wait_for_selector("[data-view=result]:not([hidden])", timeout=90_000)

@@ -1,4 +1,5 @@
-"""Fixtures shared by every test folder.
+"""Fixtures shared by every test folder, and those more than one folder needs (the worlds: built
+by tests/factories.py, which test modules import their helpers from).
 
 Real parts: face tests read the real images in ../shared/faces (beside the repository, or
 HOURPROOF_FACES_DIR). Outside CI a missing folder skips those tests with the reason; in CI
@@ -6,22 +7,18 @@ HOURPROOF_FACES_DIR). Outside CI a missing folder skips those tests with the rea
 """
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-
-
-def _faces_dir() -> Path:
-    env = os.environ.get("HOURPROOF_FACES_DIR")
-    return Path(env) if env else REPO.parent / "shared" / "faces"
+from tests import factories
 
 
 @pytest.fixture(scope="session")
 def faces_dir() -> Path:
-    path = _faces_dir()
+    path = factories.faces_dir_path()
     if not (path / "pairs.csv").exists():
         if os.environ.get("CI"):
             pytest.fail(f"real face data missing at {path} (set HOURPROOF_FACES_DIR)")
@@ -148,3 +145,53 @@ def session(app):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+# --- worlds several folders test on (built by tests/factories.py) ------------------------------
+
+@pytest.fixture
+def worlds(app, session):
+    """Two separate worlds (two districts, each with an institution, class, venue, trainee and a
+    user of every role), so API tests can check scoping from the outside (tests/api, tests/web,
+    tests/exports)."""
+    return factories.build_worlds(session)
+
+
+@pytest.fixture
+def login(app):
+    """login(username, password=PASSWORD, device_id=DEVICE) -> a logged-in factories.Api."""
+    return functools.partial(factories.log_in, app)
+
+
+@pytest.fixture
+def world(session):
+    """One district, an institution with a venue and three trainees, for the scheduled duties,
+    anchors and retention (tests/db, tests/cli); classes come from factories.make_class."""
+    return factories.build_duty_world(session)
+
+
+@pytest.fixture(scope="session")
+def recognizer():
+    from recognition import DlibRecognizer
+
+    return DlibRecognizer()
+
+
+@pytest.fixture(scope="session")
+def miranda_template(faces_dir, recognizer):
+    return factories.enroll_miranda(faces_dir, recognizer)
+
+
+@pytest.fixture(scope="session")
+def clip_burst(faces_dir) -> list[bytes]:
+    """Frames 100-165 (every 5th) as JPEG: he turns to his right, then back to his left."""
+    frames = factories.clip_jpegs(faces_dir, 100, 165, 5)
+    assert len(frames) == 14
+    return frames
+
+
+@pytest.fixture
+def live(app, session, miranda_template, recognizer):
+    """A class with an offline lesson in progress at a GCJ-02 venue, and an online lesson in
+    progress too; Miranda enrolled, consented, face enrolled, phone bound (tests/checkin, tests/e2e)."""
+    return factories.build_live_world(app, session, miranda_template, recognizer)

@@ -29,7 +29,8 @@ def test_an_absence_whose_check_in_a_reviewer_later_approves_is_listed_as_supers
     _filed(session, y)
     supervisor = login("yubei-supervisor")
     # The seeded check-in is flagged; the reviewer rejects it; the lesson's roll records the absence.
-    assert supervisor.post(f"/api/events/{y.event_id}/review", json={"decision": "rejected", "reason": "不在场地内"}).status_code in (200, 201)
+    rejected = supervisor.post(f"/api/events/{y.event_id}/review", json={"decision": "rejected", "reason": "不在场地内"})
+    assert rejected.status_code in (200, 201)
     assert lesson_state.mark_absences(session, CLOSED).recorded == 1
     before = _row(session.scalar(select(Absence)))
     [listed] = login("yubei-teacher").get(f"/api/classes/{y.class_id}/absences").get_json()

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from server.models import AuditEntry, User
-from tests.api.conftest import DEVICE, PASSWORD
+from tests.factories import DEVICE, PASSWORD
 
 
 def test_a_staff_user_logs_in_and_the_session_knows_who_they_are(worlds, login):

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from server.models import AuditEntry, Consent, FaceTemplate
-from tests.api.conftest import post_multipart
+from tests.factories import post_multipart
 
 pytestmark = pytest.mark.slow
 

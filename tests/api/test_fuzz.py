@@ -8,27 +8,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from server.api.framework import REGISTRY
-from tests.api.test_scoping import _rule, _target
+from tests.factories import api_rule, fuzz_values, route_targets
 
-HOSTILE = st.sampled_from([
-    None, True, 0, -1, 2**31, 2**63, -(2**63), 10**40, 1e308, -1e308, 0.5, "", " ", "\x00", "a\x00b", "0" * 3000,
-    "2026-02-30", "2026-13-01", "9999-12-31T23:59:59+14:00", "NaN", "Infinity", "<script>", "' OR 1=1 --", "中文",
-    [], [[]], {}, {"a": {"b": {"c": []}}}, [29.6, 106.5], [[1, 2]] * 600,
-])
-JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
-    max_leaves=12,
-)
-VALUES = HOSTILE | JSON
+#: Hostile values and arbitrary JSON (tests/checkin/test_fuzz_checkin.py draws the same).
+VALUES = fuzz_values()
 
 
 def _json_endpoints(worlds):
     y = worlds["yubei"]
-    targets = _target(y)
+    targets = route_targets(y)
     out = []
     for e in REGISTRY:
-        key = (e.method, _rule(e))
+        key = (e.method, api_rule(e))
         if e.method == "POST" and e.body is not None and key in targets and targets[key][1] is not None:
             out.append((targets[key][0], targets[key][1]))
     # The public endpoints and the ones without a ready example body.
@@ -55,7 +46,8 @@ def test_mutated_bodies_never_cause_a_server_error(worlds, login, data):
     if data.draw(st.booleans()):
         body.pop(data.draw(st.sampled_from(list(body))), None)
     resp = api.post(url, json=body)
-    assert resp.status_code < 500, f"{url} {json.dumps(body, ensure_ascii=False)[:300]} -> {resp.status_code} {resp.get_data(as_text=True)[:300]}"
+    sent = json.dumps(body, ensure_ascii=False)[:300]
+    assert resp.status_code < 500, f"{url} {sent} -> {resp.status_code} {resp.get_data(as_text=True)[:300]}"
 
 
 @FUZZ

@@ -104,7 +104,7 @@ def test_the_snapshot_lists_the_lessons_in_session_with_their_counts(app, worlds
     y = worlds["yubei"]
     _lesson_now(session, y.lesson_id)
     body = login("yubei-supervisor").get("/api/live/snapshot").get_json()
-    assert [l["lesson_id"] for l in body["lessons"]] == [y.lesson_id]
+    assert [row["lesson_id"] for row in body["lessons"]] == [y.lesson_id]
     lesson = body["lessons"][0]
     assert lesson["enrolled"] == 1 and lesson["flagged"] == 1 and lesson["checked_in"] == 0 and lesson["running"]
     assert login("nanan-supervisor").get("/api/live/snapshot").get_json()["lessons"] == []
@@ -129,10 +129,10 @@ def test_viewing_a_frame_is_scoped_and_leaves_an_audit_entry(app, worlds, login,
     y = worlds["yubei"]
     store = app.extensions["hourproof_evidence"]
     digest = store.put(b"\xff\xd8\xff\xe0 not really a jpeg")
-    event = chain.append(session, kind="check_in", class_id=y.class_id, lesson_id=y.lesson_id, enrollment_id=y.enrollment_id,
+    event = chain.append(session, chain.NewEvent(kind="check_in", class_id=y.class_id, lesson_id=y.lesson_id, enrollment_id=y.enrollment_id,
                          trainee_id=y.trainee_id, actor_id=y.trainee_user_id, at=datetime.now(UTC), verdict="rejected",
                          decides_event_id=None, spot_check_id=None, reasons=[], evidence={"frames": [digest]},
-                         idempotency_key="frame-test", device_id=None)
+                         idempotency_key="frame-test", device_id=None))
     session.commit()
     assert login("nanan-supervisor").get(f"/api/events/{event.id}/frames/0").status_code == 404
     assert login("yubei-trainee").get(f"/api/events/{event.id}/frames/0").status_code == 403
@@ -172,10 +172,10 @@ def test_the_counters_of_many_lessons_in_one_statement_each_count_only_their_own
     session.flush()
 
     def event(lesson, trainee_id, enrollment_id, kind, verdict, decides=None, spot=None):
-        return chain.append(session, kind=kind, class_id=y.class_id, lesson_id=lesson.id, enrollment_id=enrollment_id,
+        return chain.append(session, chain.NewEvent(kind=kind, class_id=y.class_id, lesson_id=lesson.id, enrollment_id=enrollment_id,
                             trainee_id=trainee_id, actor_id=y.trainee_user_id, at=now, verdict=verdict,
                             decides_event_id=decides, spot_check_id=spot, reasons=[], evidence={},
-                            idempotency_key=None, device_id=None)
+                            idempotency_key=None, device_id=None))
 
     a, b, c, d, e = lessons
     event(a, y.trainee_id, y.enrollment_id, "check_in", "verified")
@@ -195,7 +195,7 @@ def test_the_counters_of_many_lessons_in_one_statement_each_count_only_their_own
     event(d, extra.id, second.id, "spot_check", "verified", spot=answered.id)
     session.commit()
 
-    counts = dashboard.lesson_counts(session, [(l.id, l.class_id) for l in lessons], now)
+    counts = dashboard.lesson_counts(session, [(lesson.id, lesson.class_id) for lesson in lessons], now)
 
     zero = {"enrolled": 2, "checked_in": 0, "verified": 0, "rejected": 0, "flagged": 0, "spot_checks_missed": 0}
     assert counts == {

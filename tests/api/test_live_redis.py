@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.api.conftest import PASSWORD
+from tests.factories import PASSWORD
 from tests.served import start
 
 pytestmark = pytest.mark.slow

@@ -100,6 +100,10 @@ def test_filing_a_plan_with_more_than_half_online_is_refused_with_every_violatio
     assert all(v["clause"] for v in check["violations"])
     assert any("online" in c for c in codes)
     assert api.get(f"/api/classes/{class_id}").get_json()["status"] == "draft"
+    # The clause stays as data; the message a person reads names Chongqing's cap (the digest's default) in words.
+    assert {v["code"]: v["clause"] for v in check["violations"]}["online_share_over_cap"] == "POLICY §3"
+    message = resp.get_json()["error"]["message"]
+    assert "线上学时计入不超过规定学时的50%（政策摘要第3条）" in message and "POLICY" not in message
 
 
 def test_a_plan_at_exactly_half_online_with_enough_hours_is_filed(worlds, login):

@@ -9,10 +9,11 @@ from server.services import chain, retention
 
 
 def _event(session, world, digest: str, at: datetime, key: str):
-    e = chain.append(session, kind="check_in", class_id=world.class_id, lesson_id=world.lesson_id, enrollment_id=world.enrollment_id,
+    e = chain.append(session, chain.NewEvent(
+        kind="check_in", class_id=world.class_id, lesson_id=world.lesson_id, enrollment_id=world.enrollment_id,
                      trainee_id=world.trainee_id, actor_id=world.trainee_user_id, at=at, verdict="verified",
                      decides_event_id=None, spot_check_id=None, reasons=[], evidence={"frames": [digest]}, idempotency_key=key,
-                     device_id=None)
+                     device_id=None))
     session.commit()
     return e
 

@@ -22,7 +22,7 @@ def url(world, suffix=""):
 
 
 def seal(session, class_id, figures, at=None):
-    """A subsidy export's seal of a class, as services.exports.seal_class writes it."""
+    """A subsidy export's seal of a class, as server.exports.service.seal_class writes it."""
     s = Seal(class_id=class_id, sealed_at=at or datetime(2026, 7, 1, tzinfo=UTC), sealed_by_name="yubei-admin",
              chain_seq=1, chain_hash="0" * 64, figures=figures)
     session.add(s)

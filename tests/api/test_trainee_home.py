@@ -55,7 +55,7 @@ def test_today_is_the_default_and_the_state_follows_the_check_in_window(worlds, 
     y = worlds["yubei"]
     now = datetime.now(UTC)
     # Kept inside one Beijing day whatever the hour the test runs at.
-    from server.services.trainee_home import SHANGHAI
+    from server.clock import DEPLOYMENT_ZONE as SHANGHAI
 
     midnight = datetime.combine(now.astimezone(SHANGHAI).date(), datetime.min.time(), SHANGHAI)
     rows = {

@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from server.cli import main
 from server.services import chain
-from tests.checkin.conftest import Phone, inside_fix
+from tests.factories import Phone, inside_fix
 
 pytestmark = pytest.mark.slow
 

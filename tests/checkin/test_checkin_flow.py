@@ -9,7 +9,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from server.models import Event
-from tests.checkin.conftest import Phone, inside_fix
+from tests.factories import VENUE_GCJ, Phone, inside_fix
 
 pytestmark = pytest.mark.slow
 
@@ -103,8 +103,6 @@ def test_outside_the_fence_the_trainee_sees_the_distance_and_is_not_verified(app
 
 
 def test_coordinates_in_the_wrong_datum_land_hundreds_of_metres_away(app, live, clip_burst):
-    from tests.checkin.conftest import VENUE_GCJ
-
     # The venue's own GCJ-02 numbers sent as if they were WGS-84: the offset near Chongqing is
     # several hundred metres, more than the fence, so they must not pass.
     resp = Phone(app).send(live["offline"], clip_burst,

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from server.models import Consent, Event, FaceTemplate, Lesson
-from server.services.trainees import CONSENT_SHA256, CONSENT_VERSION
-from tests.checkin.conftest import Phone, inside_fix
+from server.services.consent import CONSENT_SHA256, CONSENT_VERSION
+from tests.factories import Phone, inside_fix
 
 pytestmark = pytest.mark.slow
 

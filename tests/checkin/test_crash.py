@@ -17,13 +17,13 @@ from sqlalchemy import select
 
 from server.models import Event
 from server.services import chain
-from tests.checkin.conftest import DEVICE, PASSWORD, inside_fix
+from tests.factories import MIRANDA_DEVICE, PASSWORD, inside_fix
 from tests.served import free_port, start
 
 pytestmark = pytest.mark.slow
 def _phone(base: str) -> requests.Session:
     s = requests.Session()
-    r = s.post(f"{base}/api/auth/login", json={"username": "miranda", "password": PASSWORD, "device_id": DEVICE}, timeout=10)
+    r = s.post(f"{base}/api/auth/login", json={"username": "miranda", "password": PASSWORD, "device_id": MIRANDA_DEVICE}, timeout=10)
     assert r.status_code == 200, r.text
     s.headers["X-CSRF-Token"] = r.json()["csrf_token"]
     return s
@@ -31,7 +31,7 @@ def _phone(base: str) -> requests.Session:
 
 def _check_in(s: requests.Session, base: str, lesson: int, frames: list[bytes], key: str) -> requests.Response:
     nonce = s.post(f"{base}/api/lessons/{lesson}/challenge", json={"purpose": "check_in"}, timeout=30).json()["nonce"]
-    meta = {"kind": "check_in", "nonce": nonce, "idempotency_key": key, "device": {"device_id": DEVICE},
+    meta = {"kind": "check_in", "nonce": nonce, "idempotency_key": key, "device": {"device_id": MIRANDA_DEVICE},
             "location": inside_fix()}
     files = [("frames", (f"f{i}.jpg", f, "image/jpeg")) for i, f in enumerate(frames)]
     return s.post(f"{base}/api/lessons/{lesson}/events", data={"meta": json.dumps(meta)}, files=files, timeout=60)

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.checkin.conftest import seed_for
-from tests.checkin.test_checkin_flow import Phone, inside_fix
+from tests.factories import Phone, inside_fix, seed_for
 
 pytestmark = pytest.mark.slow
 

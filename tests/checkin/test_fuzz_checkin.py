@@ -13,11 +13,12 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
 from server.models import Event
-from tests.api.test_fuzz import VALUES
-from tests.checkin.conftest import Phone, inside_fix
+from tests.factories import Phone, fuzz_values, inside_fix
 
 pytestmark = pytest.mark.slow
 
+#: Hostile values and arbitrary JSON, as tests/api/test_fuzz.py draws them.
+VALUES = fuzz_values()
 FRAMES = st.sampled_from(["clip", "garbage", "empty", "truncated", "one", "many"])
 
 

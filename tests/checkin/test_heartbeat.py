@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 
 from server.database.groupcommit import GroupCommitFailed
 from server.models import Heartbeat, Lesson, LessonContent, LessonMode, User
-from tests.checkin.conftest import Phone
+from tests.factories import Phone
 
 
 @pytest.fixture(params=["fast path", "flask only"])
@@ -128,7 +128,6 @@ def test_every_heartbeat_that_is_not_ordinary_gets_the_routes_answer_and_stores_
     lesson = live["online"]
     user = "miranda"
     body: object = {"visible": True}
-    headers: dict | None = None
     if how == "offline":
         lesson = live["offline"]
     elif how == "unknown":

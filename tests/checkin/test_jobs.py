@@ -37,9 +37,9 @@ def test_the_plan_is_secret_but_stable_per_lesson():
 
 def test_due_slots_are_issued_once_to_each_trainee_who_checked_in(app, live, session):
     lesson = session.get(Lesson, live["online"])
-    chain.append(session, kind="check_in", class_id=live["class_id"], lesson_id=lesson.id, enrollment_id=live["enrollment"],
+    chain.append(session, chain.NewEvent(kind="check_in", class_id=live["class_id"], lesson_id=lesson.id, enrollment_id=live["enrollment"],
                  trainee_id=live["trainee"], actor_id=None, at=lesson.starts_at, verdict="verified", decides_event_id=None,
-                 spot_check_id=None, reasons=[], evidence={}, idempotency_key="k-jobs-1", device_id=None)
+                 spot_check_id=None, reasons=[], evidence={}, idempotency_key="k-jobs-1", device_id=None))
     session.commit()
     secret = "test-secret"
     first_slot = plan_spot_checks(lesson.starts_at, lesson.ends_at, jobs.lesson_rng(secret, lesson.id))[0]

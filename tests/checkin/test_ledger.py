@@ -12,7 +12,7 @@ from sqlalchemy import select
 from server.models import Lesson, User
 from server.services import checkin, ledger, presence, review
 from server.services.scope import Actor
-from tests.checkin.conftest import DEVICE, inside_fix
+from tests.factories import MIRANDA_DEVICE, Phone, inside_fix
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +29,7 @@ def _actor(session, username):
 
 def _bind_phone(session):
     user = session.scalar(select(User).where(User.username == "miranda"))
-    user.device_id = DEVICE
+    user.device_id = MIRANDA_DEVICE
     session.commit()
 
 
@@ -38,7 +38,7 @@ def _do(session, ctx, actor, lesson_id, kind, at, frames, location=None, spot_ch
 
     row = checkin.issue_challenge(session, actor, lesson_id, kind, spot_check_id, at, ctx.recognition_settings,
                                   random.Random(seed))
-    sub = checkin.Submission(kind=kind, nonce=row.nonce, idempotency_key=uuid.uuid4().hex, device_id=DEVICE,
+    sub = checkin.Submission(kind=kind, nonce=row.nonce, idempotency_key=uuid.uuid4().hex, device_id=MIRANDA_DEVICE,
                              camera_label="前置摄像头", lat=location and location["lat"], lon=location and location["lon"],
                              accuracy_m=location and location["accuracy_m"], datum="wgs84", frames=frames,
                              spot_check_id=spot_check_id)
@@ -133,8 +133,6 @@ def test_online_credit_needs_a_visible_page_and_passed_spot_checks(app, live, se
 
 
 def test_the_ledger_is_served_to_the_trainee_and_the_district_but_not_to_another_trainee(app, live, session):
-    from tests.checkin.conftest import Phone
-
     mine = Phone(app).client.get(f"/api/enrollments/{live['enrollment']}/ledger")
     assert mine.status_code == 200
     body = mine.get_json()
@@ -177,7 +175,6 @@ def test_online_time_over_the_regions_cap_is_credited_only_up_to_the_cap_with_th
 
     from server.models import Heartbeat, LessonContent, LessonMode, TrainingClass
     from server.services import chain
-    from tests.checkin.conftest import Phone
 
     shanghai = ZoneInfo("Asia/Shanghai")
     cls = session.get(TrainingClass, live["class_id"])
@@ -198,11 +195,11 @@ def test_online_time_over_the_regions_cap_is_credited_only_up_to_the_cap_with_th
     beats = []
     for lesson in past:
         for kind, at in (("check_in", lesson.starts_at), ("check_out", lesson.ends_at)):
-            chain.append(session, kind=kind, class_id=cls.id, lesson_id=lesson.id, enrollment_id=live["enrollment"],
+            chain.append(session, chain.NewEvent(kind=kind, class_id=cls.id, lesson_id=lesson.id, enrollment_id=live["enrollment"],
                          trainee_id=live["trainee"], actor_id=user.id, at=at, verdict="verified", decides_event_id=None,
                          spot_check_id=None, reasons=[],
                          evidence={"frames": ["ab" * 32], "face": {"best_distance": 0.31, "threshold": 0.55}},
-                         idempotency_key=f"{kind}-{lesson.id}", device_id=DEVICE)
+                         idempotency_key=f"{kind}-{lesson.id}", device_id=MIRANDA_DEVICE))
         if lesson.mode is LessonMode.online:
             beats += [{"lesson_id": lesson.id, "trainee_id": live["trainee"], "at": lesson.starts_at + timedelta(seconds=30 * i),
                        "visible": True} for i in range(4 * 120 + 1)]

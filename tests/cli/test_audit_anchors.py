@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from server.models import Event
 from server.services import anchors
-from tests.db.test_scheduled_duties import NOW, _chain_with_events, _rewrite_event, world  # noqa: F401 (fixture)
+from tests.factories import NOW, chain_with_events, rewrite_event
 
 HOURPROOF = str(Path(sys.executable).with_name("hourproof"))
 
@@ -24,7 +24,7 @@ def _verify(url: str, data_dir: Path) -> subprocess.CompletedProcess:
 
 def test_audit_verify_checks_the_anchors_and_names_a_chain_rewritten_after_its_anchor(app, session, world, test_db_url):
     data_dir = app.config["HOURPROOF_SETTINGS"].data_dir
-    cls, _, _ = _chain_with_events(session, world)
+    cls, _, _ = chain_with_events(session, world)
     anchors.anchor_heads(session, anchors.anchor_path(data_dir), NOW)
 
     clean = _verify(test_db_url, data_dir)
@@ -32,7 +32,7 @@ def test_audit_verify_checks_the_anchors_and_names_a_chain_rewritten_after_its_a
     assert "1 anchors checked" in clean.stdout and "all match the database" in clean.stdout
 
     last = session.scalar(select(Event).where(Event.class_id == cls.id).order_by(Event.seq.desc()))
-    _rewrite_event(session, last.id, {"verdict": "rejected"})
+    rewrite_event(session, last.id, {"verdict": "rejected"})
     broken = _verify(test_db_url, data_dir)
     assert broken.returncode == 1
     assert "all chains verify" in broken.stdout  # the chain alone is consistent again

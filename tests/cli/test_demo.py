@@ -50,7 +50,7 @@ def test_the_demo_server_answers_on_the_printed_url(tmp_path):
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"demo server did not come up: {log.read_text()[-2000:]}")
+                    raise AssertionError(f"demo server did not come up: {log.read_text()[-2000:]}") from None
                 time.sleep(0.3)
         assert body["status"] == "ok" and body["database"] == "sqlite"
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as resp:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from server.models import AuditEntry, Consent, Event, FaceTemplate, GroupPhoto
 from server.services import chain, retention
-from tests.db.test_scheduled_duties import make_class, make_lesson, world  # noqa: F401  (fixture)
+from tests.factories import make_class, make_lesson
 
 UTC = UTC
 ENDED = date(2020, 2, 28)  # a JS class: electronic records kept 5 years after training ends (js 4.2)
@@ -29,10 +29,10 @@ def photo(store, label: str) -> str:
 
 
 def frames_event(session, lesson, enrollment, frames, key, at=None):
-    return chain.append(session, kind="check_in", class_id=lesson.class_id, lesson_id=lesson.id, enrollment_id=enrollment.id,
+    return chain.append(session, chain.NewEvent(kind="check_in", class_id=lesson.class_id, lesson_id=lesson.id, enrollment_id=enrollment.id,
                         trainee_id=enrollment.trainee_id, actor_id=None, at=at or lesson.starts_at, verdict="verified",
                         decides_event_id=None, spot_check_id=None, reasons=[], evidence={"frames": frames},
-                        idempotency_key=key, device_id=None)
+                        idempotency_key=key, device_id=None))
 
 
 def old_class(session, world, store):

@@ -14,85 +14,23 @@ from policies.deadlines import deadline
 from server.models import (
     Absence,
     Certificate,
-    City,
     ClassStatus,
     Consent,
-    District,
     Duty,
     DutyReminder,
-    Enrollment,
     Event,
     FaceTemplate,
     Funding,
     Heartbeat,
-    Institution,
     Lesson,
-    LessonContent,
     LessonMode,
     LessonTransition,
     Level,
-    Region,
-    Trainee,
-    TrainingClass,
-    Venue,
 )
 from server.services import anchors, chain, duties, lesson_state, retention, rules
+from tests.factories import NOW, chain_with_events, event, make_class, make_lesson, rewrite_event
 
 UTC = UTC
-NOW = datetime(2026, 3, 10, 4, 0, tzinfo=UTC)  # 12:00 in Beijing
-RESIDENT = ["500112199503120419", "500108199211110329", "500112200102150647"]
-
-
-@pytest.fixture
-def world(session):
-    for code, name in (("cq", "重庆市"), ("yn", "云南省"), ("js", "江苏省"), ("zj-jinhua", "浙江省金华市")):
-        session.add(Region(code=code, name=name))
-    city = City(region_code="cq", adcode="500000", name="重庆市")
-    session.add(city)
-    session.flush()
-    district = District(city_id=city.id, adcode="500112", name="渝北区")
-    session.add(district)
-    session.flush()
-    inst = Institution(name="测试培训学校", uscc="91500112MA5U7XK8QL", legal_representative="张三", address="渝北区",
-                       region_code="cq", district_id=district.id)
-    session.add(inst)
-    session.flush()
-    venue = Venue(institution_id=inst.id, name="教室", address="x", datum="gcj02", fence_kind="circle", centre_lat=29.6,
-                  centre_lon=106.5, radius_m=100, max_accuracy_m=50)
-    session.add(venue)
-    session.flush()
-    trainees = [Trainee(resident_id=r, name=f"学员{i}") for i, r in enumerate(RESIDENT)]
-    session.add_all(trainees)
-    session.flush()
-    return {"district": district, "institution": inst, "venue": venue, "trainees": trainees}
-
-
-def make_class(session, world, *, region="cq", funding=Funding.subsidised, starts_on=date(2026, 3, 1),
-               ends_on=date(2026, 4, 30), status=ClassStatus.filed, occupation="2-02-38-04", enrol=(0, 1),
-               enrolled_at=datetime(2026, 2, 20, tzinfo=UTC)):
-    cls = TrainingClass(institution_id=world["institution"].id, region_code=region, district_id=world["district"].id,
-                        name=f"{region} 班", occupation_code=occupation, level=Level.mid, starts_on=starts_on,
-                        ends_on=ends_on, funding=funding, status=status)
-    session.add(cls)
-    session.flush()
-    enrollments = [Enrollment(class_id=cls.id, trainee_id=world["trainees"][i].id, enrolled_at=enrolled_at) for i in enrol]
-    session.add_all(enrollments)
-    session.flush()
-    return cls, enrollments
-
-
-def make_lesson(session, world, cls, start, hours=2, mode=LessonMode.offline):
-    lesson = Lesson(class_id=cls.id, starts_at=start, ends_at=start + timedelta(hours=hours), mode=mode,
-                    content=LessonContent.theory, venue_id=world["venue"].id if mode is LessonMode.offline else None)
-    session.add(lesson)
-    session.flush()
-    return lesson
-
-
-def event(session, lesson, enrollment, kind, verdict, at, key, decides=None):
-    return chain.append(session, kind=kind, class_id=lesson.class_id, lesson_id=lesson.id, enrollment_id=enrollment.id,
-                        trainee_id=enrollment.trainee_id, actor_id=None, at=at, verdict=verdict, decides_event_id=decides,
-                        spot_check_id=None, reasons=[], evidence={}, idempotency_key=key, device_id=None)
 
 
 def count(session, model, *where):
@@ -332,23 +270,10 @@ def test_status_is_due_until_the_day_passes_then_overdue():
     assert duties.status_of(duty, date(2026, 4, 1)) == "done"
 
 
-def test_the_local_date_is_beijings_not_utcs():
-    assert duties.local_date(datetime(2026, 3, 30, 16, 30, tzinfo=UTC)) == date(2026, 3, 31)
-
-
 # --- daily chain anchors ------------------------------------------------------------------------
 
-def _chain_with_events(session, world, n=3, key="anchor"):
-    cls, (trainee, _) = make_class(session, world)
-    lesson = make_lesson(session, world, cls, NOW - timedelta(hours=4))
-    for i in range(n):
-        event(session, lesson, trainee, "check_in", "verified", lesson.starts_at + timedelta(minutes=i), f"{key}-{i}")
-    session.commit()
-    return cls, lesson, trainee
-
-
 def test_each_chain_is_anchored_once_a_day_and_each_line_links_to_the_one_before(session, world, tmp_path):
-    cls, lesson, trainee = _chain_with_events(session, world)
+    cls, lesson, trainee = chain_with_events(session, world)
     path = anchors.anchor_path(tmp_path)
     first = anchors.anchor_heads(session, path, NOW)
     assert [(r["chain"], r["seq"], r["count"]) for r in first] == [(f"class:{cls.id}", 3, 3)]
@@ -364,31 +289,12 @@ def test_each_chain_is_anchored_once_a_day_and_each_line_links_to_the_one_before
     assert anchors.verify(session, path) == (2, [])
 
 
-def _rewrite_event(session, ev_id: int, change: dict) -> None:
-    """Edit an event behind the application's back and recompute its hash and the head, the
-    way someone with database access would hide it from the chain check."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
-        session.execute(text("DROP TRIGGER events_no_update"))
-    else:
-        session.execute(text("SET LOCAL session_replication_role = replica"))
-    ev = session.get(Event, ev_id)
-    for k, v in change.items():
-        setattr(ev, k, v)
-    fields = {k: getattr(ev, k) for k in chain.HASHED_FIELDS}
-    ev.hash = chain.content_hash(fields)
-    from server.models import ChainHead
-
-    session.get(ChainHead, ev.chain).hash = ev.hash
-    session.commit()
-
-
 def test_a_chain_rewritten_with_recomputed_hashes_passes_the_chain_check_but_not_its_anchor(session, world, tmp_path):
-    cls, _, _ = _chain_with_events(session, world)
+    cls, _, _ = chain_with_events(session, world)
     path = anchors.anchor_path(tmp_path)
     anchors.anchor_heads(session, path, NOW)
     last = session.scalar(select(Event).where(Event.class_id == cls.id).order_by(Event.seq.desc()))
-    _rewrite_event(session, last.id, {"verdict": "rejected"})
+    rewrite_event(session, last.id, {"verdict": "rejected"})
 
     assert chain.verify(session)[1] == []  # the chain alone cannot see it
     lines, problems = anchors.verify(session, path)
@@ -397,10 +303,10 @@ def test_a_chain_rewritten_with_recomputed_hashes_passes_the_chain_check_but_not
 
 
 def test_an_edited_anchor_file_is_named_at_the_line_after_the_edit(session, world, tmp_path):
-    _chain_with_events(session, world)
+    chain_with_events(session, world)
     path = anchors.anchor_path(tmp_path)
     anchors.anchor_heads(session, path, NOW)
-    _chain_with_events(session, world, key="second")
+    chain_with_events(session, world, key="second")
     anchors.anchor_heads(session, path, NOW)
     lines = path.read_text(encoding="utf-8").splitlines()
     first = json.loads(lines[0])

@@ -8,15 +8,17 @@ from datetime import UTC
 
 import pytest
 
-from tests.checkin.conftest import PASSWORD, inside_fix
-from tests.e2e.test_phone_checkin import (
+from tests.browser import (
     ARTIFACTS,
+    PHONE,
     camera_browser,
     check_in,
+    launch,
     log_in,
     phone_page,
     watched_page,
 )
+from tests.factories import PASSWORD, Phone, inside_fix
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
@@ -137,7 +139,6 @@ def test_after_a_dropped_connection_the_dashboard_catches_up_on_what_it_missed(a
 
     from server.models import User
     from server.services import chain
-    from tests.e2e.test_phone_checkin import launch
 
     browser = launch(playwright)
     try:
@@ -147,11 +148,11 @@ def test_after_a_dropped_connection_the_dashboard_catches_up_on_what_it_missed(a
         # Stored while the dashboard is away, and never pushed to anyone: only the catch-up
         # from the last cursor can bring it.
         user = session.scalar(select(User).where(User.username == "rose"))
-        event = chain.append(session, kind="check_in", class_id=live["class_id"], lesson_id=live["offline"],
+        event = chain.append(session, chain.NewEvent(kind="check_in", class_id=live["class_id"], lesson_id=live["offline"],
                              enrollment_id=None, trainee_id=user.trainee_id, actor_id=user.id, at=datetime.now(UTC),
                              verdict="rejected", decides_event_id=None, spot_check_id=None,
                              reasons=[{"code": "outside_fence", "clause": "渝人社〔2024〕5号", "detail": "距场地约 800 米"}],
-                             evidence={}, idempotency_key="missed-while-offline", device_id=None)
+                             evidence={}, idempotency_key="missed-while-offline", device_id=None))
         session.commit()
         context.set_offline(False)
         expect(board.locator("#live-status")).to_have_text("● 实时", timeout=30_000)
@@ -171,14 +172,13 @@ def test_a_supervisor_approves_a_flagged_check_in_with_a_reason_and_the_decision
 
     from server.models import Event, User
     from server.services import chain
-    from tests.e2e.test_phone_checkin import launch
 
     user = session.scalar(select(User).where(User.username == "miranda"))
-    flagged = chain.append(session, kind="check_in", class_id=live["class_id"], lesson_id=live["offline"],
+    flagged = chain.append(session, chain.NewEvent(kind="check_in", class_id=live["class_id"], lesson_id=live["offline"],
                            enrollment_id=live["enrollment"], trainee_id=live["trainee"], actor_id=user.id,
                            at=datetime.now(UTC), verdict="flagged", decides_event_id=None, spot_check_id=None,
                            reasons=[{"code": "fence_uncertain", "clause": "渝人社〔2024〕5号", "detail": "定位误差圈跨越围栏边界"}],
-                           evidence={}, idempotency_key="flagged-for-review", device_id=None)
+                           evidence={}, idempotency_key="flagged-for-review", device_id=None))
     session.commit()
     browser = launch(playwright)
     try:
@@ -210,8 +210,6 @@ def test_a_supervisor_approves_a_flagged_check_in_with_a_reason_and_the_decision
 
 def test_a_teacher_on_a_phone_sees_the_roll_and_files_the_group_photo(app, live, server, playwright, faces_dir):
     from playwright.sync_api import expect
-
-    from tests.e2e.test_phone_checkin import PHONE, launch
 
     browser = launch(playwright)
     try:
@@ -255,9 +253,6 @@ def test_the_roll_says_when_a_checked_in_fix_was_taken_minutes_before_it_was_sen
     from datetime import datetime, timedelta
 
     from playwright.sync_api import expect
-
-    from tests.checkin.conftest import Phone
-    from tests.e2e.test_phone_checkin import launch
 
     stale = (datetime.now(UTC) - timedelta(minutes=4)).isoformat()
     body = Phone(app).send(live["offline"], clip_burst, location=inside_fix() | {"fix_at": stale}).get_json()

@@ -21,140 +21,19 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from tests.browser import chromium_or_skip, serve
-from tests.checkin.conftest import PASSWORD, inside_fix
+from tests.browser import ARTIFACTS, camera_browser, check_in, launch, log_in, phone_page
+from tests.factories import PASSWORD, inside_fix
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-BASE_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--disable-component-update", "--no-first-run", "--lang=zh-CN"]
-#: The clip's frames the fake camera plays, in a loop (see the module docstring).
-CLIP_FRAMES = (96, 175)
 #: A phone in WeChat's built-in browser (Android): the help page names the browser in use.
 WECHAT_UA = ("Mozilla/5.0 (Linux; Android 13; V2219A Build/TP1A.220624.014; wv) AppleWebKit/537.36 (KHTML, like Gecko) "
              "Version/4.0 Chrome/116.0.0.0 Mobile Safari/537.36 XWEB/1160065 MMWEBSDK/20231202 MicroMessenger/8.0.47.2560(0x28002F30) "
              "WeChat/arm64 Weixin NetType/WIFI Language/zh_CN ABI/arm64")
 IPHONE_SAFARI_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
                     "Version/17.5 Mobile/15E148 Safari/604.1")
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True,
-         "locale": "zh-CN", "timezone_id": "Asia/Shanghai"}
-#: Chromium's fake capture device calls itself "fake_device_0", which the server rightly flags as a
-#: virtual camera. It stands in for a phone's front camera here, so it reports the label a phone does.
-PHONE_CAMERA_LABEL = """
-(() => {
-  const d = Object.getOwnPropertyDescriptor(MediaStreamTrack.prototype, 'label');
-  Object.defineProperty(MediaStreamTrack.prototype, 'label', {
-    configurable: true,
-    get() { return this.kind === 'video' ? 'camera2 1, facing front' : d.get.call(this); },
-  });
-})();
-"""
-
-
-def write_y4m(source: Path, first: int, last: int, target: Path, mirror: bool = False) -> Path:
-    """Frames first..last of a video as an uncompressed Y4M (4:2:0) file, the format Chromium's
-    --use-file-for-fake-video-capture plays: a text header, then "FRAME\\n" + the Y, U and V planes
-    of each frame. `mirror` flips each frame left to right: his turns then go the other way."""
-    import cv2
-
-    cap = cv2.VideoCapture(str(source))
-    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
-    frames = []
-    try:
-        i = 0
-        while i <= last:
-            ok, bgr = cap.read()
-            if not ok:
-                break
-            if i >= first:
-                frames.append(cv2.flip(bgr, 1) if mirror else bgr)
-            i += 1
-    finally:
-        cap.release()
-    assert len(frames) == last - first + 1, f"the clip has only {first + len(frames)} frames"
-    h, w = frames[0].shape[:2]
-    h, w = h - h % 2, w - w % 2
-    num, den = (30000, 1001) if abs(fps - 29.97) < 0.01 else (round(fps), 1)
-    with target.open("wb") as out:
-        out.write(f"YUV4MPEG2 W{w} H{h} F{num}:{den} Ip A1:1 C420jpeg\n".encode("ascii"))
-        for bgr in frames:
-            out.write(b"FRAME\n")
-            out.write(cv2.cvtColor(bgr[:h, :w], cv2.COLOR_BGR2YUV_I420).tobytes())
-    return target
-
-
-@pytest.fixture(scope="session")
-def fake_camera(faces_dir, tmp_path_factory) -> Path:
-    return write_y4m(faces_dir / "video" / "short_hamilton_clip.mp4", *CLIP_FRAMES,
-                     tmp_path_factory.mktemp("camera") / "miranda-turns.y4m")
-
-
-@pytest.fixture(scope="session")
-def mirrored_camera(faces_dir, tmp_path_factory) -> Path:
-    """The same frames mirrored: he turns to his left, then to his right. Different pixels, so a
-    second burst from it is not taken for a replay of the first."""
-    return write_y4m(faces_dir / "video" / "short_hamilton_clip.mp4", *CLIP_FRAMES,
-                     tmp_path_factory.mktemp("camera") / "miranda-turns-mirrored.y4m", mirror=True)
-
-
-@pytest.fixture
-def server(app, live):
-    """The app served by werkzeug on 127.0.0.1 and a free port, in a thread (the pattern of
-    tests/web/test_staff_browser.py). 127.0.0.1 is a secure context: camera and location work."""
-    with serve(app) as base:
-        yield base
-
-
-@pytest.fixture
-def playwright():
-    chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        yield pw
-
-
-def launch(pw, *extra: str):
-    executable = chromium_or_skip()
-    # headless=False: the --headless=new above is the mode; Playwright would add the old one.
-    return pw.chromium.launch(executable_path=executable, headless=False, args=BASE_ARGS + list(extra))
-
-
-def camera_browser(pw, y4m: Path):
-    return launch(pw, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                  f"--use-file-for-fake-video-capture={y4m}")
-
-
-def phone_page(browser, where: dict, permissions=("geolocation", "camera"), **extra):
-    context = browser.new_context(geolocation={"latitude": where["lat"], "longitude": where["lon"],
-                                               "accuracy": where["accuracy_m"]},
-                                  permissions=list(permissions), **(PHONE | extra))
-    context.add_init_script(PHONE_CAMERA_LABEL)
-    return context, watched_page(context)
-
-
-def watched_page(context):
-    """A new page whose script errors are collected in ``page.problems`` (a test asserts none)."""
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
-            if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    page.problems = problems
-    return page
-
-
-def log_in(page, base: str) -> None:
-    page.goto(base + "/m/")
-    page.fill("#login-form input[name=username]", "miranda")
-    page.fill("#login-form input[name=password]", PASSWORD)
-    page.click("#login-form button[type=submit]")
-    page.wait_for_selector("[data-view=home]:not([hidden]) .lesson")
 
 
 def events_of(app, trainee_id: int):
@@ -165,14 +44,6 @@ def events_of(app, trainee_id: int):
         return s.scalars(select(Event).where(Event.trainee_id == trainee_id).order_by(Event.id)).all()
     finally:
         s.close()
-
-
-def check_in(page, lesson_id: int, action: str = "check_in", prompts=("请缓慢向右转头", "请缓慢向左转头")) -> None:
-    page.click(f".lesson[data-lesson-id='{lesson_id}'] button[data-action={action}]")
-    page.wait_for_selector("#ck-ready:not([hidden])")
-    assert page.locator("#ck-prompts li").all_inner_texts() == list(prompts)
-    page.click("#ck-start")
-    page.wait_for_selector("[data-view=result]:not([hidden])", timeout=90_000)
 
 
 def _why(app, trainee_id) -> str:
@@ -473,10 +344,11 @@ def test_in_an_online_lesson_the_page_sends_heartbeats_and_answers_a_spot_check(
 
     # Already checked in to the online lesson (a verified event; the burst in this test answers the spot check).
     user = session.scalar(select(User).where(User.username == "miranda"))
-    chain.append(session, kind="check_in", class_id=live["class_id"], lesson_id=live["online"], enrollment_id=live["enrollment"],
+    chain.append(session, chain.NewEvent(
+        kind="check_in", class_id=live["class_id"], lesson_id=live["online"], enrollment_id=live["enrollment"],
                  trainee_id=live["trainee"], actor_id=user.id, at=datetime.now(UTC), verdict="verified",
                  decides_event_id=None, spot_check_id=None, reasons=[], evidence={"seeded": True},
-                 idempotency_key="seeded-online-check-in", device_id=None)
+                 idempotency_key="seeded-online-check-in", device_id=None))
     session.commit()
     teacher = app.test_client()
     csrf = teacher.post("/api/auth/login", json={"username": "teacher", "password": PASSWORD}).get_json()["csrf_token"]
@@ -524,7 +396,7 @@ def test_in_an_online_lesson_the_page_sends_heartbeats_and_answers_a_spot_check(
         # ... and credited: the time from the check-in to the passed spot check, less the span the
         # page reported itself hidden, is online time in the trainee's ledger.
         ledger = teacher.get(f"/api/enrollments/{live['enrollment']}/ledger").get_json()
-        [online] = [l for l in ledger["lessons"] if l["lesson_id"] == live["online"]]
+        [online] = [row for row in ledger["lessons"] if row["lesson_id"] == live["online"]]
         assert online["credited_minutes"] > 0, online
         assert page.problems == []
     finally:
@@ -609,7 +481,7 @@ def test_check_in_then_check_out_from_the_same_phone(app, live, server, playwrig
 
     from playwright.sync_api import expect
 
-    from tests.checkin.conftest import seed_for
+    from tests.factories import seed_for
 
     first = camera_browser(playwright, fake_camera)
     try:

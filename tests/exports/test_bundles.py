@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from server.cli import main
 from server.exports import bundle, signing
-from tests.exports.conftest import add_attendance, export
+from tests.factories import add_attendance, export
 
 
 def _flip_one_byte(data: bytes, name: str) -> bytes:

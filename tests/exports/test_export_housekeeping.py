@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 
 from server.exports import housekeeping
 from server.models import ExportJob, Seal
-from tests.exports.conftest import add_attendance, export
+from tests.factories import PASSWORD, add_attendance, export
 
 REPO = Path(__file__).resolve().parents[2]
 KEEP = timedelta(days=7)
@@ -214,7 +214,6 @@ def test_a_server_stopped_gracefully_finishes_its_running_export_before_the_work
 
     from policies.identity import resident_id_check_digit
     from server.models import Enrollment, Trainee
-    from tests.api.conftest import PASSWORD
     from tests.served import start
 
     y = worlds["yubei"]

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from sqlalchemy import text
 
 from server.models import Seal
-from tests.exports.conftest import add_attendance, download, export, wait_for
+from tests.factories import add_attendance, download, export, wait_for
 
 
 def _zip(data: bytes) -> zipfile.ZipFile:
@@ -75,7 +75,7 @@ def test_subsidy_decisions_carry_every_reason_with_its_clause_and_never_show_an_
     _, data = export(login("yubei-admin"), y.class_id)
     rows = _csv(_zip(data), f"class{y.class_id}-subsidy_decisions.csv")
     header, row = rows[0], rows[1]
-    d = dict(zip(header, row))
+    d = dict(zip(header, row, strict=True))
     assert d["核定结论"] == "不符合"  # 3.75 学时 of 160
     assert "[cq" in d["理由（条款）"] and "hours_short" in d["理由（条款）"]
     assert d["补贴金额（元）"] == "—"

@@ -10,8 +10,7 @@ import pypdfium2 as pdfium
 
 from recognition import RecognitionSettings, enroll
 from recognition.testing import FakeFace, FakeRecognizer, fake_photo
-from tests.api.conftest import post_multipart
-from tests.exports.conftest import add_attendance, export
+from tests.factories import add_attendance, export, post_multipart
 
 FAKE = FakeRecognizer()
 

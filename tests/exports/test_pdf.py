@@ -17,7 +17,7 @@ import pytest
 
 from server.exports import bundle, signing
 from server.exports import pdf as pdfmod
-from tests.exports.conftest import add_attendance, export
+from tests.factories import add_attendance, export
 
 SCALE = 4
 
@@ -181,7 +181,7 @@ def test_a_large_class_prints_its_attendance_in_parts_each_a_complete_pdf(tmp_pa
                                        "class9-attendance-part-003.pdf"]
     assert not (tmp_path / "class9-attendance.pdf").exists()
     seen: list[str] = []
-    for k, (path, first, last) in enumerate(zip(files, (1, 4, 7), (3, 6, 7)), start=1):
+    for k, (path, first, last) in enumerate(zip(files, (1, 4, 7), (3, 6, 7), strict=True), start=1):
         pages = _pages_text(path)
         # Three tables (lesson columns 1-12, 13-14, the totals), each fits a page at this size.
         assert len(pages) == 3

@@ -9,7 +9,7 @@ import zipfile
 from datetime import UTC, date, datetime
 
 from server.models import Enrollment, Seal, TrainingClass
-from tests.exports.conftest import export
+from tests.factories import export
 
 
 def decision(api, class_id: int) -> dict:
@@ -18,7 +18,7 @@ def decision(api, class_id: int) -> dict:
     raw = zipfile.ZipFile(io.BytesIO(data)).read(f"class{class_id}-subsidy_decisions.csv")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
     assert len(rows) == 2, rows
-    return dict(zip(rows[0], rows[1]))
+    return dict(zip(rows[0], rows[1], strict=True))
 
 
 def second_class(session, world, starts_on: date) -> int:

@@ -19,14 +19,14 @@ def test_eight_threads_encoding_at_once_get_the_same_encodings_as_one_thread(fac
     recognizer = DlibRecognizer()
     images = [load_image((faces_dir / "images" / "face_recognition" / p).read_bytes()).rgb for p in PHOTOS]
     boxes = [recognizer.detect(img, 1)[0] for img in images]
-    serial = [recognizer.encode(img, box) for img, box in zip(images, boxes)]
+    serial = [recognizer.encode(img, box) for img, box in zip(images, boxes, strict=True)]
     results: dict[tuple[int, int], np.ndarray] = {}
     errors: list[BaseException] = []
 
     def work(t: int) -> None:
         try:
             for rep in range(3):
-                for i, (img, box) in enumerate(zip(images, boxes)):
+                for i, (img, box) in enumerate(zip(images, boxes, strict=True)):
                     assert recognizer.detect(img, 0) is not None
                     recognizer.landmarks(img, box)
                     results[(t, rep * 10 + i)] = recognizer.encode(img, box)
@@ -40,5 +40,5 @@ def test_eight_threads_encoding_at_once_get_the_same_encodings_as_one_thread(fac
         t.join()
     assert errors == []
     assert len(results) == 8 * 3 * len(PHOTOS)
-    for (t, k), enc in results.items():
+    for (_thread, k), enc in results.items():
         assert np.allclose(enc, serial[k % 10], atol=1e-6)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.conftest import login, worlds  # noqa: F401 (fixtures)
-
 
 @pytest.mark.parametrize("username", ["yubei-supervisor", "city", "yubei-teacher", "yubei-admin", "admin"])
 def test_every_watching_role_gets_the_dashboard(worlds, login, username):

@@ -14,12 +14,11 @@ import pytest
 
 from policies.identity import resident_id_check_digit
 from tests.browser import chromium_or_skip, serve
-from tests.conftest import _faces_dir
+from tests.factories import PASSWORD, faces_dir_path
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run", "--lang=zh-CN"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-PASSWORD = "correct-horse-9"
 
 
 def _blank_png() -> bytes:
@@ -191,7 +190,7 @@ def test_an_institution_admin_plans_files_and_enrols_through_the_pages(live_serv
     page.click("#face-form button[type=submit]")
     expect(page.locator("#face-form .form-error")).to_contain_text("照片未通过质量检查")
     expect(page.locator("#face-form .form-error")).to_contain_text("未检测到人脸")
-    photo = _faces_dir() / "images" / "face_recognition" / "ex_obama.jpg"
+    photo = faces_dir_path() / "images" / "face_recognition" / "ex_obama.jpg"
     if photo.exists():
         page.set_input_files("#face-form input[name=photos]", str(photo))
         page.click("#face-form button[type=submit]")

@@ -38,7 +38,7 @@ def _check_shape(result, lesson, now):
     horizon = min(lesson.end, now)
     # Sorted, disjoint, non-empty, inside the lesson and not past now.
     assert all(iv.start < iv.end for iv in ivs)
-    assert all(a.end < b.start for a, b in zip(ivs, ivs[1:]))
+    assert all(a.end < b.start for a, b in zip(ivs, ivs[1:], strict=False))
     assert all(lesson.start <= iv.start and iv.end <= horizon for iv in ivs)
     assert result.credited_seconds <= (lesson.end - lesson.start).total_seconds()
     # Every moment of the lesson up to now is either credited or uncredited with a reason, once.
@@ -46,7 +46,7 @@ def _check_shape(result, lesson, now):
                     + [(u.start, u.end) for u in result.uncredited if u.reason.code != "outside_lesson_time"])
     if horizon > lesson.start:
         assert inside[0][0] == lesson.start and inside[-1][1] == horizon
-        assert all(a[1] == b[0] for a, b in zip(inside, inside[1:]))
+        assert all(a[1] == b[0] for a, b in zip(inside, inside[1:], strict=False))
     else:
         assert inside == []
     outside = [u for u in result.uncredited if u.reason.code == "outside_lesson_time"]

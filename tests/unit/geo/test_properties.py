@@ -66,11 +66,11 @@ def star_polygons(draw):
     centre = (draw(lat_cn), draw(lon_cn))
     n = draw(st.integers(3, 9))
     angles = sorted(draw(st.lists(st.floats(0, 360, exclude_max=True), min_size=n, max_size=n, unique=True)))
-    gaps = [b - a for a, b in zip(angles, angles[1:] + [angles[0] + 360])]
+    gaps = [b - a for a, b in zip(angles, angles[1:] + [angles[0] + 360], strict=True)]
     if min(gaps) < 5 or max(gaps) > 150:  # keep the centre in the kernel: a simple outline
         angles = [i * 360 / n for i in range(n)]
     radii = draw(st.lists(st.floats(30, 800), min_size=n, max_size=n))
-    points = tuple(geodesic.direct(*centre, a, r) for a, r in zip(angles, radii))
+    points = tuple(geodesic.direct(*centre, a, r) for a, r in zip(angles, radii, strict=True))
     return centre, Polygon(points, draw(datums))
 
 
@@ -78,7 +78,7 @@ def _inside_ring(polygon: Polygon, lat: float, lon: float) -> bool:
     """Plain ray casting in degrees: an independent judge at this scale for points not near edges."""
     inside = False
     pts = polygon.points
-    for (y1, x1), (y2, x2) in zip(pts, pts[1:] + pts[:1]):
+    for (y1, x1), (y2, x2) in zip(pts, pts[1:] + pts[:1], strict=True):
         if (y1 > lat) != (y2 > lat) and lon < x1 + (lat - y1) * (x2 - x1) / (y2 - y1):
             inside = not inside
     return inside

@@ -36,7 +36,7 @@ def challenge(*steps: str) -> Challenge:
 def burst(yaws, ears=None, identity="alice") -> list[bytes]:
     """Fake frames: yaw > 0 is the nose towards the image's right (the trainee's own left)."""
     ears = ears or [0.3] * len(yaws)
-    return [fake_photo(FakeFace(identity, yaw=y, ear=e), seed=i) for i, (y, e) in enumerate(zip(yaws, ears))]
+    return [fake_photo(FakeFace(identity, yaw=y, ear=e), seed=i) for i, (y, e) in enumerate(zip(yaws, ears, strict=True))]
 
 
 LEFT_THEN_RIGHT = [0.0, 0.0, 0.2, 0.35, 0.2, 0.0, -0.2, -0.35, -0.2, 0.0]
@@ -70,9 +70,9 @@ def test_challenges_vary_with_the_rng():
 def test_no_step_repeats_and_turns_alternate(seed, steps):
     c = new_challenge(random.Random(seed), NOW, replace(SETTINGS, challenge_steps=steps))
     assert len(c.steps) == steps
-    assert all(a != b for a, b in zip(c.steps, c.steps[1:]))
+    assert all(a != b for a, b in zip(c.steps, c.steps[1:], strict=False))
     turns = [s for s in c.steps if s in TURNS]
-    assert all(a != b for a, b in zip(turns, turns[1:]))
+    assert all(a != b for a, b in zip(turns, turns[1:], strict=False))
 
 
 def test_a_naive_clock_is_refused():

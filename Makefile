@@ -8,7 +8,7 @@ UV := .uv/bin/uv
 VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: demo test setup bench clean
+.PHONY: demo test lint setup bench clean
 
 $(UV):
 	$(PYTHON) -m venv .uv
@@ -26,6 +26,11 @@ demo: setup
 test: setup
 	$(VENV)/bin/python -m tests.setup_browser
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# ruff and mypy (strict on policies/ and recognition/, default on server/): CI runs this before the tests.
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy policies recognition server
 
 clean:
 	rm -rf .uv $(VENV) .pytest_cache

@@ -522,23 +522,37 @@ def seed_for(steps: tuple[str, ...]) -> int:
     raise AssertionError(f"no seed gives {steps}")
 
 
+def yubei_institution(session):
+    """Chongqing, its city, the 渝北区 district and one institution there: the smallest world a class needs."""
+    from server.models import City, District, Institution, Region
+
+    session.add(Region(code="cq", name="重庆市"))
+    city = City(region_code="cq", adcode="500000", name="重庆市")
+    session.add(city)
+    session.flush()
+    district = District(city_id=city.id, adcode="500112", name="渝北区")
+    session.add(district)
+    session.flush()
+    inst = Institution(name="学校", uscc="91500112MA5U7XK8QL", legal_representative="x", address="x", region_code="cq",
+                       district_id=district.id)
+    session.add(inst)
+    session.flush()
+    return district, inst
+
+
 def build_live_world(app, session, template, recognizer) -> dict:
     """A class with an offline lesson in progress at a GCJ-02 venue, and an online lesson in
     progress too; Miranda (`template`) enrolled, consented, face enrolled, phone bound; the app's
     challenges seeded to ask for STEPS and its face work done in-process with `recognizer`."""
     from server.adapters.passwords import hash_password
     from server.models import (
-        City,
         Consent,
-        District,
         Enrollment,
         FaceTemplate,
-        Institution,
         Lesson,
         LessonContent,
         LessonMode,
         Level,
-        Region,
         Role,
         Trainee,
         TrainingClass,
@@ -553,17 +567,7 @@ def build_live_world(app, session, template, recognizer) -> dict:
     app.extensions["hourproof_recognizer"] = lambda: recognizer
     app.extensions["hourproof_face_pool"] = None  # face work in-process, with the recognizer above
     now = datetime.now(UTC)
-    session.add(Region(code="cq", name="重庆市"))
-    city = City(region_code="cq", adcode="500000", name="重庆市")
-    session.add(city)
-    session.flush()
-    d = District(city_id=city.id, adcode="500112", name="渝北区")
-    session.add(d)
-    session.flush()
-    inst = Institution(name="学校", uscc="91500112MA5U7XK8QL", legal_representative="x", address="x", region_code="cq",
-                       district_id=d.id)
-    session.add(inst)
-    session.flush()
+    d, inst = yubei_institution(session)
     venue = Venue(institution_id=inst.id, name="实训中心", address="x", datum="gcj02", fence_kind="circle",
                   centre_lat=VENUE_GCJ[0], centre_lon=VENUE_GCJ[1], radius_m=120, max_accuracy_m=50)
     session.add(venue)

@@ -20,6 +20,7 @@ from server.extensions import make_engine
 from server.models import JobStatus
 from server.scheduler import jobs
 from server.scheduler.lock import FileLock, PostgresAdvisoryLock, lock_for
+from tests.factories import yubei_institution
 
 HOURPROOF = str(Path(sys.executable).with_name("hourproof"))
 
@@ -186,19 +187,9 @@ def test_jobs_started_together_all_succeed_each_waiting_its_turn_to_write(app, s
     import threading
     from datetime import date, timedelta
 
-    from server.models import City, ClassStatus, District, Funding, Institution, Level, Region, TrainingClass
+    from server.models import ClassStatus, Funding, Level, TrainingClass
 
-    session.add(Region(code="cq", name="重庆市"))
-    city = City(region_code="cq", adcode="500000", name="重庆市")
-    session.add(city)
-    session.flush()
-    district = District(city_id=city.id, adcode="500112", name="渝北区")
-    session.add(district)
-    session.flush()
-    inst = Institution(name="学校", uscc="91500112MA5U7XK8QL", legal_representative="x", address="x", region_code="cq",
-                       district_id=district.id)
-    session.add(inst)
-    session.flush()
+    district, inst = yubei_institution(session)
     today = date.today()
     for i in range(20):  # enough duties that the deadline job writes for a while
         session.add(TrainingClass(institution_id=inst.id, region_code="cq", district_id=district.id, name=f"自费班 {i}",

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from server.adapters.filestore import EvidenceStore
 from server.errors import ApiError
 from server.exports.data import latest_assessments
-from server.exports.service import PHOTO_UPLOADERS, RECORDERS
 from server.models import (
     AssessmentResult,
     Certificate,
@@ -27,8 +26,9 @@ from server.models import (
     LessonMode,
     TrainingClass,
 )
+from server.permissions import Capability
 from server.services import audit
-from server.services.scope import Actor, require_role, visible_class
+from server.services.scope import Actor, require, visible_class
 
 
 def _writable_enrollment(session: Session, actor: Actor, enrollment_id: int) -> tuple[Enrollment, TrainingClass]:
@@ -39,7 +39,7 @@ def _writable_enrollment(session: Session, actor: Actor, enrollment_id: int) -> 
         cls = visible_class(session, actor, e.class_id)
     except ApiError:
         raise ApiError(404, "enrollment_not_found", f"报名记录 {enrollment_id} 不存在") from None
-    require_role(actor, RECORDERS)
+    require(actor, Capability.RECORD_RESULTS)
     return e, cls
 
 
@@ -95,7 +95,7 @@ def upload_group_photo(session: Session, actor: Actor, lesson_id: int, photo: by
         cls = visible_class(session, actor, lesson.class_id)
     except ApiError:
         raise ApiError(404, "lesson_not_found", f"课次 {lesson_id} 不存在") from None
-    require_role(actor, PHOTO_UPLOADERS)
+    require(actor, Capability.UPLOAD_GROUP_PHOTOS)
     if lesson.mode is not LessonMode.offline:
         raise ApiError(422, "not_offline", "合影只用于线下课次")
     if not photo:

@@ -105,7 +105,7 @@ ClassBuilder = Callable[[ClassExport], Built]
 class ClassKind:
     name: str
     build: ClassBuilder
-    #: A sealing export fixes the hours a subsidy is paid on, so fewer roles may run it (service.SEALERS)
+    #: A sealing export fixes the hours a subsidy is paid on, so fewer roles may run it (Capability.SEAL_SUBSIDIES)
     seals: bool = False
 
 

@@ -25,17 +25,12 @@ from server.exports import bundle, housekeeping, kinds, signing
 from server.exports.data import ClassData, local
 from server.exports.kinds import Built, Progress
 from server.models import District, ExportJob, Role, Seal, TrainingClass
-from server.permissions import Capability, roles_for
+from server.permissions import Capability
 from server.services import audit, chain
-from server.services.scope import Actor, classes_query, require_role, visible_class
+from server.services.scope import Actor, classes_query, require, visible_class
 
 log = logging.getLogger(__name__)
 
-EXPORTERS = roles_for(Capability.EXPORT_CLASSES)
-SEALERS = roles_for(Capability.SEAL_SUBSIDIES)
-DISTRICT_EXPORTERS = roles_for(Capability.EXPORT_DISTRICTS)
-RECORDERS = roles_for(Capability.RECORD_RESULTS)
-PHOTO_UPLOADERS = roles_for(Capability.UPLOAD_GROUP_PHOTOS)
 FORMATS = {"xlsx", "csv", "pdf"}
 
 
@@ -74,7 +69,7 @@ def export_class(session: Session, actor: Actor, class_id: int, kind: str, out: 
     formats = set(formats or FORMATS)
     _snapshot(session)
     cls = visible_class(session, actor, class_id)
-    require_role(actor, SEALERS if what.seals else EXPORTERS)
+    require(actor, Capability.SEAL_SUBSIDIES if what.seals else Capability.EXPORT_CLASSES)
     seq, digest = chain.head_of(session, cls.id)
     data = ClassData(session, cls, now)
     prev = latest_seal(session, cls.id)
@@ -122,7 +117,7 @@ def seal_class(session: Session, actor: Actor, class_id: int, result: ExportResu
 def visible_district(session: Session, actor: Actor, district_id: int | None) -> District:
     """The district, if the actor may export it; else 404 (no district id at all, too), which does
     not tell a district that exists from one that is not the actor's to see."""
-    require_role(actor, DISTRICT_EXPORTERS)
+    require(actor, Capability.EXPORT_DISTRICTS)
     d = session.get(District, district_id)
     if d is None or not (actor.role is Role.admin or (actor.role is Role.district_supervisor and actor.district_id == d.id)
                          or (actor.role is Role.city_reviewer and actor.city_id == d.city_id)):
@@ -177,7 +172,7 @@ def create_job(session: Session, actor: Actor, *, kind: str, class_id: int | Non
     if class_id is not None:
         what = kinds.class_kind(kind)
         visible_class(session, actor, class_id)
-        require_role(actor, SEALERS if what.seals else EXPORTERS)
+        require(actor, Capability.SEAL_SUBSIDIES if what.seals else Capability.EXPORT_CLASSES)
     else:
         visible_district(session, actor, district_id)
     job = ExportJob(kind=kind, class_id=class_id, district_id=district_id, requested_by_id=actor.user_id,
@@ -209,7 +204,7 @@ def visible_job(session: Session, actor: Actor, job_id: int) -> ExportJob:
             raise ApiError(404, "export_not_found", "")
         if job.class_id is not None:
             visible_class(session, actor, job.class_id)
-            require_role(actor, EXPORTERS)
+            require(actor, Capability.EXPORT_CLASSES)
         else:
             visible_district(session, actor, job.district_id)
     except ApiError:

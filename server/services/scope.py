@@ -3,7 +3,6 @@ through these filters, so scoping is one piece of code, not a check repeated in 
 Out of scope means "not found" (404): we do not confirm that another district's class exists."""
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import Select, exists, false, select
@@ -137,11 +136,4 @@ def trainee_lesson(session: Session, actor: Actor, lesson_id: int) -> tuple[Less
 def require(actor: Actor, capability: Capability) -> None:
     """403 unless the actor's role holds `capability` (server/permissions.py)."""
     if not allows(actor.role, capability):
-        raise ApiError(403, "forbidden", "您的角色无权执行此操作")
-
-
-def require_role(actor: Actor, roles: Collection[Role]) -> None:
-    """403 unless the actor's role is one of `roles`, a set read from server/permissions.py
-    (`roles_for`); prefer `require(actor, capability)`."""
-    if actor.role not in roles:
         raise ApiError(403, "forbidden", "您的角色无权执行此操作")

@@ -9,12 +9,25 @@ No Flask, no database, no logging of image bytes or encodings. The check-in serv
 - ``new_challenge(rng, now, settings) -> Challenge``
 - ``check_liveness(frames, challenge, template, recognizer, settings, now) -> LivenessResult``
 - ``match_group_photo(photo, roster, recognizer, settings) -> GroupMatch``
+- ``decide(distance, settings) -> IdentityDecision`` (accept / review / refuse) and
+  ``check_roster(probe, claimed, others, settings) -> RosterCheck`` (1:N against a class)
 
 with ``recognizer`` a ``Recognizer`` (``DlibRecognizer()`` in production, a fake in unit tests) and
 ``settings`` a ``RecognitionSettings``. Every decision has ``reasons: tuple[Reason, ...]``.
 """
 from recognition.faces import Box, DlibRecognizer, Recognizer, eye_aspect_ratio, yaw_ratio
 from recognition.group import GroupFace, GroupMatch, match_group_photo
+from recognition.identity import (
+    ACCEPT,
+    REFUSE,
+    REVIEW,
+    IdentityDecision,
+    Neighbour,
+    RosterCheck,
+    check_roster,
+    decide,
+    fuse,
+)
 from recognition.images import ImageError, LoadedImage, dhash, from_array, hamming, load_image
 from recognition.liveness import (
     BLINK,
@@ -33,6 +46,7 @@ from recognition.reasons import MESSAGES, Reason
 from recognition.settings import RecognitionSettings
 
 __all__ = [
+    "ACCEPT", "REFUSE", "REVIEW", "IdentityDecision", "Neighbour", "RosterCheck", "check_roster", "decide", "fuse",
     "BLINK", "STEP_MESSAGES", "TURN_LEFT", "TURN_RIGHT", "Box", "Challenge", "DlibRecognizer", "Enrollment", "Face",
     "FrameObservation", "GroupFace", "GroupMatch", "ImageError", "LivenessResult", "LoadedImage", "MESSAGES", "QualityReport",
     "Reason", "RecognitionSettings", "Recognizer", "Template", "Verification", "assess_quality",

@@ -41,16 +41,22 @@ class GroupMatch:
     model_name: str
     model_version: str
     reasons: tuple[Reason, ...]
+    #: trainees whose face was assigned in the band between ``match_threshold`` and
+    #: ``review_threshold``: neither present nor absent until a person looks at the photo.
+    uncertain: tuple[str, ...] = ()
+    review_threshold: float | None = None
 
     def evidence(self) -> dict[str, Any]:
         """JSON-ready evidence: who was present or absent, each face's box and distance."""
         return {
             "present": list(self.present),
             "absent": list(self.absent),
+            "uncertain": list(self.uncertain),
             "faces": [{"box": [f.box.left, f.box.top, f.box.right, f.box.bottom], "trainee": f.trainee,
                        "distance": None if f.distance is None else round(f.distance, 4)}
                       for f in self.faces],
             "threshold": self.threshold,
+            "review_threshold": self.review_threshold,
             "model_name": self.model_name,
             "model_version": self.model_version,
             "reasons": reasons_evidence(self.reasons),
@@ -135,10 +141,11 @@ def match_group_photo(photo: bytes | LoadedImage | np.ndarray, roster: Mapping[s
     ids = list(roster)
 
     def result(present: Sequence[str], faces: Sequence[GroupFace], unknown: Sequence[GroupFace],
-               reasons: Sequence[Reason]) -> GroupMatch:
-        absent = tuple(t for t in ids if t not in present)
+               reasons: Sequence[Reason], uncertain: Sequence[str] = ()) -> GroupMatch:
+        absent = tuple(t for t in ids if t not in present and t not in uncertain)
         return GroupMatch(tuple(present), absent, tuple(faces), tuple(unknown), thr,
-                          recognizer.model_name, recognizer.model_version, tuple(reasons))
+                          recognizer.model_name, recognizer.model_version, tuple(reasons),
+                          tuple(uncertain), settings.review_threshold)
 
     try:
         loaded = as_loaded(photo, settings)
@@ -161,7 +168,9 @@ def match_group_photo(photo: bytes | LoadedImage | np.ndarray, roster: Mapping[s
         dist = np.linalg.norm(np.stack(encodings)[:, None, :] - centroids[None, :, :], axis=2)
     else:
         dist = np.zeros((len(boxes), 0))
-    pairs = dict(best_matches(dist, thr))
+    # Assigned under the loose threshold (so a face in the review band still claims its trainee
+    # and cannot be given to a look-alike), present only under the strict one.
+    pairs = dict(best_matches(dist, settings.review_threshold))
     faces: list[GroupFace] = []
     for f, box in enumerate(boxes):
         if f in pairs:
@@ -169,6 +178,7 @@ def match_group_photo(photo: bytes | LoadedImage | np.ndarray, roster: Mapping[s
         else:
             nearest = float(dist[f].min()) if dist.shape[1] else None
             faces.append(GroupFace(box, None, nearest))
-    present = [t for t in ids if any(face.trainee == t for face in faces)]
+    present = [t for t in ids if any(face.trainee == t and (face.distance or 0.0) < thr for face in faces)]
+    uncertain = [t for t in ids if t not in present and any(face.trainee == t for face in faces)]
     unknown = [face for face in faces if face.trainee is None]
-    return result(present, faces, unknown, reasons)
+    return result(present, faces, unknown, reasons, uncertain)

@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from recognition.faces import Recognizer
+from recognition.identity import IdentityDecision, decide
 from recognition.images import LoadedImage
 from recognition.quality import QualityReport, assess_quality
 from recognition.reasons import Reason, reason, reasons_evidence
@@ -111,6 +112,8 @@ class Verification:
     model_version: str
     reasons: tuple[Reason, ...]
     quality: QualityReport | None
+    #: the three-way decision (None when no distance could be measured); ``matched`` is its ACCEPT
+    identity: IdentityDecision | None = None
 
     def evidence(self) -> dict[str, Any]:
         """JSON-ready evidence for the check-in record: the decision, distance, threshold,
@@ -120,6 +123,7 @@ class Verification:
             "matched": self.matched,
             "distance": None if self.distance is None else round(self.distance, 4),
             "threshold": self.threshold,
+            "identity": None if self.identity is None else self.identity.evidence(),
             "model_name": self.model_name,
             "model_version": self.model_version,
             "reasons": reasons_evidence(self.reasons),
@@ -139,11 +143,12 @@ def enroll(photos: Sequence[bytes | LoadedImage | np.ndarray], recognizer: Recog
            settings: RecognitionSettings | None = None) -> Enrollment:
     """Build a template from 1-5 photos of one person.
 
-    Every photo must pass the quality gate, and every two photos must agree (distance under the
-    match threshold): a template mixing two people would let both of them check in.
+    Every photo must pass the quality gate, and every two photos must agree (distance under
+    ``review_threshold``, the loose one: photos taken in one sitting agree well under it, and
+    two people rarely do): a template mixing two people would let both of them check in.
     """
     settings = settings or RecognitionSettings()
-    thr = settings.match_threshold
+    thr = settings.review_threshold
     if not settings.enroll_min_photos <= len(photos) <= settings.enroll_max_photos:
         return Enrollment(False, None, (reason("wrong_photo_count", f"{len(photos)} photos"),), (), None, thr)
     reports = tuple(assess_quality(p, recognizer, settings) for p in photos)
@@ -167,15 +172,15 @@ def enroll(photos: Sequence[bytes | LoadedImage | np.ndarray], recognizer: Recog
 def verify(photo: bytes | LoadedImage | np.ndarray, template: Template, recognizer: Recognizer,
            settings: RecognitionSettings | None = None) -> Verification:
     """Compare the one face in ``photo`` with ``template``: matched if the photo passes the
-    quality gate and the distance is under ``settings.match_threshold``. Never raises for a bad
-    photo: it fails closed with the reason."""
+    quality gate and the distance is under ``settings.match_threshold``; ``identity`` tells a
+    refusal from the review band. Never raises for a bad photo: it fails closed with the reason."""
     settings = settings or RecognitionSettings()
     thr = settings.match_threshold
 
     def result(matched: bool, distance: float | None, reasons: tuple[Reason, ...],
-               quality: QualityReport | None) -> Verification:
+               quality: QualityReport | None, identity: IdentityDecision | None = None) -> Verification:
         return Verification(matched, distance, thr, recognizer.model_name, recognizer.model_version,
-                            reasons, quality)
+                            reasons, quality, identity)
 
     if (template.model_name, template.model_version) != (recognizer.model_name, recognizer.model_version):
         return result(False, None, (reason(
@@ -186,7 +191,5 @@ def verify(photo: bytes | LoadedImage | np.ndarray, template: Template, recogniz
     if not quality.ok:
         return result(False, None, quality.reasons, quality)
     encoding = recognizer.encode(quality.image.rgb, quality.face.box)  # type: ignore[union-attr]
-    distance = template.distance(encoding)
-    if distance < thr:
-        return result(True, distance, (reason("matched", f"distance {distance:.3f} < {thr:.3f}"),), quality)
-    return result(False, distance, (reason("face_mismatch", f"distance {distance:.3f} >= {thr:.3f}"),), quality)
+    decision = decide(template.distance(encoding), settings)
+    return result(decision.accepted, decision.distance, decision.reasons, quality, decision)

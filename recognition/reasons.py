@@ -31,6 +31,10 @@ MESSAGES: dict[str, str] = {
     "photos_disagree": "几张照片中的人脸不一致，请全部使用本人照片",
     "model_mismatch": "人脸模板版本与当前识别模型不一致，请重新采集人脸",
     "face_mismatch": "人脸与登记照片不一致，请本人签到",
+    "face_uncertain": "人脸与登记照片相似度不足以自动确认，本次记录将由人工复核",
+    "face_closer_to_other": "人脸与本账号登记的人脸不符，请本人用自己的账号签到",
+    "face_near_other": "人脸与其他已登记学员也很相似，本次记录将由人工复核",
+    "identity_changed_in_burst": "动作过程中出现了不同的人脸，请本人独自完成全部动作",
     "matched": "人脸核验通过",
     # liveness
     "challenge_expired": "动作验证已超时，请重新开始",

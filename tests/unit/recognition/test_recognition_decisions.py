@@ -121,12 +121,13 @@ def test_the_same_person_verifies_with_distance_threshold_and_model(alice):
     assert (result.threshold, result.model_name, result.model_version) == (SETTINGS.match_threshold, "fake", "1")
 
 
-def test_the_threshold_is_the_settings_value_on_both_sides_of_it(alice):
-    thr = SETTINGS.match_threshold
-    just_in = verify(fake_photo(FakeFace("alice", offset=thr - 0.01)), alice, FAKE, SETTINGS)
-    just_out = verify(fake_photo(FakeFace("alice", offset=thr + 0.01)), alice, FAKE, SETTINGS)
-    assert just_in.matched and not just_out.matched
-    assert codes(just_out) == ["face_mismatch"]
+def test_the_two_thresholds_split_accept_review_and_refuse_on_both_sides_of_each(alice):
+    lo, hi = SETTINGS.match_threshold, SETTINGS.review_threshold
+    outcomes = [verify(fake_photo(FakeFace("alice", offset=d)), alice, FAKE, SETTINGS)
+                for d in (lo - 0.01, lo + 0.01, hi - 0.01, hi + 0.01)]
+    assert [r.matched for r in outcomes] == [True, False, False, False]
+    assert [r.identity.outcome for r in outcomes if r.identity] == ["accept", "review", "review", "refuse"]
+    assert [codes(r) for r in outcomes] == [["matched"], ["face_uncertain"], ["face_uncertain"], ["face_mismatch"]]
 
 
 def test_someone_else_does_not_verify(alice):

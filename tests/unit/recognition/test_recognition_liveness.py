@@ -86,7 +86,8 @@ def test_a_burst_with_the_asked_turns_in_the_asked_order_passes(alice):
     result = check_liveness(burst(LEFT_THEN_RIGHT), challenge(L, R), alice, FAKE, SETTINGS, now=NOW)
     assert result.passed, result.reasons
     assert result.events == (L, R) and codes(result) == ["liveness_passed"]
-    assert result.matched_frames == 2 and result.threshold == SETTINGS.match_threshold
+    assert result.encoded_frames == result.matched_frames >= SETTINGS.liveness_min_encoded_frames
+    assert result.threshold == SETTINGS.match_threshold and result.identity and result.identity.outcome == "accept"
 
 
 def test_the_same_turns_in_the_opposite_order_fail(alice):
@@ -149,11 +150,40 @@ def test_the_asked_motions_by_someone_else_fail_on_identity(alice):
     assert result.best_distance > SETTINGS.match_threshold
 
 
-def test_only_a_few_frames_are_encoded(alice):
+def test_every_frame_that_carries_a_motion_is_encoded_and_no_gap_is_wider_than_the_setting(alice):
     result = check_liveness(burst(LEFT_THEN_RIGHT), challenge(L, R), alice, FAKE, SETTINGS, now=NOW)
-    encoded = [f for f in result.frames if f.distance is not None]
-    assert len(encoded) == SETTINGS.liveness_min_matched_frames
-    assert all(abs(f.yaw) < 0.01 for f in encoded)  # the most frontal ones
+    encoded = [f.index for f in result.frames if f.distance is not None]
+    turned = [i for i, y in enumerate(LEFT_THEN_RIGHT) if abs(y) >= SETTINGS.turn_yaw]
+    assert set(turned) <= set(encoded)
+    assert max(b - a for a, b in zip(encoded, encoded[1:], strict=False)) <= SETTINGS.liveness_encode_gap
+
+
+def test_a_burst_whose_turns_are_performed_by_another_person_is_refused(alice):
+    """The trainee holds still for the frontal frames; a friend performs every turn."""
+    faces = [FakeFace("alice" if abs(y) < SETTINGS.turn_yaw else "mallory", yaw=y, ear=0.3) for y in LEFT_THEN_RIGHT]
+    frames = [fake_photo(f, seed=i) for i, f in enumerate(faces)]
+    result = check_liveness(frames, challenge(L, R), alice, FAKE, SETTINGS, now=NOW)
+    assert not result.passed and "identity_changed_in_burst" in codes(result)
+    # without the whole-burst check the frontal frames alone would have proven "alice"
+    frontal = [f.distance for f in result.frames if f.distance is not None and abs(f.yaw or 0) < SETTINGS.turn_yaw]
+    assert frontal and max(frontal) < SETTINGS.match_threshold
+
+
+def test_a_blink_by_another_person_is_encoded_and_refused(alice):
+    ears = [0.3] * 10
+    ears[5] = 0.05
+    faces = [FakeFace("mallory" if i == 5 else "alice", yaw=0.0, ear=e) for i, e in enumerate(ears)]
+    frames = [fake_photo(f, seed=i) for i, f in enumerate(faces)]
+    result = check_liveness(frames, challenge(BLINK), alice, FAKE, replace(SETTINGS, liveness_strict_turns=False), now=NOW)
+    assert result.frames[5].distance is not None and "identity_changed_in_burst" in codes(result)
+
+
+def test_a_distance_in_the_band_between_the_thresholds_passes_liveness_but_needs_review(alice):
+    middle = (SETTINGS.match_threshold + SETTINGS.review_threshold) / 2
+    frames = [fake_photo(FakeFace("alice", yaw=y, offset=middle), seed=i) for i, y in enumerate(LEFT_THEN_RIGHT)]
+    result = check_liveness(frames, challenge(L, R), alice, FAKE, SETTINGS, now=NOW)
+    assert result.passed and result.needs_review and result.identity and result.identity.outcome == "review"
+    assert result.probe is not None and "probe" not in result.evidence()
 
 
 def test_an_expired_challenge_fails(alice):

@@ -24,7 +24,9 @@ from server.adapters.filestore import EvidenceStore
 from server.errors import ApiError
 from server.models import (
     Challenge,
+    Enrollment,
     Event,
+    FaceTemplate,
     FrameFingerprint,
     Lesson,
     LessonMode,
@@ -65,6 +67,13 @@ class CheckinSettings:
     replay_window: int = 600
     #: Time to answer a spot check.
     spot_check_window: timedelta = timedelta(seconds=60)
+    #: After this many failed face attempts in one lesson, self-service stops for that lesson: the
+    #: trainee goes to the teacher. Without a limit a friend could retry until the one-in-a-
+    #: thousand false accept comes up.
+    max_face_failures: int = 3
+    #: Check-ins this soon after a re-enrolment are flagged for a person (a swapped face would be
+    #: used at once).
+    template_change_review: timedelta = timedelta(days=7)
 
 
 @dataclass
@@ -193,7 +202,7 @@ def submit(session: Session, actor: Actor, lesson_id: int, sub: Submission, now:
     consented = _guard_value(out, clause, "consent", lambda: _consented(session, out, clause, actor))
     face_input = None
     if consented:
-        face_input = _guard_value(out, clause, "face_input", lambda: _face_input(session, out, clause, actor, lesson, sub))
+        face_input = _guard_value(out, clause, "face_input", lambda: _face_input(session, out, clause, actor, lesson, sub, s))
     ids = {"lesson": lesson.id, "class": cls.id, "enrollment": enrollment.id}
     session.rollback()  # end the read transaction before the slow part
 
@@ -255,20 +264,55 @@ class FaceInput:
     steps: tuple[str, ...]
     issued_at: datetime
     expires_at: datetime
+    #: the newest template of every other trainee of the class (trainee id -> template bytes):
+    #: the 1:N a friend's face must lose
+    classmates: dict[int, bytes] = field(default_factory=dict)
+    #: set when the template in force replaced an earlier one: when it was made
+    changed_at: datetime | None = None
+    #: failed face attempts already made in this lesson
+    failures_before: int = 0
+
+#: reasons that mean "the face was not the claimed trainee's" (they count towards the attempt limit)
+FACE_FAILURES = frozenset({"identity_not_confirmed", "identity_changed_in_burst", "face_closer_to_other", "face_mismatch"})
 
 
-def _face_input(session: Session, out: Outcome, clause: str, actor: Actor, lesson: Lesson, sub: Submission) -> FaceInput | None:
+def _face_input(session: Session, out: Outcome, clause: str, actor: Actor, lesson: Lesson, sub: Submission,
+                s: CheckinSettings) -> FaceInput | None:
     """The template and the challenge to judge the motions against; None (with the reason) when
     the face check cannot be run at all. Runs only once consent is known (``_consented``)."""
     template_row = active_template(session, actor.trainee_id)
     if template_row is None:
         out.fail("no_face_template", clause, "您还没有登记人脸，请联系培训机构采集")
         return None
+    failures = _face_failures(session, actor, lesson)
+    if failures >= s.max_face_failures:
+        out.flag("face_attempts_exhausted", clause,
+                 f"本节课人脸核验已 {failures} 次未通过，不能再自助签到：请找授课老师当面核验，本次提交已留存待复核")
+        out.evidence["face_failures_before"] = failures
+        return None
     challenge = session.scalar(select(Challenge).where(Challenge.nonce == sub.nonce))
     if challenge is None or challenge.trainee_id != actor.trainee_id or challenge.lesson_id != lesson.id:
         return None  # the nonce check in the write phase says why
     return FaceInput(template_row.template, template_row.id, challenge.nonce, tuple(challenge.steps),
-                     challenge.issued_at, challenge.expires_at)
+                     challenge.issued_at, challenge.expires_at, _classmates(session, actor, lesson),
+                     template_row.created_at if template_row.replaces_id is not None else None, failures)
+
+
+def _face_failures(session: Session, actor: Actor, lesson: Lesson) -> int:
+    """How many of the trainee's events in this lesson failed on the face (a handful of rows)."""
+    rows = session.scalars(select(Event.reasons).where(Event.trainee_id == actor.trainee_id, Event.lesson_id == lesson.id,
+                                                       Event.verdict == "rejected"))
+    return sum(1 for reasons in rows if any(r.get("code") in FACE_FAILURES for r in reasons or ()))
+
+
+def _classmates(session: Session, actor: Actor, lesson: Lesson) -> dict[int, bytes]:
+    """The newest unerased template of every other trainee enrolled in the lesson's class. Held
+    templates count too: a face somebody tried to enrol is a face to compare with."""
+    newest = (select(FaceTemplate.trainee_id, FaceTemplate.template)
+              .join(Enrollment, (Enrollment.trainee_id == FaceTemplate.trainee_id) & (Enrollment.class_id == lesson.class_id))
+              .where(FaceTemplate.erased_at.is_(None), FaceTemplate.trainee_id != actor.trainee_id)
+              .order_by(FaceTemplate.id))
+    return {trainee_id: template for trainee_id, template in session.execute(newest)}
 
 
 #: what a browser's camera capture encodes to (canvas.toBlob): anything else is not a frame
@@ -393,10 +437,36 @@ def _check_face(out: Outcome, clause: str, face: FaceInput, sub: Submission, now
     else:
         result = recognition.check_liveness(sub.frames, ch, template, ctx.recognizer, ctx.recognition_settings, now)
     out.evidence["face"] = {**result.evidence(), "template_id": face.template_id}
+    if result.probe is not None and face.classmates:
+        # 1:N against the class: a classmate's face on this account is refused even when it is
+        # near enough to the claimed template. Run even when the face already failed, so the
+        # reviewer learns whose face it was; the trainee is told nothing about whom.
+        others = {tid: recognition.Template.from_bytes(raw) for tid, raw in face.classmates.items() if raw}
+        roster = recognition.check_roster(result.probe, template, others, ctx.recognition_settings)
+        out.evidence["face"]["class_1n"] = {**roster.evidence(), "compared": len(others)}
+        if roster.outcome == recognition.REFUSE:
+            out.fail(roster.reasons[0].code, clause, roster.reasons[0].message)
+        elif roster.outcome == recognition.REVIEW and result.passed:
+            out.flag(roster.reasons[0].code, clause, roster.reasons[0].message)
     if not result.passed:
         for r in result.reasons:
             out.fail(r.code, clause, r.message)
+    elif result.needs_review:
+        out.flag("face_uncertain", clause, result.identity.reasons[0].message)
+    _count_failure(out, clause, face, ctx.settings)
+    if not result.passed:
+        return result
+    if face.changed_at is not None and now - face.changed_at < ctx.settings.template_change_review:
+        out.flag("template_recently_changed", clause,
+                 f"人脸模板于 {ctx.settings.template_change_review.days} 天内更换过，本次签到需人工复核")
     return result
+
+
+def _count_failure(out: Outcome, clause: str, face: FaceInput, s: CheckinSettings) -> None:
+    """Say so when this failure was the last self-service attempt of the lesson."""
+    if any(r["code"] in FACE_FAILURES for r in out.reasons) and face.failures_before + 1 >= s.max_face_failures:
+        out.reasons.append({"code": "face_attempts_exhausted", "clause": clause,
+                            "detail": f"本节课人脸核验已 {s.max_face_failures} 次未通过，不能再自助签到，请找授课老师当面核验"})
 
 
 def _check_location(session: Session, out: Outcome, clause: str, actor: Actor, lesson: Lesson, sub: Submission,

@@ -1,13 +1,18 @@
 """Benchmark the face pipeline on a pairs file: accuracy (TAR at fixed FAR, EER, accuracy at the
-configured threshold) and speed (detect, encode, one verification, one 10-frame liveness burst),
-next to face_recognition's own ``face_locations`` + ``face_encodings`` on the same downscaled
-images in the same run.
+configured threshold, the deployed three-way rule) and speed (detect, encode, one verification,
+one 10-frame liveness burst), next to face_recognition's own ``face_locations`` +
+``face_encodings`` on the same downscaled images in the same run.
 
     python -m recognition.bench --pairs ../shared/faces/pairs.csv [--json]
 
 PAIRS.csv has ``path_a,path_b,same`` with paths relative to the CSV's folder. The liveness burst
 is 10 frames of ``video/short_hamilton_clip.mp4`` beside the CSV (or ``--video``), sent as JPEG
 bytes like a phone would. Prints the machine too: figures mean nothing without it.
+
+With ``labels.csv`` beside the CSV (path, identity[, role]; only role ``pair`` is used) it also
+measures what a check-in does rather than single pairs (recognition/calibration.py): the gallery
+protocol (a template from 3 photos, one probe photo) and the fused probe (the probe the mean of 3
+photos, standing in for a burst's fused frames). Without labels those two are skipped, with a note.
 """
 from __future__ import annotations
 
@@ -20,11 +25,13 @@ import platform
 import sys
 import time
 import warnings
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from recognition import (
     Challenge,
@@ -37,7 +44,16 @@ from recognition import (
     load_image,
     verify,
 )
-from recognition.faces import detect_faces
+from recognition.calibration import (
+    equal_error_rate,
+    fused_probe_scores,
+    gallery_scores,
+    pair_scores,
+    tar_at_far,
+    three_way,
+    threshold_for_far,
+)
+from recognition.faces import Recognizer, detect_faces
 from recognition.images import ImageError, downscale
 from recognition.liveness import TURN_LEFT, TURN_RIGHT
 
@@ -50,29 +66,111 @@ def _ms(samples: list[float]) -> dict[str, float | None]:
             "n": len(samples)}
 
 
-def tar_at_far(genuine: np.ndarray, impostor: np.ndarray, far: float) -> tuple[float, float]:
-    """(TAR, threshold) for the largest threshold whose false accept rate is at most ``far``.
-
-    Accept means distance < threshold. Unusable genuine pairs count as rejected (they are in
-    ``genuine`` as +inf)."""
-    imp = np.sort(impostor)
-    allowed = int(np.floor(far * len(imp)))
-    threshold = float(imp[allowed]) if allowed < len(imp) else float("inf")
-    return float(np.mean(genuine < threshold)), threshold
+def _num(value: float, digits: int) -> float | None:
+    """Rounded for the report; None for +inf (a threshold no score reaches), which JSON cannot hold."""
+    return round(value, digits) if np.isfinite(value) else None
 
 
-def equal_error_rate(genuine: np.ndarray, impostor: np.ndarray) -> tuple[float, float]:
-    """(EER, threshold): where the false reject and false accept rates cross."""
-    finite = np.concatenate([genuine[np.isfinite(genuine)], impostor[np.isfinite(impostor)]])
-    candidates = np.unique(np.concatenate([finite, finite + 1e-9]))
-    best = (1.0, 0.0, float("inf"))
-    for t in candidates:
-        frr = float(np.mean(genuine >= t))
-        far = float(np.mean(impostor < t))
-        gap = abs(frr - far)
-        if gap < best[2] or (gap == best[2] and (frr + far) / 2 < best[0]):
-            best = ((frr + far) / 2, float(t), gap)
-    return best[0], best[1]
+def read_pairs(pairs_csv: Path) -> list[tuple[str, str, bool]]:
+    """``path_a,path_b,same`` rows (paths relative to the CSV's folder)."""
+    with open(pairs_csv, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        missing = {"path_a", "path_b", "same"} - set(reader.fieldnames or ())
+        if missing:
+            raise ValueError(f"{pairs_csv}: expected columns path_a,path_b,same; missing {', '.join(sorted(missing))}")
+        pairs = []
+        for r in reader:
+            a, b = (r["path_a"] or "").strip(), (r["path_b"] or "").strip()
+            if not a or not b:
+                raise ValueError(f"{pairs_csv}: line {reader.line_num}: path_a and path_b must both be given")
+            pairs.append((a, b, (r["same"] or "").strip() == "1"))
+        return pairs
+
+
+def read_labels(labels_csv: Path) -> dict[str, str]:
+    """path -> identity from a labels.csv. With a ``role`` column only role ``pair`` rows count:
+    near-duplicates, group photos and detection-only images are not photos of one person to
+    enrol or probe with (../shared/faces/README.md)."""
+    with open(labels_csv, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        missing = {"path", "identity"} - set(reader.fieldnames or ())
+        if missing:
+            raise ValueError(f"{labels_csv}: expected columns path,identity[,role]; missing {', '.join(sorted(missing))}")
+        labels = {}
+        for r in reader:
+            if (r.get("role") or "pair").strip() != "pair":
+                continue
+            path, who = (r["path"] or "").strip(), (r["identity"] or "").strip()
+            if not path or not who:
+                raise ValueError(f"{labels_csv}: line {reader.line_num}: path and identity must both be given")
+            labels[path] = who
+        return labels
+
+
+@dataclass
+class EncodedImages:
+    """What the pipeline made of each image: an encoding, or why there is none."""
+
+    encodings: dict[str, NDArray[np.float64]] = field(default_factory=dict)
+    no_face: list[str] = field(default_factory=list)
+    failed_gate: list[str] = field(default_factory=list)
+    undecodable: list[str] = field(default_factory=list)
+
+    @property
+    def unusable(self) -> list[str]:
+        return sorted(self.no_face + self.failed_gate + self.undecodable)
+
+
+def encode_images(root: Path, paths: list[str], rec: Recognizer, settings: RecognitionSettings, *,
+                  timings: dict[str, list[float]] | None = None, data_of: dict[str, bytes] | None = None) -> EncodedImages:
+    """Each image through the quality gate and, if it passes, encoded, as enrolment and
+    verification do. An image that fails the gate has no encoding (its comparisons score +inf),
+    even when a face was found: the deployed pipeline would not compare it either.
+
+    ``timings`` (the bench): detect and encode are also timed on their own, under "detect" and
+    "encode", which costs one more detection and encoding per image. ``data_of`` keeps the bytes."""
+    out = EncodedImages()
+    for p in paths:
+        data = (root / p).read_bytes()
+        if data_of is not None:
+            data_of[p] = data
+        try:
+            loaded = load_image(data, settings)
+        except ImageError:
+            out.undecodable.append(p)
+            continue
+        if timings is not None:
+            t0 = time.perf_counter()
+            boxes = detect_faces(loaded, rec, settings.detect_max_side, settings.detect_upsample)
+            timings.setdefault("detect", []).append(time.perf_counter() - t0)
+            if boxes:
+                t0 = time.perf_counter()
+                rec.encode(loaded.rgb, boxes[0])
+                timings.setdefault("encode", []).append(time.perf_counter() - t0)
+        report = assess_quality(loaded, rec, settings)
+        if not report.ok or report.face is None:
+            (out.no_face if report.faces_found == 0 else out.failed_gate).append(p)
+            continue
+        out.encodings[p] = np.asarray(rec.encode(loaded.rgb, report.face.box), dtype=np.float64)
+    return out
+
+
+def protocol_figures(genuine: NDArray[np.float64], impostor: NDArray[np.float64],
+                     settings: RecognitionSettings) -> dict[str, Any]:
+    """One protocol's scores at the deployed rule, and at FAR <= 1e-3."""
+    # Unusable probes (quality gate) score +inf and count as refused; a check-in would ask for a
+    # retake instead, so their number is shown apart.
+    figures: dict[str, Any] = {"genuine": int(genuine.size), "impostor": int(impostor.size),
+                               "genuine_unusable": int(np.sum(~np.isfinite(genuine)))}
+    if genuine.size == 0 or impostor.size == 0:
+        return {**figures, "skipped": "no genuine or no impostor probes (too few photos per identity)"}
+    rule = three_way(genuine, impostor, settings.match_threshold, settings.review_threshold)
+    strict = threshold_for_far(genuine, impostor, 1e-3)
+    return {**figures, "far": round(rule.impostor_accepted, 5), "tar": round(rule.genuine_accepted, 4),
+            "tar_at_far_1e-3": round(strict.tar, 4), "threshold_at_far_1e-3": _num(strict.threshold, 4),
+            "review_per_100_honest": round(rule.review_per_100_honest, 1),
+            "refused_per_100_honest": round(rule.refused_per_100_honest, 1),
+            "impostor_review": round(rule.impostor_review, 5)}
 
 
 def _jpeg(rgb: np.ndarray) -> bytes:
@@ -110,41 +208,15 @@ def run(pairs_csv: Path, video: Path | None, repeat: int) -> dict[str, Any]:
         import face_recognition
 
     root = pairs_csv.parent
-    with open(pairs_csv, newline="") as fh:
-        pairs = [(r["path_a"], r["path_b"], r["same"].strip() == "1") for r in csv.DictReader(fh)]
+    pairs = read_pairs(pairs_csv)
     paths = sorted({p for a, b, _ in pairs for p in (a, b)})
 
     # Pass 1: per image, quality gate + encode; detect and encode timed on their own.
-    encodings: dict[str, np.ndarray | None] = {}
     data_of: dict[str, bytes] = {}
-    no_face: list[str] = []
-    failed_gate: list[str] = []
-    undecodable: list[str] = []
-    t_detect: list[float] = []
-    t_encode: list[float] = []
-    for p in paths:
-        data = (root / p).read_bytes()
-        data_of[p] = data
-        try:
-            loaded = load_image(data, settings)
-        except ImageError:
-            undecodable.append(p)
-            encodings[p] = None
-            continue
-        t0 = time.perf_counter()
-        boxes = detect_faces(loaded, rec, settings.detect_max_side, settings.detect_upsample)
-        t_detect.append(time.perf_counter() - t0)
-        if boxes:
-            t0 = time.perf_counter()
-            rec.encode(loaded.rgb, boxes[0])
-            t_encode.append(time.perf_counter() - t0)
-        report = assess_quality(loaded, rec, settings)
-        if not report.ok:
-            (no_face if not boxes else failed_gate).append(p)
-            encodings[p] = None
-            continue
-        assert report.face is not None  # a report that passed has its face
-        encodings[p] = rec.encode(loaded.rgb, report.face.box)
+    timings: dict[str, list[float]] = {"detect": [], "encode": []}
+    images = encode_images(root, paths, rec, settings, timings=timings, data_of=data_of)
+    encodings = images.encodings
+    t_detect, t_encode = timings["detect"], timings["encode"]
 
     # The liveness burst: 10 frames of the clip as JPEG bytes, its person enrolled from the
     # shared images folder beside the video folder.
@@ -164,10 +236,8 @@ def run(pairs_csv: Path, video: Path | None, repeat: int) -> dict[str, Any]:
     # Pass 2: one verification from bytes vs the bare library on the same downscaled image, and
     # every few images one liveness burst plus one verification of a frame of that burst, all
     # interleaved so every figure (and every ratio) sees the same machine state.
-    usable = [p for p in paths if encodings[p] is not None]
-    first = encodings[usable[0]]
-    assert first is not None  # usable images have an encoding
-    template = Template(rec.model_name, rec.model_version, np.stack([first]))
+    usable = [p for p in paths if p in encodings]
+    template = Template(rec.model_name, rec.model_version, np.stack([encodings[usable[0]]]))
     t_verify: list[float] = []
     t_bare: list[float] = []
     t_decode: list[float] = []
@@ -201,20 +271,33 @@ def run(pairs_csv: Path, video: Path | None, repeat: int) -> dict[str, Any]:
                     "passed": result.passed, "events": list(result.events),
                     "encoded_frames": sum(f.distance is not None for f in result.frames)}
 
-    # Accuracy.
-    inf = float("inf")
-    genuine: list[float] = []
-    impostor: list[float] = []
-    for a, b, same in pairs:
-        ea, eb = encodings[a], encodings[b]
-        d = float(np.linalg.norm(ea - eb)) if ea is not None and eb is not None else inf
-        (genuine if same else impostor).append(d)
-    gen, imp = np.array(genuine), np.array(impostor)
+    # Accuracy: 1:1 pairs, then (with labels) what a check-in does: gallery and fused probe.
+    gen, imp = pair_scores(pairs, encodings)
     thr = settings.match_threshold
     tar2, thr2 = tar_at_far(gen, imp, 1e-2)
     tar3, thr3 = tar_at_far(gen, imp, 1e-3)
     eer, eer_thr = equal_error_rate(gen, imp)
     correct = int(np.sum(gen < thr) + np.sum(imp >= thr))
+    rule = three_way(gen, imp, settings.match_threshold, settings.review_threshold)
+    deployed = {"threshold": settings.match_threshold, "review_threshold": settings.review_threshold,
+                "far": round(rule.impostor_accepted, 5), "tar": round(rule.genuine_accepted, 4),
+                "review_per_100_honest": round(rule.review_per_100_honest, 1),
+                "refused_per_100_honest": round(rule.refused_per_100_honest, 1),
+                "impostor_review": round(rule.impostor_review, 5), "genuine_unusable": int(np.sum(~np.isfinite(gen)))}
+    notes: list[str] = []
+    gallery: dict[str, Any] | None = None
+    fused: dict[str, Any] | None = None
+    labels_csv = root / "labels.csv"
+    if labels_csv.exists():
+        # Only images the pairs file lists were encoded; a labelled image outside it is not unusable.
+        listed = set(paths)
+        identity = {p: who for p, who in read_labels(labels_csv).items() if p in listed}
+        gallery = {"enrol_photos": 3, **protocol_figures(*gallery_scores(encodings, identity, 3), settings)}
+        fused = {"fuse": 3, "enrol_photos": 3, **protocol_figures(*fused_probe_scores(encodings, identity, 3, 3), settings)}
+    else:
+        notes.append(f"no {labels_csv.name} beside the pairs file: gallery and fused_probe protocols skipped")
+    gallery_target = (None if gallery is None or "skipped" in gallery
+                      else bool(gallery["tar_at_far_1e-3"] >= 0.97))
 
     detect, encode, verif, bare, live, decode, frame_verif = (_ms(x) for x in (
         t_detect, t_encode, t_verify, t_bare, t_live, t_decode, t_frame_verify))
@@ -225,19 +308,20 @@ def run(pairs_csv: Path, video: Path | None, repeat: int) -> dict[str, Any]:
     return {
         "pairs_file": str(pairs_csv),
         "genuine_pairs": len(gen), "impostor_pairs": len(imp),
-        "images": len(paths), "images_no_face": len(no_face), "images_failed_gate": len(failed_gate),
-        "images_undecodable": len(undecodable),
-        "unusable_images": sorted(no_face + failed_gate + undecodable),
+        "images": len(paths), "images_no_face": len(images.no_face), "images_failed_gate": len(images.failed_gate),
+        "images_undecodable": len(images.undecodable),
+        "unusable_images": images.unusable,
         "model": f"{rec.model_name} {rec.model_version}",
         "configured_threshold": thr,
-        "tar_at_far_1e-2": round(tar2, 4), "threshold_at_far_1e-2": round(thr2, 4),
-        "tar_at_far_1e-3": round(tar3, 4), "threshold_at_far_1e-3": round(thr3, 4),
+        "tar_at_far_1e-2": round(tar2, 4), "threshold_at_far_1e-2": _num(thr2, 4),
+        "tar_at_far_1e-3": round(tar3, 4), "threshold_at_far_1e-3": _num(thr3, 4),
         "eer": round(eer, 4), "eer_threshold": round(eer_thr, 4),
         "accuracy_at_threshold": round(correct / (len(gen) + len(imp)), 4),
         "tar_at_threshold": round(float(np.mean(gen < thr)), 4),
         "far_at_threshold": round(float(np.mean(imp < thr)), 5),
         "genuine_distance_max": round(float(gen[np.isfinite(gen)].max()), 4),
         "impostor_distance_min": round(float(imp[np.isfinite(imp)].min()), 4),
+        "deployed": deployed, "gallery": gallery, "fused_probe": fused, "notes": notes,
         "ms": {"detect": detect, "encode": encode, "decode": decode, "verification": verif,
                "bare_face_recognition": bare, "liveness_burst_10": live,
                "verification_of_one_burst_frame": frame_verif},
@@ -248,7 +332,10 @@ def run(pairs_csv: Path, video: Path | None, repeat: int) -> dict[str, Any]:
                    "liveness_vs_verification_of_one_burst_frame_p50": ratio(live["p50"], frame_verif["p50"])},
         "targets": {"tar_at_far_1e-3_ge_0.99": tar3 >= 0.99,
                     "verification_le_1.15x_bare": bool(verif["p50"] and bare["p50"] and verif["p50"] <= 1.15 * bare["p50"]),
-                    "liveness_le_2.5x_verification": bool(live["p50"] and verif["p50"] and live["p50"] <= 2.5 * verif["p50"])},
+                    "liveness_le_2.5x_verification": bool(live["p50"] and verif["p50"] and live["p50"] <= 2.5 * verif["p50"]),
+                    # None: not measured (no labels). Reported as measured, met or not.
+                    "gallery_far_le_1e-3_at_tar_ge_0.97": gallery_target,
+                    "pairs_far_le_1e-3_at_deployed": bool(rule.impostor_accepted <= 1e-3)},
         "liveness": liveness,
         "machine": {"cpu_count": os.cpu_count(), "python": platform.python_version(),
                     "dlib": dlib.__version__, "face_recognition": _dist_version("face_recognition"),
@@ -281,6 +368,25 @@ def _print_human(r: dict[str, Any]) -> None:
     print(f"at threshold {r['configured_threshold']}: accuracy {r['accuracy_at_threshold']:.4f}, "
           f"TAR {r['tar_at_threshold']:.4f}, FAR {r['far_at_threshold']:.5f}; "
           f"genuine max {r['genuine_distance_max']}, impostor min {r['impostor_distance_min']}")
+    d = r["deployed"]
+    print(f"deployed rule (accept < {d['threshold']}, refuse >= {d['review_threshold']}) on pairs: "
+          f"FAR {d['far']:.5f}, TAR {d['tar']:.4f}; per 100 honest: {d['review_per_100_honest']} to review, "
+          f"{d['refused_per_100_honest']} refused ({d['genuine_unusable']} genuine pairs with an unusable image); "
+          f"impostors to review {d['impostor_review']:.5f}")
+    for key, title in (("gallery", "gallery (template from 3 photos, one probe photo)"),
+                       ("fused_probe", "fused probe (template from 3 photos, probe = mean of 3 photos)")):
+        g = r[key]
+        if g is None:
+            continue
+        if "skipped" in g:
+            print(f"{title}: skipped: {g['skipped']} ({g['genuine']} genuine, {g['impostor']} impostor)")
+            continue
+        print(f"{title}: {g['genuine']} genuine, {g['impostor']} impostor; at the deployed rule FAR {g['far']:.5f}, "
+              f"TAR {g['tar']:.4f}, per 100 honest {g['review_per_100_honest']} to review, "
+              f"{g['refused_per_100_honest']} refused ({g['genuine_unusable']} genuine probes unusable); "
+              f"TAR at FAR<=1e-3 {g['tar_at_far_1e-3']:.4f} (threshold {g['threshold_at_far_1e-3']})")
+    for note in r["notes"]:
+        print("note:", note)
     for name, v in r["ms"].items():
         print(f"{name:>22}: p50 {v['p50']} ms, p95 {v['p95']} ms (n={v['n']})")
     print("ratios:", ", ".join(f"{k} {v}" for k, v in r["ratios"].items()))

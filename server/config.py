@@ -7,14 +7,23 @@ HOURPROOF_DATA_DIR  where the SQLite file, the secret key and evidence files liv
 HOURPROOF_EXPORT_KEEP_DAYS  days a finished export's bundle stays downloadable; default 7
 HOURPROOF_RETENTION_PURGE   1: the daily retention duty also deletes evidence photos past their
                     keeping period (default: it only reports; `hourproof retention --purge` by hand)
+HOURPROOF_MATCH_THRESHOLD   face distance below which a check-in's face is accepted; default
+                    RecognitionSettings.match_threshold (`hourproof faces calibrate` measures it)
+HOURPROOF_REVIEW_THRESHOLD  face distance from which it is refused (between the two: review);
+                    default RecognitionSettings.review_threshold
 """
 from __future__ import annotations
 
+import math
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from recognition import RecognitionSettings
 
 
 def _data_dir(env: dict[str, str]) -> Path:
@@ -85,4 +94,34 @@ def _whole(override: Any, env: dict[str, str], name: str, default: int, minimum:
         raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
     if value < minimum:
         raise ValueError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def recognition_settings(env: Mapping[str, str] | None = None) -> RecognitionSettings:
+    """The face pipeline's settings with this deployment's thresholds: a population other than
+    the one the defaults were calibrated on needs its own (`hourproof faces calibrate`)."""
+    import dataclasses
+
+    from recognition import RecognitionSettings
+
+    env = os.environ if env is None else env
+    defaults = RecognitionSettings()
+    match = _distance(env, "HOURPROOF_MATCH_THRESHOLD", defaults.match_threshold)
+    review = _distance(env, "HOURPROOF_REVIEW_THRESHOLD", defaults.review_threshold)
+    if review < match:
+        # identity.decide() accepts first, so a lower refuse threshold would be silently ignored.
+        raise ValueError(f"HOURPROOF_REVIEW_THRESHOLD ({review}) must be at least HOURPROOF_MATCH_THRESHOLD ({match})")
+    return dataclasses.replace(defaults, match_threshold=match, review_threshold=review)
+
+
+def _distance(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a face distance > 0 (e.g. 0.38), got {raw!r}")
     return value

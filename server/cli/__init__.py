@@ -14,12 +14,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     from server.cli import app as cli_app
+    from server.cli import faces as cli_faces
     from server.cli import policy as cli_policy
     from server.cli import retention as cli_retention
 
     cli_policy.add_commands(sub)
     cli_app.add_commands(sub)
     cli_retention.add_commands(sub)
+    cli_faces.add_commands(sub)
     return parser
 
 

@@ -1,46 +1,53 @@
-"""The benchmark's figures: its metric functions, and one small run end to end."""
+"""The benchmark run end to end on a few real images (its metrics are recognition.calibration's,
+tested in tests/unit/recognition/test_calibration.py)."""
 from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 
-from recognition import bench
+from recognition import RecognitionSettings, bench
 
 pytestmark = pytest.mark.slow
 
 
-def test_tar_at_far_picks_the_threshold_that_lets_at_most_that_share_of_impostors_in():
-    impostor = np.linspace(0.5, 1.5, 1000)
-    genuine = np.array([0.3, 0.4, 0.5, 0.52, np.inf])
-    tar, threshold = bench.tar_at_far(genuine, impostor, 1e-2)
-    assert np.sum(impostor < threshold) == 10
-    assert threshold == pytest.approx(0.51, abs=1e-3)
-    assert tar == pytest.approx(3 / 5)  # 0.52 is over it; the unusable pair (inf) is rejected
-
-
-def test_equal_error_rate_is_zero_for_separable_scores_and_half_for_identical_ones():
-    assert bench.equal_error_rate(np.array([0.1, 0.2]), np.array([0.8, 0.9]))[0] == 0.0
-    same = np.array([0.5, 0.5])
-    assert bench.equal_error_rate(same, same)[0] == pytest.approx(0.5)
-
-
-def test_the_benchmark_prints_exactly_one_json_object(faces_dir, tmp_path, capsys):
+def test_the_benchmark_prints_exactly_one_json_object_with_the_deployed_rule_and_the_check_in_protocols(
+        faces_dir, tmp_path, capsys):
     johns = faces_dir / "images" / "dlib_johns"
-    a, b = sorted((johns / "John_Simm").iterdir())[:2]
+    a1, a2, a3, a4 = sorted((johns / "John_Simm").iterdir())[:4]
     c = sorted((johns / "John_Salley").iterdir())[0]
     pairs = tmp_path / "pairs.csv"
-    pairs.write_text(f"path_a,path_b,same\n{a},{b},1\n{a},{c},0\n{b},{c},0\n")
+    pairs.write_text(f"path_a,path_b,same\n{a1},{a2},1\n{a3},{a4},1\n{a1},{c},0\n{a2},{c},0\n{a3},{c},0\n")
+    # labels.csv beside the pairs file switches the gallery and fused-probe protocols on
+    (tmp_path / "labels.csv").write_text(
+        "path,identity,role\n" + "".join(f"{p},John_Simm,pair\n" for p in (a1, a2, a3, a4)) + f"{c},John_Salley,pair\n")
     video = faces_dir / "video" / "short_hamilton_clip.mp4"
     assert bench.main(["--pairs", str(pairs), "--video", str(video), "--json"]) == 0
     out = capsys.readouterr().out
     report = json.loads(out)
     assert out.count("\n") == 1
-    assert (report["genuine_pairs"], report["impostor_pairs"], report["images_no_face"]) == (1, 2, 0)
+    assert (report["genuine_pairs"], report["impostor_pairs"], report["images_no_face"]) == (2, 3, 0)
     for key in ("tar_at_far_1e-2", "tar_at_far_1e-3", "eer", "accuracy_at_threshold"):
         assert 0.0 <= report[key] <= 1.0
     for key in ("detect", "encode", "verification", "bare_face_recognition", "liveness_burst_10"):
         assert report["ms"][key]["p50"] > 0
     assert report["liveness"]["passed"] is True
     assert report["machine"]["cpu_count"] >= 1
+
+    deployed = report["deployed"]
+    settings = RecognitionSettings()
+    assert (deployed["threshold"], deployed["review_threshold"]) == (settings.match_threshold, settings.review_threshold)
+    assert deployed["review_per_100_honest"] + deployed["refused_per_100_honest"] == pytest.approx(
+        100 * (1 - deployed["tar"]), abs=0.2)
+    # Simm enrols 3 photos and checks in with the 4th; Salley (one photo) is only an impostor
+    gallery = report["gallery"]
+    assert (gallery["enrol_photos"], gallery["genuine"], gallery["impostor"]) == (3, 1, 1)
+    # fused: 4 photos leave 1 to enrol and one group of 3 to probe with
+    fused = report["fused_probe"]
+    assert (fused["fuse"], fused["genuine"], fused["impostor"]) == (3, 1, 1)
+    for figures in (gallery, fused):
+        assert {"far", "tar", "tar_at_far_1e-3", "threshold_at_far_1e-3", "review_per_100_honest"} <= set(figures)
+    targets = report["targets"]
+    assert targets["gallery_far_le_1e-3_at_tar_ge_0.97"] == (gallery["tar_at_far_1e-3"] >= 0.97)
+    assert targets["pairs_far_le_1e-3_at_deployed"] == (deployed["far"] <= 1e-3)
+    assert report["notes"] == []

@@ -100,10 +100,10 @@ def _bind_face_pipeline(app: Flask, config: dict[str, Any], env) -> None:
     threads alone would use one core. FACE_PROCESSES in the config overrides the environment."""
     import threading
 
-    from recognition import RecognitionSettings
     from server.adapters.filestore import EvidenceStore
+    from server.config import recognition_settings
 
-    app.config.setdefault("RECOGNITION_SETTINGS", RecognitionSettings())
+    app.config.setdefault("RECOGNITION_SETTINGS", recognition_settings(env))
     factory = app.config.get("RECOGNIZER_FACTORY")
     cache: dict[str, Any] = {}
     lock = threading.Lock()
@@ -126,6 +126,11 @@ def _bind_face_pipeline(app: Flask, config: dict[str, Any], env) -> None:
     processes = configured_processes(env) if processes is None else int(processes)
     app.extensions["hourproof_face_pool"] = shared_pool(processes) if factory is None and processes > 0 else None
     app.extensions["hourproof_evidence"] = EvidenceStore(app.config["HOURPROOF_SETTINGS"].data_dir / "evidence")
+    # The deployment's templates for "one face, one identity" at enrolment: built from the database
+    # on first use, kept in step with it before every search (services/faceindex.py).
+    from server.services.faceindex import TemplateIndex
+
+    app.extensions["hourproof_face_index"] = TemplateIndex()
 
 
 def close_app(app: Flask, wait_s: float = 30.0) -> None:

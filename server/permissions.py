@@ -30,6 +30,9 @@ class Capability(str, enum.Enum):
                                         "heartbeats, spot-check answers (and hearing spot checks pushed to it)")
     TRIGGER_SPOT_CHECKS = ("trigger_spot_checks", "ask the trainees of a lesson in progress for a face spot check now")
     REVIEW_EVENTS = ("review_events", "see a class's review queue and approve or reject an event")
+    REVIEW_FACE_HOLDS = ("review_face_holds", "see the face enrolments held as another trainee's face or as not the "
+                                              "trainee's own old face, with both people's enrolment photos (biometric "
+                                              "data; every look is audited), and approve or reject them")
     WATCH_LIVE = ("watch_live", "the live dashboard (/live): classes in session, alerts, a lesson's roll; "
                                 "Socket.IO rooms of one's scope")
     VIEW_FRAMES = ("view_frames", "look at a check-in event's frames (biometric data): 人社 who judge evidence, the "
@@ -65,6 +68,7 @@ ROLES: Mapping[Capability, frozenset[Role]] = MappingProxyType({
     Capability.ATTEND_LESSONS: frozenset({Role.trainee}),
     Capability.TRIGGER_SPOT_CHECKS: frozenset({Role.teacher, Role.institution_admin, Role.district_supervisor, Role.admin}),
     Capability.REVIEW_EVENTS: frozenset({Role.district_supervisor, Role.city_reviewer, Role.admin}),
+    Capability.REVIEW_FACE_HOLDS: frozenset({Role.district_supervisor, Role.city_reviewer, Role.admin}),
     Capability.WATCH_LIVE: frozenset({Role.teacher, Role.institution_admin, Role.district_supervisor, Role.city_reviewer, Role.admin}),
     Capability.VIEW_FRAMES: frozenset({Role.teacher, Role.institution_admin, Role.district_supervisor, Role.city_reviewer, Role.admin}),
     Capability.VIEW_ABSENCES: frozenset({Role.teacher, Role.institution_admin, Role.district_supervisor, Role.city_reviewer, Role.admin}),

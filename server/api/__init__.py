@@ -7,6 +7,7 @@ from server.api import (  # noqa: F401
     dashboard,
     duties,
     exports,
+    face_holds,
     health,
     institutions,
     openapi,

@@ -253,6 +253,25 @@ class ReviewIn(Strict):
     reason: Annotated[str, Field(min_length=2, max_length=512)]
 
 
+class FaceHoldDecisionIn(Strict):
+    decision: Literal["approve", "reject"]
+    #: why: kept with the decision (who decided what, on what grounds)
+    reason: Annotated[str, Field(min_length=2, max_length=512)]
+
+
+class TemplateChangesQuery(Strict):
+    #: templates created at or after this time (default: the last 30 days)
+    since: AwareDatetime | None = None
+
+    @field_validator("since")
+    @classmethod
+    def _within_range(cls, v: datetime | None) -> datetime | None:
+        # 9999-12-31T23:59:59-14:00 parses, but is past what a datetime holds once made UTC.
+        if v is not None and not date(2000, 1, 1) <= v.date() <= date(2999, 12, 31):
+            raise ValueError("since must be a date between 2000 and 2999")
+        return v
+
+
 class LiveQuery(Strict):
     #: the last event cursor the dashboard saw; the snapshot then lists every event after it
     since: int | None = Field(default=None, ge=0, le=2**31 - 1)

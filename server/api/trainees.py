@@ -61,22 +61,30 @@ def consent_text(actor: Actor):
           summary="Record biometric consent (trainee on the phone, or staff for a paper form); false withdraws and erases face templates",
           tag="trainees", body=ConsentIn, status=201)
 def consent(actor: Actor, trainee_id: int, body: ConsentIn):
-    c = svc.record_consent(db.session, actor, trainee_id, body, utc_now(), current_app.extensions["hourproof_evidence"])
+    c = svc.record_consent(db.session, actor, trainee_id, body, utc_now(), current_app.extensions["hourproof_evidence"],
+                           current_app.extensions["hourproof_face_index"])
     return {"id": c.id, "trainee_id": c.trainee_id, "granted": c.granted, "channel": c.channel,
             "text_version": c.text_version, "at": c.at.isoformat()}
 
 
 @endpoint(bp, "POST", "/trainees/<int:trainee_id>/face",
-          summary="Enrol the trainee's face from 1-5 photos (needs consent; re-enrollment needs a reason)",
+          summary=("Enrol the trainee's face from 1-5 photos (needs consent; re-enrollment needs a reason). "
+                   "202 with status \"held\": the face resembles another trainee's, or not the trainee's own "
+                   "old one, and waits for 人社's review"),
           tag="trainees", capability=Capability.ENROL_TRAINEES,
           multipart={"photos": "1-5 image files (JPEG/PNG/WebP)", "reason": "why, when replacing a template"})
 def enroll_face(actor: Actor, trainee_id: int):
     photos = [data for _, data in read_uploads("photos", faces.MAX_PHOTO_BYTES)]
     t = faces.enroll_face(db.session, actor, trainee_id, photos, request.form.get("reason"),
                           current_app.extensions["hourproof_recognizer"](), current_app.config["RECOGNITION_SETTINGS"],
-                          current_app.extensions["hourproof_evidence"], utc_now())
-    return {"template_id": t.id, "trainee_id": t.trainee_id, "model": t.model, "model_version": t.model_version,
-            "photos": len(t.photo_hashes), "replaces_id": t.replaces_id, "created_at": t.created_at.isoformat()}
+                          current_app.extensions["hourproof_evidence"], utc_now(),
+                          index=current_app.extensions["hourproof_face_index"])
+    answer = {"template_id": t.id, "trainee_id": t.trainee_id, "model": t.model, "model_version": t.model_version,
+              "photos": len(t.photo_hashes), "replaces_id": t.replaces_id, "created_at": t.created_at.isoformat()}
+    if t.hold is not None:
+        # Stored, but not in force: never whom the face resembles (the reviewer sees that).
+        return {**answer, "status": "held", "message": faces.held_message(t)}, 202
+    return {**answer, "status": "enrolled"}
 
 
 @endpoint(bp, "GET", "/audit", summary="The audit trail (admin: all; institution admin: own institution)", tag="audit",

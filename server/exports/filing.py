@@ -19,7 +19,6 @@ from server.models import (
     AssessmentResult,
     Certificate,
     Enrollment,
-    FaceTemplate,
     GroupPhoto,
     Institution,
     Lesson,
@@ -27,7 +26,7 @@ from server.models import (
     TrainingClass,
 )
 from server.permissions import Capability
-from server.services import audit
+from server.services import audit, faces
 from server.services.scope import Actor, require, visible_class
 
 
@@ -102,8 +101,7 @@ def upload_group_photo(session: Session, actor: Actor, lesson_id: int, photo: by
         raise ApiError(422, "photo_missing", "请上传一张合影照片（photo）")
     roster = {}
     for e in session.scalars(select(Enrollment).where(Enrollment.class_id == cls.id)):
-        t = session.scalar(select(FaceTemplate).where(FaceTemplate.trainee_id == e.trainee_id, FaceTemplate.erased_at.is_(None))
-                           .order_by(FaceTemplate.id.desc()).limit(1))
+        t = faces.active_template(session, e.trainee_id)  # a held one is no one's face yet
         if t is not None and t.template:
             roster[str(e.trainee_id)] = Template.from_bytes(t.template)
     try:

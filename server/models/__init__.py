@@ -2,7 +2,7 @@
 from server.models.accounts import User
 from server.models.audit import AuditEntry
 from server.models.base import Base, Money, UTCDateTime
-from server.models.biometrics import Consent, FaceTemplate
+from server.models.biometrics import Consent, FaceTemplate, TemplateDecision
 from server.models.duties import Absence, Duty, DutyReminder, JobStatus, LessonTransition
 from server.models.enums import (
     ClassStatus,
@@ -31,7 +31,7 @@ __all__ = [
     "LessonContent", "LessonMode", "Level", "Role", "Sex",
     "City", "District", "Region", "Institution", "Teacher", "Venue",
     "Certificate", "Enrollment", "Trainee", "Lesson", "TrainingClass", "User",
-    "AuditEntry", "Consent", "FaceTemplate", "ClassAmendment",
+    "AuditEntry", "Consent", "FaceTemplate", "TemplateDecision", "ClassAmendment",
     "ChainHead", "Challenge", "Event", "FrameFingerprint", "Heartbeat", "SpotCheck",
     "Absence", "Duty", "DutyReminder", "JobStatus", "LessonTransition",
     "AssessmentResult", "ExportJob", "GroupPhoto", "Seal",

@@ -86,18 +86,21 @@ def enrollment_json(e: Enrollment, t: Trainee, actor: Actor, readiness: dict | N
 
 
 def readiness(session: Session, trainee_ids: list[int]) -> dict[int, dict]:
-    """Whether each trainee can check in by face: biometric consent in force and a face enrolled.
-    Staff see it in the roll, so nobody learns it only at the door."""
+    """Whether each trainee can check in by face: biometric consent in force and a face enrolled
+    (a template in force; ``face_held``: one waits for 人社's review). Staff see it in the roll, so
+    nobody learns it only at the door."""
     from server.models import FaceTemplate
 
     latest: dict[int, Consent] = {}
     for c in session.scalars(select(Consent).where(Consent.trainee_id.in_(trainee_ids), Consent.purpose == "biometric")
                              .order_by(Consent.id)):
         latest[c.trainee_id] = c
-    faces = set(session.scalars(select(FaceTemplate.trainee_id).where(FaceTemplate.trainee_id.in_(trainee_ids),
-                                                                      FaceTemplate.erased_at.is_(None))))
+    enrolled = set(session.scalars(select(FaceTemplate.trainee_id).where(FaceTemplate.trainee_id.in_(trainee_ids),
+                                                                         faces.in_force())))
+    held = set(session.scalars(select(FaceTemplate.trainee_id).where(FaceTemplate.trainee_id.in_(trainee_ids),
+                                                                     faces.held_undecided())))
     return {tid: {"consent": None if tid not in latest else ("granted" if latest[tid].granted else "withdrawn"),
-                  "face_enrolled": tid in faces} for tid in trainee_ids}
+                  "face_enrolled": tid in enrolled, "face_held": tid in held} for tid in trainee_ids}
 
 
 # --- import ------------------------------------------------------------------------------------
@@ -288,8 +291,10 @@ def _class_id(raw: str | None, default: int | None, errors: list[dict]) -> int |
 # --- consent -----------------------------------------------------------------------------------
 
 
-def record_consent(session: Session, actor: Actor, trainee_id: int, data, now: datetime, store=None) -> Consent:
-    """A trainee's own consent (phone) or staff recording a signed paper form."""
+def record_consent(session: Session, actor: Actor, trainee_id: int, data, now: datetime, store=None,
+                   index: faces.DedupIndex | None = None) -> Consent:
+    """A trainee's own consent (phone) or staff recording a signed paper form. A withdrawal erases
+    the trainee's templates (and takes them out of ``index``, the process's dedup index)."""
     trainee = _trainee_for_consent(session, actor, trainee_id, data.channel)
     if data.text_version != CONSENT_VERSION:
         raise ApiError(409, "consent_text_outdated", f"告知书已更新为 {CONSENT_VERSION} 版，请重新阅读后同意",
@@ -299,7 +304,7 @@ def record_consent(session: Session, actor: Actor, trainee_id: int, data, now: d
     session.add(consent)
     session.flush()
     if not data.granted:
-        faces.erase_templates(session, actor, trainee.id, now, store)
+        faces.erase_templates(session, actor, trainee.id, now, store, index)
     audit.record(session, actor, "consent.grant" if data.granted else "consent.withdraw", "trainee", trainee.id, None,
                  {"purpose": "biometric", "channel": data.channel, "text_version": CONSENT_VERSION},
                  institution_id=trainee_institution(session, trainee.id, actor))

@@ -25,10 +25,11 @@ from server.models import (
     SubsidyHistoryCheck,
     SubsidyHistoryEntry,
     Teacher,
+    TemplateDecision,
     TrainingClass,
     Venue,
 )
-from tests.factories import api_rule, post_multipart, route_targets
+from tests.factories import add_held_template, api_rule, post_multipart, route_targets
 
 OUTSIDERS = ["nanan-supervisor", "nanan-admin", "nanan-teacher", "nanan-trainee"]
 #: Endpoints that are about the caller only, not about anything in a scope.
@@ -36,14 +37,15 @@ SELF_ONLY = {("POST", "/api/auth/login"), ("POST", "/api/auth/activate"), ("POST
              ("GET", "/api/auth/me"), ("GET", "/api/consent-text"),
              ("GET", "/api/districts"),  # public administrative divisions, the same for everyone
              ("GET", "/api/signing-key")}  # the deployment's public key, the same for everyone
-LISTS = {("GET", "/api/classes"), ("GET", "/api/institutions"), ("GET", "/api/audit"), ("GET", "/api/live/snapshot")}
+LISTS = {("GET", "/api/classes"), ("GET", "/api/institutions"), ("GET", "/api/audit"), ("GET", "/api/live/snapshot"),
+         ("GET", "/api/face-holds")}
 
 
 def _counts(session):
     return {m.__name__: session.scalar(select(func.count()).select_from(m))
             for m in (Venue, Teacher, TrainingClass, Lesson, Enrollment, Consent, FaceTemplate, ClassAmendment, Event,
                       Heartbeat, SpotCheck, ExportJob, Seal, AssessmentResult, Certificate, GroupPhoto, SubsidyHistoryEntry,
-                      SubsidyHistoryCheck)}
+                      SubsidyHistoryCheck, TemplateDecision)}
 
 
 def _history_entry(session, y) -> None:
@@ -71,6 +73,7 @@ def test_the_walk_covers_every_registered_endpoint(worlds):
 def test_users_of_another_district_or_institution_get_403_or_404_on_every_route(worlds, login, session, outsider):
     y = worlds["yubei"]
     _history_entry(session, y)
+    add_held_template(session, y)
     api = login(outsider)
     before = _counts(session)
     for (method, _rule), (url, body, multipart) in route_targets(y).items():
@@ -88,9 +91,10 @@ def test_users_of_another_district_or_institution_get_403_or_404_on_every_route(
 
 
 @pytest.mark.parametrize("outsider", OUTSIDERS)
-def test_lists_show_an_outsider_nothing_of_the_other_world(worlds, login, outsider):
+def test_lists_show_an_outsider_nothing_of_the_other_world(worlds, login, session, outsider):
+    add_held_template(session, worlds["yubei"])
     api = login(outsider)
-    for url in ("/api/classes", "/api/institutions", "/api/audit", "/api/live/snapshot?since=0"):
+    for url in ("/api/classes", "/api/institutions", "/api/audit", "/api/live/snapshot?since=0", "/api/face-holds"):
         resp = api.get(url)
         assert resp.status_code in (200, 403)
         if resp.status_code == 200:

@@ -183,13 +183,17 @@ def test_an_institution_admin_plans_files_and_enrols_through_the_pages(live_serv
     page.click("#consent-form button[type=submit]")
     expect(page.locator("#consent-form .done")).to_contain_text("已登记同意")
 
-    # Face photos: a photo without a face is refused with the pipeline's own message (real dlib);
-    # with the real test photos beside the repository, one of them is enrolled.
+    # Face photos: fewer than the 3 asked for need a confirmation that says why; a photo without a
+    # face is refused with the pipeline's own message (real dlib); with the real test photos beside
+    # the repository, one of them is enrolled.
+    asked: list[str] = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     page.set_input_files("#face-form input[name=photos]",
                          files=[{"name": "blank.png", "mimeType": "image/png", "buffer": _blank_png()}])
     page.click("#face-form button[type=submit]")
     expect(page.locator("#face-form .form-error")).to_contain_text("照片未通过质量检查")
     expect(page.locator("#face-form .form-error")).to_contain_text("未检测到人脸")
+    assert asked and "3 张" in asked[0]
     photo = faces_dir_path() / "images" / "face_recognition" / "ex_obama.jpg"
     if photo.exists():
         page.set_input_files("#face-form input[name=photos]", str(photo))

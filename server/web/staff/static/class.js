@@ -267,10 +267,31 @@
           el("td", { text: HP.beijingText(e.enrolled_at) }),
           el("td", { class: e.consent === "granted" && e.face_enrolled ? "" : "warn",
                      text: (e.consent === "granted" ? "已同意" : e.consent === "withdrawn" ? "已撤回同意" : "未同意") +
-                           " · " + (e.face_enrolled ? "已采集人脸" : "未采集人脸") }),
+                           " · " + (e.face_enrolled ? "已采集人脸" : e.face_held ? "人脸待人社复核" : "未采集人脸") +
+                           (e.face_enrolled && e.face_held ? "（新登记人脸待人社复核）" : "") }),
           el("td", null, el("button", { type: "button", class: "small", text: "同意书、人脸照片与补贴记录",
                                         onclick: function () { openTrainee(t); } })));
       }), 9, "还没有学员，请在下方报名或导入。");
+      return loadTemplateChanges();
+    });
+  }
+
+  var TEMPLATE_STATUS = { in_force: "已生效", held: "待人社复核", approved: "人社复核通过", rejected: "人社复核不通过",
+                          erased: "已删除（撤回同意）" };
+  var HOLD_WHY = { duplicate: "与其他学员人脸相似", changed_face: "与原登记人脸差异较大" };
+
+  function loadTemplateChanges() {
+    return HP.api("GET", base + "/template-changes").then(function (r) {
+      var tbody = document.querySelector("#template-changes-table tbody");
+      if (!r.ok) { HP.fillRows(tbody, [], 4, r.data.error.message); return; }
+      HP.fillRows(tbody, r.data.map(function (c) {
+        var status = TEMPLATE_STATUS[c.status] || c.status;
+        if (c.hold) status += "（" + c.hold.reasons.map(function (w) { return HOLD_WHY[w] || w; }).join("、") + "）";
+        if (c.in_use) status += " · 当前用于签到";
+        return el("tr", null, el("td", { text: HP.beijingText(c.created_at) }), el("td", { text: c.trainee.name }),
+          el("td", { text: c.replaces_id ? "重新采集（原因：" + (c.reason || "—") + "）" : "首次采集" }),
+          el("td", { class: c.status === "held" || c.status === "rejected" ? "warn" : "", text: status }));
+      }), 4, "近 30 天没有人脸模板变更。");
     });
   }
 
@@ -533,6 +554,8 @@
         HP.showError(form, { message: "请选择 1–5 张照片（已选 " + files.length + " 张）", fields: [{ field: "photos", message: "1–5 张" }] });
         return;
       }
+      // Three photos make the template; fewer send more of this trainee's check-ins to review.
+      if (files.length < 3 && !window.confirm("建议当面拍摄 3 张照片，只上传 " + files.length + " 张会使该学员签到时更多转人工复核。仍要上传吗？")) return;
       var data = new FormData();
       Array.prototype.forEach.call(files, function (f) { data.append("photos", f, f.name); });
       var reason = form.elements.reason.value.trim();
@@ -547,8 +570,13 @@
           return;
         }
         form.reset();
+        if (r.data.status === "held") {  // stored, waiting for 人社's review: the message says what it means now
+          done(form, r.data.message + "（模板编号 " + r.data.template_id + "）");
+          return loadEnrollments();
+        }
         done(form, "人脸模板已建立（模板编号 " + r.data.template_id + "，照片 " + r.data.photos + " 张" +
                    (r.data.replaces_id ? "，替换模板 " + r.data.replaces_id : "") + "）。");
+        return loadEnrollments();
       });
     });
 

@@ -29,6 +29,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from recognition.identity import template_shift
+from recognition.settings import RecognitionSettings
+
 Scores = NDArray[np.float64]
 
 #: FARs the thinned DET curve shows (1, 2, 3, 5 per decade from 1e-4 to 1): about 17 rows, enough
@@ -326,16 +329,45 @@ def _distance(template: NDArray[np.float64], group: Sequence[str], encodings: En
     return float(np.linalg.norm(np.mean(np.stack(usable), axis=0) - template))
 
 
-def gallery_scores(encodings: Encodings, identity: Identity, enrol_photos: int = 3) -> tuple[Scores, Scores]:
+def template_shifts(encodings: Encodings, identity: Identity, enrol_photos: int, keep_for_probes: int,
+                    settings: RecognitionSettings) -> dict[str, float]:
+    """Each identity's template shift (recognition.identity.template_shift) with every other
+    identity's template as the deployment: what a deployment holding exactly these people would
+    apply. Templates are enrolled as the protocols enrol them."""
+    groups = photos_by_identity(identity)
+    names, centroids = [], []
+    for name, photos in groups.items():
+        count = enrol_photos if len(photos) <= keep_for_probes else min(enrol_photos, len(photos) - keep_for_probes)
+        enrolled = _enrol(photos, max(1, count), encodings)
+        if enrolled:
+            names.append(name)
+            centroids.append(_template(enrolled, encodings))
+    if not centroids:
+        return {}
+    matrix = np.stack(centroids)
+    shifts = {}
+    for i, name in enumerate(names):
+        others = np.delete(np.linalg.norm(matrix - matrix[i], axis=1), i)
+        shifts[name] = template_shift(others.tolist(), settings)[0]
+    return shifts
+
+
+def gallery_scores(encodings: Encodings, identity: Identity, enrol_photos: int = 3,
+                   settings: RecognitionSettings | None = None) -> tuple[Scores, Scores]:
     """Enrol, then check in with one photo: (genuine, impostor) distances.
 
     Every identity with at least 2 photos is enrolled from its first min(``enrol_photos``, n - 1)
     usable photos (template = their mean); each of its other photos is a genuine probe, and every
     photo of every other identity (those with one photo too) is an impostor probe. Enrolment
-    photos are never probes. An unusable probe scores +inf (rejected)."""
+    photos are never probes. An unusable probe scores +inf (rejected).
+
+    With ``settings``, scores are distances minus each template's shift (per-template
+    thresholds, the other identities standing in for the deployment): compare them with the
+    deployment's ``match_threshold`` / ``review_threshold`` as they are."""
     if enrol_photos < 1:
         raise ValueError("enrol_photos must be at least 1")
     groups = photos_by_identity(identity)
+    shifts = template_shifts(encodings, identity, enrol_photos, 1, settings) if settings else {}
     genuine: list[float] = []
     impostor: list[float] = []
     for name, photos in groups.items():
@@ -345,14 +377,15 @@ def gallery_scores(encodings: Encodings, identity: Identity, enrol_photos: int =
         if not enrolled:
             continue  # nobody could be enrolled: no template to check in against
         template = _template(enrolled, encodings)
-        genuine += [_distance(template, [p], encodings) for p in photos if p not in enrolled]
-        impostor += [_distance(template, [p], encodings)
+        shift = shifts.get(name, 0.0)
+        genuine += [_distance(template, [p], encodings) - shift for p in photos if p not in enrolled]
+        impostor += [_distance(template, [p], encodings) - shift
                      for other, theirs in groups.items() if other != name for p in theirs]
     return np.array(genuine, dtype=np.float64), np.array(impostor, dtype=np.float64)
 
 
 def fused_probe_scores(encodings: Encodings, identity: Identity, enrol_photos: int = 3,
-                       fuse: int = 3) -> tuple[Scores, Scores]:
+                       fuse: int = 3, settings: RecognitionSettings | None = None) -> tuple[Scores, Scores]:
     """Enrol, then check in with the mean of ``fuse`` photos: (genuine, impostor) distances.
 
     The photos stand in for a burst's frames, fused as recognition.identity.fuse does; photos of
@@ -366,6 +399,7 @@ def fused_probe_scores(encodings: Encodings, identity: Identity, enrol_photos: i
     if enrol_photos < 1 or fuse < 1:
         raise ValueError("enrol_photos and fuse must be at least 1")
     groups = photos_by_identity(identity)
+    shifts = template_shifts(encodings, identity, enrol_photos, fuse, settings) if settings else {}
     chunks = {name: [photos[i:i + fuse] for i in range(0, len(photos), fuse)] for name, photos in groups.items()}
     genuine: list[float] = []
     impostor: list[float] = []
@@ -377,7 +411,8 @@ def fused_probe_scores(encodings: Encodings, identity: Identity, enrol_photos: i
             continue
         template = _template(enrolled, encodings)
         rest = [p for p in photos if p not in enrolled]
-        genuine += [_distance(template, rest[i:i + fuse], encodings) for i in range(0, len(rest) - fuse + 1, fuse)]
-        impostor += [_distance(template, chunk, encodings)
+        shift = shifts.get(name, 0.0)
+        genuine += [_distance(template, rest[i:i + fuse], encodings) - shift for i in range(0, len(rest) - fuse + 1, fuse)]
+        impostor += [_distance(template, chunk, encodings) - shift
                      for other, theirs in chunks.items() if other != name for chunk in theirs]
     return np.array(genuine, dtype=np.float64), np.array(impostor, dtype=np.float64)

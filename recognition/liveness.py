@@ -336,12 +336,14 @@ def track_faces(loaded: Sequence[LoadedImage], recognizer: Recognizer,
 def check_liveness(frames: Sequence[bytes | np.ndarray | LoadedImage], challenge: Challenge,
                    template: Template, recognizer: Recognizer,
                    settings: RecognitionSettings | None, now: datetime, *,
-                   frame_times: Sequence[float] | None = None) -> LivenessResult:
+                   frame_times: Sequence[float] | None = None,
+                   cohort: Sequence[float] | None = None) -> LivenessResult:
     """Judge a burst of frames (image bytes, or RGB uint8 arrays from a video) against a
     challenge. Passes only if nothing below fails; never raises on bad input (fails closed).
 
     ``frame_times`` (seconds, optional) lets the burst duration be checked. ``now`` is the server
-    time the burst was received, timezone-aware.
+    time the burst was received, timezone-aware. ``cohort``: distances from the template to other
+    people's templates in the deployment, for the template's own thresholds (``identity.decide``).
     """
     settings = settings or RecognitionSettings()
     thr = settings.match_threshold
@@ -351,8 +353,10 @@ def check_liveness(frames: Sequence[bytes | np.ndarray | LoadedImage], challenge
                identity: IdentityDecision | None = None, probe: NDArray[np.float64] | None = None) -> LivenessResult:
         passed = not reasons
         final = tuple(reasons) if reasons else (reason("liveness_passed", f"{encoded} frames encoded, one person"),)
+        # the threshold this template's distance was judged against (the deployment's, shifted)
+        used = identity.accept_below if identity is not None else thr
         return LivenessResult(passed, final, challenge.nonce, challenge.steps, tuple(events),
-                              tuple(observations), tuple(fingerprints), encoded, matched, best, thr,
+                              tuple(observations), tuple(fingerprints), encoded, matched, best, used,
                               recognizer.model_name, recognizer.model_version, identity, probe)
 
     _require_aware(now)  # a naive clock is a programming error, not a failed check
@@ -442,7 +446,7 @@ def check_liveness(frames: Sequence[bytes | np.ndarray | LoadedImage], challenge
                 reasons.append(reason("identity_changed_in_burst",
                                       f"frames {strangers} are > {settings.burst_frame_max_distance:.2f} from the burst's median face"))
             probe = fuse(list(encodings.values()))
-            identity = decide(template.distance(probe), settings)
+            identity = decide(template.distance(probe), settings, cohort)
             if identity.outcome == REFUSE:
                 reasons.append(reason("identity_not_confirmed", identity.reasons[0].detail))
         best = identity.distance if identity is not None else None

@@ -170,7 +170,7 @@ def enroll(photos: Sequence[bytes | LoadedImage | np.ndarray], recognizer: Recog
 
 
 def verify(photo: bytes | LoadedImage | np.ndarray, template: Template, recognizer: Recognizer,
-           settings: RecognitionSettings | None = None) -> Verification:
+           settings: RecognitionSettings | None = None, cohort: Sequence[float] | None = None) -> Verification:
     """Compare the one face in ``photo`` with ``template``: matched if the photo passes the
     quality gate and the distance is under ``settings.match_threshold``; ``identity`` tells a
     refusal from the review band. Never raises for a bad photo: it fails closed with the reason."""
@@ -179,7 +179,8 @@ def verify(photo: bytes | LoadedImage | np.ndarray, template: Template, recogniz
 
     def result(matched: bool, distance: float | None, reasons: tuple[Reason, ...],
                quality: QualityReport | None, identity: IdentityDecision | None = None) -> Verification:
-        return Verification(matched, distance, thr, recognizer.model_name, recognizer.model_version,
+        used = identity.accept_below if identity is not None else thr
+        return Verification(matched, distance, used, recognizer.model_name, recognizer.model_version,
                             reasons, quality, identity)
 
     if (template.model_name, template.model_version) != (recognizer.model_name, recognizer.model_version):
@@ -191,5 +192,5 @@ def verify(photo: bytes | LoadedImage | np.ndarray, template: Template, recogniz
     if not quality.ok:
         return result(False, None, quality.reasons, quality)
     encoding = recognizer.encode(quality.image.rgb, quality.face.box)  # type: ignore[union-attr]
-    decision = decide(template.distance(encoding), settings)
+    decision = decide(template.distance(encoding), settings, cohort)
     return result(decision.accepted, decision.distance, decision.reasons, quality, decision)

@@ -66,6 +66,7 @@ class World:
     duty_id: int = 0
     export_job_id: int = 0
     history_entry_id: int = 0
+    held_template_id: int = 0
 
 
 def build_worlds(session) -> dict[str, World]:
@@ -288,10 +289,69 @@ def route_targets(y: World) -> dict:
                                                              "training_start": "2025-04-01", "source": "hrss"}, None),
         ("POST", "/api/trainees/<int:trainee_id>/subsidy-history/checks"): (
             f"/api/trainees/{y.trainee_id}/subsidy-history/checks", {"checked_on": "2026-05-20", "source": "hrss"}, None),
+        ("GET", "/api/classes/<int:class_id>/template-changes"): (f"/api/classes/{y.class_id}/template-changes", None, None),
+        # (the walk holds a template of the yubei trainee first: factories.add_held_template)
+        ("POST", "/api/face-holds/<int:template_id>/decision"): (f"/api/face-holds/{y.held_template_id}/decision",
+                                                                 {"decision": "approve", "reason": "看过双方照片，不是同一人"}, None),
+        ("GET", "/api/face-templates/<int:template_id>/photos/<int:index>"): (
+            f"/api/face-templates/{y.held_template_id}/photos/0", None, None),
         # (the walk records this entry of the yubei trainee first: see _history_entry in tests/api/test_scoping.py)
         ("POST", "/api/trainees/<int:trainee_id>/subsidy-history/<int:entry_id>/retract"): (
             f"/api/trainees/{y.trainee_id}/subsidy-history/{y.history_entry_id}/retract", {"reason": "录错了"}, None),
     }
+
+
+def add_held_template(session, world: World) -> int:
+    """A held template of the world's trainee (a made-up encoding, a photo hash, consent on paper),
+    so that the walk aims the hold endpoints at something real; committed. Returns its id."""
+    import numpy as np
+
+    from recognition import Template
+    from server.models import Consent, FaceTemplate
+    from server.services.consent import CONSENT_SHA256, CONSENT_VERSION
+
+    consent = Consent(trainee_id=world.trainee_id, purpose="biometric", granted=True, text_version=CONSENT_VERSION,
+                      text_sha256=CONSENT_SHA256, channel="paper")
+    session.add(consent)
+    session.flush()
+    template = Template("test", "1", np.random.default_rng(world.trainee_id).normal(0, 0.1, (1, 128)))
+    row = FaceTemplate(trainee_id=world.trainee_id, template=template.to_bytes(), model="test", model_version="1",
+                       photo_hashes=["ab" * 32], consent_id=consent.id,
+                       hold={"why": "duplicate", "reasons": ["duplicate"], "matches": [], "previous_distance": None})
+    session.add(row)
+    session.commit()
+    world.held_template_id = row.id
+    return row.id
+
+
+class CachingRecognizer:
+    """A real recognizer that remembers its answers per image, so a test module that enrols the
+    same photos again and again (through the API, which decodes the uploads) pays dlib once per
+    photo and session."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.model_name, self.model_version = inner.model_name, inner.model_version
+        self._memo: dict = {}
+
+    def _cached(self, what: str, rgb, arg, compute):
+        import hashlib
+
+        import numpy as np
+
+        key = (what, hashlib.sha1(np.ascontiguousarray(rgb).tobytes()).hexdigest(), rgb.shape, arg)
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
+    def detect(self, rgb, upsample):
+        return list(self._cached("detect", rgb, upsample, lambda: self.inner.detect(rgb, upsample)))
+
+    def landmarks(self, rgb, box):
+        return self._cached("landmarks", rgb, box, lambda: self.inner.landmarks(rgb, box)).copy()
+
+    def encode(self, rgb, box):
+        return self._cached("encode", rgb, box, lambda: self.inner.encode(rgb, box)).copy()
 
 
 @cache
@@ -473,6 +533,55 @@ VENUE_GCJ = (29.6201, 106.5350)
 STEPS = ("turn_right", "turn_left")  # what frames 100-165 of the clip show
 
 
+#: Ten real faces nobody else in the tests enrols: the deployment's other templates in the live
+#: world. Without ``cohort_k`` others a template gets the strictest thresholds (fail closed), which
+#: no real deployment lives with; these make Miranda's thresholds his own, as in a deployment.
+COHORT_FACES = [*(f"dlib_johns/{who}" for who in ("John_Salley", "John_Savage", "John_Schneider", "John_Shimkus", "John_Simm")),
+                "openface/adams.jpg", "openface/carell.jpg", "openface/clapton-1.jpg", "openface/lennon-1.jpg",
+                "facenet/Anthony_Hopkins_0001.jpg"]
+_cohort_cache: dict[Path, list] = {}
+
+
+def cohort_templates(faces_dir, recognizer) -> list:
+    """The ten COHORT_FACES enrolled (once per session: ~1 s)."""
+    import recognition
+
+    if faces_dir not in _cohort_cache:
+        templates = []
+        for name in COHORT_FACES:
+            path = faces_dir / "images" / name
+            if path.is_dir():
+                path = sorted(path.iterdir())[0]
+            result = recognition.enroll([path.read_bytes()], recognizer)
+            assert result.ok and result.template is not None, (name, result.reasons)
+            templates.append(result.template)
+        _cohort_cache[faces_dir] = templates
+    return _cohort_cache[faces_dir]
+
+
+def add_cohort(session, templates) -> list[int]:
+    """Trainees of another, past class (not enrolled in any class here), each consented with a
+    face template: the rest of the deployment."""
+    from policies.identity import resident_id_check_digit
+    from server.models import Consent, FaceTemplate, Trainee
+    from server.services.consent import CONSENT_SHA256, CONSENT_VERSION
+
+    ids = []
+    for i, template in enumerate(templates):
+        first17 = f"50011219900101{i + 100:03d}"
+        trainee = Trainee(resident_id=first17 + resident_id_check_digit(first17), name=f"往期学员{i + 1}")
+        session.add(trainee)
+        session.flush()
+        consent = Consent(trainee_id=trainee.id, purpose="biometric", granted=True, text_version=CONSENT_VERSION,
+                          text_sha256=CONSENT_SHA256, channel="paper")
+        session.add(consent)
+        session.flush()
+        session.add(FaceTemplate(trainee_id=trainee.id, template=template.to_bytes(), model=template.model_name,
+                                 model_version=template.model_version, photo_hashes=[], consent_id=consent.id))
+        ids.append(trainee.id)
+    return ids
+
+
 def enroll_miranda(faces_dir, recognizer):
     """Lin-Manuel Miranda's face template, enrolled from his real photo."""
     import recognition
@@ -592,6 +701,7 @@ def build_live_world(app, session, template, recognizer) -> dict:
     session.flush()
     session.add(FaceTemplate(trainee_id=trainee.id, template=template.to_bytes(), model=template.model_name,
                              model_version=template.model_version, photo_hashes=[], consent_id=consent.id))
+    cohort = add_cohort(session, cohort_templates(faces_dir_path(), recognizer))
     pw = hash_password(PASSWORD)
     session.add_all([
         User(username="miranda", display_name="林曼努", role=Role.trainee, trainee_id=trainee.id, password_hash=pw),
@@ -601,7 +711,7 @@ def build_live_world(app, session, template, recognizer) -> dict:
     ])
     session.commit()
     return {"class_id": cls.id, "offline": offline.id, "online": online.id, "enrollment": enrollment.id,
-            "trainee": trainee.id, "other": other.id, "venue": venue.id, "seed": seed}
+            "trainee": trainee.id, "other": other.id, "venue": venue.id, "seed": seed, "cohort": cohort}
 
 
 def inside_fix(offset_m: float = 0.0, accuracy: float = 10.0) -> dict:

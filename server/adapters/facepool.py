@@ -56,10 +56,10 @@ def _init_worker(parent_pid: int) -> None:
     threading.Thread(target=watch, name="facepool-orphan-watch", daemon=True).start()
 
 
-def _liveness_task(frames: list[bytes], challenge, template, settings, now: datetime):
+def _liveness_task(frames: list[bytes], challenge, template, settings, now: datetime, cohort=None):
     from recognition import check_liveness
 
-    return check_liveness(frames, challenge, template, _worker["recognizer"], settings, now)
+    return check_liveness(frames, challenge, template, _worker["recognizer"], settings, now, cohort=cohort)
 
 
 def _pid_task() -> int:
@@ -90,12 +90,12 @@ class FacePool:
                 self._executor = None
         broken.shutdown(wait=False, cancel_futures=True)
 
-    def check_liveness(self, frames: list[bytes], challenge, template, settings, now: datetime):
+    def check_liveness(self, frames: list[bytes], challenge, template, settings, now: datetime, cohort=None):
         """``recognition.check_liveness`` in a worker process. Raises if the worker died; the
         caller must treat that as a failed check (never as a pass)."""
         executor = self._pool()
         try:
-            return executor.submit(_liveness_task, list(frames), challenge, template, settings, now).result()
+            return executor.submit(_liveness_task, list(frames), challenge, template, settings, now, cohort).result()
         except BrokenProcessPool:
             log.error("a face worker process died; starting a new pool for the next check")
             self._discard(executor)

@@ -17,7 +17,8 @@ def _ctx() -> checkin.Context:
                            recognition_settings=app.config["RECOGNITION_SETTINGS"],
                            store=app.extensions["hourproof_evidence"],
                            settings=app.config.get("CHECKIN_SETTINGS", checkin.CheckinSettings()),
-                           face_pool=app.extensions.get("hourproof_face_pool"))
+                           face_pool=app.extensions.get("hourproof_face_pool"),
+                           face_index=app.extensions.get("hourproof_face_index"))
 
 
 @endpoint(bp, "POST", "/lessons/<int:lesson_id>/challenge",

@@ -172,10 +172,17 @@ def calibrate_command(args: argparse.Namespace) -> int:
         images = encode_images(root, paths, recognizer, settings)
     except OSError as exc:
         raise InputError(f"cannot read an image under {root}: {exc.strerror or exc}") from None
+    # Scores are in the settings' terms: a distance minus the template's shift (the thresholds move
+    # per template, recognition.identity.template_shift). The gallery's other people stand in for
+    # the deployment; a 1:1 pair has none, so the strictest shift applies, as it would at check-in.
     if args.protocol == "gallery":
-        genuine, impostor = gallery_scores(images.encodings, identity, args.enrol_photos)
+        genuine, impostor = gallery_scores(images.encodings, identity, args.enrol_photos, settings)
     else:
+        from recognition.identity import template_shift
+
+        strictest = template_shift(None, settings)[0]
         genuine, impostor = pair_scores(pairs, images.encodings)
+        genuine, impostor = genuine - strictest, impostor - strictest
     try:
         result = calibrate(genuine, impostor, args.target_far, args.target_tar)
     except ValueError as exc:

@@ -36,12 +36,13 @@ from server.models import (
 )
 from server.services import chain, rules
 from server.services.consent import consent_in_force
-from server.services.faces import active_template
+from server.services.faces import active_template, decided, held_template
 from server.services.scope import Actor, trainee_lesson
 
 if TYPE_CHECKING:  # recognition loads numpy and OpenCV (~3 s): only the check-in's face work imports it
     from recognition import RecognitionSettings, Recognizer
     from server.adapters.facepool import FacePool
+    from server.services.faceindex import TemplateIndex
 
 PURPOSES = ("check_in", "check_out", "spot_check")
 #: Camera labels of software that feeds a video file or a screen in as a camera.
@@ -168,6 +169,8 @@ class Context:
     settings: CheckinSettings = CheckinSettings()
     #: when set, liveness runs in the pool's worker processes (dlib holds the GIL)
     face_pool: FacePool | None = None
+    #: the deployment's templates: each template's nearest others set its own thresholds
+    face_index: TemplateIndex | None = None
 
 
 def submit(session: Session, actor: Actor, lesson_id: int, sub: Submission, now: datetime,
@@ -202,7 +205,7 @@ def submit(session: Session, actor: Actor, lesson_id: int, sub: Submission, now:
     consented = _guard_value(out, clause, "consent", lambda: _consented(session, out, clause, actor))
     face_input = None
     if consented:
-        face_input = _guard_value(out, clause, "face_input", lambda: _face_input(session, out, clause, actor, lesson, sub, s))
+        face_input = _guard_value(out, clause, "face_input", lambda: _face_input(session, out, clause, actor, lesson, sub, ctx))
     ids = {"lesson": lesson.id, "class": cls.id, "enrollment": enrollment.id}
     session.rollback()  # end the read transaction before the slow part
 
@@ -271,19 +274,25 @@ class FaceInput:
     changed_at: datetime | None = None
     #: failed face attempts already made in this lesson
     failures_before: int = 0
+    #: distances to the deployment's nearest other templates (None: not known, strictest thresholds)
+    cohort: tuple[float, ...] | None = None
 
 #: reasons that mean "the face was not the claimed trainee's" (they count towards the attempt limit)
 FACE_FAILURES = frozenset({"identity_not_confirmed", "identity_changed_in_burst", "face_closer_to_other", "face_mismatch"})
 
 
 def _face_input(session: Session, out: Outcome, clause: str, actor: Actor, lesson: Lesson, sub: Submission,
-                s: CheckinSettings) -> FaceInput | None:
+                ctx: Context) -> FaceInput | None:
     """The template and the challenge to judge the motions against; None (with the reason) when
     the face check cannot be run at all. Runs only once consent is known (``_consented``)."""
     template_row = active_template(session, actor.trainee_id)
     if template_row is None:
-        out.fail("no_face_template", clause, "您还没有登记人脸，请联系培训机构采集")
+        if held_template(session, actor.trainee_id) is not None:
+            out.fail("face_template_held", clause, "您的人脸登记正在等待人社复核，暂不能自助签到，请联系授课老师")
+        else:
+            out.fail("no_face_template", clause, "您还没有登记人脸，请联系培训机构采集")
         return None
+    s = ctx.settings
     failures = _face_failures(session, actor, lesson)
     if failures >= s.max_face_failures:
         out.flag("face_attempts_exhausted", clause,
@@ -295,7 +304,21 @@ def _face_input(session: Session, out: Outcome, clause: str, actor: Actor, lesso
         return None  # the nonce check in the write phase says why
     return FaceInput(template_row.template, template_row.id, challenge.nonce, tuple(challenge.steps),
                      challenge.issued_at, challenge.expires_at, _classmates(session, actor, lesson),
-                     template_row.created_at if template_row.replaces_id is not None else None, failures)
+                     template_row.created_at if template_row.replaces_id is not None else None, failures,
+                     _cohort(session, actor, template_row.template, ctx))
+
+
+def _cohort(session: Session, actor: Actor, template_bytes: bytes, ctx: Context) -> tuple[float, ...] | None:
+    """Distances from the trainee's template to the nearest other people's templates in the
+    deployment: they set this template's own thresholds (recognition.identity.template_shift).
+    None (the strictest thresholds) when there is no index."""
+    if ctx.face_index is None:
+        return None
+    import recognition
+
+    template = recognition.Template.from_bytes(template_bytes)
+    hits = ctx.face_index.search(session, template, ctx.recognition_settings.cohort_k, exclude_trainee=actor.trainee_id)
+    return tuple(h.distance for h in hits)
 
 
 def _face_failures(session: Session, actor: Actor, lesson: Lesson) -> int:
@@ -306,11 +329,11 @@ def _face_failures(session: Session, actor: Actor, lesson: Lesson) -> int:
 
 
 def _classmates(session: Session, actor: Actor, lesson: Lesson) -> dict[int, bytes]:
-    """The newest unerased template of every other trainee enrolled in the lesson's class. Held
-    templates count too: a face somebody tried to enrol is a face to compare with."""
+    """The newest template of every other trainee enrolled in the lesson's class, neither erased
+    nor rejected. Held templates count too: a face somebody tried to enrol is a face to compare with."""
     newest = (select(FaceTemplate.trainee_id, FaceTemplate.template)
               .join(Enrollment, (Enrollment.trainee_id == FaceTemplate.trainee_id) & (Enrollment.class_id == lesson.class_id))
-              .where(FaceTemplate.erased_at.is_(None), FaceTemplate.trainee_id != actor.trainee_id)
+              .where(FaceTemplate.erased_at.is_(None), ~decided("reject"), FaceTemplate.trainee_id != actor.trainee_id)
               .order_by(FaceTemplate.id))
     return {trainee_id: template for trainee_id, template in session.execute(newest)}
 
@@ -433,9 +456,10 @@ def _check_face(out: Outcome, clause: str, face: FaceInput, sub: Submission, now
     template = recognition.Template.from_bytes(face.template_bytes)
     ch = recognition.Challenge(nonce=face.nonce, steps=face.steps, issued_at=face.issued_at, expires_at=face.expires_at)
     if ctx.face_pool is not None:
-        result = ctx.face_pool.check_liveness(sub.frames, ch, template, ctx.recognition_settings, now)
+        result = ctx.face_pool.check_liveness(sub.frames, ch, template, ctx.recognition_settings, now, face.cohort)
     else:
-        result = recognition.check_liveness(sub.frames, ch, template, ctx.recognizer, ctx.recognition_settings, now)
+        result = recognition.check_liveness(sub.frames, ch, template, ctx.recognizer, ctx.recognition_settings, now,
+                                            cohort=face.cohort)
     out.evidence["face"] = {**result.evidence(), "template_id": face.template_id}
     if result.probe is not None and face.classmates:
         # 1:N against the class: a classmate's face on this account is refused even when it is

@@ -99,7 +99,24 @@ def test_a_fused_distance_in_the_review_band_is_flagged_not_verified(app, live, 
     body = Phone(app).send(live["offline"], clip_burst, location=inside_fix()).get_json()
     assert body["verdict"] == "flagged" and _codes(body) == ["face_uncertain", "late"], body["reasons"]
     face = _stored(session, body["event_id"]).evidence["face"]
-    assert face["identity"]["outcome"] == "review" and face["identity"]["accept_below"] == 0.30
+    identity = face["identity"]
+    assert identity["outcome"] == "review"
+    # the template's own thresholds: its ten nearest other templates in the deployment (the live
+    # world's other trainees) set the shift
+    assert identity["cohort_mean"] is not None and identity["accept_below"] == pytest.approx(0.30 + identity["shift"], abs=1e-4)
+
+
+def test_without_enough_other_templates_in_the_deployment_the_strictest_thresholds_apply(app, live, session, clip_burst):
+    from server.models import FaceTemplate as Row
+
+    for row in session.scalars(select(Row).where(Row.trainee_id.in_(live["cohort"]))):
+        row.erased_at, row.template = datetime.now(UTC), b""
+    session.commit()
+    app.extensions["hourproof_face_index"] = type(app.extensions["hourproof_face_index"])()  # a new worker
+    body = Phone(app).send(live["offline"], clip_burst, location=inside_fix()).get_json()
+    identity = _stored(session, body["event_id"]).evidence["face"]["identity"]
+    settings = app.config["RECOGNITION_SETTINGS"]
+    assert identity["cohort_mean"] is None and identity["shift"] == -settings.cohort_weight * settings.cohort_clamp
 
 
 def test_a_check_in_soon_after_a_re_enrolment_is_flagged_for_review(app, live, session, clip_burst, miranda_template):

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def ctx(app, recognizer):
     return checkin.Context(recognizer=recognizer, recognition_settings=app.config["RECOGNITION_SETTINGS"],
-                           store=app.extensions["hourproof_evidence"])
+                           store=app.extensions["hourproof_evidence"], face_index=app.extensions["hourproof_face_index"])
 
 
 def _actor(session, username):

@@ -119,7 +119,8 @@ def test_three_way_shares_are_the_deployed_decisions_on_each_distance():
     settings = RecognitionSettings()
     distances = np.round(np.linspace(0.3, 0.55, 26), 2)
     tw = three_way(distances, distances, settings.match_threshold, settings.review_threshold)
-    outcomes = [decide(float(d), settings).outcome for d in distances]
+    neutral = [settings.cohort_reference] * settings.cohort_k  # a template whose shift is zero
+    outcomes = [decide(float(d), settings, neutral).outcome for d in distances]
     assert tw.genuine_accepted == outcomes.count("accept") / len(distances)
     assert tw.genuine_review == outcomes.count("review") / len(distances)
     assert tw.genuine_refused == outcomes.count("refuse") / len(distances)

@@ -11,13 +11,17 @@ from hypothesis import given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
-from recognition import RecognitionSettings, Template, assess_quality, enroll, match_group_photo, verify
+from recognition import RecognitionSettings, Template, assess_quality, decide, enroll, match_group_photo, verify
 from recognition.group import best_matches, min_cost_assignment
+from recognition.identity import template_shift
 from recognition.reasons import MESSAGES
 from recognition.testing import FakeFace, FakeRecognizer, fake_photo
 
 FAKE = FakeRecognizer()
 SETTINGS = RecognitionSettings()
+#: without a deployment around the template, the strictest per-template thresholds apply
+STRICT_SHIFT = template_shift(None, SETTINGS)[0]
+ACCEPT_BELOW, REFUSE_FROM = SETTINGS.match_threshold + STRICT_SHIFT, SETTINGS.review_threshold + STRICT_SHIFT
 
 
 def codes(decision) -> list[str]:
@@ -118,11 +122,11 @@ def test_a_truncated_template_is_rejected(alice):
 def test_the_same_person_verifies_with_distance_threshold_and_model(alice):
     result = verify(fake_photo(FakeFace("alice"), seed=9), alice, FAKE, SETTINGS)
     assert result.matched and result.distance == pytest.approx(0.0, abs=1e-6)
-    assert (result.threshold, result.model_name, result.model_version) == (SETTINGS.match_threshold, "fake", "1")
+    assert (result.threshold, result.model_name, result.model_version) == (ACCEPT_BELOW, "fake", "1")
 
 
 def test_the_two_thresholds_split_accept_review_and_refuse_on_both_sides_of_each(alice):
-    lo, hi = SETTINGS.match_threshold, SETTINGS.review_threshold
+    lo, hi = ACCEPT_BELOW, REFUSE_FROM
     outcomes = [verify(fake_photo(FakeFace("alice", offset=d)), alice, FAKE, SETTINGS)
                 for d in (lo - 0.01, lo + 0.01, hi - 0.01, hi + 0.01)]
     assert [r.matched for r in outcomes] == [True, False, False, False]
@@ -210,7 +214,7 @@ def test_verification_evidence_is_json_ready_and_holds_no_encoding(alice):
 
     evidence = verify(fake_photo(FakeFace("alice")), alice, FAKE, SETTINGS).evidence()
     text = json.dumps(evidence, ensure_ascii=False)
-    assert evidence["matched"] is True and evidence["threshold"] == SETTINGS.match_threshold
+    assert evidence["matched"] is True and evidence["threshold"] == ACCEPT_BELOW
     assert evidence["model_name"] == "fake" and evidence["reasons"][0]["code"] == "matched"
     assert evidence["face"]["width_px"] == 160
     assert len(text) < 1000  # no 128-number encoding, no pixels
@@ -223,3 +227,29 @@ def test_group_evidence_is_json_ready():
     result = match_group_photo(fake_photo(FakeFace("alice", size=100)), roster, FAKE, SETTINGS)
     evidence = json.loads(json.dumps(result.evidence()))
     assert evidence["present"] == ["t1"] and evidence["absent"] == ["t2"]
+
+
+# --- per-template thresholds -----------------------------------------------------------------------
+
+def test_a_template_in_a_crowded_part_of_face_space_gets_stricter_thresholds_and_a_lonely_one_looser():
+    k, ref = SETTINGS.cohort_k, SETTINGS.cohort_reference
+    crowded, lonely = decide(0.40, SETTINGS, [ref - 0.06] * k), decide(0.40, SETTINGS, [ref + 0.06] * k)
+    assert crowded.accept_below == pytest.approx(SETTINGS.match_threshold - 0.03)
+    assert lonely.accept_below == pytest.approx(SETTINGS.match_threshold + 0.03)
+    assert crowded.refuse_from - crowded.accept_below == pytest.approx(SETTINGS.review_threshold - SETTINGS.match_threshold)
+    assert crowded.cohort_mean == pytest.approx(ref - 0.06) and "shift" in crowded.evidence()
+
+
+def test_the_shift_is_bounded_and_only_the_nearest_k_others_count():
+    k, ref = SETTINGS.cohort_k, SETTINGS.cohort_reference
+    bound = SETTINGS.cohort_weight * SETTINGS.cohort_clamp
+    assert decide(0.4, SETTINGS, [ref + 5.0] * k).shift == pytest.approx(bound)
+    assert decide(0.4, SETTINGS, [0.0] * k).shift == pytest.approx(-bound)
+    far_away = [ref] * k + [9.0] * 50  # many distant people do not make a template lonely
+    assert decide(0.4, SETTINGS, far_away).shift == pytest.approx(0.0)
+
+
+def test_with_fewer_others_than_the_cohort_size_the_strictest_thresholds_apply():
+    few = decide(0.4, SETTINGS, [SETTINGS.cohort_reference + 1.0] * (SETTINGS.cohort_k - 1))
+    assert STRICT_SHIFT < 0 and few.shift == pytest.approx(STRICT_SHIFT) and few.cohort_mean is None
+    assert decide(0.4, SETTINGS).accept_below == few.accept_below == ACCEPT_BELOW

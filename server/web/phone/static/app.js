@@ -48,6 +48,7 @@
     too_early: "签到尚未开放，请在课前 30 分钟内再来。",
     no_face_template: "请联系培训机构为您采集人脸。",
     no_consent: "请联系培训机构办理人脸信息处理同意。",
+    face_template_held: "您的人脸登记正在等待人社复核：复核通过前请找授课老师当面核验。",
   };
 
   var state = { csrf: meta("csrf-token"), user: null, home: null, attempt: null, stream: null, online: null };

@@ -28,6 +28,8 @@ def test_only_reviewers_get_the_review_table_and_only_spot_checkers_the_button(w
     assert 'id="review-table"' in supervisor and 'id="spot-check-all"' in supervisor
     assert 'id="review-table"' not in teacher and 'id="spot-check-all"' in teacher
     assert 'id="review-table"' in city and 'id="spot-check-all"' not in city
+    # held face enrolments: 人社 decides them, never the institution's teacher
+    assert 'id="face-holds"' in supervisor and 'id="face-holds"' in city and 'id="face-holds"' not in teacher
     # deadlines (due and overdue duties) for those who are told of them, not teachers
     assert 'id="duties-table"' in supervisor and 'id="duties-table"' in city and 'id="duties-table"' not in teacher
 

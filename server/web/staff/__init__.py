@@ -125,6 +125,7 @@ def live_page():
     if away:
         return away
     return _page("staff/live.html", user, reviews=allows(user.role, Capability.REVIEW_EVENTS),
+                 face_holds=allows(user.role, Capability.REVIEW_FACE_HOLDS),
                  sees_duties=allows(user.role, Capability.VIEW_DUTIES),
                  takes_group_photos=allows(user.role, Capability.UPLOAD_GROUP_PHOTOS),
                  can_spot_check=allows(user.role, Capability.TRIGGER_SPOT_CHECKS))

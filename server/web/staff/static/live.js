@@ -241,6 +241,28 @@
     loadRoll().then(function () { $("roll-card").scrollIntoView({ behavior: "smooth", block: "start" }); });
   }
 
+  /* A reason box with approve and reject buttons: a decision needs a reason (2 characters or more),
+     `post(approved, reason)` sends it, `after()` reloads what it changed. */
+  function decisionBox(tag, approveText, rejectText, post, after, disabled) {
+    var reason = HP.el("input", { name: "reason", maxlength: 512, placeholder: "复核理由（必填）", "aria-label": "复核理由" });
+    var approve = HP.el("button", { type: "button", text: approveText, disabled: !!disabled });
+    var reject = HP.el("button", { type: "button", class: "danger", text: rejectText, disabled: !!disabled });
+    var box = HP.el(tag, { class: "review" }, reason, approve, reject, HP.el("div", { class: "form-error", "aria-live": "polite" }));
+    function decide(approved) {
+      HP.clearError(box);
+      if (reason.value.trim().length < 2) { HP.showError(box, { message: "请填写复核理由（至少 2 个字）" }); reason.focus(); return; }
+      HP.busy(approve, true); HP.busy(reject, true);
+      post(approved, reason.value.trim()).then(function (res) {
+        HP.busy(approve, false); HP.busy(reject, false);
+        if (!res.ok) { HP.showError(box, res.data.error); return; }
+        after();
+      });
+    }
+    approve.addEventListener("click", function () { decide(true); });
+    reject.addEventListener("click", function () { decide(false); });
+    return box;
+  }
+
   function loadReviews(classId) {
     return HP.api("GET", "/api/classes/" + classId + "/review-queue").then(function (r) {
       var tbody = $("review-table").tBodies[0];
@@ -252,22 +274,9 @@
         return;
       }
       mine.forEach(function (e) {
-        var reason = HP.el("input", { name: "reason", maxlength: 512, placeholder: "复核理由（必填）", "aria-label": "复核理由" });
-        var approve = HP.el("button", { type: "button", text: "批准" });
-        var reject = HP.el("button", { type: "button", class: "danger", text: "驳回" });
-        var cell = HP.el("td", { class: "review" }, reason, approve, reject, HP.el("div", { class: "form-error", "aria-live": "polite" }));
-        function decide(decision) {
-          HP.clearError(cell);
-          if (reason.value.trim().length < 2) { HP.showError(cell, { message: "请填写复核理由（至少 2 个字）" }); reason.focus(); return; }
-          HP.busy(approve, true); HP.busy(reject, true);
-          HP.api("POST", "/api/events/" + e.event_id + "/review", { decision: decision, reason: reason.value.trim() }).then(function (res) {
-            HP.busy(approve, false); HP.busy(reject, false);
-            if (!res.ok) { HP.showError(cell, res.data.error); return; }
-            loadRoll();
-          });
-        }
-        approve.addEventListener("click", function () { decide("approved"); });
-        reject.addEventListener("click", function () { decide("rejected"); });
+        var cell = decisionBox("td", "批准", "驳回", function (decision, reason) {
+          return HP.api("POST", "/api/events/" + e.event_id + "/review", { decision: decision ? "approved" : "rejected", reason: reason });
+        }, loadRoll);
         tbody.appendChild(HP.el("tr", { "data-event": e.event_id },
           HP.el("td", { text: e.trainee_name || "" }),
           HP.el("td", { text: HP.beijingText(e.at) + " " + (KINDS[e.kind] || e.kind) }),
@@ -339,6 +348,56 @@
     });
   }
 
+  // --- held face enrolments (one face, one identity) ------------------------------------------------
+
+  var HOLD_WHY = { duplicate: "与其他学员的人脸相似", changed_face: "与该学员原登记的人脸差异较大" };
+
+  function photoStrip(side) {
+    var strip = HP.el("div", { class: "photos" });
+    (side.photos || []).forEach(function (url, i) {
+      strip.appendChild(HP.el("img", { src: url, alt: "登记照片 " + (i + 1), loading: "lazy", width: 96 }));
+    });
+    if (!strip.childNodes.length) strip.appendChild(HP.el("span", { class: "muted", text: "（照片已删除）" }));
+    return strip;
+  }
+
+  function person(p) {
+    return p ? p.name + "（" + p.institution.name + "，学员编号 " + p.id + "）" : "";
+  }
+
+  function loadFaceHolds() {
+    if (!page.face_holds) return;
+    HP.api("GET", "/api/face-holds").then(function (r) {
+      var box = $("face-holds");
+      HP.clear(box);
+      if (!r.ok) { HP.showError($("live-error"), r.data.error); return; }
+      if (!r.data.length) { box.appendChild(HP.el("p", { class: "muted", text: "没有待复核的人脸登记" })); return; }
+      r.data.forEach(function (h) {
+        var sides = HP.el("div", { class: "hold-sides" },
+          HP.el("div", {}, HP.el("strong", { text: "本次采集：" + person(h.trainee) }),
+                HP.el("div", { class: "muted", text: HP.beijingText(h.created_at) + (h.reason ? "，原因：" + h.reason : "") }),
+                photoStrip(h)));
+        (h.matches || []).forEach(function (m) {
+          sides.appendChild(m.visible
+            ? HP.el("div", {}, HP.el("strong", { text: "相似：" + person(m.trainee) }),
+                    HP.el("div", { class: "muted", text: "人脸距离 " + m.distance }), photoStrip(m))
+            : HP.el("div", {}, HP.el("strong", { text: "相似：其他区县的学员（" + (m.district || "未知") + "）" }),
+                    HP.el("div", { class: "muted", text: "人脸距离 " + m.distance + "，须由能看到双方的市级复核人员决定" })));
+        });
+        if (h.previous) {
+          sides.appendChild(HP.el("div", {}, HP.el("strong", { text: "原登记人脸" }),
+            HP.el("div", { class: "muted", text: "与本次采集的距离 " + h.previous.distance }), photoStrip(h.previous)));
+        }
+        var actions = decisionBox("div", "确认是本人，通过", "不通过", function (decision, reason) {
+          return HP.api("POST", "/api/face-holds/" + h.template_id + "/decision", { decision: decision ? "approve" : "reject", reason: reason });
+        }, loadFaceHolds, !h.decidable);
+        box.appendChild(HP.el("article", { class: "hold", "data-template": h.template_id },
+          HP.el("h3", { text: (h.reasons || [h.why]).map(function (w) { return HOLD_WHY[w] || w; }).join("；") }),
+          sides, actions));
+      });
+    });
+  }
+
   // --- the socket ----------------------------------------------------------------------------------
 
   function connect() {
@@ -375,6 +434,7 @@
     if ($("group-photo")) HP.onSubmit($("group-photo"), uploadGroupPhoto);
     refresh().then(connect);
     loadDuties();
+    loadFaceHolds();
     // Spot checks that pass their time unanswered are not events, nor are deadlines: look for
     // them every minute.
     setInterval(function () { refresh(); loadDuties(); }, 60000);

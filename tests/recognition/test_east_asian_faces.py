@@ -13,6 +13,7 @@ import pytest
 
 from recognition import assess_quality
 from recognition.calibration import gallery_scores, pair_scores, rates_at, three_way
+from recognition.identity import template_shift
 
 pytestmark = pytest.mark.slow
 
@@ -43,23 +44,27 @@ def test_east_asian_pairs_at_the_deployed_rule_accept_almost_no_impostor_and_ref
     _identity, encodings, pairs = ea
     genuine, impostor = pair_scores(pairs, encodings)
     assert (len(genuine), len(impostor)) == (385, 19316)
-    split = three_way(genuine, impostor, settings.match_threshold, settings.review_threshold)
+    strictest = template_shift(None, settings)[0]  # a 1:1 pair has no deployment around it
+    split = three_way(genuine, impostor, settings.match_threshold + strictest, settings.review_threshold + strictest)
     print(split)
-    # measured 2026-12 (dlib 20, face_recognition_models 0.3.0): impostors accepted 0.047%, reviewed
-    # 0.99%; genuine accepted 47.5%, reviewed 33.0%, refused 19.5% (single news photos, often years
-    # apart; a photo the quality gate refuses counts as refused)
-    assert split.impostor_accepted <= 0.002
-    assert split.genuine_accepted >= 0.43 and split.genuine_refused <= 0.22
+    # measured 2026-12 (dlib 20, face_recognition_models 0.3.0) at the strictest 0.363 / 0.434:
+    # impostors accepted 0.016%, reviewed 0.55%; genuine accepted 37.1%, reviewed 38.7%, refused
+    # 24.2% (single news photos, often years apart; a photo the gate refuses counts as refused)
+    assert split.impostor_accepted <= 0.001
+    assert split.genuine_accepted >= 0.34 and split.genuine_refused <= 0.27
     # the rule it replaces: one threshold at 0.55 accepted one impostor pair in seven
     assert rates_at(genuine, impostor, 0.55).far > 0.10
 
 
 def test_three_enrolment_photos_accept_far_more_genuine_probes_at_the_same_false_accept_rate(ea, settings):
     identity, encodings, _pairs = ea
-    one = gallery_scores(encodings, identity, enrol_photos=1)
-    three = gallery_scores(encodings, identity, enrol_photos=3)
+    # per-template thresholds, the other 58 people standing in for the deployment
+    one = gallery_scores(encodings, identity, enrol_photos=1, settings=settings)
+    three = gallery_scores(encodings, identity, enrol_photos=3, settings=settings)
     at_one, at_three = (rates_at(g, i, settings.match_threshold) for g, i in (one, three))
     print("1 photo:", at_one, "3 photos:", at_three)
-    # measured: one photo FAR 0.04%, TAR 55.0%; three photos FAR 0.12%, TAR 74.7% (99 probes)
-    assert at_three.far <= 0.002 and at_one.far <= 0.002
-    assert at_three.tar >= at_one.tar + 0.1
+    # measured: one photo FAR 0.22%, TAR 81.4%; three photos FAR 0.23%, TAR 86.9% (99 probes). FAR
+    # is above the 0.1% the bench measures with all 262 people as the deployment: 58 others make a
+    # thinner neighbourhood, so the per-template thresholds loosen more.
+    assert at_three.far <= 0.003 and at_one.far <= 0.003
+    assert at_three.tar >= at_one.tar + 0.03

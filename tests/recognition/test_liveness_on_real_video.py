@@ -38,15 +38,31 @@ def _burst(frames, start: int, stop: int, step: int) -> list[np.ndarray]:
     return [frames[i] for i in range(start, stop + 1, step)]
 
 
+@pytest.fixture(scope="module")
+def deployment(faces_dir, recognizer, template_of):
+    """Distances from Miranda's template to ten other real faces: the deployment around him."""
+    from tests.factories import cohort_templates
+
+    miranda = template_of(MIRANDA)
+    return [miranda.distance(t.centroid) for t in cohort_templates(faces_dir, recognizer)]
+
+
 @pytest.mark.parametrize("step", [8, 12])
-def test_frames_90_to_210_pass_the_challenge_in_the_clips_own_order(clip_frames, template_of, recognizer, settings, step):
+def test_frames_90_to_210_pass_the_challenge_in_the_clips_own_order(clip_frames, template_of, recognizer, settings, step,
+                                                                      deployment):
     burst = _burst(clip_frames, 90, 210, step)
-    result = check_liveness(burst, _challenge(L, R, L, R), template_of(MIRANDA), recognizer, settings, now=NOW)
+    result = check_liveness(burst, _challenge(L, R, L, R), template_of(MIRANDA), recognizer, settings, now=NOW,
+                            cohort=deployment)
     assert result.passed, (result.reasons, result.events)
     assert result.encoded_frames == result.matched_frames >= settings.liveness_min_encoded_frames
     # single stage frames sit at 0.40-0.54 from the studio enrolment photo; their mean is accepted
+    # at this template's own threshold
     assert result.identity is not None and result.identity.outcome == "accept", result.identity
+    assert result.identity.cohort_mean is not None
     assert [r.code for r in result.reasons] == ["liveness_passed"]
+    # alone (no deployment: the strictest thresholds) the same burst is at worst reviewed, never refused
+    alone = check_liveness(burst, _challenge(L, R, L, R), template_of(MIRANDA), recognizer, settings, now=NOW)
+    assert alone.passed and alone.identity is not None and alone.identity.outcome in ("accept", "review")
 
 
 def test_frames_90_to_210_fail_the_opposite_order(clip_frames, template_of, recognizer, settings):

@@ -45,7 +45,9 @@ def test_grayscale_jpeg_q10_and_4x_smaller_copies_of_the_enrolment_photo_still_m
 def test_another_photo_of_the_same_person_verifies_and_carries_its_evidence(fr_images, template_of, recognizer, settings):
     result = verify((fr_images / "ex_obama2.jpg").read_bytes(), template_of(ENROLLED), recognizer, settings)
     assert result.matched
-    assert result.threshold == settings.match_threshold
+    # no deployment around the template: the strictest per-template threshold applies
+    assert result.identity is not None and result.identity.cohort_mean is None
+    assert result.threshold == result.identity.accept_below == pytest.approx(settings.match_threshold + result.identity.shift)
     assert result.model_name == "dlib_face_recognition_resnet_model_v1"
     assert result.model_version == recognizer.model_version
     assert [r.code for r in result.reasons] == ["matched"]
@@ -61,7 +63,8 @@ def test_someone_else_does_not_verify_against_the_template(fr_images, template_o
 def test_a_stricter_threshold_from_settings_changes_the_decision(fr_images, template_of, recognizer):
     strict = RecognitionSettings(match_threshold=0.2)
     result = verify((fr_images / "ex_obama2.jpg").read_bytes(), template_of(ENROLLED), recognizer, strict)
-    assert not result.matched and result.threshold == 0.2
+    assert result.identity is not None
+    assert not result.matched and result.threshold == pytest.approx(0.2 + result.identity.shift)
 
 
 def test_an_exif_rotated_phone_photo_verifies(obama_rgb, template_of, recognizer, settings):

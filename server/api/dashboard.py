@@ -1,10 +1,10 @@
 """The live dashboard's reads: snapshot (+ events since a cursor), a lesson's roll, and an
 event's frames (biometric: scoped and audited)."""
 
-from flask import Response, current_app
+from flask import current_app
 
 from server.api.blueprint import bp
-from server.api.framework import endpoint
+from server.api.framework import endpoint, private_image
 from server.api.schemas import LiveQuery
 from server.clock import utc_now
 from server.extensions import db
@@ -33,5 +33,4 @@ def roll(actor: Actor, lesson_id: int):
           tag="live", capability=Capability.VIEW_FRAMES)
 def event_frame(actor: Actor, event_id: int, index: int):
     data = dashboard.view_frame(db.session, actor, event_id, index, current_app.extensions["hourproof_evidence"], utc_now())
-    kind = "image/png" if data[:8] == b"\x89PNG\r\n\x1a\n" else "image/webp" if data[8:12] == b"WEBP" else "image/jpeg"
-    return Response(data, mimetype=kind, headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
+    return private_image(data)

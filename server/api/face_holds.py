@@ -1,10 +1,10 @@
 """人社's review of held face enrolments ("one face, one identity"), their enrolment photos, and a
 class's recent template changes."""
 
-from flask import Response, current_app
+from flask import current_app
 
 from server.api.blueprint import bp
-from server.api.framework import endpoint
+from server.api.framework import endpoint, private_image
 from server.api.schemas import FaceHoldDecisionIn, TemplateChangesQuery
 from server.clock import utc_now
 from server.extensions import db
@@ -35,8 +35,7 @@ def decide_face_hold(actor: Actor, template_id: int, body: FaceHoldDecisionIn):
           tag="review", capability=Capability.REVIEW_FACE_HOLDS)
 def face_template_photo(actor: Actor, template_id: int, index: int):
     data = face_holds.view_photo(db.session, actor, template_id, index, current_app.extensions["hourproof_evidence"], utc_now())
-    kind = "image/png" if data[:8] == b"\x89PNG\r\n\x1a\n" else "image/webp" if data[8:12] == b"WEBP" else "image/jpeg"
-    return Response(data, mimetype=kind, headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
+    return private_image(data)
 
 
 @endpoint(bp, "GET", "/classes/<int:class_id>/template-changes",

@@ -132,6 +132,13 @@ def _validate(model: type[ModelT], data: dict) -> ModelT:
         raise ApiError(422, "invalid_input", f"输入有误：{names}", fields=fields) from None
 
 
+def private_image(data: bytes) -> Response:
+    """An evidence photo (a burst frame, an enrolment photo) as stored: typed by its signature,
+    never cached, never sniffed into anything else."""
+    kind = "image/png" if data[:8] == b"\x89PNG\r\n\x1a\n" else "image/webp" if data[8:12] == b"WEBP" else "image/jpeg"
+    return Response(data, mimetype=kind, headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
+
+
 def read_uploads(field: str, max_bytes: int) -> list[tuple[str, bytes]]:
     """(filename, bytes) of every file sent under `field`, closing each spooled temp file at once
     (Werkzeug keeps large uploads on disk until closed)."""

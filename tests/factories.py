@@ -559,12 +559,26 @@ def cohort_templates(faces_dir, recognizer) -> list:
     return _cohort_cache[faces_dir]
 
 
+def add_consented_face(session, trainee_id: int, template, channel: str = "phone"):
+    """Biometric consent for the trainee and a face template in force made from `template`
+    (flushed, not committed). Returns the consent row."""
+    from server.models import Consent, FaceTemplate
+    from server.services.consent import CONSENT_SHA256, CONSENT_VERSION
+
+    consent = Consent(trainee_id=trainee_id, purpose="biometric", granted=True, text_version=CONSENT_VERSION,
+                      text_sha256=CONSENT_SHA256, channel=channel)
+    session.add(consent)
+    session.flush()
+    session.add(FaceTemplate(trainee_id=trainee_id, template=template.to_bytes(), model=template.model_name,
+                             model_version=template.model_version, photo_hashes=[], consent_id=consent.id))
+    return consent
+
+
 def add_cohort(session, templates) -> list[int]:
     """Trainees of another, past class (not enrolled in any class here), each consented with a
     face template: the rest of the deployment."""
     from policies.identity import resident_id_check_digit
-    from server.models import Consent, FaceTemplate, Trainee
-    from server.services.consent import CONSENT_SHA256, CONSENT_VERSION
+    from server.models import Trainee
 
     ids = []
     for i, template in enumerate(templates):
@@ -572,12 +586,7 @@ def add_cohort(session, templates) -> list[int]:
         trainee = Trainee(resident_id=first17 + resident_id_check_digit(first17), name=f"往期学员{i + 1}")
         session.add(trainee)
         session.flush()
-        consent = Consent(trainee_id=trainee.id, purpose="biometric", granted=True, text_version=CONSENT_VERSION,
-                          text_sha256=CONSENT_SHA256, channel="paper")
-        session.add(consent)
-        session.flush()
-        session.add(FaceTemplate(trainee_id=trainee.id, template=template.to_bytes(), model=template.model_name,
-                                 model_version=template.model_version, photo_hashes=[], consent_id=consent.id))
+        add_consented_face(session, trainee.id, template, channel="paper")
         ids.append(trainee.id)
     return ids
 
@@ -655,9 +664,7 @@ def build_live_world(app, session, template, recognizer) -> dict:
     challenges seeded to ask for STEPS and its face work done in-process with `recognizer`."""
     from server.adapters.passwords import hash_password
     from server.models import (
-        Consent,
         Enrollment,
-        FaceTemplate,
         Lesson,
         LessonContent,
         LessonMode,
@@ -668,7 +675,6 @@ def build_live_world(app, session, template, recognizer) -> dict:
         User,
         Venue,
     )
-    from server.services.consent import CONSENT_SHA256, CONSENT_VERSION
 
     seed = seed_for(STEPS)
     app.config["CHALLENGE_RNG"] = lambda: random.Random(seed)
@@ -695,12 +701,7 @@ def build_live_world(app, session, template, recognizer) -> dict:
     session.flush()
     enrollment = Enrollment(class_id=cls.id, trainee_id=trainee.id)
     session.add_all([enrollment, Enrollment(class_id=cls.id, trainee_id=other.id)])
-    consent = Consent(trainee_id=trainee.id, purpose="biometric", granted=True, text_version=CONSENT_VERSION,
-                      text_sha256=CONSENT_SHA256, channel="phone")
-    session.add(consent)
-    session.flush()
-    session.add(FaceTemplate(trainee_id=trainee.id, template=template.to_bytes(), model=template.model_name,
-                             model_version=template.model_version, photo_hashes=[], consent_id=consent.id))
+    add_consented_face(session, trainee.id, template)
     cohort = add_cohort(session, cohort_templates(faces_dir_path(), recognizer))
     pw = hash_password(PASSWORD)
     session.add_all([

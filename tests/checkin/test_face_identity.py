@@ -10,9 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from server.models import Consent, Event, FaceTemplate
-from server.services.consent import CONSENT_SHA256, CONSENT_VERSION
-from tests.factories import Phone, inside_fix
+from server.models import Event, FaceTemplate
+from tests.factories import Phone, add_consented_face, inside_fix
 
 ROSE_DEVICE = "phone-rose-000001"
 
@@ -27,12 +26,7 @@ def _stored(session, event_id: int) -> Event:
 
 
 def _give_rose_a_template(session, live, template) -> None:
-    consent = Consent(trainee_id=live["other"], purpose="biometric", granted=True, text_version=CONSENT_VERSION,
-                      text_sha256=CONSENT_SHA256, channel="phone")
-    session.add(consent)
-    session.flush()
-    session.add(FaceTemplate(trainee_id=live["other"], template=template.to_bytes(), model=template.model_name,
-                             model_version=template.model_version, photo_hashes=[], consent_id=consent.id))
+    add_consented_face(session, live["other"], template)
     session.commit()
 
 

@@ -15,7 +15,7 @@ No Flask, no database, no logging of image bytes or encodings. The check-in serv
 with ``recognizer`` a ``Recognizer`` (``DlibRecognizer()`` in production, a fake in unit tests) and
 ``settings`` a ``RecognitionSettings``. Every decision has ``reasons: tuple[Reason, ...]``.
 """
-from recognition.faces import Box, DlibRecognizer, Recognizer, eye_aspect_ratio, yaw_ratio
+from recognition.faces import Box, DlibRecognizer, Pose, Recognizer, pose, yaw_ratio
 from recognition.group import GroupFace, GroupMatch, match_group_photo
 from recognition.identity import (
     ACCEPT,
@@ -30,8 +30,9 @@ from recognition.identity import (
 )
 from recognition.images import ImageError, LoadedImage, dhash, from_array, hamming, load_image
 from recognition.liveness import (
-    BLINK,
     STEP_MESSAGES,
+    TILT_LEFT,
+    TILT_RIGHT,
     TURN_LEFT,
     TURN_RIGHT,
     Challenge,
@@ -47,9 +48,10 @@ from recognition.settings import RecognitionSettings
 
 __all__ = [
     "ACCEPT", "REFUSE", "REVIEW", "IdentityDecision", "Neighbour", "RosterCheck", "check_roster", "decide", "fuse",
-    "BLINK", "STEP_MESSAGES", "TURN_LEFT", "TURN_RIGHT", "Box", "Challenge", "DlibRecognizer", "Enrollment", "Face",
+    "STEP_MESSAGES", "TILT_LEFT", "TILT_RIGHT", "TURN_LEFT", "TURN_RIGHT", "Pose", "pose",
+    "Box", "Challenge", "DlibRecognizer", "Enrollment", "Face",
     "FrameObservation", "GroupFace", "GroupMatch", "ImageError", "LivenessResult", "LoadedImage", "MESSAGES", "QualityReport",
     "Reason", "RecognitionSettings", "Recognizer", "Template", "Verification", "assess_quality",
-    "check_liveness", "dhash", "enroll", "eye_aspect_ratio", "from_array", "hamming", "load_image",
+    "check_liveness", "dhash", "enroll", "from_array", "hamming", "load_image",
     "match_group_photo", "new_challenge", "verify", "yaw_ratio",
 ]

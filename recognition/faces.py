@@ -1,7 +1,11 @@
 """The ``Recognizer`` protocol the pipeline (and the check-in service) depends on, its dlib
 backend, and the landmark geometry (yaw, eye aspect ratio) the decisions use.
 
-The protocol is small on purpose: detect boxes, 68 landmarks for a box, a 128-d encoding for a box.
+The protocol is small on purpose: detect boxes, 5 landmarks for a box, a 128-d encoding for a box.
+
+Landmarks come from dlib's 5-point model (CC0): the two corners of each eye and the base of the
+nose. The 68-point model that face_recognition_models also ships is trained on iBUG 300-W, whose
+licence forbids commercial use, so nothing here loads it.
 Everything else (quality, matching, liveness, group photos) is pure code on top of it, so a fake
 (``recognition.testing.FakeRecognizer``) can stand in for the service's unit tests.
 """
@@ -60,8 +64,9 @@ class Recognizer(Protocol):
     """A face backend: what the pipeline needs, nothing more.
 
     ``rgb`` arrays are uint8 HxWx3 in RGB order; ``detect`` also accepts an HxW grey array (the
-    liveness tracker searches small grey windows) and may find nothing in one. Landmarks are the 68-point iBUG layout as a
-    float array of shape (68, 2) with (x, y) in pixels; encodings are 1-d float arrays compared by
+    liveness tracker searches small grey windows) and may find nothing in one. Landmarks are dlib's
+    5-point layout as a float array of shape (5, 2) with (x, y) in pixels: two corners of one eye,
+    two corners of the other, the base of the nose; encodings are 1-d float arrays compared by
     Euclidean distance.
     """
 
@@ -73,7 +78,7 @@ class Recognizer(Protocol):
         ...
 
     def landmarks(self, rgb: np.ndarray, box: Box) -> np.ndarray:
-        """68 (x, y) landmarks of the face in ``box``."""
+        """5 (x, y) landmarks of the face in ``box``."""
         ...
 
     def encode(self, rgb: np.ndarray, box: Box) -> np.ndarray:
@@ -81,9 +86,9 @@ class Recognizer(Protocol):
         ...
 
 
-#: One model set: (the dlib module, HOG detector, 68-point and 5-point shape predictors, ResNet
-#: encoder). dlib has no type hints, so each is Any.
-_Models = tuple[Any, Any, Any, Any, Any]
+#: One model set: (the dlib module, HOG detector, 5-point shape predictor, ResNet encoder). dlib
+#: has no type hints, so each is Any.
+_Models = tuple[Any, Any, Any, Any]
 
 
 def _load_dlib_models() -> _Models:
@@ -101,7 +106,6 @@ def _load_dlib_models() -> _Models:
     return (
         dlib,
         dlib.get_frontal_face_detector(),
-        dlib.shape_predictor(frm.pose_predictor_model_location()),
         dlib.shape_predictor(frm.pose_predictor_five_point_model_location()),
         dlib.face_recognition_model_v1(frm.face_recognition_model_location()),
     )
@@ -156,9 +160,9 @@ def _models_version() -> str:
 
 
 class DlibRecognizer:
-    """The dlib / face_recognition_models backend: HOG detector, 68- and 5-point shape
-    predictors, ResNet 128-d encoder. Encodings use the 5-point alignment, as face_recognition
-    does by default (the distances in the settings were measured that way)."""
+    """The dlib / face_recognition_models backend: HOG detector, the 5-point shape predictor
+    (CC0), ResNet 128-d encoder. Encodings use the 5-point alignment, as face_recognition does by
+    default (the distances in the settings were measured that way)."""
 
     model_name: str = MODEL_NAME
 
@@ -181,13 +185,13 @@ class DlibRecognizer:
         return [Box(r.left(), r.top(), r.right(), r.bottom()) for r in rects]
 
     def landmarks(self, rgb: np.ndarray, box: Box) -> np.ndarray:
-        with _pool().borrow() as (dlib, _, pose68, _, _):
-            shape = pose68(np.ascontiguousarray(rgb), self._rect(dlib, box))
+        with _pool().borrow() as (dlib, _, pose5, _):
+            shape = pose5(np.ascontiguousarray(rgb), self._rect(dlib, box))
             return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
 
     def encode(self, rgb: np.ndarray, box: Box) -> np.ndarray:
         img = np.ascontiguousarray(rgb)
-        with _pool().borrow() as (dlib, _, _, pose5, encoder):
+        with _pool().borrow() as (dlib, _, pose5, encoder):
             shape = pose5(img, self._rect(dlib, box))
             return np.array(encoder.compute_face_descriptor(img, shape, self.num_jitters), dtype=np.float64)
 
@@ -206,40 +210,57 @@ def detect_faces(image: LoadedImage, recognizer: Recognizer, max_side: int, upsa
 
 
 # --- landmark geometry ----------------------------------------------------------------------
-# 68-point iBUG indices: 36-41 the eye on the image's left, 42-47 the eye on the image's right,
-# 30 the nose tip.
-_EYE_A = slice(36, 42)
-_EYE_B = slice(42, 48)
-_NOSE_TIP = 30
+# dlib's 5-point layout: 0-1 the corners of one eye, 2-3 the corners of the other, 4 the base of
+# the nose. Which eye comes first is not relied on: the eye further left in the image is found
+# by position.
+
+
+@dataclass(frozen=True)
+class Pose:
+    """What 5 landmarks say about a face's pose in one image.
+
+    ``yaw``: the nose base's offset from the midpoint of the eyes along the eye line, divided by
+    the distance between the eye centres; positive when the nose points towards the image's
+    right edge (in an unmirrored camera image: the person turning to their own LEFT). Measured
+    along the eye line, so a tilt (roll) is not a turn. About 0.7 of the 68-point nose-tip ratio
+    (the base of the nose stands out less than the tip).
+    ``roll``: the eye line's angle in degrees, positive when the image-right eye is lower (y
+    grows downwards): the person tilting towards their own LEFT shoulder, unmirrored.
+    ``asymmetry``: log(width of the image-left eye / width of the image-right eye). A real head
+    turning to its left shows the image-right eye (its own left) at a slant, so that eye gets
+    narrower and the asymmetry follows the yaw (slope ~0.8-1.1 on the shared clip). A flat photo
+    under any affine warp keeps it: the four eye corners lie on one line, and an affine map keeps
+    ratios of lengths along a line. That is the depth test.
+    ``centre`` (x, y) the eyes' midpoint and ``span`` the distance between the eye centres, in
+    pixels: the continuity test measures movement between frames in spans.
+    """
+
+    yaw: float
+    roll: float
+    asymmetry: float
+    centre: tuple[float, float]
+    span: float
+
+
+def pose(landmarks: np.ndarray) -> Pose:
+    """The pose of a face from its 5 landmarks (see ``Pose``)."""
+    eye_a, eye_b = landmarks[0:2], landmarks[2:4]
+    if eye_a[:, 0].mean() > eye_b[:, 0].mean():
+        eye_a, eye_b = eye_b, eye_a  # eye_a: the eye further left in the image
+    centre_a, centre_b = eye_a.mean(axis=0), eye_b.mean(axis=0)
+    axis = centre_b - centre_a
+    span = float(np.linalg.norm(axis))
+    mid = (centre_a + centre_b) / 2.0
+    if span == 0.0:
+        return Pose(0.0, 0.0, 0.0, (float(mid[0]), float(mid[1])), 0.0)
+    yaw = float(np.dot(landmarks[4] - mid, axis) / (span * span))
+    roll = float(np.degrees(np.arctan2(axis[1], axis[0])))
+    width_a = float(np.linalg.norm(eye_a[0] - eye_a[1]))
+    width_b = float(np.linalg.norm(eye_b[0] - eye_b[1]))
+    asymmetry = float(np.log(width_a / width_b)) if width_a > 0 and width_b > 0 else 0.0
+    return Pose(yaw, roll, asymmetry, (float(mid[0]), float(mid[1])), span)
 
 
 def yaw_ratio(landmarks: np.ndarray) -> float:
-    """Head yaw from landmarks, as a ratio (no unit): the nose tip's offset from the midpoint of
-    the eyes, measured along the eye line and divided by the distance between the eyes.
-
-    Sign convention (of the *image*): positive means the nose points towards the image's right
-    edge. In an unmirrored camera image (what a phone uploads), that is the person turning to
-    their own LEFT. Measured along the eye line so that tilting the head (roll) does not count as a
-    turn; a flat photo turned in front of the camera keeps its ratio (no depth), which is the point.
-    """
-    eye_a = landmarks[_EYE_A].mean(axis=0)
-    eye_b = landmarks[_EYE_B].mean(axis=0)
-    axis = eye_b - eye_a
-    span = float(np.linalg.norm(axis))
-    if span == 0.0:
-        return 0.0
-    mid = (eye_a + eye_b) / 2.0
-    return float(np.dot(landmarks[_NOSE_TIP] - mid, axis) / (span * span))
-
-
-def eye_aspect_ratio(landmarks: np.ndarray) -> float:
-    """Mean eye aspect ratio of both eyes (Soukupova & Cech 2016): eye height / eye width;
-    ~0.3 or more open, it drops towards 0 in a blink."""
-
-    def one(eye: np.ndarray) -> float:
-        width = np.linalg.norm(eye[0] - eye[3])
-        if width == 0:
-            return 0.0
-        return float((np.linalg.norm(eye[1] - eye[5]) + np.linalg.norm(eye[2] - eye[4])) / (2.0 * width))
-
-    return (one(landmarks[_EYE_A]) + one(landmarks[_EYE_B])) / 2.0
+    """Head yaw from 5 landmarks (``Pose.yaw``): positive towards the image's right edge."""
+    return pose(landmarks).yaw

@@ -1,29 +1,48 @@
-"""Active liveness: a random challenge (turn left / turn right / blink, in a random order) and the
-check of a short burst of frames against it.
+"""Active liveness: a random challenge (turns and tilts, prompted at random times) and the check of
+a short burst of timed frames against it.
 
 Why: a still photo of a trainee matches their template easily (grayscale, JPEG q10, a 4x smaller
-copy all stay under distance 0.5), so a selfie proves nothing. A burst passes only if the enrolled
-face is in it, the asked motions happen in the asked order, and the frames are not copies of one
-still. Head yaw comes from 68-point landmarks (a flat photo turned in front of the camera keeps
-its nose-to-eyes ratio, a real head does not); blinks from the eye aspect ratio.
+copy all stay under distance 0.5), so a selfie proves nothing; and a photo warped to imitate head
+turns, or a recording of the trainee spliced to show the asked motions, must fail too. A burst
+passes only if everything below holds:
+
+- **time**: every frame carries its capture time (ms since the burst began); the times run
+  forwards, close together, after the challenge was issued, and the burst lasts until the last
+  motion could be done;
+- **motions**: the asked motions happen in the asked order, each starting after its own prompt
+  (the prompt times are random and part of the challenge) and soon enough after it; no turn
+  that was not asked;
+- **continuity**: between consecutive frames the face moves a plausible amount (a splice of a
+  recording, or a cut, jumps);
+- **depth**: as the head turns, the far eye narrows with the yaw (``faces.Pose``); a flat photo,
+  however it is sheared or turned, keeps the ratio of the eye widths;
+- **not mirrored**: no frame is the mirror image of another frame of the burst (one photo
+  flipped to show the other turn), and the service compares every frame, and its mirror image,
+  with the trainee's earlier frames (a replay flipped to look new);
+- **identity**: the enrolled face on the whole burst (recognition/identity.py), one person
+  throughout; their mean (the fused probe) is what the three-way rule judges;
+- not copies of one still.
+
+Landmarks are dlib's 5-point model (CC0); the 68-point model is not used (its training data's
+licence forbids commercial use), so there is no blink: a blink from eye-aspect ratios was also
+fakeable with painted lids.
 
 Direction convention: "turn_left" is the trainee turning to their OWN left. In an unmirrored
 camera frame (what phones upload; the mirrored selfie *preview* is only a display effect) that
-moves the nose towards the image's right edge, i.e. ``yaw_ratio > 0``. If a client sends mirrored
-frames, set ``RecognitionSettings.frames_mirrored``.
-
-Identity is judged on the whole burst (recognition/identity.py): every frame that carries a
-motion and frames spread between them are encoded, all must be one person, and their mean (the
-fused probe) is what the three-way rule judges.
+moves the nose towards the image's right edge, i.e. ``yaw > 0``; "tilt_left" (left ear towards
+the left shoulder) makes ``roll > 0``. If a client sends mirrored frames, set
+``RecognitionSettings.frames_mirrored``.
 
 Cost: the face is detected once on a 480 px copy of the frame (upsample 0) and then tracked in
-a small grey window around its last position; landmarks run on every frame; encoding (~75 ms a
-frame) runs on up to ``liveness_max_encoded_frames`` frames and is most of the time. Before
-identity covered every frame (2-3 frames encoded) a 10-frame burst cost ~210 ms; the benchmark
-prints what it costs now.
+a small grey window around its last position; landmarks (5 points, ~1 ms) run on every frame;
+encoding (~75 ms a frame) runs on up to ``liveness_max_encoded_frames`` frames and is most of
+the time. ``python -m recognition.bench`` prints the cost.
 """
 from __future__ import annotations
 
+import io
+import itertools
+import math
 import random
 import secrets
 from collections.abc import Sequence
@@ -35,9 +54,9 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from recognition.faces import Box, Recognizer, detect_faces, eye_aspect_ratio, yaw_ratio
+from recognition.faces import Box, Pose, Recognizer, detect_faces, pose
 from recognition.identity import REFUSE, REVIEW, IdentityDecision, decide, fuse
-from recognition.images import ImageError, LoadedImage, as_loaded, dhash, thumbnail
+from recognition.images import ImageError, LoadedImage, as_loaded, hamming, thumbnail
 from recognition.matching import Template
 from recognition.quality import significant_faces
 from recognition.reasons import Reason, reason, reasons_evidence
@@ -45,25 +64,33 @@ from recognition.settings import RecognitionSettings
 
 TURN_LEFT = "turn_left"
 TURN_RIGHT = "turn_right"
-BLINK = "blink"
+TILT_LEFT = "tilt_left"
+TILT_RIGHT = "tilt_right"
 TURNS = frozenset({TURN_LEFT, TURN_RIGHT})
+TILTS = frozenset({TILT_LEFT, TILT_RIGHT})
 
 #: what the phone page shows for each step.
 STEP_MESSAGES: dict[str, str] = {
     TURN_LEFT: "请缓慢向左转头",
     TURN_RIGHT: "请缓慢向右转头",
-    BLINK: "请眨眨眼",
+    TILT_LEFT: "请向左歪头（左耳靠向左肩）",
+    TILT_RIGHT: "请向右歪头（右耳靠向右肩）",
 }
 
 
 @dataclass(frozen=True)
 class Challenge:
-    """What the trainee is asked to do, bound to a one-time nonce and an expiry (UTC)."""
+    """What the trainee is asked to do and when, bound to a one-time nonce and an expiry (UTC).
+
+    ``prompts_ms``: when each step is shown, in ms from the start of the burst (the first frame's
+    time origin). A challenge without one prompt time per step fails every burst (fail closed).
+    """
 
     nonce: str
     steps: tuple[str, ...]
     issued_at: datetime
     expires_at: datetime
+    prompts_ms: tuple[int, ...] = ()
 
     @property
     def instructions(self) -> tuple[str, ...]:
@@ -76,17 +103,21 @@ class FrameObservation:
     """What was measured on one frame of a burst (no image data, no encoding)."""
 
     index: int
+    time_ms: float | None
     fingerprint: str
     faces: int
     yaw: float | None
-    eye_aspect_ratio: float | None
+    roll: float | None
+    asymmetry: float | None
     distance: float | None  # only for the frames that were encoded
 
 
 @dataclass(frozen=True)
 class LivenessResult:
-    """The liveness decision and its evidence. ``fingerprints`` are per-frame 64-bit dHashes
-    (hex) so the service can flag frames it has already seen (a replayed burst)."""
+    """The liveness decision and its evidence. ``fingerprints`` are per-frame 64-bit hashes (hex)
+    so the service can flag frames it has already seen (a replayed burst): of the face, aligned
+    by its landmarks, where a face was found (robust to crops, small rotations and relighting),
+    of the whole frame otherwise."""
 
     passed: bool
     reasons: tuple[Reason, ...]
@@ -109,6 +140,12 @@ class LivenessResult:
     #: the fused encoding, for the caller's 1:N checks. Biometric: never stored, never logged,
     #: not in ``evidence()``.
     probe: NDArray[np.float64] | None = field(default=None, repr=False)
+    #: the measures of the time, motion, continuity, depth and mirror tests (JSON-ready)
+    measures: dict[str, Any] = field(default_factory=dict)
+    #: injection signals: never decide alone; the service flags the event for a person
+    signals: tuple[Reason, ...] = ()
+    #: each frame's fingerprint of its mirror image: compared with earlier frames, never stored
+    mirror_fingerprints: tuple[str, ...] = ()
 
     @property
     def needs_review(self) -> bool:
@@ -117,6 +154,10 @@ class LivenessResult:
     def evidence(self) -> dict[str, Any]:
         """JSON-ready evidence for the check-in record: decision, challenge, motions seen,
         identity figures, per-frame measures and fingerprints. No image, no encoding."""
+
+        def r(value: float | None, digits: int) -> float | None:
+            return None if value is None else round(value, digits)
+
         return {
             "passed": self.passed,
             "nonce": self.nonce,
@@ -124,17 +165,18 @@ class LivenessResult:
             "events": list(self.events),
             "encoded_frames": self.encoded_frames,
             "matched_frames": self.matched_frames,
-            "best_distance": None if self.best_distance is None else round(self.best_distance, 4),
-            "threshold": self.threshold,
+            "best_distance": r(self.best_distance, 4),
+            "threshold": round(self.threshold, 4),
             "identity": None if self.identity is None else self.identity.evidence(),
             "model_name": self.model_name,
             "model_version": self.model_version,
             "reasons": reasons_evidence(self.reasons),
+            "signals": reasons_evidence(self.signals),
+            "measures": self.measures,
             "frames": [
-                {"index": f.index, "fingerprint": f.fingerprint, "faces": f.faces,
-                 "yaw": None if f.yaw is None else round(f.yaw, 3),
-                 "eye_aspect_ratio": None if f.eye_aspect_ratio is None else round(f.eye_aspect_ratio, 3),
-                 "distance": None if f.distance is None else round(f.distance, 4)}
+                {"index": f.index, "time_ms": f.time_ms, "fingerprint": f.fingerprint, "faces": f.faces,
+                 "yaw": r(f.yaw, 3), "roll": r(f.roll, 1), "asymmetry": r(f.asymmetry, 3),
+                 "distance": r(f.distance, 4)}
                 for f in self.frames
             ],
         }
@@ -145,114 +187,176 @@ def _require_aware(now: datetime) -> None:
         raise ValueError("now must be timezone-aware (UTC)")
 
 
+def _step_allowed(steps: Sequence[str], step: str) -> bool:
+    """Two equal steps never follow each other, and turns alternate among turns (tilts among
+    tilts): "left, tilt, left" cannot be told apart from one long "left"."""
+    if steps and steps[-1] == step:
+        return False
+    same_kind = TURNS if step in TURNS else TILTS if step in TILTS else frozenset({step})
+    earlier = [s for s in steps if s in same_kind]
+    return not earlier or earlier[-1] != step
+
+
+def valid_sequences(settings: RecognitionSettings) -> list[tuple[str, ...]]:
+    """Every step sequence a challenge may ask (the challenge space, before timing)."""
+    out = []
+    for seq in itertools.product(settings.challenge_actions, repeat=settings.challenge_steps):
+        if all(_step_allowed(seq[:i], s) for i, s in enumerate(seq)) \
+                and sum(s in TURNS for s in seq) >= settings.challenge_min_turns:
+            out.append(seq)
+    return out
+
+
 def new_challenge(rng: random.Random | None, now: datetime,
                   settings: RecognitionSettings | None = None) -> Challenge:
-    """Issue a random challenge of ``settings.challenge_steps`` steps expiring after
-    ``challenge_ttl_seconds``.
+    """Issue a random challenge of ``settings.challenge_steps`` steps, each prompted at a random
+    time, expiring after ``challenge_ttl_seconds``.
 
-    ``rng`` picks the steps (pass ``secrets.SystemRandom()`` in production, a seeded Random in
-    tests); the nonce always comes from ``secrets`` so it is unguessable whatever rng is passed.
-    Two equal steps never follow each other, and the turns (ignoring blinks) alternate, because
-    "left, left" cannot be told apart from one long "left".
+    ``rng`` picks the steps and times (pass ``secrets.SystemRandom()`` in production, a seeded
+    Random in tests); the nonce always comes from ``secrets`` so it is unguessable whatever rng
+    is passed.
     """
     settings = settings or RecognitionSettings()
     _require_aware(now)
     rng = rng or secrets.SystemRandom()
-    actions = tuple(settings.challenge_actions)
-    if not actions or settings.challenge_steps < 1:
+    if not settings.challenge_actions or settings.challenge_steps < 1:
         raise ValueError("challenge needs at least one action and one step")
-    steps: list[str] = []
-    last_turn: str | None = None
-    for _ in range(settings.challenge_steps):
-        allowed = [a for a in actions if (not steps or a != steps[-1]) and a != last_turn]
-        if not allowed:
-            raise ValueError(f"cannot build {settings.challenge_steps} steps from {actions}")
-        step = rng.choice(allowed)
-        steps.append(step)
-        if step in TURNS:
-            last_turn = step
+    sequences = valid_sequences(settings)
+    if not sequences:
+        raise ValueError(f"cannot build {settings.challenge_steps} steps from {settings.challenge_actions}")
+    steps = rng.choice(sequences)
+    prompts = [rng.randint(*settings.prompt_first_ms)]
+    for _ in steps[1:]:
+        prompts.append(prompts[-1] + rng.randint(*settings.prompt_gap_ms))
     return Challenge(nonce=secrets.token_hex(16), steps=tuple(steps), issued_at=now,
-                     expires_at=now + timedelta(seconds=settings.challenge_ttl_seconds))
+                     expires_at=now + timedelta(seconds=settings.challenge_ttl_seconds),
+                     prompts_ms=tuple(round(p, -1) for p in prompts))
 
 
-def _turn_label(yaw: float, baseline: float, settings: RecognitionSettings) -> str | None:
-    """Which turn (the trainee's own side) this yaw shows relative to the burst's baseline."""
-    signed = yaw - baseline
-    signed = -signed if settings.frames_mirrored else signed
-    if signed >= settings.turn_yaw:
-        return TURN_LEFT
-    if signed <= -settings.turn_yaw:
-        return TURN_RIGHT
-    return None
+# --- time -------------------------------------------------------------------------------------
 
 
-def frame_motions(yaws: Sequence[float | None], ears: Sequence[float | None],
-                  settings: RecognitionSettings) -> list[tuple[str | None, bool]]:
-    """Per frame: the turn it shows (or None) and whether its eyes are closed. Frames without a
-    face show nothing.
-
-    Turns are measured from the burst's median yaw, not from zero: a phone held off to one side,
-    or a stage camera, shows a frontal face at a constant yaw offset (about -0.08 in the shared
-    clip), and the median of a burst that swings both ways sits near that neutral pose. The
-    baseline is clamped to +-``turn_baseline_max`` so that a burst spent mostly turned one way
-    does not make the frontal frames look like a turn the other way.
-    """
-    measured_yaw = [y for y in yaws if y is not None]
-    median_yaw = float(np.median(measured_yaw)) if measured_yaw else 0.0
-    baseline = min(max(median_yaw, -settings.turn_baseline_max), settings.turn_baseline_max)
-    measured = [e for e in ears if e is not None]
-    open_ear = float(np.median(measured)) if measured else 0.0
-    can_blink = open_ear >= settings.blink_min_open_ear
-    out: list[tuple[str | None, bool]] = []
-    for yaw, ear in zip(yaws, ears, strict=True):
-        if yaw is None or ear is None:
-            out.append((None, False))
-            continue
-        out.append((_turn_label(yaw, baseline, settings), can_blink and ear <= settings.blink_ratio * open_ear))
+def capture_time_reasons(times: Sequence[float], challenge: Challenge, now: datetime,
+                         settings: RecognitionSettings) -> list[Reason]:
+    """What is wrong with a burst's capture times (ms since the burst began), judged against the
+    challenge's prompts and the server's clock. The phone's clock is never compared with the
+    server's: only elapsed times are."""
+    out: list[Reason] = []
+    if not all(isinstance(t, (int, float)) and math.isfinite(t) for t in times):
+        return [reason("capture_times_missing", "capture times must be numbers")]
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    if any(g <= 0 for g in gaps) or times[0] < 0:
+        out.append(reason("frames_out_of_order", f"times {[round(t) for t in times]}"))
+        return out
+    if max(gaps, default=0) > settings.capture_max_gap_ms:
+        out.append(reason("capture_gap", f"largest gap {max(gaps):.0f} ms > {settings.capture_max_gap_ms} ms"))
+    span_s = (times[-1] - times[0]) / 1000
+    if span_s > settings.liveness_max_burst_seconds:
+        out.append(reason("burst_too_long", f"{span_s:.1f} s > {settings.liveness_max_burst_seconds:.1f} s"))
+    elapsed_ms = (now - challenge.issued_at).total_seconds() * 1000
+    if times[-1] > elapsed_ms + settings.capture_clock_slack_ms:
+        out.append(reason("burst_before_challenge",
+                          f"burst runs {times[-1]:.0f} ms but the challenge was issued {elapsed_ms:.0f} ms ago"))
+    if challenge.prompts_ms:
+        last = challenge.prompts_ms[-1]
+        if times[-1] < last + settings.burst_tail_min_ms:
+            out.append(reason("burst_ended_early", f"last frame at {times[-1]:.0f} ms, last prompt at {last} ms"))
+        elif times[-1] > last + settings.prompt_reaction_ms + settings.burst_tail_max_ms:
+            out.append(reason("burst_too_long", f"last frame at {times[-1]:.0f} ms, last prompt at {last} ms"))
+        if times[0] > challenge.prompts_ms[0]:
+            out.append(reason("burst_ended_early", f"first frame at {times[0]:.0f} ms, after the first prompt"))
     return out
 
 
-def motion_events(yaws: Sequence[float | None], ears: Sequence[float | None],
-                  settings: RecognitionSettings) -> tuple[str, ...]:
-    """The motions seen in a burst, in order: turns collapsed (left, neutral, left is one left
-    turn) and blinks (a run of closed-eye frames is one blink). Frames without a face are skipped."""
-    events: list[str] = []
-    last_turn: str | None = None
-    in_blink = False
-    for (yaw, ear), (turn, closed) in zip(zip(yaws, ears, strict=True), frame_motions(yaws, ears, settings), strict=True):
-        if yaw is None or ear is None:
+def regular_times_signal(times: Sequence[float], settings: RecognitionSettings) -> Reason | None:
+    """Injection signal: capture gaps that do not jitter at all were written by a program (a
+    browser's timers and a camera's frame clock wander by milliseconds)."""
+    gaps = np.diff(np.asarray(times, dtype=float))
+    if len(gaps) >= 5 and float(np.std(gaps)) < settings.capture_min_jitter_ms:
+        return reason("capture_times_regular", f"gap spread {float(np.std(gaps)):.2f} ms over {len(gaps)} gaps")
+    return None
+
+
+def jpeg_signature(data: bytes) -> str | None:
+    """The encoder's fingerprint of a JPEG (its quantisation tables and chroma subsampling), or
+    None for other formats. Frames of one burst come from one encoder (the page's canvas)."""
+    if not data.startswith(b"\xff\xd8"):
+        return None
+    from PIL import Image, JpegImagePlugin
+
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            tables = getattr(img, "quantization", None) or {}
+            sampling = JpegImagePlugin.get_sampling(img)
+    except Exception:  # noqa: BLE001 - the decoder judges broken files; here it is just "unknown"
+        return "unreadable"
+    return repr((sorted((k, tuple(v)) for k, v in tables.items()), sampling))
+
+
+# --- motions ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Motion:
+    """One motion seen in a burst: its kind, the frame it starts in and its strongest frame."""
+
+    kind: str
+    start: int
+    peak: int
+
+
+def _baseline(values: Sequence[float], clamp: float) -> float:
+    median = float(np.median(values)) if values else 0.0
+    return min(max(median, -clamp), clamp)
+
+
+def frame_motions(poses: Sequence[Pose | None], settings: RecognitionSettings) -> list[tuple[str | None, str | None]]:
+    """Per frame: the turn and the tilt it shows (or None). Frames without a face show nothing.
+
+    Turns and tilts are measured from the burst's median pose, not from zero: a phone held off to
+    one side shows a frontal face at a constant yaw offset, and the median of a burst that swings
+    both ways sits near that neutral pose. The baselines are clamped so that a burst spent mostly
+    turned one way does not make the frontal frames look like a turn the other way.
+    """
+    seen = [p for p in poses if p is not None]
+    yaw0 = _baseline([p.yaw for p in seen], settings.turn_baseline_max)
+    roll0 = _baseline([p.roll for p in seen], settings.tilt_baseline_max)
+    sign = -1.0 if settings.frames_mirrored else 1.0
+    out: list[tuple[str | None, str | None]] = []
+    for p in poses:
+        if p is None:
+            out.append((None, None))
             continue
-        if turn is not None and turn != last_turn:
-            events.append(turn)
-            last_turn = turn
-        if closed and not in_blink:
-            events.append(BLINK)
-        in_blink = closed
-    return tuple(events)
+        yaw, roll = sign * (p.yaw - yaw0), sign * (p.roll - roll0)
+        turn = TURN_LEFT if yaw >= settings.turn_yaw else TURN_RIGHT if yaw <= -settings.turn_yaw else None
+        tilt = TILT_LEFT if roll >= settings.tilt_degrees else TILT_RIGHT if roll <= -settings.tilt_degrees else None
+        out.append((turn, tilt))
+    return out
 
 
-def frames_to_encode(with_face: Sequence[int], motions: Sequence[tuple[str | None, bool]],
-                     settings: RecognitionSettings) -> list[int]:
-    """Which frames carry identity: every frame that shows a motion (a friend performing the turns
-    while the trainee's frontal frames are the ones checked is the attack), then enough others
-    that no two chosen frames are more than ``liveness_encode_gap`` apart. Over the budget, motion
-    frames win, then the coverage frames spread evenly."""
-    moving = [i for i in with_face if motions[i][0] is not None or motions[i][1]]
-    chosen = set(moving)
-    last: int | None = None
-    for i in with_face:
-        if i in chosen or last is None or i - last >= settings.liveness_encode_gap or i == with_face[-1]:
-            chosen.add(i)
-            last = i
-    budget = settings.liveness_max_encoded_frames
-    if len(chosen) <= budget:
-        return sorted(chosen)
-    keep = moving[:budget]
-    if len(keep) < budget:
-        rest = [i for i in sorted(chosen) if i not in set(keep)]
-        picks = np.linspace(0, len(rest) - 1, budget - len(keep)).round().astype(int)
-        keep += [rest[k] for k in dict.fromkeys(picks.tolist())]
-    return sorted(keep)
+def motions(poses: Sequence[Pose | None], settings: RecognitionSettings) -> list[Motion]:
+    """The motions seen in a burst, in order of their start: turns collapsed (left, neutral, left
+    is one left turn) and tilts likewise. Frames without a face are skipped."""
+    labels = frame_motions(poses, settings)
+    found: list[Motion] = []
+    for axis, group in ((0, TURNS), (1, TILTS)):
+        last: str | None = None
+        current: list[int] = []
+        kind: str | None = None
+        strength = [0.0 if p is None else abs(p.yaw if axis == 0 else p.roll) for p in poses]
+        for i, label in enumerate(labels):
+            value = label[axis]
+            if value is None or value not in group:
+                continue
+            if value != last:
+                if current and kind is not None:
+                    found.append(Motion(kind, current[0], max(current, key=lambda k: strength[k])))
+                current, kind, last = [i], value, value
+            else:
+                current.append(i)
+        if current and kind is not None:
+            found.append(Motion(kind, current[0], max(current, key=lambda k: strength[k])))
+    return sorted(found, key=lambda m: m.start)
 
 
 def steps_satisfied(steps: Sequence[str], events: Sequence[str], strict_turns: bool) -> tuple[bool, bool]:
@@ -269,10 +373,148 @@ def steps_satisfied(steps: Sequence[str], events: Sequence[str], strict_turns: b
     return in_order, no_extra
 
 
+def match_prompts(challenge: Challenge, seen: Sequence[Motion], times: Sequence[float],
+                  settings: RecognitionSettings) -> tuple[list[Motion] | None, list[dict[str, Any]]]:
+    """Each step's motion: the first motion of its kind, after the previous step's, that starts
+    no earlier than its prompt (less ``prompt_early_ms``). Returns the matched motions (None if a
+    step has none, or started too late) and, per step, its prompt and start times as evidence."""
+    matched: list[Motion] = []
+    timing: list[dict[str, Any]] = []
+    after = -1
+    ok = True
+    for step, prompt in zip(challenge.steps, challenge.prompts_ms, strict=True):
+        found = next((m for m in seen if m.kind == step and m.start > after
+                      and times[m.start] >= prompt - settings.prompt_early_ms), None)
+        start = None if found is None else times[found.start]
+        timing.append({"step": step, "prompt_ms": prompt, "start_ms": start})
+        if found is None or start is None or start > prompt + settings.prompt_reaction_ms:
+            ok = False
+            continue
+        matched.append(found)
+        after = found.start
+    return (matched if ok else None), timing
+
+
+# --- continuity and depth ---------------------------------------------------------------------
+
+
+def continuity(poses: Sequence[Pose | None], times: Sequence[float]) -> dict[str, float]:
+    """The fastest change between consecutive frames with a face, per second of capture time:
+    eye-midpoint movement (in eye spans), eye-span scale (log), yaw, roll (degrees)."""
+    worst = {"centre": 0.0, "scale": 0.0, "yaw": 0.0, "roll": 0.0}
+    previous: tuple[Pose, float] | None = None
+    for p, t in zip(poses, times, strict=True):
+        if p is None or p.span <= 0:
+            continue
+        if previous is not None:
+            q, tq = previous
+            dt = max((t - tq) / 1000, 1e-3)
+            moved = math.hypot(p.centre[0] - q.centre[0], p.centre[1] - q.centre[1]) / q.span
+            worst["centre"] = max(worst["centre"], moved / dt)
+            worst["scale"] = max(worst["scale"], abs(math.log(p.span / q.span)) / dt)
+            worst["yaw"] = max(worst["yaw"], abs(p.yaw - q.yaw) / dt)
+            worst["roll"] = max(worst["roll"], abs(p.roll - q.roll) / dt)
+        previous = (p, t)
+    return worst
+
+
+def continuity_reasons(speeds: dict[str, float], settings: RecognitionSettings) -> list[Reason]:
+    limits = {"centre": settings.continuity_max_centre_speed, "scale": settings.continuity_max_scale_speed,
+              "yaw": settings.continuity_max_yaw_speed, "roll": settings.continuity_max_roll_speed}
+    over = [f"{k} {speeds[k]:.2f}/s > {limit}" for k, limit in limits.items() if speeds[k] > limit]
+    return [reason("burst_discontinuous", "; ".join(over))] if over else []
+
+
+def depth(poses: Sequence[Pose | None], settings: RecognitionSettings) -> dict[str, float] | None:
+    """How the eyes' width asymmetry follows the yaw across the burst (slope and correlation of
+    a straight-line fit), or None when the yaw spans less than one turn (nothing to judge)."""
+    seen = [p for p in poses if p is not None]
+    yaws = np.array([p.yaw for p in seen])
+    asym = np.array([p.asymmetry for p in seen])
+    if len(seen) < 3 or float(np.ptp(yaws)) < settings.turn_yaw or float(np.std(asym)) == 0.0:
+        if len(seen) >= 3 and float(np.ptp(yaws)) >= settings.turn_yaw:
+            return {"slope": 0.0, "correlation": 0.0, "yaw_range": float(np.ptp(yaws))}
+        return None
+    slope = float(np.polyfit(yaws, asym, 1)[0])
+    corr = float(np.corrcoef(yaws, asym)[0, 1])
+    return {"slope": slope, "correlation": corr, "yaw_range": float(np.ptp(yaws))}
+
+
+def depth_reasons(measured: dict[str, float] | None, settings: RecognitionSettings) -> list[Reason]:
+    if measured is None:
+        return []
+    if measured["slope"] < settings.depth_min_slope or measured["correlation"] < settings.depth_min_correlation:
+        return [reason("face_flat", f"asymmetry/yaw slope {measured['slope']:.2f} (min {settings.depth_min_slope}), "
+                                    f"correlation {measured['correlation']:.2f} (min {settings.depth_min_correlation})")]
+    return []
+
+
+# --- replay fingerprints ----------------------------------------------------------------------
+
+
+def face_fingerprint(grey: np.ndarray, landmarks: np.ndarray) -> tuple[str, str]:
+    """64-bit perceptual hash (hex) of the face aligned by its eyes: a 32x32 crop with the eye
+    centres at fixed places (so a crop, a shift, a small rotation or a rescale of the frame
+    gives the same crop), then the signs of its 8x8 lowest DCT frequencies against their median
+    (so a change of brightness or contrast changes no bit). Honest check-ins of one person differ
+    by pose, expression and light far more than a re-encoded or perturbed copy does.
+
+    Returns the hash and the hash of the crop's mirror image: the alignment targets are
+    symmetric, so a mirrored frame gives the mirrored crop, and its hash is the second one."""
+    eye_a, eye_b = landmarks[0:2].mean(axis=0), landmarks[2:4].mean(axis=0)
+    if eye_a[0] > eye_b[0]:
+        eye_a, eye_b = eye_b, eye_a
+    src = np.array([eye_a, eye_b, landmarks[4]], dtype=np.float32)
+    # where the eyes and the nose base fall in the 32 px crop (a face roughly fills it)
+    dst = np.array([(9.5, 11.0), (21.5, 11.0), (15.5, 19.0)], dtype=np.float32)  # symmetric about the crop's centre line
+    matrix, _ = cv2.estimateAffinePartial2D(src, dst)
+    if matrix is None:
+        whole = _frame_fingerprint(grey)
+        return whole, whole
+    crop = cv2.warpAffine(grey, matrix, (32, 32), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+    return _dct_hash(crop), _dct_hash(np.ascontiguousarray(crop[:, ::-1]))
+
+
+def _dct_hash(grey32: np.ndarray) -> str:
+    coeffs = cv2.dct(grey32.astype(np.float32))[:8, :8].flatten()[1:]  # without the mean (DC)
+    bits = coeffs > np.median(coeffs)
+    value = 0
+    for bit in bits:
+        value = (value << 1) | int(bit)
+    return f"{value:016x}"
+
+
+def _frame_fingerprint(grey: np.ndarray) -> str:
+    """The whole frame's hash, for frames without a face."""
+    return _dct_hash(thumbnail(grey))
+
+
+def mirrored_frames(fingerprints: Sequence[str], mirrors: Sequence[str], has_face: Sequence[bool],
+                    settings: RecognitionSettings) -> list[tuple[int, int]]:
+    """Pairs (i, j) where frame i is the mirror image of frame j (one photo flipped to show the
+    other turn). On the shared clip no honest pair of frames comes within 10 bits of another's
+    mirror; a mirrored copy comes within 8."""
+    found = []
+    faces = [i for i, f in enumerate(has_face) if f]
+    for i in faces:
+        for j in faces:
+            if i == j:
+                continue
+            to_mirror = hamming(fingerprints[i], mirrors[j])
+            if to_mirror <= settings.fingerprint_match_bits and \
+                    hamming(fingerprints[i], fingerprints[j]) >= to_mirror + settings.mirror_min_gap_bits:
+                found.append((i, j))
+                break
+    return found
+
+
 def consecutive_differences(greys: Sequence[np.ndarray]) -> list[float]:
     """Mean absolute grey difference between each frame and the next (same-size grey arrays)."""
     diffs = [float(np.mean(np.abs(a.astype(np.int16) - b.astype(np.int16)))) for a, b in zip(greys, greys[1:], strict=False)]
     return diffs
+
+
+# --- tracking ---------------------------------------------------------------------------------
 
 
 def _detect_near(img: LoadedImage, previous: Box, recognizer: Recognizer,
@@ -333,6 +575,32 @@ def track_faces(loaded: Sequence[LoadedImage], recognizer: Recognizer,
     return boxes, counts
 
 
+def frames_to_encode(with_face: Sequence[int], peaks: Sequence[int], moving: Sequence[int],
+                     settings: RecognitionSettings) -> list[int]:
+    """Which frames carry identity, within ``liveness_max_encoded_frames``: the peak frame of
+    every motion (a friend performing the turns while the trainee's frontal frames are checked
+    is the attack), then other frames spread over the burst so that no two chosen frames are
+    more than ``liveness_encode_gap`` apart where the budget allows; motion frames before
+    still ones."""
+    del moving  # every frame with a face may carry identity; the peaks are the motion frames that must
+    budget = settings.liveness_max_encoded_frames
+    chosen = list(dict.fromkeys(i for i in peaks if i in set(with_face)))[:budget]
+    rest = [i for i in with_face if i not in set(chosen)]
+    spread: list[int] = []
+    last: int | None = None
+    for i in rest:
+        if last is None or i - last >= settings.liveness_encode_gap or i == rest[-1]:
+            spread.append(i)
+            last = i
+    room = budget - len(chosen)
+    if room > 0 and spread:
+        if len(spread) > room:
+            picks = np.linspace(0, len(spread) - 1, room).round().astype(int)
+            spread = [spread[k] for k in dict.fromkeys(picks.tolist())]
+        chosen += spread
+    return sorted(set(chosen))
+
+
 def check_liveness(frames: Sequence[bytes | np.ndarray | LoadedImage], challenge: Challenge,
                    template: Template, recognizer: Recognizer,
                    settings: RecognitionSettings | None, now: datetime, *,
@@ -341,12 +609,16 @@ def check_liveness(frames: Sequence[bytes | np.ndarray | LoadedImage], challenge
     """Judge a burst of frames (image bytes, or RGB uint8 arrays from a video) against a
     challenge. Passes only if nothing below fails; never raises on bad input (fails closed).
 
-    ``frame_times`` (seconds, optional) lets the burst duration be checked. ``now`` is the server
-    time the burst was received, timezone-aware. ``cohort``: distances from the template to other
-    people's templates in the deployment, for the template's own thresholds (``identity.decide``).
+    ``frame_times``: each frame's capture time in ms since the burst began (required: a burst
+    without them fails). ``now`` is the server time the burst was received, timezone-aware.
+    ``cohort``: distances from the template to other people's templates in the deployment, for
+    the template's own thresholds (``identity.decide``).
     """
     settings = settings or RecognitionSettings()
     thr = settings.match_threshold
+    measures: dict[str, Any] = {"prompts_ms": list(challenge.prompts_ms)}
+    signals: list[Reason] = []
+    mirrors: list[str] = []
 
     def result(reasons: list[Reason], events: Sequence[str] = (), observations: Sequence[FrameObservation] = (),
                fingerprints: Sequence[str] = (), encoded: int = 0, matched: int = 0, best: float | None = None,
@@ -357,7 +629,8 @@ def check_liveness(frames: Sequence[bytes | np.ndarray | LoadedImage], challenge
         used = identity.accept_below if identity is not None else thr
         return LivenessResult(passed, final, challenge.nonce, challenge.steps, tuple(events),
                               tuple(observations), tuple(fingerprints), encoded, matched, best, used,
-                              recognizer.model_name, recognizer.model_version, identity, probe)
+                              recognizer.model_name, recognizer.model_version, identity, probe,
+                              measures, tuple(signals), tuple(mirrors))
 
     _require_aware(now)  # a naive clock is a programming error, not a failed check
     try:
@@ -367,13 +640,22 @@ def check_liveness(frames: Sequence[bytes | np.ndarray | LoadedImage], challenge
             return result([reason("too_few_frames", f"{len(frames)} < {settings.liveness_min_frames}")])
         if len(frames) > settings.liveness_max_frames:
             return result([reason("too_many_frames", f"{len(frames)} > {settings.liveness_max_frames}")])
-        reasons: list[Reason] = []
-        if frame_times is not None:
-            if len(frame_times) != len(frames):
-                return result([reason("liveness_error", "frame_times and frames differ in length")])
-            span = max(frame_times) - min(frame_times)
-            if span > settings.liveness_max_burst_seconds:
-                reasons.append(reason("burst_too_long", f"{span:.1f} s > {settings.liveness_max_burst_seconds:.1f} s"))
+        if len(challenge.prompts_ms) != len(challenge.steps):
+            return result([reason("liveness_error", "challenge has no prompt time per step")])
+        if frame_times is None or len(frame_times) != len(frames):
+            return result([reason("capture_times_missing",
+                                  f"{0 if frame_times is None else len(frame_times)} times for {len(frames)} frames")])
+        times = [float(t) for t in frame_times]
+        reasons = capture_time_reasons(times, challenge, now, settings)
+        if any(r.code in ("frames_out_of_order", "capture_times_missing") for r in reasons):
+            return result(reasons)
+        measures["times_ms"] = [round(t) for t in times]
+        regular = regular_times_signal(times, settings)
+        if regular is not None:
+            signals.append(regular)
+        encoders = {jpeg_signature(bytes(f)) for f in frames if isinstance(f, (bytes, bytearray, memoryview))}
+        if len(encoders) > 1:
+            signals.append(reason("frames_mixed_encoders", f"{len(encoders)} different JPEG encoder settings"))
         if (template.model_name, template.model_version) != (recognizer.model_name, recognizer.model_version):
             return result([reason("model_mismatch", f"template {template.model_name} {template.model_version}")])
 
@@ -384,7 +666,6 @@ def check_liveness(frames: Sequence[bytes | np.ndarray | LoadedImage], challenge
             except ImageError as exc:
                 return result([Reason(exc.code, f"第{i + 1}帧：{exc.message}", f"frame {i + 1}: {exc.detail}")])
         small = [thumbnail(img.rgb) for img in loaded]
-        fingerprints = [dhash(t) for t in small]
 
         # Copies of one still: nearly no pixel changes between consecutive frames.
         diffs = consecutive_differences(small)
@@ -393,17 +674,23 @@ def check_liveness(frames: Sequence[bytes | np.ndarray | LoadedImage], challenge
             reasons.append(reason("frames_identical", f"{still} of {len(diffs)} consecutive frame pairs unchanged"))
 
         # Landmarks on every frame (cheap); detection tracked from frame to frame.
-        yaws: list[float | None] = []
-        ears: list[float | None] = []
         boxes, counts = track_faces(loaded, recognizer, settings)
-        for img, box in zip(loaded, boxes, strict=True):
-            if box is not None:
-                marks = recognizer.landmarks(img.rgb, box)
-                yaws.append(yaw_ratio(marks))
-                ears.append(eye_aspect_ratio(marks))
-            else:
-                yaws.append(None)
-                ears.append(None)
+        poses: list[Pose | None] = []
+        fingerprints: list[str] = []
+        for img, box, thumb in zip(loaded, boxes, small, strict=True):
+            if box is None:
+                poses.append(None)
+                fingerprints.append(_frame_fingerprint(thumb))
+                mirrors.append(_frame_fingerprint(np.ascontiguousarray(thumb[:, ::-1])))
+                continue
+            marks = recognizer.landmarks(img.rgb, box)
+            poses.append(pose(marks))
+            as_sent, mirrored = face_fingerprint(cv2.cvtColor(img.rgb, cv2.COLOR_RGB2GRAY), marks)
+            fingerprints.append(as_sent)
+            mirrors.append(mirrored)
+        flipped = mirrored_frames(fingerprints, mirrors, [b is not None for b in boxes], settings)
+        if flipped:
+            reasons.append(reason("frames_mirrored", "frames " + ", ".join(f"{i + 1} = mirror of {j + 1}" for i, j in flipped)))
         crowded = [i + 1 for i, c in enumerate(counts) if c > 1]
         if crowded:
             reasons.append(reason("multiple_faces", f"frames {crowded}"))
@@ -412,20 +699,36 @@ def check_liveness(frames: Sequence[bytes | np.ndarray | LoadedImage], challenge
             reasons.append(reason("face_missing_in_frames",
                                   f"face in {len(with_face)} of {len(frames)} frames < {settings.liveness_min_face_frames}"))
 
-        events = motion_events(yaws, ears, settings)
+        seen = motions(poses, settings)
+        events = [m.kind for m in seen]
         in_order, no_extra = steps_satisfied(challenge.steps, events, settings.liveness_strict_turns)
+        matched_motions, timing = match_prompts(challenge, seen, times, settings)
+        measures["prompt_timing"] = timing
         if not in_order:
-            reasons.append(reason("motion_not_seen", f"asked {list(challenge.steps)}, seen {list(events)}"))
+            reasons.append(reason("motion_not_seen", f"asked {list(challenge.steps)}, seen {events}"))
         elif not no_extra:
-            reasons.append(reason("unexpected_motion", f"asked {list(challenge.steps)}, seen {list(events)}"))
+            reasons.append(reason("unexpected_motion", f"asked {list(challenge.steps)}, seen {events}"))
+        elif matched_motions is None:
+            reasons.append(reason("motion_not_when_prompted", "; ".join(
+                f"{t['step']} prompted at {t['prompt_ms']} ms, started at {t['start_ms']}" for t in timing)))
 
-        # Identity on the whole burst: every motion frame and frames spread between them are
-        # encoded; they must all be one person (each near the burst's median encoding, which a
-        # minority of another person's frames cannot move), and their mean is the probe the
+        speeds = continuity(poses, times)
+        measures["continuity"] = {k: round(v, 2) for k, v in speeds.items()}
+        reasons += continuity_reasons(speeds, settings)
+        measured_depth = depth(poses, settings)
+        measures["depth"] = None if measured_depth is None else {k: round(v, 3) for k, v in measured_depth.items()}
+        reasons += depth_reasons(measured_depth, settings)
+
+        # Identity on the whole burst: the peak of every motion and frames spread between them
+        # are encoded; they must all be one person (each near the burst's median encoding, which
+        # a minority of another person's frames cannot move), and their mean is the probe the
         # three-way rule judges.
+        labels = frame_motions(poses, settings)
+        moving = [i for i in with_face if labels[i] != (None, None)]
+        peaks = [m.peak for m in (matched_motions or seen)]
         distances: dict[int, float] = {}
         encodings: dict[int, np.ndarray] = {}
-        for i in frames_to_encode(with_face, frame_motions(yaws, ears, settings), settings):
+        for i in frames_to_encode(with_face, peaks, moving, settings):
             box = boxes[i]
             assert box is not None  # only frames with a face are chosen
             encodings[i] = recognizer.encode(loaded[i].rgb, box)
@@ -452,7 +755,11 @@ def check_liveness(frames: Sequence[bytes | np.ndarray | LoadedImage], challenge
         best = identity.distance if identity is not None else None
 
         observations = [
-            FrameObservation(i, fingerprints[i], counts[i], yaws[i], ears[i], distances.get(i))
+            FrameObservation(i, times[i], fingerprints[i], counts[i],
+                             None if poses[i] is None else poses[i].yaw,  # type: ignore[union-attr]
+                             None if poses[i] is None else poses[i].roll,  # type: ignore[union-attr]
+                             None if poses[i] is None else poses[i].asymmetry,  # type: ignore[union-attr]
+                             distances.get(i))
             for i in range(len(loaded))
         ]
         return result(reasons, events, observations, fingerprints, len(encodings), consistent, best, identity, probe)

@@ -22,7 +22,7 @@ class Face:
     """The one face the gate accepted or judged: where it is and what it looks like."""
 
     box: Box
-    landmarks: np.ndarray  # (68, 2)
+    landmarks: np.ndarray  # (5, 2): dlib's 5-point layout
     yaw: float
     sharpness: float
     brightness: float

@@ -46,8 +46,20 @@ MESSAGES: dict[str, str] = {
     "identity_not_confirmed": "动作过程中未能确认是本人，请本人完成动作",
     "motion_not_seen": "未检测到要求的动作，请按提示顺序完成动作",
     "unexpected_motion": "检测到未要求的动作，请只按提示完成动作",
+    "capture_times_missing": "没有收到每帧画面的拍摄时间，请更新页面（刷新）后重新开始",
+    "frames_out_of_order": "画面的拍摄时间顺序不对，请刷新页面后重新开始",
+    "capture_gap": "画面之间间隔过长（手机卡顿或切换了应用），请停留在本页面重新开始",
+    "burst_before_challenge": "画面拍摄时间早于动作提示，请刷新页面后重新开始",
+    "burst_ended_early": "最后一个动作还没做完画面就结束了，请重新开始并做完全部动作",
+    "motion_not_when_prompted": "动作没有在提示出现后完成，请看到每个提示后再做对应动作",
+    "burst_discontinuous": "画面中的脸突然跳动或画面被切换，请保持手机稳定，本人连续完成动作",
+    "face_flat": "转头时脸部没有立体变化，疑似对着照片或屏幕拍摄，请本人面对摄像头重新开始",
+    "frames_mirrored": "画面是左右镜像的，请关闭镜像或美颜相机，直接用本页面拍摄",
     "liveness_passed": "活体检测通过",
     "liveness_error": "活体检测出错，请重试",
+    # injection signals: never decide alone, a person reviews
+    "frames_mixed_encoders": "本次画面来自不同的图像编码方式，疑似注入画面，需人工复核",
+    "capture_times_regular": "画面拍摄时间间隔完全一致，疑似程序生成，需人工复核",
     # group photo
     "group_no_faces": "合影中未检测到人脸，请重新拍摄清晰的合影",
 }

@@ -41,8 +41,9 @@ class RecognitionSettings:
     #: mean grey level of the face crop (0-255); shared images range 58-171.
     min_brightness: float = 40.0
     max_brightness: float = 215.0
-    #: |yaw| above this is "face turned" for enrollment/verification (shared images: max 0.25).
-    max_yaw: float = 0.35
+    #: |yaw| (5-point ratio) above this is "face turned" for enrollment/verification (it is ~0.7
+    #: of the 68-point ratio; shared images: max ~0.18).
+    max_yaw: float = 0.25
 
     # --- matching -----------------------------------------------------------------------------
     #: The deployed rule is three-way (recognition/identity.py): a (fused) distance under
@@ -73,16 +74,64 @@ class RecognitionSettings:
     enroll_max_photos: int = 5
 
     # --- liveness -----------------------------------------------------------------------------
-    #: number of steps in a challenge, and which actions may be asked.
-    challenge_steps: int = 2
-    challenge_actions: tuple[str, ...] = ("turn_left", "turn_right", "blink")
+    #: number of steps in a challenge, and which motions may be asked. Tilts (歪头) are in-plane
+    #: rotations, measured exactly by the eye line's angle; turns carry the depth test, so every
+    #: challenge holds at least ``challenge_min_turns`` of them. 3 steps of these 4 kinds with
+    #: random prompt times: 26 step sequences (6 before), each at one of thousands of timings.
+    challenge_steps: int = 3
+    challenge_actions: tuple[str, ...] = ("turn_left", "turn_right", "tilt_left", "tilt_right")
+    challenge_min_turns: int = 1
+    #: when each step is prompted, in ms from the start of the burst: the first between these,
+    #: each next one a random gap later. Random so that a recording cannot know when to turn.
+    prompt_first_ms: tuple[int, int] = (500, 1000)
+    prompt_gap_ms: tuple[int, int] = (1000, 1800)
+    #: a motion counts for its step only if it starts no earlier than its prompt minus this
+    #: (a frame interval: the frame after the prompt may be the first to show it) ...
+    prompt_early_ms: int = 300
+    #: ... and no later than this after its prompt.
+    prompt_reaction_ms: int = 2500
+    #: the burst must go on at least this long after the last prompt (the motion takes time),
+    #: and may end at most ``prompt_reaction_ms`` + this after it.
+    burst_tail_min_ms: int = 300
+    burst_tail_max_ms: int = 1500
     #: a challenge's nonce expires this long after it is issued (the issue: ~90 s; the phone asks
-    #: for it right before opening the camera, and a burst takes a few seconds)
+    #: for it when the trainee taps 开始, and a burst takes a few seconds)
     challenge_ttl_seconds: int = 90
     liveness_min_frames: int = 5
     liveness_max_frames: int = 30
-    #: when frame times are given, the burst may last at most this long.
+    #: the burst may last at most this long (capture times, first to last frame).
     liveness_max_burst_seconds: float = 15.0
+    #: capture times (ms): consecutive frames at most this far apart (continuity is judged
+    #: between frames, so they must be close), and the burst may end at most this much later
+    #: than the server's clock says the challenge was issued (phone and server clocks are not
+    #: compared: only the elapsed time is).
+    capture_max_gap_ms: int = 700
+    capture_clock_slack_ms: int = 2000
+    #: continuity between consecutive frames with a face, per second of capture time: the eyes'
+    #: midpoint may move this many eye spans, the eye span change by this factor (log), the yaw
+    #: ratio and the roll (degrees) change this much. The shared clip (a performer moving on stage)
+    #: sampled every 3rd to 12th frame peaks at 8.6 spans/s, 1.3 log/s, 1.5 yaw/s and 74 degrees/s;
+    #: a cut jumps 30+ spans/s, and his left turn spliced before his right turn jumps 200 degrees/s
+    #: of roll. Limits: about 1.5x the honest peaks.
+    continuity_max_centre_speed: float = 13.0
+    continuity_max_scale_speed: float = 2.0
+    continuity_max_yaw_speed: float = 2.2
+    continuity_max_roll_speed: float = 120.0
+    #: the depth test: across the burst, the eyes' width asymmetry must follow the yaw (a real
+    #: head: slope 0.77-1.15, correlation 0.79-0.93 on the shared clip's honest windows; a flat
+    #: photo sheared to imitate the turns: slope 0.07-0.22). Judged when the yaw spans at least
+    #: ``turn_yaw``.
+    depth_min_slope: float = 0.4
+    depth_min_correlation: float = 0.5
+    #: face fingerprints (``liveness.face_fingerprint``, 63 bits) within this many bits are the
+    #: same frame: a replay re-encoded, cropped by 3-6 %, turned 3-5 degrees or relit differs by
+    #: a median of 4 bits; frames of the shared clip a second or more apart differ by at least
+    #: 10 (median 28), and a frame's mirror image matches its mirror fingerprint within 8.
+    fingerprint_match_bits: int = 8
+    #: a frame is the mirror image of another frame of the burst when it matches the other's
+    #: mirror fingerprint (within ``fingerprint_match_bits``) and is at least this many bits
+    #: further from it as it is (a near-symmetric frontal face looks like its own mirror).
+    mirror_min_gap_bits: int = 12
     #: liveness frames are detected with upsample 0 on a 480 px copy (~10 ms/frame): a selfie face
     #: is large (>= 110 px of a 640 px frame stays >= 80 px, the HOG minimum); the 1-upsample
     #: detector would cost ~95 ms on each of 10 frames. A frame where nothing is found there is
@@ -100,22 +149,26 @@ class RecognitionSettings:
     liveness_track_face_px: int = 84
     #: at least this many frames must contain a face.
     liveness_min_face_frames: int = 4
-    #: a yaw this far from the burst's baseline counts as a head turn (the shared clip swings
-    #: from -0.43 to +0.18 around a baseline of about -0.08; frontal photos stay within +-0.1).
-    turn_yaw: float = 0.15
-    #: turns are measured from the burst's median yaw (camera off to one side), clamped to this.
-    turn_baseline_max: float = 0.1
-    #: a blink is a frame whose eye aspect ratio falls to this fraction of the burst's median,
-    #: provided the median shows open eyes.
-    blink_ratio: float = 0.65
-    blink_min_open_ear: float = 0.2
-    #: identity on the whole burst, not on a few frames: every frame that carries a motion is
-    #: encoded, and enough others that no two encoded frames are more than
-    #: ``liveness_encode_gap`` frames apart, at most ``liveness_max_encoded_frames`` (encoding,
-    #: ~75 ms, is the expensive step). The decision uses their mean (fused probe).
+    #: a yaw (5-point ratio) this far from the burst's baseline counts as a head turn (the shared
+    #: clip swings from -0.33 to +0.10 around a baseline near -0.03; frontal frames stay within
+    #: about +-0.06 of it).
+    turn_yaw: float = 0.1
+    #: turns are measured from the burst's median yaw (camera off to one side), clamped to this
+    #: (below ``turn_yaw``, so that a burst spent mostly turned never makes frontal frames a turn).
+    turn_baseline_max: float = 0.06
+    #: a roll this many degrees from the burst's median roll (clamped to ``tilt_baseline_max``)
+    #: counts as a tilt. The shared clip's performer tilts up to 16 degrees unasked: tilts that
+    #: were not asked are allowed, asked ones must come when prompted.
+    tilt_degrees: float = 15.0
+    tilt_baseline_max: float = 10.0
+    #: identity on the whole burst, not on a few frames: the peak frame of every motion first,
+    #: then other motion frames and frames spread between them, at most
+    #: ``liveness_max_encoded_frames`` (encoding, ~75 ms, is the expensive step; a change of
+    #: person between encoded frames is a jump the continuity test refuses). The decision uses
+    #: their mean (fused probe).
     liveness_min_encoded_frames: int = 3
-    liveness_max_encoded_frames: int = 10
-    liveness_encode_gap: int = 2
+    liveness_max_encoded_frames: int = 6
+    liveness_encode_gap: int = 3
     #: every encoded frame must lie within this of the burst's median encoding: the same person
     #: throughout (the shared stage clip: at most 0.37, turned frames included; another person's
     #: face is ~0.5-0.7 away).
@@ -129,6 +182,9 @@ class RecognitionSettings:
     liveness_strict_turns: bool = True
     #: set True if the client sends mirrored (selfie-preview) frames; flips left/right.
     frames_mirrored: bool = False
+    #: injection signal: capture-time gaps whose spread is under this (ms) look generated (a
+    #: browser's timers and camera jitter by milliseconds). Flagged for a person, never decided.
+    capture_min_jitter_ms: float = 0.5
 
     # --- group photos -------------------------------------------------------------------------
     #: faces in a class photo are small, so detection runs on a larger copy (~0.3-0.9 s).

@@ -2,7 +2,7 @@
 check-in service), and a helper that makes the photos it understands.
 
 The fake does not look at faces: ``fake_photo`` writes a small description of the faces (who,
-yaw, eye openness) into the first pixel rows of a lossless PNG, and ``FakeRecognizer`` reads it
+pose) into the first pixel rows of a lossless PNG, and ``FakeRecognizer`` reads it
 back. Everything else in the pipeline (decoding, quality measures on pixels, matching, motion
 logic, assignment) runs for real. Keep fake photos at most 640 px wide so no detection copy is
 downscaled (which would blur the description). Real faces are tested with ``DlibRecognizer`` on
@@ -13,12 +13,21 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
 
 from recognition.faces import Box
+
+if TYPE_CHECKING:
+    from recognition.faces import Recognizer
+    from recognition.liveness import Challenge
+    from recognition.matching import Template
+    from recognition.settings import RecognitionSettings
 
 _MARK = (0xF4, 0xCE)
 _HEADER_ROWS = 5
@@ -30,14 +39,18 @@ class FakeFace:
     """One face in a fake photo: who it is and how it looks.
 
     ``offset`` moves the encoding away from the identity's own point by exactly that distance,
-    to test thresholds; ``yaw`` and ``ear`` become the landmark geometry.
+    to test thresholds; ``yaw`` and ``roll`` (degrees) become the landmark geometry, with the
+    eyes' width asymmetry following the yaw as on a real head (``flat``: it stays level, as on a
+    photo warped to imitate the turn). ``shift`` moves the face right by that many pixels.
     """
 
     identity: str
     yaw: float = 0.0
-    ear: float = 0.3
+    roll: float = 0.0
+    flat: bool = False
     offset: float = 0.0
     size: int = 160
+    shift: int = 0
 
 
 def fake_photo(*faces: FakeFace, brightness: int = 128, sharp: bool = True, seed: int = 0,
@@ -48,7 +61,7 @@ def fake_photo(*faces: FakeFace, brightness: int = 128, sharp: bool = True, seed
     blur measure fails); ``seed`` changes the texture so successive burst frames differ.
     """
     size = max([f.size for f in faces] or [100])
-    width = max(_MARGIN + len(faces) * (size + _MARGIN), 200)
+    width = max(_MARGIN + len(faces) * (size + _MARGIN) + max(f.shift for f in faces) if faces else 0, 200)
     height = _HEADER_ROWS + 2 * _MARGIN + size
     rng = np.random.default_rng(seed)
     if sharp:
@@ -83,7 +96,7 @@ def _read_faces(rgb: np.ndarray) -> list[FakeFace]:
 
 
 def _box(index: int, face: FakeFace, size: int) -> Box:
-    left = _MARGIN + index * (size + _MARGIN)
+    left = _MARGIN + index * (size + _MARGIN) + face.shift
     top = _HEADER_ROWS + _MARGIN
     return Box(left, top, left + face.size, top + face.size)
 
@@ -121,24 +134,57 @@ class FakeRecognizer:
         raise ValueError("no fake face at this box")
 
     def landmarks(self, rgb: np.ndarray, box: Box) -> np.ndarray:
-        """68 points whose yaw ratio and eye aspect ratio are the face's ``yaw`` and ``ear``."""
+        """5 points (dlib's layout: one eye's corners, the other's, the nose base) whose
+        ``faces.pose`` is the face's ``yaw``, ``roll`` and (unless ``flat``) an eye-width
+        asymmetry of 0.9 x yaw, the slope a real head shows."""
         face = self._face_at(rgb, box)
-        points = np.zeros((68, 2))
         cx, cy = (box.left + box.right) / 2, (box.top + box.bottom) / 2
-        points[:] = (cx, cy + box.height * 0.3)  # jaw, brows, mouth: unused, parked on the chin
         span = box.width * 0.4  # distance between the eye centres
-        eye_w = box.width * 0.16
-        half_h = face.ear * eye_w / 2
-        for start, ex in ((36, cx - span / 2), (42, cx + span / 2)):
-            x0, x1 = ex - eye_w / 2, ex + eye_w / 2
-            ey = cy - box.height * 0.1
-            points[start:start + 6] = [
-                (x0, ey), (ex - eye_w / 6, ey - half_h), (ex + eye_w / 6, ey - half_h),
-                (x1, ey), (ex + eye_w / 6, ey + half_h), (ex - eye_w / 6, ey + half_h),
-            ]
-        points[30] = (cx + face.yaw * span, cy + box.height * 0.1)
+        asym = 0.0 if face.flat else 0.9 * face.yaw
+        width_a = box.width * 0.16 * float(np.exp(asym / 2))
+        width_b = box.width * 0.16 * float(np.exp(-asym / 2))
+        level = np.array([
+            (-span / 2 - width_a / 2, 0.0), (-span / 2 + width_a / 2, 0.0),  # image-left eye
+            (span / 2 + width_b / 2, 0.0), (span / 2 - width_b / 2, 0.0),  # image-right eye
+            (face.yaw * span, box.height * 0.25),  # nose base
+        ])
+        angle = np.radians(face.roll)
+        turn = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+        points: np.ndarray = level @ turn.T + np.array([cx, cy - box.height * 0.1])
         return points
 
     def encode(self, rgb: np.ndarray, box: Box) -> np.ndarray:
         face = self._face_at(rgb, box)
         return 0.7 * _unit("id:" + face.identity, self.dims) + face.offset * _unit("offset", self.dims)
+
+
+#: the shared clip's frame rate, and the gap between every 5th frame (what tests and benchmarks send)
+CLIP_FPS = 29.97
+CLIP_EVERY_MS = 5 * 1000 / CLIP_FPS
+
+
+def clip_times(count: int, every: float = CLIP_EVERY_MS) -> list[float]:
+    """When a phone took ``count`` frames ``every`` ms apart, in ms from the first: with a
+    browser timer's few milliseconds of jitter (times with none at all are an injection signal)."""
+    return [round(i * every + (i * 7) % 5, 1) for i in range(count)]
+
+
+def prompted_challenge(frames: Sequence[Any], times: Sequence[float], steps: Sequence[str], template: Template,
+                       recognizer: Recognizer, settings: RecognitionSettings, issued_at: datetime,
+                       lead_ms: int = 150) -> Challenge:
+    """The challenge a person following the prompts would have met, for a real recording: each
+    step prompted ``lead_ms`` before the recording shows it. A real clip turns when it turns; the
+    prompts are fitted to it (tests and the benchmark use this for the honest control)."""
+    from recognition.liveness import check_liveness
+
+    probe_settings = replace(settings, prompt_reaction_ms=600_000, burst_tail_max_ms=600_000, burst_tail_min_ms=0)
+    expires = issued_at + timedelta(seconds=settings.challenge_ttl_seconds)
+    from recognition.liveness import Challenge
+
+    bare = Challenge("fit", tuple(steps), issued_at, expires, tuple(0 for _ in steps))
+    probe = check_liveness(frames, bare, template, recognizer, probe_settings,
+                           issued_at + timedelta(seconds=30), frame_times=times)
+    starts = [t["start_ms"] for t in probe.measures.get("prompt_timing", [])]
+    if len(starts) != len(steps) or None in starts:
+        raise ValueError(f"the recording does not show {steps}: {probe.reasons}")
+    return Challenge("fit", tuple(steps), issued_at, expires, tuple(max(0, round(t) - lead_ms) for t in starts))

@@ -30,9 +30,12 @@ def test_the_benchmark_prints_exactly_one_json_object_with_the_deployed_rule_and
     assert (report["genuine_pairs"], report["impostor_pairs"], report["images_no_face"]) == (2, 3, 0)
     for key in ("tar_at_far_1e-2", "tar_at_far_1e-3", "eer", "accuracy_at_threshold"):
         assert 0.0 <= report[key] <= 1.0
-    for key in ("detect", "encode", "verification", "bare_face_recognition", "liveness_burst_10"):
+    for key in ("detect", "encode", "verification", "bare_face_recognition", "liveness_burst"):
         assert report["ms"][key]["p50"] > 0
     assert report["liveness"]["passed"] is True
+    # honest bursts cut from the clip mostly pass every check (21 of 24 on 2026-12-07)
+    honest = report["liveness"]["honest_windows"]
+    assert honest["windows"] == 24 and honest["false_rejection"] <= 0.25, honest
     assert report["machine"]["cpu_count"] >= 1
 
     deployed = report["deployed"]

@@ -72,9 +72,9 @@ def test_the_gate_reports_every_problem_of_the_face_at_once():
 
 
 def test_gate_thresholds_come_from_settings():
-    photo = fake_photo(FakeFace("a", yaw=0.3))
+    photo = fake_photo(FakeFace("a", yaw=0.2))
     assert assess_quality(photo, FAKE, SETTINGS).ok
-    assert codes(assess_quality(photo, FAKE, replace(SETTINGS, max_yaw=0.2))) == ["face_turned"]
+    assert codes(assess_quality(photo, FAKE, replace(SETTINGS, max_yaw=0.15))) == ["face_turned"]
 
 
 # --- enrollment and templates -------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recognition import Recognizer, eye_aspect_ratio, load_image, yaw_ratio
+from recognition import Recognizer, load_image, pose
 from recognition.testing import FakeFace, FakeRecognizer, fake_photo
 
 
@@ -29,14 +29,17 @@ def test_a_photo_that_is_not_a_fake_photo_has_no_face():
     assert FakeRecognizer().detect(np.full((100, 100, 3), 200, np.uint8), 1) == []
 
 
-@pytest.mark.parametrize("yaw, ear", [(0.0, 0.3), (0.3, 0.25), (-0.4, 0.1)])
-def test_fake_landmarks_have_the_requested_yaw_and_eye_openness(yaw, ear):
+@pytest.mark.parametrize("yaw, roll", [(0.0, 0.0), (0.3, 12.0), (-0.4, -20.0)])
+def test_fake_landmarks_have_the_requested_pose_and_a_real_heads_eye_asymmetry(yaw, roll):
     fake = FakeRecognizer()
-    rgb = _rgb(fake_photo(FakeFace("a", yaw=yaw, ear=ear)))
+    rgb = _rgb(fake_photo(FakeFace("a", yaw=yaw, roll=roll)))
     marks = fake.landmarks(rgb, fake.detect(rgb, 1)[0])
-    assert marks.shape == (68, 2)
-    assert yaw_ratio(marks) == pytest.approx(yaw)
-    assert eye_aspect_ratio(marks) == pytest.approx(ear)
+    assert marks.shape == (5, 2)
+    measured = pose(marks)
+    assert measured.yaw == pytest.approx(yaw) and measured.roll == pytest.approx(roll)
+    assert measured.asymmetry == pytest.approx(0.9 * yaw)
+    flat = _rgb(fake_photo(FakeFace("a", yaw=yaw, flat=True)))
+    assert pose(fake.landmarks(flat, fake.detect(flat, 1)[0])).asymmetry == pytest.approx(0.0)
 
 
 def test_fake_encodings_are_deterministic_and_offsets_are_exact_distances():

@@ -308,6 +308,15 @@ class Circle:
             raise FenceError("fence_too_large", f"radius {self.radius_m:g} m exceeds {MAX_FENCE_EXTENT_M:g} m")
         object.__setattr__(self, "datum", _fence_datum(self.datum))
 
+    @property
+    def area_m2(self) -> float:
+        return math.pi * self.radius_m ** 2
+
+    @property
+    def extent_m(self) -> float:
+        """How far the fence reaches from its centre: the radius."""
+        return self.radius_m
+
     def signed_distance_m(self, lat: float, lon: float) -> float:
         """Metres from (lat, lon) in this fence's datum to the boundary: negative inside."""
         return distance_m((lat, lon), (self.lat, self.lon)) - self.radius_m
@@ -374,6 +383,18 @@ class Polygon:
 
     def _origin(self) -> tuple[float, float]:
         return (sum(p[0] for p in self.points) / len(self.points), sum(p[1] for p in self.points) / len(self.points))
+
+    @property
+    def area_m2(self) -> float:
+        xy = [_local(self._origin(), p) for p in self.points]
+        return abs(sum(xy[i][0] * xy[i - 1][1] - xy[i - 1][0] * xy[i][1] for i in range(len(xy))) / 2)
+
+    @property
+    def extent_m(self) -> float:
+        """How far the fence reaches from its centre (the vertices' mean): the radius of a disc
+        around that centre holding the whole polygon (at least its smallest enclosing circle's)."""
+        origin = self._origin()
+        return max(math.hypot(*_local(origin, p)) for p in self.points)
 
     def signed_distance_m(self, lat: float, lon: float) -> float:
         """Metres from (lat, lon) in this fence's datum to the boundary: negative inside."""
@@ -508,15 +529,35 @@ def locate(fix: Fix, fence: Fence, max_accuracy_m: float, *, clause: str = DEFAU
 
 @dataclass(frozen=True)
 class SignalSettings:
-    """Thresholds for fix_signals. 200 km/h: faster than any road trip between two check-ins,
-    slower than a plane, so a trainee who flew in is flagged and a driver is not."""
+    """Thresholds for fix_signals.
+
+    - max_speed_kmh: 200 km/h, faster than any road trip between two check-ins, slower than a
+      plane, so a trainee who flew in is flagged and a driver is not.
+    - min_accuracy_m: a phone indoors reports 5-50 m (iPhones 5 m at best, outdoors); below 3 m
+      is what mock-location apps report (0.01 m, 1 m), not a receiver in a classroom.
+    - same_accuracy_run: real readings vary in accuracy from one fix to the next; the same value
+      on this many fixes in a row (this one included) is a mocked or replayed location. Beware:
+      iPhones round accuracy to a few values (5, 10, 65 m), so this flags some honest iPhones for
+      review; raise it where that costs reviewers too much.
+    - repeat_tolerance_m: two fixes closer than this after conversion to WGS-84 are the same
+      coordinates (a real receiver jitters by decimetres; the datum conversions agree to 0.1 mm).
+    """
 
     max_speed_kmh: float = 200.0
     clause: str = DEFAULT_CLAUSE
+    min_accuracy_m: float = 3.0
+    same_accuracy_run: int = 3
+    repeat_tolerance_m: float = 0.01
 
     def __post_init__(self) -> None:
         if not _finite(self.max_speed_kmh) or self.max_speed_kmh <= 0:
             raise ValueError(f"max_speed_kmh must be positive, got {self.max_speed_kmh!r}")
+        if not _finite(self.min_accuracy_m) or self.min_accuracy_m < 0:
+            raise ValueError(f"min_accuracy_m must be a number of metres >= 0, got {self.min_accuracy_m!r}")
+        if not isinstance(self.same_accuracy_run, int) or self.same_accuracy_run < 2:
+            raise ValueError(f"same_accuracy_run must be a whole number >= 2, got {self.same_accuracy_run!r}")
+        if not _finite(self.repeat_tolerance_m) or self.repeat_tolerance_m < 0:
+            raise ValueError(f"repeat_tolerance_m must be a number of metres >= 0, got {self.repeat_tolerance_m!r}")
 
 
 def _aware(at: datetime, name: str) -> None:
@@ -534,17 +575,33 @@ def _duration_text(seconds: float) -> str:
     return f"{seconds / 3600:.1f} 小时"
 
 
+def same_place(a: Fix, b: Fix, tolerance_m: float = 0.01) -> bool:
+    """Whether two fixes carry the same coordinates whatever datum each is labelled with: the
+    same digits (under any label), or the same place once both are converted to WGS-84."""
+    if a.lat == b.lat and a.lon == b.lon:
+        return True
+    return distance_m(a.in_datum(Datum.WGS84), b.in_datum(Datum.WGS84)) <= tolerance_m
+
+
 def fix_signals(
     fix: Fix,
     previous: tuple[Fix, datetime] | None,
     at: datetime,
     settings: SignalSettings = SignalSettings(),
+    *,
+    earlier: Sequence[Fix] = (),
 ) -> tuple[Reason, ...]:
     """Signs that a fix is not a real reading, for review (not an automatic rejection).
 
+    `previous` is the trainee's last fix with its server time; `earlier` their fixes before it,
+    newest first (the service passes the last few).
+
     - accuracy_zero: accuracy reported as exactly 0 (no receiver does; mock-location apps do).
-    - replayed_fix: the same coordinates as the trainee's previous fix to the last digit; real
-      readings jitter in the last decimals, a replayed or mocked location does not.
+    - accuracy_implausible: above 0 but below `min_accuracy_m` (0.01 m: a mock, not a phone).
+    - accuracy_repeated: the same accuracy on the last `same_accuracy_run` fixes, this one included.
+    - replayed_fix: the same coordinates as one of the trainee's earlier fixes, whatever datum
+      either is labelled with (the same digits, or the same place after converting both to
+      WGS-84); real readings jitter, a replayed or mocked location does not.
     - impossible_travel: faster than `max_speed_kmh` since the previous fix. Both accuracy
       circles are given the benefit of the doubt (the nearest points of the two circles are
       compared), so GPS jitter is never "travel".
@@ -554,13 +611,28 @@ def fix_signals(
     clause = settings.clause
     if fix.accuracy_m == 0:
         reasons.append(Reason("accuracy_zero", clause, "定位精度报告为 0 米，疑似模拟定位，需人工复核"))
+    elif fix.accuracy_m < settings.min_accuracy_m:
+        reasons.append(Reason(
+            "accuracy_implausible", clause,
+            f"定位精度报告为 {_accuracy_text(fix.accuracy_m)}，手机在室内达不到（低于 {_accuracy_text(settings.min_accuracy_m)}），"
+            "疑似模拟定位，需人工复核；请关闭模拟定位类软件后签到"))
+    history = ([previous[0]] if previous is not None else []) + list(earlier)
+    run = [fix, *history][:settings.same_accuracy_run]
+    if len(run) == settings.same_accuracy_run and len({f.accuracy_m for f in run}) == 1:
+        reasons.append(Reason(
+            "accuracy_repeated", clause,
+            f"最近 {len(run)} 次定位的精度都是 {_accuracy_text(fix.accuracy_m)}，真实定位每次会有变化，"
+            "疑似模拟或重放定位，需人工复核；请关闭模拟定位类软件后签到"))
+    for n, old in enumerate(history, start=1):
+        if same_place(old, fix, settings.repeat_tolerance_m):
+            which = "上次定位" if n == 1 else f"前第 {n} 次定位"
+            reasons.append(Reason("replayed_fix", clause,
+                                  f"本次定位与{which}坐标完全相同（换算到同一坐标系比较），疑似重放或模拟定位，需人工复核"))
+            break
     if previous is None:
         return tuple(reasons)
     prev_fix, prev_at = previous
     _aware(prev_at, "previous fix time")
-    if prev_fix.datum is fix.datum and prev_fix.lat == fix.lat and prev_fix.lon == fix.lon:
-        reasons.append(Reason("replayed_fix", clause,
-                              "本次定位与上次定位坐标完全相同，疑似重放或模拟定位，需人工复核"))
     elapsed = (at - prev_at).total_seconds()
     # Compare in the previous fix's datum translated to the current one (normally both WGS-84).
     d = distance_m(prev_fix.in_datum(fix.datum), (fix.lat, fix.lon))
@@ -575,6 +647,139 @@ def fix_signals(
                 f"距上次定位约 {_m_text(d)}，{when}{speed}，超过 {settings.max_speed_kmh:g} 公里/小时，"
                 "疑似虚假定位，需人工复核"))
     return tuple(reasons)
+
+
+# --- what the server trusts of the client's claims ---------------------------------------------
+
+
+def datum_claim_reason(claimed: str, accepted: Sequence[Datum | str], *, clause: str = DATUM_CLAUSE) -> Reason | None:
+    """Refuse a datum label the deployment does not accept from phones (None: accepted).
+
+    A browser's Geolocation API reports WGS-84 and nothing else, so a fix labelled GCJ-02 or
+    BD-09 comes from something other than the phone app (a WGS-84 reading relabelled gcj02
+    lands about 500 m away, which can be inside a fence the phone is not in). A deployment
+    whose own client converts may accept more labels; by default only wgs84.
+    """
+    label = str(claimed).strip().lower()
+    allowed = [Datum.parse(d).value for d in accepted]
+    if label in allowed:
+        return None
+    return Reason("datum_not_accepted", clause,
+                  f"定位坐标系“{claimed}”不被接受（只接受手机浏览器定位的 {'、'.join(a.upper() for a in allowed)} 坐标）："
+                  "请关闭改定位或代签类软件，直接在手机浏览器中打开签到页面、允许获取位置后重新签到")
+
+
+def fix_time_reasons(fix_at: datetime | None, now: datetime, max_age_s: float, clock_skew_s: float,
+                     *, clause: str = DEFAULT_CLAUSE) -> tuple[Reason, ...]:
+    """Refuse a fix that is not from now, by the server's clock.
+
+    The phone says when it took the fix (`fix_at`, from the Geolocation API's timestamp). A fix
+    older than `max_age_s` may have been taken somewhere else (a cached or saved position); one
+    later than the server's clock by more than `clock_skew_s` is from a phone whose clock is
+    wrong, so its age means nothing. No time at all is not a fix that can be dated: refused.
+    """
+    _aware(now, "now")
+    if fix_at is None:
+        return (Reason("fix_time_missing", clause,
+                       "没有收到定位时间，无法确认是本次获取的位置：请刷新签到页面（或更新浏览器）后重新签到"),)
+    _aware(fix_at, "fix_at")
+    age = (now - fix_at).total_seconds()
+    if age > max_age_s:
+        return (Reason("fix_stale", clause,
+                       f"位置是 {_duration_text(age)}前获取的，超过 {max_age_s:g} 秒的要求：请重新签到，"
+                       "让手机重新获取当前位置；如果手机时间不准，请在设置中把时间设为“自动设置”"),)
+    if -age > clock_skew_s:
+        return (Reason("fix_in_future", clause,
+                       f"定位时间比服务器时间晚 {_duration_text(-age)}，手机时间不准：请在手机设置中把日期和时间设为“自动设置”后重新签到"),)
+    return ()
+
+
+# --- is a fence plausible for its venue? ------------------------------------------------------
+
+#: Where the fence's bounds come from: settings the notices leave open (POLICY §9).
+FENCE_CLAUSE = "POLICY §9"
+#: A floor plan is not a disc. The smallest disc around an L x W rectangle has pi (L² + W²) / 4 of
+#: area: 1.57 x the floor for a square room, 4 x for a hall 4.9 times longer than wide. So the
+#: venue is taken as a disc of 4 x its declared area: any ordinary room, hall or workshop fits.
+FENCE_AREA_FACTOR = 4.0
+
+
+@dataclass(frozen=True)
+class FenceLimits:
+    """How far a venue's fence may reach from its centre.
+
+    - max_extent_m: never further than this, whatever area is declared (a room, a hall or a
+      workshop; a campus is several venues).
+    - margin_m: what the fence may add around the venue for GPS error. locate() verifies a fix
+      only when its whole accuracy circle is inside the fence, so the venue grown by the worst
+      accuracy a venue accepts (50 m by default, Venue.max_accuracy_m) lets a trainee anywhere
+      in the venue verify with that accuracy; a larger fence only lets people outside verify.
+
+    So the bound is sqrt(area_factor x area / pi) + margin_m, at most max_extent_m: for a 420 m²
+    room 23 m + 50 m = 73 m (a fence area of 16,800 m²); for 4,000 m², 121 m.
+    """
+
+    max_extent_m: float = 300.0
+    margin_m: float = 50.0
+    area_factor: float = FENCE_AREA_FACTOR
+
+    def __post_init__(self) -> None:
+        for name in ("max_extent_m", "margin_m", "area_factor"):
+            value = getattr(self, name)
+            if not _finite(value) or value <= 0:
+                raise ValueError(f"{name} must be a positive number, got {value!r}")
+
+    def max_extent_for(self, declared_area_m2: float) -> float:
+        """The farthest a fence of a venue of this declared area may reach from its centre."""
+        return min(self.max_extent_m, math.sqrt(self.area_factor * declared_area_m2 / math.pi) + self.margin_m)
+
+
+@dataclass(frozen=True)
+class FencePlausibility:
+    """Whether a fence fits its venue: the reasons it does not (empty: it does) and the figures."""
+
+    reasons: tuple[Reason, ...]
+    measures: dict[str, object]
+
+    @property
+    def plausible(self) -> bool:
+        return not self.reasons
+
+
+def fence_plausibility(fence: Fence, declared_area_m2: float | None, limits: FenceLimits = FenceLimits(),
+                       *, clause: str = FENCE_CLAUSE) -> FencePlausibility:
+    """Judge a venue's fence against the limits and the venue's declared floor area.
+
+    A fence reaching further from its centre than FenceLimits allows is refused (a 100 km circle
+    for a 420 m² room makes every check-in within 100 km "inside"). A polygon is held to the same
+    bound through the disc around its centre that holds it, which also bounds its area (at most
+    pi x bound²). Without a declared area nothing can be compared, so the fence is not plausible.
+    """
+    extent = fence.extent_m
+    measures: dict[str, object] = {
+        "fence_kind": "circle" if isinstance(fence, Circle) else "polygon", "fence_extent_m": round(extent, 1),
+        "fence_area_m2": round(fence.area_m2), "declared_area_m2": declared_area_m2,
+        "max_extent_m": limits.max_extent_m, "margin_m": limits.margin_m, "area_factor": limits.area_factor,
+    }
+    reasons: list[Reason] = []
+    if extent > limits.max_extent_m:
+        reasons.append(Reason(
+            "fence_too_large", clause,
+            f"场地围栏最远距中心约 {_m_text(extent)}，超过 {_m_text(limits.max_extent_m)} 的上限："
+            "请按场地实际范围重新划定围栏"))
+    if declared_area_m2 is None or not _finite(declared_area_m2) or declared_area_m2 <= 0:
+        reasons.append(Reason(
+            "venue_area_missing", clause,
+            "场地未填写面积，无法核对围栏与场地是否相符：请填写场地面积（平方米）后再提交区县人社审核"))
+        return FencePlausibility(tuple(reasons), measures)
+    bound = limits.max_extent_for(declared_area_m2)
+    measures["allowed_extent_m"] = round(bound, 1)
+    if limits.max_extent_m >= extent > bound:
+        reasons.append(Reason(
+            "fence_exceeds_venue", clause,
+            f"场地面积 {declared_area_m2:g} 平方米，围栏最远只能距中心约 {_m_text(bound)}（含 {limits.margin_m:g} 米定位误差余量），"
+            f"实际约 {_m_text(extent)}：请按场地实际范围缩小围栏，或核实场地面积"))
+    return FencePlausibility(tuple(reasons), measures)
 
 
 def fence_from_record(kind: str, datum: Datum | str, *, lat: float | None = None, lon: float | None = None,

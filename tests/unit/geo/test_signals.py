@@ -36,9 +36,9 @@ def test_coordinates_identical_to_the_previous_fix_to_the_last_digit_are_flagged
     assert codes(fix_signals(same, previous, T0 + timedelta(minutes=40))) == ["replayed_fix"]
 
 
-def test_a_fix_that_differs_in_the_last_digit_is_ordinary_jitter():
+def test_a_fix_a_few_centimetres_away_is_ordinary_jitter():
     previous = (Fix(29.563012345678, 106.551612345678, 15.0), T0)
-    jitter = Fix(29.563012345679, 106.551612345678, 15.0)
+    jitter = Fix(29.563012745678, 106.551612345678, 14.2)  # 4.4 cm north
     assert fix_signals(jitter, previous, T0 + timedelta(minutes=40)) == ()
 
 
@@ -73,7 +73,36 @@ def test_the_speed_limit_is_a_setting():
 
 def test_a_previous_fix_in_another_datum_is_compared_after_conversion():
     previous = (Fix(*convert(*HERE, Datum.WGS84, Datum.GCJ02), 10.0, Datum.GCJ02), T0)
-    assert fix_signals(Fix(*HERE, 10.0), previous, T0 + timedelta(seconds=5)) == ()
+    assert fix_signals(moved(3, accuracy=11.0), previous, T0 + timedelta(seconds=5)) == ()
+
+
+def test_an_accuracy_of_a_few_centimetres_is_flagged_as_implausible():
+    (reason,) = fix_signals(Fix(*HERE, 0.01), None, T0)
+    assert reason.code == "accuracy_implausible" and "0.01 米" in reason.detail
+    assert fix_signals(Fix(*HERE, 3.0), None, T0) == ()
+    assert codes(fix_signals(Fix(*HERE, 4.0), None, T0, SignalSettings(min_accuracy_m=5))) == ["accuracy_implausible"]
+
+
+def test_the_same_accuracy_on_the_last_three_fixes_is_flagged():
+    previous = (moved(5, accuracy=12.0), T0)
+    earlier = [moved(9, accuracy=12.0)]
+    assert codes(fix_signals(moved(2, accuracy=12.0), previous, T0 + timedelta(minutes=5), earlier=earlier)) == [
+        "accuracy_repeated"]
+    assert fix_signals(moved(2, accuracy=12.5), previous, T0 + timedelta(minutes=5), earlier=earlier) == ()
+    # Two in a row is not a run of three.
+    assert fix_signals(moved(2, accuracy=12.0), previous, T0 + timedelta(minutes=5)) == ()
+
+
+@pytest.mark.parametrize("label", [Datum.GCJ02, Datum.BD09])
+def test_coordinates_repeated_under_another_datum_label_are_flagged(label):
+    """The same place re-expressed in another datum, and the same digits relabelled."""
+    earlier = [Fix(*HERE, 14.0)]
+    previous = (moved(30, accuracy=9.0), T0)
+    re_expressed = Fix(*convert(*HERE, Datum.WGS84, label), 11.0, label)
+    relabelled = Fix(*HERE, 11.0, label)
+    later = T0 + timedelta(hours=1)
+    assert "replayed_fix" in codes(fix_signals(re_expressed, previous, later, earlier=earlier))
+    assert "replayed_fix" in codes(fix_signals(relabelled, previous, later, earlier=earlier))
 
 
 def test_naive_times_are_refused():

@@ -122,7 +122,8 @@ class Heartbeat:
 
 @dataclass(frozen=True)
 class SpotCheck:
-    """An online spot check: issued at a random moment, answered (face) within the window or missed.
+    """A spot check: issued at a random moment, answered (face; offline also place) within the
+    window or missed. Online, its answer is judged here; offline, the answer is an event.
 
     `passed` is the automatic result of the answer; a review decision in the events that names
     this check's `id` replaces it. An answer after the window counts as missed.
@@ -533,6 +534,7 @@ def offline_credit(
     events: Sequence[AttendanceEvent],
     now: datetime,
     settings: AttendanceSettings = AttendanceSettings(),
+    spot_checks: Sequence[SpotCheck] = (),
 ) -> AttendanceResult:
     """Verified time at the venue for one trainee and one offline lesson.
 
@@ -542,13 +544,41 @@ def offline_credit(
     verified check-in credits nothing. Rejected or flagged events count only once a later review
     decision approved them. A failed spot check voids the time from the last verified check to
     the next one (unless retried and passed within `spot_check_window`).
+
+    Offline spot checks are answered by events (kind spot_check, with the face + place verdict);
+    `spot_checks` are the ones asked: one with no answer within `spot_check_window` is missed,
+    and a missed one ends the credited span as a failed one does (as online: nothing since the
+    last verified check counts, nor anything until the next).
     """
     now = _aware(now, "now")
     start, end = _check_lesson(lesson, Mode.OFFLINE)
     verification, status = _statuses(events, now, {})
     items = _event_items(verification, status, settings.clause)
+    items += _missed(spot_checks, now, settings, len(items))
     walk = _walk(items, min(end, now), settings.clause, settings.spot_check_window)
     return _assemble(Mode.OFFLINE, start, end, now, _merge(walk.ok), walk.labels, settings.clause)
+
+
+def _missed(spot_checks: Sequence[SpotCheck], now: datetime, settings: AttendanceSettings, first: int) -> list[_Item]:
+    """Offline spot checks not answered within the window, as failed checks at the moment they
+    were asked (their answers, in time or late, are events of their own)."""
+    window, clause = settings.spot_check_window, settings.clause
+    out = []
+    for i, sc in enumerate(spot_checks, start=first):
+        if not isinstance(sc, SpotCheck):
+            raise AttendanceError(f"expected SpotCheck, got {type(sc).__name__}")
+        if sc.issued_at > now:
+            raise AttendanceError(f"spot check {sc.id!r} is after now ({now.isoformat()})")
+        answered = sc.answered_at is not None and sc.answered_at - sc.issued_at <= window
+        if answered or now < sc.issued_at + window:
+            continue  # answered (the answer is an event), or still open
+        out.append(_Item(sc.issued_at, _Role.CHECK, False, _missed_reason(sc.issued_at, window, clause), order=i))
+    return out
+
+
+def _missed_reason(at: datetime, window: timedelta, clause: str) -> Reason:
+    return Reason("spot_check_missed", clause,
+                  f"{_hm(at)} 发起的随机抽查未在 {_secs(window)}内完成，自上次核验至下次核验之间的时间不计入")
 
 
 def online_credit(
@@ -591,10 +621,7 @@ def online_credit(
         if sc.answered_at is None or sc.answered_at - sc.issued_at > window:
             if sc.answered_at is None and now < sc.issued_at + window:
                 continue  # still open: neither passed nor missed yet
-            items.append(_Item(sc.issued_at, _Role.CHECK, False, Reason(
-                "spot_check_missed", clause,
-                f"{_hm(sc.issued_at)} 发起的随机抽查未在 {_secs(window)}内完成，"
-                "自上次核验至下次核验之间的时间不计入"), order=i))
+            items.append(_Item(sc.issued_at, _Role.CHECK, False, _missed_reason(sc.issued_at, window, clause), order=i))
             continue
         decided = status.get(sc.id)
         passed = sc.passed if decided is None else decided == "ok"
@@ -652,7 +679,7 @@ def credit_lesson(
 ) -> AttendanceResult:
     """The rule for the lesson's mode: offline_credit or online_credit."""
     if Mode(lesson.mode) is Mode.OFFLINE:
-        if heartbeats or spot_checks:
-            raise AttendanceError("an offline lesson has no heartbeats or online spot checks; offline spot checks are events")
-        return offline_credit(lesson, events, now, settings)
+        if heartbeats:
+            raise AttendanceError("an offline lesson has no heartbeats")
+        return offline_credit(lesson, events, now, settings, spot_checks)
     return online_credit(lesson, events, heartbeats, spot_checks, now, settings)

@@ -29,6 +29,7 @@ POLICY_SECTIONS: dict[int, str] = {
     7: "培训合格证书与身份证号码",
     8: "培训机构",
     9: "文件未明确的事项按项目默认设置",
+    10: "同一人同一时间只计一处学时",
 }
 
 #: The regional sources a clause may name (docs/policy.md, "Regional clauses").

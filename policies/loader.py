@@ -399,7 +399,8 @@ def load_region_file(path: str | Path, catalog: Catalog | None = None) -> Region
     r, data = _read_yaml(Path(path))
     r.only(data, "", ("code", "name", "source", "timezone", "class_hour", "online_cap", "verification_clause",
                       "plan_clause", "required_hours_clause", "opened", "certificates", "subsidy",
-                      "frequency_limits", "exclusions", "eligible_groups", "deadlines", "application_window"))
+                      "frequency_limits", "exclusions", "eligible_groups", "deadlines", "application_window",
+                      "offline_spot_checks"))
     code = r.text(data, "", "code")
 
     # Both settings have project defaults where a notice is silent: 45 minutes per 学时
@@ -473,6 +474,20 @@ def load_region_file(path: str | Path, catalog: Catalog | None = None) -> Region
                           clause=r.text(aw, "application_window", "clause"),
                           params=_frozen({"months": r.integer(aw, "application_window", "months", minimum=1)}))
 
+    # Spot checks in offline lessons: how many per started hour (fewest, most). The notices ask
+    # for real-time supervision without a figure: the project's default is 1-2 (POLICY §9).
+    offline_spot_checks = Cited((1, 2), "POLICY §9")
+    osc = r.get(data, "", "offline_spot_checks", required=False)
+    if osc is not None:
+        r.only(osc, "offline_spot_checks", ("per_hour", "clause"))
+        per_hour = r.get(osc, "offline_spot_checks", "per_hour")
+        if (not isinstance(per_hour, list) or len(per_hour) != 2
+                or any(isinstance(n, bool) or not isinstance(n, int) for n in per_hour)
+                or not 0 <= per_hour[0] <= per_hour[1] <= 12):
+            raise r.fail("offline_spot_checks.per_hour",
+                         f"expected [fewest, most] whole numbers with 0 <= fewest <= most <= 12, got {_show(per_hour)}")
+        offline_spot_checks = Cited((per_hour[0], per_hour[1]), r.text(osc, "offline_spot_checks", "clause"))
+
     tz = r.text(data, "", "timezone")
     try:
         from zoneinfo import ZoneInfo
@@ -500,6 +515,7 @@ def load_region_file(path: str | Path, catalog: Catalog | None = None) -> Region
         eligible_groups=tuple(groups),
         deadlines=tuple(deadlines),
         application_window=window,
+        offline_spot_checks=offline_spot_checks,
     )
 
 

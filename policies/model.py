@@ -233,6 +233,9 @@ class RegionPolicy:
     deadlines: tuple[DeadlineRule, ...]
     plan_clause: str = ""  # where the region asks for a training plan to be filed
     application_window: RuleSpec | None = None
+    #: Random spot checks per started hour of an offline lesson (fewest, most), asked of the
+    #: trainees present at that moment; the notices set no figure (POLICY §9).
+    offline_spot_checks: Cited[tuple[int, int]] = Cited((1, 2), "POLICY §9")
 
     @property
     def minutes(self) -> int:
@@ -337,6 +340,10 @@ class HourLedger:
     credited_online_seconds: int
     online_cap_seconds: int
     reasons: tuple[Reason, ...] = ()
+    #: Verified time credited to another enrollment of the same person instead (one person, one
+    #: place, one time: POLICY §10), by this enrollment's mode of it; shown as verified, never credited.
+    overlap_offline_seconds: int = 0
+    overlap_online_seconds: int = 0
 
     def _h(self, seconds: int) -> Decimal:
         return hours_from_seconds(seconds, self.minutes_per_class_hour)
@@ -358,8 +365,12 @@ class HourLedger:
         return self._h(self.verified_online_seconds)
 
     @property
+    def credited_offline_seconds(self) -> int:
+        return self.verified_offline_seconds - self.overlap_offline_seconds
+
+    @property
     def credited_offline(self) -> Decimal:
-        return self._h(self.verified_offline_seconds)
+        return self._h(self.credited_offline_seconds)
 
     @property
     def credited_online(self) -> Decimal:
@@ -375,7 +386,7 @@ class HourLedger:
 
     @property
     def credited_seconds(self) -> int:
-        return self.verified_offline_seconds + self.credited_online_seconds
+        return self.credited_offline_seconds + self.credited_online_seconds
 
     @property
     def credited(self) -> Decimal:
@@ -389,8 +400,14 @@ class HourLedger:
 
     @property
     def over_cap_seconds(self) -> int:
-        """Verified online time beyond cap x required hours."""
-        return self.verified_online_seconds - self.credited_online_seconds
+        """Verified online time beyond cap x required hours (time credited to another enrollment
+        is not counted here: it is overlap_online_seconds)."""
+        return self.verified_online_seconds - self.overlap_online_seconds - self.credited_online_seconds
+
+    @property
+    def overlap_seconds(self) -> int:
+        """Verified time credited to another enrollment of the same person (POLICY §10)."""
+        return self.overlap_offline_seconds + self.overlap_online_seconds
 
     @property
     def complete(self) -> bool:

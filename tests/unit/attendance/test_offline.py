@@ -13,6 +13,7 @@ from policies.attendance import (
     AttendanceError,
     AttendanceEvent,
     AttendanceSettings,
+    SpotCheck,
     credit_lesson,
     offline_credit,
 )
@@ -194,6 +195,23 @@ def test_credit_lesson_picks_the_offline_rule_and_refuses_online_inputs():
     assert spans(result) == [("09:00", "11:00")]
     with pytest.raises(AttendanceError):
         credit_lesson(lesson(), [], t(NOON), heartbeats=beats("09:00", "09:01"))
+
+
+def test_a_missed_offline_spot_check_ends_the_credited_span_until_the_next_verified_check():
+    asked = SpotCheck("s1", t("10:00"))  # never answered
+    result = credit([ev("check_in", "09:00"), ev("spot_check", "09:30"), ev("spot_check", "10:30"), ev("check_out", "11:00")],
+                    spot_checks=[asked])
+    assert spans(result) == [("09:00", "09:30"), ("10:30", "11:00")]
+    assert reasons(result) == [("09:30", "10:30", "spot_check_missed")]
+
+
+def test_an_offline_spot_check_answered_in_time_is_judged_by_its_answer_event_and_one_still_open_by_nothing():
+    answered = SpotCheck("s1", t("10:00"), answered_at=t("10:00:40"), passed=True)
+    events = [ev("check_in", "09:00"), ev("spot_check", "10:00:40"), ev("check_out", "11:00")]
+    assert spans(credit(events, spot_checks=[answered])) == [("09:00", "11:00")]
+    still_open = SpotCheck("s2", t("10:59:30"))
+    pending = credit([ev("check_in", "09:00")], now="11:00", spot_checks=[still_open])
+    assert "spot_check_missed" not in {code for _, _, code in reasons(pending)}
 
 
 def test_the_result_serialises_for_the_api():

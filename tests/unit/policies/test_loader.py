@@ -161,6 +161,8 @@ _DELETE = object()
     ("cq", "exclusions.0.years", 16, "exclusions[0].years: unknown field"),
     ("cq", "online_cap.shar", "0.4", "online_cap.shar: unknown field"),
     ("yn", "deadlines.0.anchor", "class_open", "deadlines[0].anchor: expected one of class_opening"),
+    ("cq", "offline_spot_checks.per_hour", [3, 1], "offline_spot_checks.per_hour: expected [fewest, most]"),
+    ("js", "offline_spot_checks.per_hour", 2, "offline_spot_checks.per_hour: expected [fewest, most]"),
 ])
 def test_a_malformed_region_file_names_the_file_and_the_field(tmp_path, region, path, value, message):
     file = _write(tmp_path, region, _set(path, value))
@@ -217,3 +219,10 @@ def test_a_region_file_without_class_hour_or_online_cap_gets_the_project_default
     policy = load_region_file(_write(tmp_path, "yn", drop))
     assert (policy.minutes, policy.minutes_per_class_hour.clause) == (45, "POLICY §9")
     assert (policy.cap, policy.online_cap.clause) == (Fraction(1, 2), "POLICY §3")
+
+
+def test_offline_spot_checks_per_hour_are_a_region_setting_with_a_project_default(tmp_path, cq):
+    assert (cq.offline_spot_checks.value, cq.offline_spot_checks.clause) == ((1, 2), "POLICY §9")
+    policy = load_region_file(_write(tmp_path, "js", _set("offline_spot_checks.per_hour", [0, 0])))
+    assert policy.offline_spot_checks.value == (0, 0)  # a region may turn them off
+    assert load_region_file(_write(tmp_path, "yn", _set("offline_spot_checks", _DELETE))).offline_spot_checks.value == (1, 2)

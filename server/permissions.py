@@ -46,7 +46,11 @@ class Capability(str, enum.Enum):
                                                   "and mark the review duties counted from it done")
     FILE_CLASSES = ("file_classes", "create class plans, add and remove their lessons, file and amend them")
     ENROL_TRAINEES = ("enrol_trainees", "enrol and import trainees, enrol their faces, record paper consent")
-    MANAGE_VENUES_AND_TEACHERS = ("manage_venues_and_teachers", "add an institution's venues and teachers")
+    MANAGE_VENUES_AND_TEACHERS = ("manage_venues_and_teachers", "add an institution's venues and teachers, "
+                                                                "change a venue's fence (it then needs approval again)")
+    APPROVE_VENUE_FENCES = ("approve_venue_fences", "see the venues of one's district whose fence awaits approval, "
+                                                    "and approve or reject a fence (区县人社 only: classes at a venue "
+                                                    "are filed only once its fence is approved)")
     REGISTER_INSTITUTIONS = ("register_institutions", "register a training institution")
     MANAGE_ACCOUNTS = ("manage_accounts", "create staff accounts")
     UNBIND_PHONES = ("unbind_phones", "unbind a trainee's phone (they changed phones)")
@@ -79,6 +83,7 @@ ROLES: Mapping[Capability, frozenset[Role]] = MappingProxyType({
     Capability.FILE_CLASSES: frozenset({Role.institution_admin, Role.admin}),
     Capability.ENROL_TRAINEES: frozenset({Role.institution_admin, Role.admin}),
     Capability.MANAGE_VENUES_AND_TEACHERS: frozenset({Role.institution_admin, Role.admin}),
+    Capability.APPROVE_VENUE_FENCES: frozenset({Role.district_supervisor}),
     Capability.REGISTER_INSTITUTIONS: frozenset({Role.admin}),
     Capability.MANAGE_ACCOUNTS: frozenset({Role.admin}),
     Capability.UNBIND_PHONES: frozenset({Role.institution_admin, Role.admin}),

@@ -20,7 +20,7 @@ from server.models.enums import (
 from server.models.evidence import ChainHead, Challenge, Event, FrameFingerprint, Heartbeat, SpotCheck
 from server.models.exports import AssessmentResult, ExportJob, GroupPhoto, Seal
 from server.models.geo import City, District, Region
-from server.models.institution import Institution, Teacher, Venue
+from server.models.institution import Institution, Teacher, Venue, VenueFenceDecision
 from server.models.people import Certificate, Enrollment, Trainee
 from server.models.subsidy_history import SubsidyHistoryCheck, SubsidyHistoryEntry
 from server.models.training import ClassAmendment, Lesson, TrainingClass
@@ -29,7 +29,7 @@ __all__ = [
     "Base", "Money", "UTCDateTime",
     "ClassStatus", "Datum", "EmploymentAfter", "EmploymentAtStart", "FenceKind", "Funding",
     "LessonContent", "LessonMode", "Level", "Role", "Sex",
-    "City", "District", "Region", "Institution", "Teacher", "Venue",
+    "City", "District", "Region", "Institution", "Teacher", "Venue", "VenueFenceDecision",
     "Certificate", "Enrollment", "Trainee", "Lesson", "TrainingClass", "User",
     "AuditEntry", "Consent", "FaceTemplate", "TemplateDecision", "ClassAmendment",
     "ChainHead", "Challenge", "Event", "FrameFingerprint", "Heartbeat", "SpotCheck",

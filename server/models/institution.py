@@ -1,10 +1,12 @@
 """培训机构 with its venues (each a geofence in a stated map datum) and teachers."""
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Date, Float, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, CheckConstraint, Date, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from policies import identity
@@ -74,8 +76,23 @@ class Venue(Base):
     polygon: Mapped[list | None] = mapped_column(JSON)
     #: The worst location accuracy (metres) a check-in here may have
     max_accuracy_m: Mapped[float] = mapped_column(Float, default=50.0)
+    #: Counts the fence's changes (datum, shape, coordinates or declared area): a district's
+    #: approval is of one version, so a change needs a new one (VenueFenceDecision)
+    fence_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     institution: Mapped[Institution] = relationship(back_populates="venues")
+
+    def fence_record(self) -> dict:
+        """What the district approves: the fence and the declared area it is judged against."""
+        return {"datum": self.datum.value if isinstance(self.datum, Datum) else self.datum,
+                "fence_kind": self.fence_kind.value if isinstance(self.fence_kind, FenceKind) else self.fence_kind,
+                "centre_lat": self.centre_lat, "centre_lon": self.centre_lon, "radius_m": self.radius_m,
+                "polygon": self.polygon, "area_m2": self.area_m2}
+
+    @property
+    def fence_digest(self) -> str:
+        """SHA-256 of fence_record() as canonical JSON: an approval holds only for these numbers."""
+        return hashlib.sha256(json.dumps(self.fence_record(), sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
     @validates("centre_lat")
     def _lat(self, _k, v):
@@ -113,6 +130,32 @@ class Venue(Base):
                 raise ValueError(f"polygon[{i}] must be [lat, lon]")
             points.append([_finite(f"polygon[{i}].lat", p[0], -90, 90), _finite(f"polygon[{i}].lon", p[1], -180, 180)])
         return points
+
+
+class VenueFenceDecision(Base):
+    """区县人社's decision on one version of a venue's fence: "approve" lets classes at the venue be
+    filed (and its check-ins be judged against it), "reject" sends the institution back to fix
+    it. Append-only (database triggers), one per fence version: a changed fence is a new version
+    that needs a decision of its own, so earlier decisions stay as they were made."""
+
+    __tablename__ = "venue_fence_decisions"
+    __table_args__ = (
+        CheckConstraint("decision IN ('approve', 'reject')", name="decision_known"),
+        UniqueConstraint("venue_id", "fence_version"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    venue_id: Mapped[int] = mapped_column(ForeignKey("venues.id"), index=True)
+    fence_version: Mapped[int] = mapped_column(Integer)
+    #: The fence as decided (Venue.fence_record()) and its SHA-256: an approval of other numbers is no approval
+    fence: Mapped[dict] = mapped_column(JSON)
+    fence_digest: Mapped[str] = mapped_column(String(64))
+    #: The plausibility figures the decision was made on (policies.geofence.fence_plausibility)
+    measures: Mapped[dict] = mapped_column(JSON)
+    decision: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(512))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
 
 class Teacher(Base):

@@ -11,7 +11,7 @@ from policies import clauses
 from server.errors import ApiError
 from server.models import ClassAmendment, ClassStatus, Lesson, LessonMode, Teacher, TrainingClass, Venue
 from server.permissions import Capability
-from server.services import audit, rules
+from server.services import audit, rules, venue_fences
 from server.services.institutions import district_in_region, own_institution_id
 from server.services.scope import (
     Actor,
@@ -108,7 +108,9 @@ def file_class(session: Session, actor: Actor, class_id: int, now: datetime) -> 
     cls = writable_class(session, actor, class_id)
     if cls.status is ClassStatus.filed:
         raise ApiError(409, "plan_filed", "该培训班计划已备案")
-    result = rules.check_json(rules.check(cls, active_lessons(session, cls.id)))
+    lessons = active_lessons(session, cls.id)
+    _refuse_unapproved_venues(session, actor, cls, lessons, audit_refusal=True)
+    result = rules.check_json(rules.check(cls, lessons))
     if not result["accepted"]:
         audit.record(session, actor, "class.file_refused", "training_class", cls.id, None, result,
                      institution_id=cls.institution_id)
@@ -121,6 +123,28 @@ def file_class(session: Session, actor: Actor, class_id: int, now: datetime) -> 
                  {"status": "filed", "filed_at": now.isoformat(), "check": result}, institution_id=cls.institution_id)
     session.commit()
     return cls, result
+
+
+def _refuse_unapproved_venues(session: Session, actor: Actor, cls: TrainingClass, lessons: list[Lesson], *,
+                              audit_refusal: bool = False) -> None:
+    """A class is filed (or amended with lessons) only at venues whose fence the district has
+    approved as it is now: the fence decides where check-ins count (cq 3.2.2: 经区县人力社保部门
+    审核通过后开展培训)."""
+    venue_ids = {x.venue_id for x in lessons if x.venue_id is not None}
+    if not venue_ids:
+        return
+    pending = venue_fences.unapproved(session, venue_ids)
+    if not pending:
+        return
+    clause = rules.region(cls.region_code).plan_clause or "POLICY §4"
+    violations = [{"code": "venue_fence_not_approved", "clause": clause, "venue_id": v.id, "venue": v.name,
+                   "fence_status": status, "detail": venue_fences.refusal_text([(v, status)])} for v, status in pending]
+    if audit_refusal:
+        audit.record(session, actor, "class.file_refused", "training_class", cls.id, None,
+                     {"accepted": False, "violations": violations}, institution_id=cls.institution_id)
+        session.commit()
+    raise ApiError(422, "venue_fence_not_approved",
+                   f"{venue_fences.refusal_text(pending)}（{clauses.describe(clause)}）", violations=violations)
 
 
 def amend_class(session: Session, actor: Actor, class_id: int, data, now: datetime) -> ClassAmendment:
@@ -137,7 +161,9 @@ def amend_class(session: Session, actor: Actor, class_id: int, data, now: dateti
     # Check the plan as it would be, before writing anything.
     proposed = [lesson for lesson in lessons if lesson.id not in set(data.cancel_lesson_ids)]
     # Transient rows (class_id only, no relationship): never added to the session, never flushed.
-    proposed += [Lesson(class_id=cls.id, **x.model_dump()) for x in data.add_lessons]
+    added = [Lesson(class_id=cls.id, **x.model_dump()) for x in data.add_lessons]
+    proposed += added
+    _refuse_unapproved_venues(session, actor, cls, added)  # new lessons only at approved venues
     result = rules.check_json(rules.check(cls, proposed))
     if not result["accepted"]:
         raise ApiError(422, "plan_refused", "变更后的培训计划不符合规定，未予变更：" + "；".join(

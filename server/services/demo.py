@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from server.adapters.passwords import hash_password
 from server.clock import at_local, local_date
+from server.config import LocationSettings
 from server.models import (
     City,
     ClassStatus,
@@ -38,6 +39,7 @@ from server.models import (
     User,
     Venue,
 )
+from server.services import venue_fences
 
 REGIONS = [("cq", "重庆市"), ("yn", "云南省"), ("js", "江苏省"), ("zj-jinhua", "浙江省（金华市）")]
 DEMO_USCC = "91500112MA5U7XK8QL"
@@ -102,12 +104,17 @@ def seed(session: Session, now: datetime) -> list[DemoLogin]:
         fence_kind=FenceKind.circle,
         centre_lat=29.6201,
         centre_lon=106.5350,
-        radius_m=120.0,
+        # A 420 m² floor: the fence may reach 23 m (the floor as a disc of 4 x its area) + 50 m
+        # for GPS error (policies.geofence.FenceLimits), so 70 m.
+        radius_m=70.0,
         max_accuracy_m=50.0,
     )
     teacher = Teacher(institution=inst, name="王磊", employer="渝北云智职业培训学校", title="高级工程师", full_time=True)
     session.add_all([inst, venue, teacher])
     session.flush()
+    # The district's approval of the fence, which filing a class at the venue needs (the rule
+    # holds here too: an implausible fence would stop the seed).
+    venue_fences.seed_approval(session, venue, "演示数据：围栏与场地面积相符（种子数据代区县人社审核）", now, LocationSettings())
 
     today = local_date(now)
     cls = TrainingClass(

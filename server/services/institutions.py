@@ -4,10 +4,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.config import LocationSettings
 from server.errors import ApiError
-from server.models import City, District, Institution, Role, Teacher, Venue
+from server.models import City, District, FenceKind, Institution, Role, Teacher, Venue
 from server.permissions import Capability
-from server.services import audit, rules
+from server.services import audit, rules, venue_fences
 from server.services.scope import Actor, institutions_query, require, visible_institution
 
 
@@ -61,7 +62,10 @@ def list_institutions(session: Session, actor: Actor) -> list[Institution]:
     return list(session.scalars(institutions_query(actor).order_by(Institution.id)))
 
 
-def create_venue(session: Session, actor: Actor, data) -> Venue:
+def create_venue(session: Session, actor: Actor, data, settings: LocationSettings | None = None) -> Venue:
+    """Add a venue. A fence that can never be approved (beyond the deployment's bound, or larger
+    than the declared area allows) is refused here; the venue's fence then awaits the district's
+    approval (services/venue_fences.py) before classes there are filed."""
     require(actor, Capability.MANAGE_VENUES_AND_TEACHERS)
     inst_id = own_institution_id(actor, data.institution_id)
     visible_institution(session, actor, inst_id)
@@ -69,12 +73,52 @@ def create_venue(session: Session, actor: Actor, data) -> Venue:
     if fields["polygon"] is not None:
         fields["polygon"] = [list(p) for p in fields["polygon"]]
     try:
-        venue = Venue(institution_id=inst_id, **fields)
+        venue = Venue(institution_id=inst_id, fence_version=1, **fields)
     except ValueError as exc:
         raise ApiError(422, "invalid_input", str(exc)) from None
+    refusal = venue_fences.save_refusal(venue, settings or LocationSettings())
+    if refusal is not None:
+        raise refusal
     session.add(venue)
     session.flush()
     audit.record(session, actor, "venue.create", "venue", venue.id, None, venue_json(venue), institution_id=inst_id)
+    session.commit()
+    return venue
+
+
+def change_fence(session: Session, actor: Actor, venue_id: int, data, settings: LocationSettings | None = None) -> Venue:
+    """Change a venue's fence (datum, shape, coordinates) or declared area: a new fence version,
+    which needs the district's approval again before more classes there are filed (and until
+    then check-ins there are flagged for review). The same numbers again change nothing."""
+    require(actor, Capability.MANAGE_VENUES_AND_TEACHERS)
+    venue = session.get(Venue, venue_id)
+    if venue is None:
+        raise ApiError(404, "venue_not_found", f"培训场地 {venue_id} 不存在或不在您的管辖范围内")
+    visible_institution(session, actor, venue.institution_id)
+    before = venue_json(venue)
+    digest = venue.fence_digest
+    fields = data.model_dump()
+    if fields["polygon"] is not None:
+        fields["polygon"] = [list(p) for p in fields["polygon"]]
+    if fields["fence_kind"] == FenceKind.circle:
+        fields["polygon"] = None
+    else:
+        fields["centre_lat"] = fields["centre_lon"] = fields["radius_m"] = None
+    try:
+        for key, value in fields.items():
+            setattr(venue, key, value)
+    except ValueError as exc:
+        session.rollback()
+        raise ApiError(422, "invalid_input", str(exc)) from None
+    refusal = venue_fences.save_refusal(venue, settings or LocationSettings())
+    if refusal is not None:
+        session.rollback()
+        raise refusal
+    if venue.fence_digest != digest:
+        venue.fence_version += 1
+    session.flush()
+    audit.record(session, actor, "venue.change_fence", "venue", venue.id, before, venue_json(venue),
+                 institution_id=venue.institution_id)
     session.commit()
     return venue
 
@@ -109,12 +153,18 @@ def institution_json(inst: Institution) -> dict:
     }
 
 
-def venue_json(v: Venue) -> dict:
-    return {
+def venue_json(v: Venue, session: Session | None = None) -> dict:
+    """The venue; with a session, also where its fence's approval stands (`fence_approval`)."""
+    out = {
         "id": v.id, "institution_id": v.institution_id, "name": v.name, "address": v.address, "area_m2": v.area_m2,
         "capacity": v.capacity, "datum": v.datum.value, "fence_kind": v.fence_kind.value, "centre_lat": v.centre_lat,
         "centre_lon": v.centre_lon, "radius_m": v.radius_m, "polygon": v.polygon, "max_accuracy_m": v.max_accuracy_m,
+        "fence_version": v.fence_version,
     }
+    if session is not None:
+        state = venue_fences.approval(session, v)
+        out["fence_approval"] = {**state, "status_text": venue_fences.STATUS_WORDS[state["status"]]}
+    return out
 
 
 def teacher_json(t: Teacher) -> dict:

@@ -28,6 +28,7 @@ from server.models import (
     TemplateDecision,
     TrainingClass,
     Venue,
+    VenueFenceDecision,
 )
 from tests.factories import add_held_template, api_rule, post_multipart, route_targets
 
@@ -38,14 +39,14 @@ SELF_ONLY = {("POST", "/api/auth/login"), ("POST", "/api/auth/activate"), ("POST
              ("GET", "/api/districts"),  # public administrative divisions, the same for everyone
              ("GET", "/api/signing-key")}  # the deployment's public key, the same for everyone
 LISTS = {("GET", "/api/classes"), ("GET", "/api/institutions"), ("GET", "/api/audit"), ("GET", "/api/live/snapshot"),
-         ("GET", "/api/face-holds")}
+         ("GET", "/api/face-holds"), ("GET", "/api/venue-fences/pending")}
 
 
 def _counts(session):
     return {m.__name__: session.scalar(select(func.count()).select_from(m))
             for m in (Venue, Teacher, TrainingClass, Lesson, Enrollment, Consent, FaceTemplate, ClassAmendment, Event,
                       Heartbeat, SpotCheck, ExportJob, Seal, AssessmentResult, Certificate, GroupPhoto, SubsidyHistoryEntry,
-                      SubsidyHistoryCheck, TemplateDecision)}
+                      SubsidyHistoryCheck, TemplateDecision, VenueFenceDecision)}
 
 
 def _history_entry(session, y) -> None:
@@ -94,7 +95,8 @@ def test_users_of_another_district_or_institution_get_403_or_404_on_every_route(
 def test_lists_show_an_outsider_nothing_of_the_other_world(worlds, login, session, outsider):
     add_held_template(session, worlds["yubei"])
     api = login(outsider)
-    for url in ("/api/classes", "/api/institutions", "/api/audit", "/api/live/snapshot?since=0", "/api/face-holds"):
+    for url in ("/api/classes", "/api/institutions", "/api/audit", "/api/live/snapshot?since=0", "/api/face-holds",
+                "/api/venue-fences/pending"):
         resp = api.get(url)
         assert resp.status_code in (200, 403)
         if resp.status_code == 200:

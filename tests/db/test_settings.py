@@ -31,3 +31,20 @@ def test_the_export_keeping_period_defaults_to_a_week_and_must_be_a_whole_number
         Settings.from_env(base | {"HOURPROOF_EXPORT_KEEP_DAYS": "0"})
     with pytest.raises(ValueError, match="HOURPROOF_EXPORT_KEEP_DAYS must be a whole number, got 'a week'"):
         Settings.from_env(base | {"HOURPROOF_EXPORT_KEEP_DAYS": "a week"})
+
+
+def test_a_fix_is_wgs84_only_unless_the_deployment_accepts_more_datums():
+    import pytest
+
+    from server.config import location_settings
+
+    assert location_settings({}).client_datums == ("wgs84",)
+    assert location_settings({}).max_fix_age_s == 150 and location_settings({}).max_fence_extent_m == 300
+    accepted = location_settings({"HOURPROOF_CLIENT_DATUMS": " WGS84, gcj02 ", "HOURPROOF_MAX_FIX_AGE_S": "60"})
+    assert accepted.client_datums == ("wgs84", "gcj02") and accepted.max_fix_age_s == 60
+    with pytest.raises(ValueError, match="must include wgs84"):
+        location_settings({"HOURPROOF_CLIENT_DATUMS": "gcj02"})
+    with pytest.raises(ValueError, match="unknown datum"):
+        location_settings({"HOURPROOF_CLIENT_DATUMS": "wgs84,mars"})
+    with pytest.raises(ValueError, match="HOURPROOF_MAX_FENCE_EXTENT_M must be a number > 0"):
+        location_settings({"HOURPROOF_MAX_FENCE_EXTENT_M": "-1"})

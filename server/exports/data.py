@@ -31,7 +31,15 @@ from server.models import (
     TrainingClass,
 )
 from server.services import rules
-from server.services.ledger import EnrollmentHours, class_lessons, compute_hours, enrollment_rows, required_hours
+from server.services.ledger import (
+    EnrollmentHours,
+    class_lessons,
+    compute_hours,
+    enrollment_rows,
+    other_claims,
+    other_enrollments,
+    required_hours,
+)
 from server.services.subsidy_history import TraineeHistory, histories
 
 #: Enrollments (with their trainees) read per query: big enough to be cheap, small enough to be flat.
@@ -77,6 +85,7 @@ class ClassData:
         self.required = required_hours(cls)
         self.lessons: list[Lesson] = class_lessons(session, cls, now)
         self.online_ids = [x.id for x in self.lessons if x.mode is LessonMode.online]
+        self.lesson_ids = [x.id for x in self.lessons]
         self.total = session.scalar(select(func.count()).select_from(Enrollment).where(Enrollment.class_id == cls.id)) or 0
 
     def decide(self, hours: EnrollmentHours, resident_id: str, category: str | None, employment: Employment | None,
@@ -115,9 +124,14 @@ class ClassData:
             certs = self._certificates([r.id for r in batch], [r.trainee_id for r in batch])
             # This class's own seal is not an earlier subsidy of its trainees.
             history = histories(s, [r.trainee_id for r in batch], except_class_id=self.cls.id)
+            # One person, one place, one time (POLICY §10): trainees enrolled elsewhere too have
+            # their other classes' overlapping minutes set against these, as in the ledger.
+            elsewhere = other_enrollments(s, [r.trainee_id for r in batch], self.cls.id)
             for r in batch:
-                events, heartbeats, checks = enrollment_rows(s, r.id, r.trainee_id, self.online_ids)
-                hours = compute_hours(self.policy, self.required, self.lessons, events, heartbeats, checks, self.now)
+                events, heartbeats, checks = enrollment_rows(s, r.id, r.trainee_id, self.online_ids, self.lesson_ids)
+                claims = other_claims(s, r.trainee_id, r.id, self.lessons, self.now) if r.trainee_id in elsewhere else []
+                hours = compute_hours(self.policy, self.required, self.lessons, events, heartbeats, checks, self.now,
+                                      enrollment_id=r.id, class_name=self.cls.name, elsewhere=claims)
                 training = r.id in certs["training"]
                 level = certs["level"].get(r.trainee_id, (False, None))
                 decision = self.decide(hours, r.resident_id, r.subsidy_category,

@@ -79,7 +79,7 @@ class ClassTables:
 
     def attendance_row(self, n: int, r: TraineeRecord) -> list:
         ledger = r.hours.ledger
-        per_lesson = [minutes(h.result.credited_seconds) for h in r.hours.lessons]
+        per_lesson = [minutes(h.credited_seconds) for h in r.hours.lessons]  # less time credited to another class
         credited = ledger.credited
         share = (ledger.credited_online / credited).quantize(Decimal("0.0001"), rounding=ROUND_DOWN) if credited else Decimal(0)
         return [n, r.name, show_id(r.resident_id, self.full_ids), *per_lesson, ledger.raw, ledger.verified, credited,

@@ -25,9 +25,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server.clock import utc_now
-from server.models import Event, Lesson, LessonMode, SpotCheck
+from server.models import Event, Lesson, LessonMode, SpotCheck, TrainingClass
+from server.services import rules
 from server.services.checkin import CheckinSettings
-from server.services.presence import plan_spot_checks
+from server.services.presence import SPOT_CHECKS_PER_HOUR, plan_spot_checks, present_offline
 
 log = logging.getLogger("hourproof.jobs")
 
@@ -44,7 +45,7 @@ class JobSpec:
 
 JOBS = (
     JobSpec("spot_checks.issue_due", "server.scheduler.jobs:issue_due_spot_checks", 20,
-            "issue the random spot checks planned for online lessons in progress"),
+            "issue the random spot checks planned for lessons in progress (online: who checked in; offline: who is present)"),
     JobSpec("lessons.transitions", "server.scheduler.jobs:record_lesson_transitions", 60,
             "record lessons opening (check-in window) and closing (check-out window)"),
     JobSpec("attendance.absences", "server.scheduler.jobs:mark_absences", 300,
@@ -72,21 +73,30 @@ def lesson_rng(secret: str, lesson_id: int) -> random.Random:
 
 def due_slots(session: Session, secret: str, now: datetime, lookback: timedelta = timedelta(minutes=2)):
     """(lesson, planned time) pairs whose time has come in the last `lookback` (older slots are
-    skipped: a spot check issued long after its time would ask the impossible)."""
-    lessons = session.scalars(select(Lesson).where(Lesson.mode == LessonMode.online, Lesson.cancelled_at.is_(None),
-                                                   Lesson.starts_at <= now, Lesson.ends_at >= now)).all()
-    for lesson in lessons:
-        for t in plan_spot_checks(lesson.starts_at, lesson.ends_at, lesson_rng(secret, lesson.id)):
+    skipped: a spot check issued long after its time would ask the impossible). Online lessons
+    plan 2-4 per hour; offline lessons as many as their region's `offline_spot_checks` says."""
+    lessons = session.execute(select(Lesson, TrainingClass.region_code).join(TrainingClass, TrainingClass.id == Lesson.class_id)
+                              .where(Lesson.cancelled_at.is_(None), Lesson.starts_at <= now, Lesson.ends_at >= now)).all()
+    for lesson, region in lessons:
+        if lesson.mode is LessonMode.online:
+            per_hour = SPOT_CHECKS_PER_HOUR
+        else:
+            per_hour = rules.region(region).offline_spot_checks.value
+        for t in plan_spot_checks(lesson.starts_at, lesson.ends_at, lesson_rng(secret, lesson.id), per_hour):
             if now - lookback <= t <= now:
                 yield lesson, t
 
 
 def issue_due(session: Session, secret: str, now: datetime, settings: CheckinSettings = CheckinSettings()) -> list[SpotCheck]:
-    """Issue every due slot to each trainee who has checked in to the lesson. Idempotent."""
+    """Issue every due slot: online, to each trainee who has checked in to the lesson; offline,
+    to each trainee present now (verified check-in, not checked out since). Idempotent."""
     issued = []
     for lesson, slot in list(due_slots(session, secret, now)):
-        present = session.scalars(select(Event.trainee_id).where(Event.lesson_id == lesson.id, Event.kind == "check_in")
-                                  .distinct()).all()
+        if lesson.mode is LessonMode.offline:
+            present = present_offline(session, lesson.id, now)
+        else:
+            present = list(session.scalars(select(Event.trainee_id).where(Event.lesson_id == lesson.id,
+                                                                          Event.kind == "check_in").distinct()))
         for trainee_id in present:
             if session.scalar(select(SpotCheck.id).where(SpotCheck.lesson_id == lesson.id, SpotCheck.trainee_id == trainee_id,
                                                          SpotCheck.planned_for == slot)):
@@ -114,8 +124,12 @@ def _writing_session(app: Flask) -> Session:
 
 
 def issue_due_spot_checks(app: Flask) -> str:
+    from server import sockets
+
     with app.app_context(), _writing_session(app) as session:
         issued = issue_due(session, app.config["SECRET_KEY"], utc_now())
+        if issued:  # the phones poll as well: a lost push only delays the prompt
+            sockets.publish_spot_checks(session, issued)
     if issued:
         log.info("issued %d scheduled spot checks", len(issued))
     return f"{len(issued)} spot checks issued"

@@ -1,4 +1,6 @@
-"""Online presence (heartbeats) and spot checks (随机抽查), scheduled at random or on demand."""
+"""Online presence (heartbeats) and spot checks (随机抽查), scheduled at random or on demand: in
+online lessons to the trainees who checked in, in offline lessons to the trainees present at that
+moment (a verified check-in, not checked out since), answered with face + liveness (+ location offline)."""
 from __future__ import annotations
 
 import random
@@ -17,7 +19,8 @@ from server.services import audit
 from server.services.checkin import CheckinSettings
 from server.services.scope import Actor, trainee_lesson, visible_class
 
-#: Spot checks per hour of online lesson (the issue: 2-4 random times per hour).
+#: Spot checks per hour of online lesson (the issue: 2-4 random times per hour). Offline lessons
+#: take theirs from the region's policy (`offline_spot_checks`, POLICY §9).
 SPOT_CHECKS_PER_HOUR = (2, 4)
 
 
@@ -68,17 +71,18 @@ def heartbeat_answer(now: datetime, visible: bool) -> dict:
     return {"ok": True, "at": now.isoformat(), "visible": visible}
 
 
-def plan_spot_checks(start: datetime, end: datetime, rng: random.Random) -> list[datetime]:
-    """Random moments for spot checks: for each started hour of the lesson, 2-4 times drawn
-    uniformly inside it (never in the first or last 5 minutes, so a check-in or a check-out is
-    not immediately followed by one)."""
+def plan_spot_checks(start: datetime, end: datetime, rng: random.Random,
+                     per_hour: tuple[int, int] = SPOT_CHECKS_PER_HOUR) -> list[datetime]:
+    """Random moments for spot checks: for each started hour of the lesson, `per_hour` (fewest,
+    most: 2-4 online) times drawn uniformly inside it (never in the first or last 5 minutes, so a
+    check-in or a check-out is not immediately followed by one)."""
     times: list[datetime] = []
     hour = timedelta(hours=1)
     t = start
     while t < end:
         lo, hi = t + timedelta(minutes=5), min(t + hour, end) - timedelta(minutes=5)
         if hi > lo:
-            n = rng.randint(*SPOT_CHECKS_PER_HOUR)
+            n = rng.randint(*per_hour)
             span = (hi - lo).total_seconds()
             times += sorted(lo + timedelta(seconds=rng.uniform(0, span)) for _ in range(n))
         t += hour
@@ -112,6 +116,25 @@ def issue_spot_checks(session: Session, actor: Actor, lesson_id: int, trainee_id
                      {"trainees": len(checks), "origin": origin})
     session.commit()
     return checks
+
+
+def present_offline(session: Session, lesson_id: int, at: datetime) -> list[int]:
+    """The trainees present in an offline lesson at `at`: their latest check-in or check-out that
+    counts (verified, or approved by a reviewer; the latest decision about an event wins) is a
+    check-in. A flagged check-in not yet reviewed, or a rejected one, does not make one present."""
+    rows = session.execute(select(Event.id, Event.kind, Event.trainee_id, Event.at, Event.verdict, Event.decides_event_id)
+                           .where(Event.lesson_id == lesson_id, Event.at <= at,
+                                  Event.kind.in_(("check_in", "check_out", "review_decision")))
+                           .order_by(Event.at, Event.id)).all()
+    verdict = {r.id: r.verdict for r in rows if r.kind != "review_decision"}
+    for r in rows:
+        if r.kind == "review_decision" and r.decides_event_id in verdict:
+            verdict[r.decides_event_id] = "verified" if r.verdict == "approved" else "rejected"
+    last: dict[int, str] = {}
+    for r in rows:
+        if r.kind != "review_decision" and verdict[r.id] == "verified" and r.trainee_id is not None:
+            last[r.trainee_id] = r.kind
+    return sorted(t for t, kind in last.items() if kind == "check_in")
 
 
 def pending_spot_checks(session: Session, actor: Actor, lesson_id: int, now: datetime) -> list[SpotCheck]:

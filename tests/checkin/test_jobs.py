@@ -50,3 +50,35 @@ def test_due_slots_are_issued_once_to_each_trainee_who_checked_in(app, live, ses
     again = jobs.issue_due(session, secret, now + timedelta(seconds=20))
     assert again == []
     assert session.scalar(select(func.count()).select_from(SpotCheck)) == 1
+
+
+# --- offline lessons (issue 17: spot checks between check-in and check-out) -------------------
+
+def test_an_offline_lesson_gets_its_regions_spot_checks_and_only_trainees_present_are_asked_and_a_missed_one_ends_the_credit(
+        session, world):
+    from server.services import ledger
+    from tests.factories import NOW, event, make_class, make_lesson
+
+    cls, (here, left, refused) = make_class(session, world, enrol=(0, 1, 2))
+    start = NOW - timedelta(hours=3)
+    lesson = make_lesson(session, world, cls, start, hours=2)
+    secret = "test-secret"
+    plan = plan_spot_checks(lesson.starts_at, lesson.ends_at, jobs.lesson_rng(secret, lesson.id), (1, 2))
+    assert 2 <= len(plan) <= 4  # cq: 1-2 per started hour (offline_spot_checks, POLICY §9)
+    slot = plan[0]
+    event(session, lesson, here, "check_in", "verified", start - timedelta(minutes=5), "off-in-0")
+    event(session, lesson, left, "check_in", "verified", start, "off-in-1")
+    event(session, lesson, left, "check_out", "verified", slot - timedelta(minutes=1), "off-out-1")
+    event(session, lesson, refused, "check_in", "rejected", start, "off-in-2")
+    session.commit()
+    issued = jobs.issue_due(session, secret, slot + timedelta(seconds=5))
+    assert [c.trainee_id for c in issued] == [here.trainee_id]  # not who left, not whose check-in failed
+    assert issued[0].planned_for == slot
+    # Never answered; a verified check-out at the end. The missed check voids the span around it.
+    event(session, lesson, here, "check_out", "verified", lesson.ends_at, "off-out-0")
+    session.commit()
+    out = ledger.ledger_for(session, cls, here, NOW)
+    [row] = out["lessons"]
+    assert row["credited_minutes"] == 0.0
+    assert [(u["code"], u["start"], u["end"]) for u in row["uncredited"] if u["code"] == "spot_check_missed"] == [
+        ("spot_check_missed", lesson.starts_at.isoformat(), lesson.ends_at.isoformat())]

@@ -101,9 +101,11 @@ def _bind_face_pipeline(app: Flask, config: dict[str, Any], env) -> None:
     import threading
 
     from server.adapters.filestore import EvidenceStore
-    from server.config import recognition_settings
+    from server.config import challenge_limit, location_settings, recognition_settings
 
     app.config.setdefault("RECOGNITION_SETTINGS", recognition_settings(env))
+    app.config.setdefault("CHALLENGES_PER_MINUTE", challenge_limit(env))
+    app.config.setdefault("LOCATION_SETTINGS", location_settings(env))
     factory = app.config.get("RECOGNIZER_FACTORY")
     cache: dict[str, Any] = {}
     lock = threading.Lock()

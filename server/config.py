@@ -11,6 +11,11 @@ HOURPROOF_MATCH_THRESHOLD   face distance below which a check-in's face is accep
                     RecognitionSettings.match_threshold (`hourproof faces calibrate` measures it)
 HOURPROOF_REVIEW_THRESHOLD  face distance from which it is refused (between the two: review);
                     default RecognitionSettings.review_threshold
+HOURPROOF_CLIENT_DATUMS     map datums a check-in's fix may be labelled with, comma-separated;
+                    default wgs84 (what a browser reports); see LocationSettings
+HOURPROOF_MAX_FIX_AGE_S, HOURPROOF_FIX_CLOCK_SKEW_S, HOURPROOF_MIN_FIX_ACCURACY_M,
+HOURPROOF_SAME_ACCURACY_RUN, HOURPROOF_MAX_FENCE_EXTENT_M, HOURPROOF_FENCE_MARGIN_M
+                    the location checks' limits: LocationSettings below
 """
 from __future__ import annotations
 
@@ -95,6 +100,86 @@ def _whole(override: Any, env: dict[str, str], name: str, default: int, minimum:
     if value < minimum:
         raise ValueError(f"{name} must be at least {minimum}, got {value}")
     return value
+
+
+@dataclass(frozen=True)
+class LocationSettings:
+    """What the server trusts of a check-in's location, and how large a venue's fence may be.
+
+    - client_datums: the datum labels a fix may carry. A browser's Geolocation API reports
+      WGS-84 only, so by default a fix labelled anything else is refused; a deployment whose
+      own app converts (and says so) adds gcj02 / bd09. wgs84 is always in it.
+    - max_fix_age_s: the phone takes its fix just before asking for the challenge, which must be
+      answered within its time to live (RecognitionSettings.challenge_ttl_seconds, 90 s today,
+      "2 minutes" at most in the README); 150 s is 2 minutes plus half a minute for the fix and
+      the upload. An older fix is refused (a saved position may be from anywhere).
+    - fix_clock_skew_s: a fix time ahead of the server's clock by more than this is a phone
+      clock set by hand: refused (automatic time is within a second or two).
+    - min_fix_accuracy_m, same_accuracy_run: implausible accuracy is flagged for review
+      (policies.geofence.SignalSettings says why 3 m and 3 fixes).
+    - max_fence_extent_m, fence_margin_m: the fence bounds (policies.geofence.FenceLimits).
+    """
+
+    client_datums: tuple[str, ...] = ("wgs84",)
+    max_fix_age_s: float = 150.0
+    fix_clock_skew_s: float = 30.0
+    min_fix_accuracy_m: float = 3.0
+    same_accuracy_run: int = 3
+    max_fence_extent_m: float = 300.0
+    fence_margin_m: float = 50.0
+
+
+DATUMS = ("wgs84", "gcj02", "bd09")
+
+
+def location_settings(env: Mapping[str, str] | None = None) -> LocationSettings:
+    """The deployment's location settings from the environment (defaults: LocationSettings)."""
+    env = os.environ if env is None else env
+    d = LocationSettings()
+    raw = (env.get("HOURPROOF_CLIENT_DATUMS") or "").strip()
+    datums = d.client_datums
+    if raw:
+        datums = tuple(dict.fromkeys(x.strip().lower() for x in raw.split(",") if x.strip()))
+        unknown = [x for x in datums if x not in DATUMS]
+        if unknown:
+            raise ValueError(f"HOURPROOF_CLIENT_DATUMS: unknown datum(s) {', '.join(unknown)}: expected {', '.join(DATUMS)}")
+        if "wgs84" not in datums:
+            raise ValueError("HOURPROOF_CLIENT_DATUMS must include wgs84: that is what every browser reports")
+    return LocationSettings(
+        client_datums=datums,
+        max_fix_age_s=_positive(env, "HOURPROOF_MAX_FIX_AGE_S", d.max_fix_age_s),
+        fix_clock_skew_s=_positive(env, "HOURPROOF_FIX_CLOCK_SKEW_S", d.fix_clock_skew_s),
+        min_fix_accuracy_m=_positive(env, "HOURPROOF_MIN_FIX_ACCURACY_M", d.min_fix_accuracy_m),
+        same_accuracy_run=_whole(None, dict(env), "HOURPROOF_SAME_ACCURACY_RUN", d.same_accuracy_run, minimum=2),
+        max_fence_extent_m=_positive(env, "HOURPROOF_MAX_FENCE_EXTENT_M", d.max_fence_extent_m),
+        fence_margin_m=_positive(env, "HOURPROOF_FENCE_MARGIN_M", d.fence_margin_m),
+    )
+
+
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a number > 0, got {raw!r}")
+    return value
+
+
+def challenge_limit(env: Mapping[str, str] | None = None) -> int | None:
+    """HOURPROOF_CHALLENGES_PER_MINUTE: liveness challenges one trainee may ask for in one lesson
+    within a minute (unset: the service's default, 3). Only a load test of one shared trainee
+    needs more."""
+    env = os.environ if env is None else env
+    raw = (env.get("HOURPROOF_CHALLENGES_PER_MINUTE") or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"HOURPROOF_CHALLENGES_PER_MINUTE must be a whole number >= 1, got {raw!r}")
+    return int(raw)
 
 
 def recognition_settings(env: Mapping[str, str] | None = None) -> RecognitionSettings:

@@ -107,10 +107,11 @@ def build_worlds(session) -> dict[str, World]:
         session.add(inst)
         session.flush()
         venue = Venue(institution_id=inst.id, name=f"{name} venue", address="x", datum="gcj02", fence_kind="circle",
-                      centre_lat=29.6 + i, centre_lon=106.5, radius_m=100, max_accuracy_m=50)
+                      centre_lat=29.6 + i, centre_lon=106.5, radius_m=100, max_accuracy_m=50, area_m2=2000)
         teacher = Teacher(institution_id=inst.id, name=f"{name} teacher")
         session.add_all([venue, teacher])
         session.flush()
+        approve_fence(session, venue)
         cls = TrainingClass(institution_id=inst.id, region_code="cq", district_id=d.id, name=f"{name} class",
                             occupation_code="2-02-38-04", level=Level.mid, starts_on=date(2026, 3, 1),
                             ends_on=date(2026, 6, 30), fee=Decimal("5000.00"), status=ClassStatus.draft)
@@ -226,6 +227,10 @@ def route_targets(y: World) -> dict:
                                                   "centre_lat": 29.6, "centre_lon": 106.5, "radius_m": 80,
                                                   "institution_id": y.institution_id}, None),
         ("GET", "/api/institutions/<int:institution_id>/venues"): (f"/api/institutions/{y.institution_id}/venues", None, None),
+        ("POST", "/api/venues/<int:venue_id>/fence"): (f"/api/venues/{y.venue_id}/fence", {
+            "area_m2": 2000, "datum": "gcj02", "fence_kind": "circle", "centre_lat": 29.6, "centre_lon": 106.5, "radius_m": 90}, None),
+        ("POST", "/api/venues/<int:venue_id>/fence-decision"): (f"/api/venues/{y.venue_id}/fence-decision",
+                                                                {"decision": "reject", "reason": "越权审核"}, None),
         ("POST", "/api/teachers"): ("/api/teachers", {"name": "t", "institution_id": y.institution_id}, None),
         ("GET", "/api/institutions/<int:institution_id>/teachers"): (f"/api/institutions/{y.institution_id}/teachers", None, None),
         ("POST", "/api/classes"): ("/api/classes", {"name": "c", "region_code": "cq", "district_id": y.district_id,
@@ -442,9 +447,10 @@ def build_duty_world(session) -> dict:
     session.add(inst)
     session.flush()
     venue = Venue(institution_id=inst.id, name="教室", address="x", datum="gcj02", fence_kind="circle", centre_lat=29.6,
-                  centre_lon=106.5, radius_m=100, max_accuracy_m=50)
+                  centre_lon=106.5, radius_m=100, max_accuracy_m=50, area_m2=2000)
     session.add(venue)
     session.flush()
+    approve_fence(session, venue)
     trainees = [Trainee(resident_id=r, name=f"学员{i}") for i, r in enumerate(DUTY_RESIDENTS)]
     session.add_all(trainees)
     session.flush()
@@ -530,7 +536,15 @@ def rewrite_event(session, ev_id: int, change: dict) -> None:
 MIRANDA_DEVICE = "phone-miranda-0001"
 #: Venue centre as picked on AMap (GCJ-02), in Chongqing.
 VENUE_GCJ = (29.6201, 106.5350)
+from recognition.testing import clip_times  # noqa: E402 - re-exported for the tests
+
 STEPS = ("turn_right", "turn_left")  # what frames 100-165 of the clip show
+#: The clip every 5th frame (recognition.testing.clip_times: when the phone took them): his right
+#: turn starts at ~670 ms, his left at ~1830 ms, and the burst of frames 100-165 ends at 2170 ms.
+#: The latest the seeded challenge may prompt each step so the clip's motions come after their
+#: prompts and the burst runs long enough after the last one (recognition.liveness's time rules).
+CLIP_PROMPTS_BY = (960, 1850)
+
 
 
 #: Ten real faces nobody else in the tests enrols: the deployment's other templates in the live
@@ -629,15 +643,28 @@ def clip_jpegs(faces_dir, first: int, last: int, step: int) -> list[bytes]:
     return out
 
 
-def seed_for(steps: tuple[str, ...]) -> int:
-    """A seed whose challenge asks for `steps` (the motions the real clip shows)."""
+def seed_for(steps: tuple[str, ...], settings=None, prompts_by: tuple[int, ...] = CLIP_PROMPTS_BY) -> int:
+    """A seed whose challenge asks for `steps` (the motions the real clip shows), each prompted
+    no later than `prompts_by` says (when the clip shows them)."""
     import recognition
 
+    settings = settings or clip_settings()
     now = datetime.now(UTC)
     for seed in range(10_000):
-        if recognition.new_challenge(random.Random(seed), now).steps == steps:
+        c = recognition.new_challenge(random.Random(seed), now, settings)
+        if c.steps == steps and all(p <= by for p, by in zip(c.prompts_ms, prompts_by, strict=True)):
             return seed
     raise AssertionError(f"no seed gives {steps}")
+
+
+def clip_settings(base=None):
+    """The deployed recognition settings, with two-step challenges: the clip shows two turns
+    (a right, then a left) between its cut-aways; everything else is as deployed."""
+    from dataclasses import replace
+
+    import recognition
+
+    return replace(base or recognition.RecognitionSettings(), challenge_steps=2)
 
 
 def yubei_institution(session):
@@ -676,7 +703,8 @@ def build_live_world(app, session, template, recognizer) -> dict:
         Venue,
     )
 
-    seed = seed_for(STEPS)
+    app.config["RECOGNITION_SETTINGS"] = clip_settings(app.config.get("RECOGNITION_SETTINGS"))
+    seed = seed_for(STEPS, app.config["RECOGNITION_SETTINGS"])
     app.config["CHALLENGE_RNG"] = lambda: random.Random(seed)
     app.config["RECOGNIZER_FACTORY"] = lambda: recognizer
     app.extensions["hourproof_recognizer"] = lambda: recognizer
@@ -684,8 +712,10 @@ def build_live_world(app, session, template, recognizer) -> dict:
     now = datetime.now(UTC)
     d, inst = yubei_institution(session)
     venue = Venue(institution_id=inst.id, name="实训中心", address="x", datum="gcj02", fence_kind="circle",
-                  centre_lat=VENUE_GCJ[0], centre_lon=VENUE_GCJ[1], radius_m=120, max_accuracy_m=50)
+                  centre_lat=VENUE_GCJ[0], centre_lon=VENUE_GCJ[1], radius_m=120, max_accuracy_m=50, area_m2=4000)
     session.add(venue)
+    session.flush()
+    approve_fence(session, venue)
     cls = TrainingClass(institution_id=inst.id, region_code="cq", district_id=d.id, name="云计算中级",
                         occupation_code="2-02-38-04", level=Level.mid, starts_on=date.today() - timedelta(days=5),
                         ends_on=date.today() + timedelta(days=30))
@@ -715,18 +745,40 @@ def build_live_world(app, session, template, recognizer) -> dict:
             "trainee": trainee.id, "other": other.id, "venue": venue.id, "seed": seed, "cohort": cohort}
 
 
-def inside_fix(offset_m: float = 0.0, accuracy: float = 10.0) -> dict:
-    """A WGS-84 fix (what a phone reports) at the venue centre, moved `offset_m` north."""
+def approve_fence(session, venue, decided_by_id=None):
+    """The district's approval of `venue`'s fence as it is (flushed): what every venue a test
+    files classes at needs. Goes through the service, so an implausible fence still fails."""
+    from server.config import LocationSettings
+    from server.services import venue_fences
+
+    decision = venue_fences.seed_approval(session, venue, "测试场地：围栏与场地相符", datetime.now(UTC), LocationSettings(),
+                                          decided_by_id=decided_by_id)
+    session.flush()
+    return decision
+
+
+_JITTER = iter(range(1, 10**9))
+
+
+def inside_fix(offset_m: float = 0.0, accuracy: float = 10.0, fix_at: datetime | None = None) -> dict:
+    """A fresh WGS-84 fix (what a phone's browser reports) at the venue centre, moved `offset_m`
+    north, taken now (or at `fix_at`). Like a real receiver's, each call's reading differs by a
+    few centimetres and its accuracy by a few centimetres too (an accuracy of 0 stays 0): the
+    same coordinates or the same accuracy every time is what a mock location sends."""
     from policies import geofence
 
+    n = next(_JITTER)
     lat, lon = geofence.gcj02_to_wgs84(*VENUE_GCJ)
-    return {"lat": lat + offset_m / 111_320.0, "lon": lon, "accuracy_m": accuracy, "datum": "wgs84"}
+    jitter_m = 0.02 * (n % 50 + 1)
+    return {"lat": lat + (offset_m + jitter_m) / 111_320.0, "lon": lon, "accuracy_m": accuracy and accuracy + 0.03 * (n % 11),
+            "datum": "wgs84", "fix_at": (fix_at or datetime.now(UTC)).isoformat()}
 
 
 class Phone:
     """The trainee's phone: logged in, bound, sending bursts the way the phone app (server/web/phone/static/app.js) does."""
 
     def __init__(self, app, username="miranda", device=MIRANDA_DEVICE):
+        self.app = app
         self.client = app.test_client()
         resp = self.client.post("/api/auth/login", json={"username": username, "password": PASSWORD, "device_id": device})
         assert resp.status_code == 200, resp.get_json()
@@ -736,14 +788,28 @@ class Phone:
     def post(self, url, json=None):
         return self.client.post(url, json=json, headers={"X-CSRF-Token": self.csrf})
 
-    def challenge(self, lesson_id, purpose="check_in", spot_check_id=None):
+    def challenge(self, lesson_id, purpose="check_in", spot_check_id=None, took_s: float = 5.0):
+        """Ask for a challenge, then let `took_s` seconds pass for the burst: a phone opens the
+        camera and films for seconds before it sends, and the server refuses a burst longer than
+        the time since its challenge. (The challenge's issue time moves back; nothing else.)"""
         body = {"purpose": purpose} | ({"spot_check_id": spot_check_id} if spot_check_id else {})
         resp = self.post(f"/api/lessons/{lesson_id}/challenge", json=body)
         assert resp.status_code == 201, resp.get_json()
-        return resp.get_json()
+        answer = resp.get_json()
+        if took_s:
+            from sqlalchemy import update
+
+            from server.extensions import db
+            from server.models import Challenge
+
+            with self.app.app_context():
+                db.session.execute(update(Challenge).where(Challenge.nonce == answer["nonce"])
+                                   .values(issued_at=datetime.fromisoformat(answer["issued_at"]) - timedelta(seconds=took_s)))
+                db.session.commit()
+        return answer
 
     def send(self, lesson_id, frames, *, kind="check_in", nonce=None, key=None, location=None, camera="iPhone 前置摄像头",
-             spot_check_id=None, device=None, user_agent=None):
+             spot_check_id=None, device=None, user_agent=None, frame_times=None):
         import json as _json
         import uuid
 
@@ -759,6 +825,8 @@ class Phone:
             meta["location"] = location
         if spot_check_id:
             meta["spot_check_id"] = spot_check_id
+        # the phone sends each frame's capture time (the clip's frames by default)
+        meta["frame_times"] = clip_times(len(frames)) if frame_times is None else frame_times
         fields = MultiDict([("meta", _json.dumps(meta))])
         for i, f in enumerate(frames):
             fields.add("frames", FileStorage(stream=io.BytesIO(f), filename=f"f{i}.jpg", content_type="image/jpeg"))

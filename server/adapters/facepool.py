@@ -56,10 +56,11 @@ def _init_worker(parent_pid: int) -> None:
     threading.Thread(target=watch, name="facepool-orphan-watch", daemon=True).start()
 
 
-def _liveness_task(frames: list[bytes], challenge, template, settings, now: datetime, cohort=None):
+def _liveness_task(frames: list[bytes], challenge, template, settings, now: datetime, cohort=None, frame_times=None):
     from recognition import check_liveness
 
-    return check_liveness(frames, challenge, template, _worker["recognizer"], settings, now, cohort=cohort)
+    return check_liveness(frames, challenge, template, _worker["recognizer"], settings, now, frame_times=frame_times,
+                          cohort=cohort)
 
 
 def _pid_task() -> int:
@@ -90,12 +91,14 @@ class FacePool:
                 self._executor = None
         broken.shutdown(wait=False, cancel_futures=True)
 
-    def check_liveness(self, frames: list[bytes], challenge, template, settings, now: datetime, cohort=None):
+    def check_liveness(self, frames: list[bytes], challenge, template, settings, now: datetime, cohort=None,
+                       frame_times=None):
         """``recognition.check_liveness`` in a worker process. Raises if the worker died; the
         caller must treat that as a failed check (never as a pass)."""
         executor = self._pool()
         try:
-            return executor.submit(_liveness_task, list(frames), challenge, template, settings, now, cohort).result()
+            return executor.submit(_liveness_task, list(frames), challenge, template, settings, now, cohort,
+                                   None if frame_times is None else list(frame_times)).result()
         except BrokenProcessPool:
             log.error("a face worker process died; starting a new pool for the next check")
             self._discard(executor)

@@ -1,3 +1,5 @@
+import dataclasses
+
 from flask import current_app
 
 from server import sockets
@@ -5,6 +7,7 @@ from server.api.blueprint import bp
 from server.api.framework import endpoint, parse_form_json, read_uploads
 from server.api.schemas import ChallengeIn, CheckinMeta, HeartbeatIn, ReviewIn, SpotCheckIn
 from server.clock import utc_now
+from server.config import LocationSettings
 from server.extensions import db
 from server.permissions import INSTITUTION_SIDE, Capability
 from server.services import checkin, ledger, presence, review
@@ -18,7 +21,8 @@ def _ctx() -> checkin.Context:
                            store=app.extensions["hourproof_evidence"],
                            settings=app.config.get("CHECKIN_SETTINGS", checkin.CheckinSettings()),
                            face_pool=app.extensions.get("hourproof_face_pool"),
-                           face_index=app.extensions.get("hourproof_face_index"))
+                           face_index=app.extensions.get("hourproof_face_index"),
+                           location=app.config.get("LOCATION_SETTINGS") or LocationSettings())
 
 
 @endpoint(bp, "POST", "/lessons/<int:lesson_id>/challenge",
@@ -30,8 +34,12 @@ def challenge(actor: Actor, lesson_id: int, body: ChallengeIn):
     if pool is not None:
         pool.start()  # the burst follows within seconds: have the face processes ready for it
     rng_factory = current_app.config.get("CHALLENGE_RNG")
+    limits = current_app.config.get("CHECKIN_SETTINGS", checkin.CheckinSettings())
+    if current_app.config.get("CHALLENGES_PER_MINUTE"):
+        limits = dataclasses.replace(limits, challenges_per_minute=current_app.config["CHALLENGES_PER_MINUTE"])
     row = checkin.issue_challenge(db.session, actor, lesson_id, body.purpose, body.spot_check_id, utc_now(),
-                                  current_app.config["RECOGNITION_SETTINGS"], rng_factory() if rng_factory else None)
+                                  current_app.config["RECOGNITION_SETTINGS"], rng_factory() if rng_factory else None,
+                                  limits)
     return checkin.challenge_json(row)
 
 
@@ -50,6 +58,7 @@ def submit_event(actor: Actor, lesson_id: int):
         camera_label=meta.device.camera_label, lat=loc.lat if loc else None, lon=loc.lon if loc else None,
         accuracy_m=loc.accuracy_m if loc else None, datum=loc.datum if loc else "wgs84", frames=frames,
         spot_check_id=meta.spot_check_id, fix_at=loc.fix_at if loc else None, user_agent=meta.device.user_agent,
+        frame_times=meta.frame_times,
     )
     status, answer = checkin.submit(db.session, actor, lesson_id, sub, utc_now(), _ctx())
     if status == 201:  # a new event (a replayed answer was published the first time)

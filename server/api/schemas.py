@@ -88,6 +88,34 @@ class VenueIn(Strict):
         return self
 
 
+class VenueFenceIn(Strict):
+    """A venue's fence as it should be from now on, with the declared area it is judged against."""
+
+    area_m2: Annotated[int, Field(gt=0, le=1_000_000)] | None = None
+    datum: Datum
+    fence_kind: FenceKind
+    centre_lat: Lat | None = None
+    centre_lon: Lon | None = None
+    radius_m: Annotated[float, Field(gt=0, le=100_000, allow_inf_nan=False)] | None = None
+    polygon: Annotated[list[tuple[Lat, Lon]], Field(min_length=3, max_length=500)] | None = None
+    max_accuracy_m: Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False)] = 50.0
+
+    @model_validator(mode="after")
+    def _fence_complete(self):
+        if self.fence_kind is FenceKind.circle:
+            missing = [f for f in ("centre_lat", "centre_lon", "radius_m") if getattr(self, f) is None]
+            if missing:
+                raise ValueError(f"a circle fence needs {', '.join(missing)}")
+        elif self.polygon is None:
+            raise ValueError("a polygon fence needs polygon: [[lat, lon], ...] with at least 3 points")
+        return self
+
+
+class FenceDecisionIn(Strict):
+    decision: Literal["approve", "reject"]
+    reason: Annotated[str, Field(min_length=2, max_length=512)]
+
+
 class TeacherIn(Strict):
     name: ShortText
     employer: Annotated[str, Field(max_length=128)] | None = None
@@ -218,8 +246,9 @@ class LocationIn(Strict):
     #: metres, as the browser reports it; 0 is accepted so it can be flagged as suspicious
     accuracy_m: Annotated[float, Field(ge=0, le=100_000, allow_inf_nan=False)]
     datum: Literal["wgs84", "gcj02", "bd09"] = "wgs84"
-    #: the phone's own timestamp of the fix, with its offset (Date.toISOString): kept as evidence
-    #: with its age by the server's clock, never trusted for the decision
+    #: the phone's own timestamp of the fix, with its offset (Date.toISOString of the Geolocation
+    #: API's timestamp): a fix older than the deployment allows by the server's clock (or none)
+    #: fails an offline check-in; kept as evidence with its age
     fix_at: AwareDatetime | None = None
 
 
@@ -237,6 +266,9 @@ class CheckinMeta(Strict):
     device: DeviceIn
     location: LocationIn | None = None
     spot_check_id: Id | None = None
+    #: each frame's capture time in ms from the burst's first frame (the challenge's prompts_ms
+    #: clock), in the order the frames are uploaded
+    frame_times: Annotated[list[Annotated[float, Field(ge=0, le=600_000, allow_inf_nan=False)]], Field(max_length=60)] | None = None
 
 
 class HeartbeatIn(Strict):

@@ -29,8 +29,11 @@ class Challenge(Base):
     #: check_in / check_out / spot_check
     purpose: Mapped[str] = mapped_column(String(16))
     spot_check_id: Mapped[int | None] = mapped_column(ForeignKey("spot_checks.id"))
-    #: The motions asked for, in order, e.g. ["turn_left", "blink"]
+    #: The motions asked for, in order, e.g. ["turn_left", "tilt_right", "turn_right"]
     steps: Mapped[list] = mapped_column(JSON)
+    #: When each step is shown, in ms from the start of the burst (random: a recording cannot
+    #: know when to turn). NULL only on challenges issued before they existed: such a burst fails.
+    prompts_ms: Mapped[list | None] = mapped_column(JSON)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: Set once, by a conditional UPDATE (... WHERE used_at IS NULL): the second use loses

@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from policies import geofence
 from server.adapters.filestore import EvidenceStore
+from server.config import LocationSettings
 from server.errors import ApiError
 from server.models import (
     Challenge,
@@ -34,7 +35,7 @@ from server.models import (
     User,
     Venue,
 )
-from server.services import chain, rules
+from server.services import chain, rules, venue_fences
 from server.services.consent import consent_in_force
 from server.services.faces import active_template, decided, held_template
 from server.services.scope import Actor, trainee_lesson
@@ -62,10 +63,19 @@ class CheckinSettings:
     min_frames: int = 5
     max_frames: int = 30
     max_frame_bytes: int = 2 * 1024 * 1024
-    #: Frames within this Hamming distance of one seen before count as seen before (re-encoded copies).
-    replay_hamming: int = 2
+    #: Frames whose face fingerprints (recognition.liveness.face_fingerprint) are within this
+    #: Hamming distance of one seen before, as sent or mirrored, count as seen before: a replay
+    #: re-encoded, cropped, turned a little or relit differs by a median of 4 bits, frames of the
+    #: shared clip a second or more apart by at least 10.
+    replay_hamming: int = 8
+    #: A burst is flagged as replayed when at least this many of its frames were seen before
+    #: (one chance coincidence among 20 x 600 comparisons is not a replay; a replay repeats many).
+    replay_min_frames: int = 3
     #: How many of the trainee's latest fingerprints a burst is compared against.
     replay_window: int = 600
+    #: Challenges a trainee may ask for in one lesson within a minute: without a limit a modified
+    #: client asks for hundreds and waits for an easy one.
+    challenges_per_minute: int = 3
     #: Time to answer a spot check.
     spot_check_window: timedelta = timedelta(seconds=60)
     #: After this many failed face attempts in one lesson, self-service stops for that lesson: the
@@ -113,10 +123,18 @@ def _guard(outcome: Outcome, clause: str, name: str, check: Callable[[], object]
 
 
 def issue_challenge(session: Session, actor: Actor, lesson_id: int, purpose: str, spot_check_id: int | None,
-                    now: datetime, recognition_settings, rng=None) -> Challenge:
+                    now: datetime, recognition_settings, rng=None, limits: CheckinSettings | None = None) -> Challenge:
     import recognition
 
+    limits = limits or CheckinSettings()
     lesson, _cls, _enrollment = trainee_lesson(session, actor, lesson_id)
+    recent = session.scalar(select(func.count(Challenge.id)).where(
+        Challenge.trainee_id == actor.trainee_id, Challenge.lesson_id == lesson.id,
+        Challenge.issued_at > now - timedelta(minutes=1))) or 0
+    if recent >= limits.challenges_per_minute:
+        raise ApiError(429, "too_many_challenges",
+                       f"一分钟内最多开始 {limits.challenges_per_minute} 次核验，请稍等一分钟再点“开始”；"
+                       "开始后未完成的核验也计为一次未通过")
     if purpose == "spot_check":
         check = session.get(SpotCheck, spot_check_id) if spot_check_id else None
         if check is None or check.trainee_id != actor.trainee_id or check.lesson_id != lesson.id:
@@ -124,7 +142,7 @@ def issue_challenge(session: Session, actor: Actor, lesson_id: int, purpose: str
     challenge = recognition.new_challenge(rng or secrets.SystemRandom(), now, recognition_settings)
     row = Challenge(nonce=challenge.nonce, trainee_id=actor.trainee_id, lesson_id=lesson.id, purpose=purpose,
                     spot_check_id=spot_check_id if purpose == "spot_check" else None, steps=list(challenge.steps),
-                    issued_at=challenge.issued_at, expires_at=challenge.expires_at)
+                    prompts_ms=list(challenge.prompts_ms), issued_at=challenge.issued_at, expires_at=challenge.expires_at)
     session.add(row)
     session.commit()
     return row
@@ -134,7 +152,10 @@ def challenge_json(row: Challenge) -> dict:
     from recognition.liveness import STEP_MESSAGES
 
     return {"nonce": row.nonce, "purpose": row.purpose, "steps": row.steps,
-            "instructions": [STEP_MESSAGES[s] for s in row.steps], "issued_at": row.issued_at.isoformat(),
+            "instructions": [STEP_MESSAGES[s] for s in row.steps],
+            # when to show each instruction, in ms from the first frame of the burst; every frame
+            # is sent with its capture time on the same clock (meta.frame_times)
+            "prompts_ms": row.prompts_ms or [], "issued_at": row.issued_at.isoformat(),
             "expires_at": row.expires_at.isoformat(), "spot_check_id": row.spot_check_id}
 
 
@@ -154,8 +175,11 @@ class Submission:
     datum: str
     frames: list[bytes]
     spot_check_id: int | None = None
-    #: the phone's own time of the fix and its browser: evidence for a reviewer, never used to decide
+    #: the phone's own time of the fix (the Geolocation API's timestamp): a fix older than the
+    #: deployment allows by the server's clock, or none at all, fails an offline check-in
     fix_at: datetime | None = None
+    #: each frame's capture time, in ms from the first frame of the burst (the prompts' clock)
+    frame_times: list[float] | None = None
     user_agent: str | None = None
 
 
@@ -171,6 +195,8 @@ class Context:
     face_pool: FacePool | None = None
     #: the deployment's templates: each template's nearest others set its own thresholds
     face_index: TemplateIndex | None = None
+    #: what the server trusts of a fix (datums, fix age, accuracy signals): server/config.py
+    location: LocationSettings = LocationSettings()
 
 
 def submit(session: Session, actor: Actor, lesson_id: int, sub: Submission, now: datetime,
@@ -205,7 +231,7 @@ def submit(session: Session, actor: Actor, lesson_id: int, sub: Submission, now:
     consented = _guard_value(out, clause, "consent", lambda: _consented(session, out, clause, actor))
     face_input = None
     if consented:
-        face_input = _guard_value(out, clause, "face_input", lambda: _face_input(session, out, clause, actor, lesson, sub, ctx))
+        face_input = _guard_value(out, clause, "face_input", lambda: _face_input(session, out, clause, actor, lesson, sub, now, ctx))
     ids = {"lesson": lesson.id, "class": cls.id, "enrollment": enrollment.id}
     session.rollback()  # end the read transaction before the slow part
 
@@ -233,7 +259,7 @@ def submit(session: Session, actor: Actor, lesson_id: int, sub: Submission, now:
     _guard(out, clause, "window", lambda: _check_window(out, clause, lesson, sub, now, s))
     _guard(out, clause, "nonce", lambda: _use_nonce(session, out, clause, actor, lesson, sub, now))
     spot = _guard_value(out, clause, "spot_check", lambda: _spot_check(session, out, clause, actor, lesson, sub, now, s))
-    _guard(out, clause, "location", lambda: _check_location(session, out, clause, actor, lesson, sub, now))
+    _guard(out, clause, "location", lambda: _check_location(session, out, clause, actor, lesson, sub, now, ctx.location))
     _guard(out, clause, "replay", lambda: _check_replay(session, out, clause, actor, liveness, s))
     _guard(out, clause, "shared_device", lambda: _check_shared_device(session, out, clause, actor, lesson, sub))
     if sub.camera_label and VIRTUAL_CAMERA.search(sub.camera_label):
@@ -276,13 +302,15 @@ class FaceInput:
     failures_before: int = 0
     #: distances to the deployment's nearest other templates (None: not known, strictest thresholds)
     cohort: tuple[float, ...] | None = None
+    #: when each step was prompted (ms from the burst's start); empty on a pre-0009 challenge
+    prompts_ms: tuple[int, ...] = ()
 
 #: reasons that mean "the face was not the claimed trainee's" (they count towards the attempt limit)
 FACE_FAILURES = frozenset({"identity_not_confirmed", "identity_changed_in_burst", "face_closer_to_other", "face_mismatch"})
 
 
 def _face_input(session: Session, out: Outcome, clause: str, actor: Actor, lesson: Lesson, sub: Submission,
-                ctx: Context) -> FaceInput | None:
+                now: datetime, ctx: Context) -> FaceInput | None:
     """The template and the challenge to judge the motions against; None (with the reason) when
     the face check cannot be run at all. Runs only once consent is known (``_consented``)."""
     template_row = active_template(session, actor.trainee_id)
@@ -293,10 +321,10 @@ def _face_input(session: Session, out: Outcome, clause: str, actor: Actor, lesso
             out.fail("no_face_template", clause, "您还没有登记人脸，请联系培训机构采集")
         return None
     s = ctx.settings
-    failures = _face_failures(session, actor, lesson)
+    failures = _face_failures(session, actor, lesson, sub.nonce, now)
     if failures >= s.max_face_failures:
         out.flag("face_attempts_exhausted", clause,
-                 f"本节课人脸核验已 {failures} 次未通过，不能再自助签到：请找授课老师当面核验，本次提交已留存待复核")
+                 f"本节课已有 {failures} 次核验未通过或开始后未完成，不能再自助签到：请找授课老师当面核验，本次提交已留存待复核")
         out.evidence["face_failures_before"] = failures
         return None
     challenge = session.scalar(select(Challenge).where(Challenge.nonce == sub.nonce))
@@ -305,7 +333,7 @@ def _face_input(session: Session, out: Outcome, clause: str, actor: Actor, lesso
     return FaceInput(template_row.template, template_row.id, challenge.nonce, tuple(challenge.steps),
                      challenge.issued_at, challenge.expires_at, _classmates(session, actor, lesson),
                      template_row.created_at if template_row.replaces_id is not None else None, failures,
-                     _cohort(session, actor, template_row.template, ctx))
+                     _cohort(session, actor, template_row.template, ctx), tuple(challenge.prompts_ms or ()))
 
 
 def _cohort(session: Session, actor: Actor, template_bytes: bytes, ctx: Context) -> tuple[float, ...] | None:
@@ -321,11 +349,17 @@ def _cohort(session: Session, actor: Actor, template_bytes: bytes, ctx: Context)
     return tuple(h.distance for h in hits)
 
 
-def _face_failures(session: Session, actor: Actor, lesson: Lesson) -> int:
-    """How many of the trainee's events in this lesson failed on the face (a handful of rows)."""
+def _face_failures(session: Session, actor: Actor, lesson: Lesson, current_nonce: str, now: datetime) -> int:
+    """Failed attempts in this lesson: events that failed on the face, and challenges that were
+    expired without an answer (a client that asks for challenges until it likes one burns its
+    attempts). The challenge being answered now is not one of them."""
     rows = session.scalars(select(Event.reasons).where(Event.trainee_id == actor.trainee_id, Event.lesson_id == lesson.id,
                                                        Event.verdict == "rejected"))
-    return sum(1 for reasons in rows if any(r.get("code") in FACE_FAILURES for r in reasons or ()))
+    failed = sum(1 for reasons in rows if any(r.get("code") in FACE_FAILURES for r in reasons or ()))
+    unanswered = session.scalar(select(func.count(Challenge.id)).where(
+        Challenge.trainee_id == actor.trainee_id, Challenge.lesson_id == lesson.id, Challenge.used_at.is_(None),
+        Challenge.nonce != current_nonce, Challenge.expires_at < now))
+    return failed + (unanswered or 0)
 
 
 def _classmates(session: Session, actor: Actor, lesson: Lesson) -> dict[int, bytes]:
@@ -454,12 +488,16 @@ def _check_face(out: Outcome, clause: str, face: FaceInput, sub: Submission, now
     import recognition
 
     template = recognition.Template.from_bytes(face.template_bytes)
-    ch = recognition.Challenge(nonce=face.nonce, steps=face.steps, issued_at=face.issued_at, expires_at=face.expires_at)
+    ch = recognition.Challenge(nonce=face.nonce, steps=face.steps, issued_at=face.issued_at, expires_at=face.expires_at,
+                               prompts_ms=face.prompts_ms)
     if ctx.face_pool is not None:
-        result = ctx.face_pool.check_liveness(sub.frames, ch, template, ctx.recognition_settings, now, face.cohort)
+        result = ctx.face_pool.check_liveness(sub.frames, ch, template, ctx.recognition_settings, now, face.cohort,
+                                              sub.frame_times)
     else:
         result = recognition.check_liveness(sub.frames, ch, template, ctx.recognizer, ctx.recognition_settings, now,
-                                            cohort=face.cohort)
+                                            frame_times=sub.frame_times, cohort=face.cohort)
+    for signal in result.signals:  # injection signals: a person looks, nothing is decided on them alone
+        out.flag(signal.code, clause, signal.message)
     out.evidence["face"] = {**result.evidence(), "template_id": face.template_id}
     if result.probe is not None and face.classmates:
         # 1:N against the class: a classmate's face on this account is refused even when it is
@@ -494,7 +532,11 @@ def _count_failure(out: Outcome, clause: str, face: FaceInput, s: CheckinSetting
 
 
 def _check_location(session: Session, out: Outcome, clause: str, actor: Actor, lesson: Lesson, sub: Submission,
-                    now: datetime) -> None:
+                    now: datetime, loc: LocationSettings) -> None:
+    """Where the phone was, as far as the server can trust it: the datum is what a browser
+    reports (WGS-84) unless the deployment accepts more; the fix must be from now (server clock
+    against `fix_at`); implausible accuracy and repeated coordinates are flagged; the venue's
+    fence must be the one its district approved. Every figure goes into the evidence."""
     if lesson.mode is LessonMode.online:
         return  # online lessons are verified by face and presence, not place
     if sub.lat is None or sub.lon is None or sub.accuracy_m is None:
@@ -503,20 +545,45 @@ def _check_location(session: Session, out: Outcome, clause: str, actor: Actor, l
     venue = session.get(Venue, lesson.venue_id) if lesson.venue_id is not None else None
     if venue is None:  # filing requires one; if it is missing, _guard flags the event as a check error
         raise LookupError(f"offline lesson {lesson.id} has no venue")
+    evidence: dict[str, Any] = {"lat": sub.lat, "lon": sub.lon, "accuracy_m": sub.accuracy_m, "datum": sub.datum,
+                                "accepted_datums": list(loc.client_datums)}
+    out.evidence["location"] = evidence
+    # The datum is what the client is, not what it says: a browser reports WGS-84.
+    refused = geofence.datum_claim_reason(sub.datum, loc.client_datums)
+    if refused is not None:
+        out.fail(refused.code, refused.clause, refused.detail)
+        return
     try:
-        fix = geofence.Fix(sub.lat, sub.lon, sub.accuracy_m, geofence.Datum(sub.datum))
+        fix = geofence.Fix(sub.lat, sub.lon, sub.accuracy_m, geofence.Datum.parse(sub.datum))
     except geofence.FixError as exc:
         out.fail(exc.code, clause, exc.detail)
         return
-    out.evidence["location"] = {"lat": sub.lat, "lon": sub.lon, "accuracy_m": sub.accuracy_m, "datum": sub.datum}
+    # The fix must be from now, by the server's clock (a saved position may be from anywhere).
+    evidence["max_fix_age_s"] = loc.max_fix_age_s
+    evidence["fix_clock_skew_s"] = loc.fix_clock_skew_s
     if sub.fix_at is not None:
-        # The phone's clock, kept beside the server's: a fix minutes older than the submission
-        # (a cached position) or a phone clock far off is visible to a reviewer.
-        out.evidence["location"]["fix_at"] = sub.fix_at.isoformat()
-        out.evidence["location"]["fix_age_s"] = round((now - sub.fix_at).total_seconds(), 1)
-    previous = _last_fix(session, actor, lesson)
-    for r in geofence.fix_signals(fix, previous, now):
+        evidence["fix_at"] = sub.fix_at.isoformat()
+        evidence["fix_age_s"] = round((now - sub.fix_at).total_seconds(), 1)
+    for r in geofence.fix_time_reasons(sub.fix_at, now, loc.max_fix_age_s, loc.fix_clock_skew_s, clause=clause):
+        out.fail(r.code, r.clause, r.detail)
+    recent = _recent_fixes(session, actor, RECENT_FIXES)
+    previous = recent[0] if recent else None
+    signals = geofence.SignalSettings(clause=clause, min_accuracy_m=loc.min_fix_accuracy_m,
+                                      same_accuracy_run=loc.same_accuracy_run)
+    evidence["signals"] = {"min_accuracy_m": loc.min_fix_accuracy_m, "same_accuracy_run": loc.same_accuracy_run,
+                           "recent_accuracies_m": [f.accuracy_m for f, _ in recent[:loc.same_accuracy_run - 1]],
+                           "compared_fixes": len(recent)}
+    for r in geofence.fix_signals(fix, previous, now, signals, earlier=[f for f, _ in recent[1:]]):
         out.flag(r.code, clause, r.detail)
+    # The fence counts only as its district approved it (a changed fence is not approved yet).
+    approval = venue_fences.approval(session, venue)
+    out.evidence["venue_fence"] = {"venue_id": venue.id, "fence_version": approval["fence_version"],
+                                   "status": approval["status"],
+                                   "decision_id": (approval["decision"] or {}).get("id")}
+    if approval["status"] != "approved":
+        out.flag("fence_not_approved", clause,
+                 "培训场地的电子围栏未经区县人社审核通过（或审核后有变更），本次记录已留存，需人工复核后计入学时；"
+                 "请提醒培训机构提交场地围栏审核")
     if sub.accuracy_m == 0:
         return  # flagged above; an exact fix cannot be placed against the fence honestly
     fence = geofence.fence_from_record(venue.fence_kind.value, venue.datum.value, lat=venue.centre_lat,
@@ -532,30 +599,55 @@ def _check_location(session: Session, out: Outcome, clause: str, actor: Actor, l
             out.fail(r.code, r.clause, r.detail, **extra)
 
 
-def _last_fix(session: Session, actor: Actor, lesson: Lesson):
-    # Two columns, not Event rows: building 20 ORM objects was most of this check's time.
+#: How many of the trainee's latest fixes a new one is compared with (repeats, accuracy runs).
+RECENT_FIXES = 10
+
+
+def _recent_fixes(session: Session, actor: Actor, limit: int) -> list[tuple[geofence.Fix, datetime]]:
+    """The trainee's latest fixes with their server times, newest first. Two columns, not Event
+    rows: building ORM objects was most of this check's time."""
+    out: list[tuple[geofence.Fix, datetime]] = []
     for evidence, at in session.execute(select(Event.evidence, Event.at).where(Event.trainee_id == actor.trainee_id)
-                                        .order_by(Event.id.desc()).limit(20)):
+                                        .order_by(Event.id.desc()).limit(limit * 2)):
         loc = (evidence or {}).get("location")
-        if loc:
-            return geofence.Fix(loc["lat"], loc["lon"], loc["accuracy_m"] or 1.0, loc["datum"]), at
-    return None
+        if not loc:
+            continue
+        try:
+            out.append((geofence.Fix(loc["lat"], loc["lon"], loc["accuracy_m"] or 0.0, loc["datum"]), at))
+        except (geofence.FixError, KeyError, TypeError):
+            continue  # a fix that was refused as bad input is nothing to compare with
+        if len(out) >= limit:
+            break
+    return out
 
 
 def _check_replay(session: Session, out: Outcome, clause: str, actor: Actor, liveness, s: CheckinSettings) -> None:
+    """Frames seen before: every frame, as sent and mirrored, against the trainee's latest
+    fingerprints. Robust to re-encoding, small crops and turns, relighting (the fingerprint is
+    of the face aligned by its eyes); a burst is flagged when several of its frames repeat."""
     if liveness is None or not liveness.fingerprints:
         return
     import numpy as np
 
     recent = session.scalars(select(FrameFingerprint.fingerprint).where(FrameFingerprint.trainee_id == actor.trainee_id)
                              .order_by(FrameFingerprint.id.desc()).limit(s.replay_window)).all()
+    if not recent:
+        return
     # Hamming distances of every new frame to every recent one at once (64-bit hashes as
     # integers): the Python loop over hex strings cost ~20 ms per check-in at a full window.
     old = np.array([int(fp, 16) for fp in recent], dtype=np.uint64)
-    seen = [fp for fp in set(liveness.fingerprints)
-            if old.size and int(np.bitwise_count(old ^ np.uint64(int(fp, 16))).min()) <= s.replay_hamming]
-    if seen:
-        out.flag("frames_seen_before", clause, f"本次画面中有 {len(seen)} 帧与以前提交的画面相同，疑似重放，需人工复核")
+
+    def nearest(fp: str) -> int:
+        return int(np.bitwise_count(old ^ np.uint64(int(fp, 16))).min())
+
+    mirrors = liveness.mirror_fingerprints or liveness.fingerprints
+    seen = [i for i, (fp, mirrored) in enumerate(zip(liveness.fingerprints, mirrors, strict=True))
+            if min(nearest(fp), nearest(mirrored)) <= s.replay_hamming]
+    out.evidence["replay"] = {"frames_seen_before": [i + 1 for i in seen], "compared_with": len(recent),
+                              "max_bits": s.replay_hamming}
+    if len(seen) >= s.replay_min_frames:
+        out.flag("frames_seen_before", clause,
+                 f"本次画面中有 {len(seen)} 帧与以前提交的画面相同（含裁剪、调光或镜像后的），疑似重放，需人工复核")
 
 
 def _check_shared_device(session: Session, out: Outcome, clause: str, actor: Actor, lesson: Lesson, sub: Submission) -> None:

@@ -39,12 +39,15 @@ def _challenge():
 
 def test_the_pool_decides_a_burst_exactly_as_the_web_process_would(pool, clip_burst, miranda_template, recognizer):
     import recognition
+    from recognition.testing import clip_times, prompted_challenge
 
-    ch, now = _challenge()
     settings = recognition.RecognitionSettings()
-    here = recognition.check_liveness(clip_burst, ch, miranda_template, recognizer, settings, now)
-    there = pool.check_liveness(clip_burst, ch, miranda_template, settings, now)
-    assert there.passed and here.passed
+    times = clip_times(len(clip_burst))
+    ch = prompted_challenge(clip_burst, times, STEPS, miranda_template, recognizer, settings, datetime.now(UTC))
+    now = ch.issued_at + timedelta(seconds=10)
+    here = recognition.check_liveness(clip_burst, ch, miranda_template, recognizer, settings, now, frame_times=times)
+    there = pool.check_liveness(clip_burst, ch, miranda_template, settings, now, None, times)
+    assert there.passed and here.passed, (there.reasons, here.reasons)
     assert there.events == here.events
     assert [f.distance for f in there.frames] == [f.distance for f in here.frames]
     assert there.fingerprints == here.fingerprints

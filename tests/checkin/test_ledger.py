@@ -12,7 +12,7 @@ from sqlalchemy import select
 from server.models import Lesson, User
 from server.services import checkin, ledger, presence, review
 from server.services.scope import Actor
-from tests.factories import MIRANDA_DEVICE, Phone, inside_fix
+from tests.factories import MIRANDA_DEVICE, Phone, clip_times, inside_fix
 
 pytestmark = pytest.mark.slow
 
@@ -36,12 +36,14 @@ def _bind_phone(session):
 def _do(session, ctx, actor, lesson_id, kind, at, frames, location=None, spot_check_id=None, seed=0):
     import random
 
-    row = checkin.issue_challenge(session, actor, lesson_id, kind, spot_check_id, at, ctx.recognition_settings,
-                                  random.Random(seed))
+    # the challenge a few seconds before the burst arrives, as on a phone that films first
+    row = checkin.issue_challenge(session, actor, lesson_id, kind, spot_check_id, at - timedelta(seconds=5),
+                                  ctx.recognition_settings, random.Random(seed))
     sub = checkin.Submission(kind=kind, nonce=row.nonce, idempotency_key=uuid.uuid4().hex, device_id=MIRANDA_DEVICE,
                              camera_label="前置摄像头", lat=location and location["lat"], lon=location and location["lon"],
                              accuracy_m=location and location["accuracy_m"], datum="wgs84", frames=frames,
-                             spot_check_id=spot_check_id)
+                             spot_check_id=spot_check_id, fix_at=at if location else None,
+                             frame_times=clip_times(len(frames)))
     status, answer = checkin.submit(session, actor, lesson_id, sub, at, ctx)
     return answer
 
@@ -97,6 +99,25 @@ def test_a_missing_check_out_credits_up_to_the_last_verified_spot_check(app, liv
     offline = next(x for x in out["lessons"] if x["lesson_id"] == lesson.id)
     assert 60.0 <= offline["credited_minutes"] <= 60.5
     assert any(u["code"] == "no_check_out" for u in offline["uncredited"])
+
+
+def test_an_offline_spot_check_answered_away_from_the_venue_fails_the_location_check_and_voids_the_span(
+        app, live, session, ctx, clip_burst, other_burst):
+    _bind_phone(session)
+    me = _actor(session, "miranda")
+    lesson = session.get(Lesson, live["offline"])
+    start = lesson.starts_at
+    assert _do(session, ctx, me, lesson.id, "check_in", start, clip_burst, inside_fix(), seed=live["seed"])["verdict"] == "verified"
+    [spot] = presence.issue_spot_checks(session, _actor(session, "teacher"), lesson.id, [live["trainee"]], "teacher",
+                                        start + timedelta(minutes=60))
+    answer = _do(session, ctx, me, lesson.id, "spot_check", start + timedelta(minutes=60, seconds=20), other_burst,
+                 inside_fix(offset_m=3000), spot_check_id=spot.id, seed=live["seed"])
+    assert answer["verdict"] == "rejected"
+    assert "outside_fence" in {r["code"] for r in answer["reasons"]}, answer["reasons"]
+    out = ledger.enrollment_ledger(session, me, live["enrollment"], start + timedelta(hours=3))
+    offline = next(x for x in out["lessons"] if x["lesson_id"] == lesson.id)
+    assert offline["credited_minutes"] == 0.0
+    assert any(u["code"] == "spot_check_failed" for u in offline["uncredited"])
 
 
 def test_online_credit_needs_a_visible_page_and_passed_spot_checks(app, live, session, ctx, clip_burst):

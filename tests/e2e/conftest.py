@@ -19,8 +19,8 @@ def fake_camera(faces_dir, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def mirrored_camera(faces_dir, tmp_path_factory) -> Path:
-    """The same frames mirrored: he turns to his left, then to his right. Different pixels, so a
-    second burst from it is not taken for a replay of the first."""
+    """The same frames mirrored: he turns to his left, then to his right. A mirrored replay: the
+    server compares every frame's mirror image with earlier frames too."""
     return write_y4m(faces_dir / "video" / "short_hamilton_clip.mp4", *CLIP_FRAMES,
                      tmp_path_factory.mktemp("camera") / "miranda-turns-mirrored.y4m", mirror=True)
 

@@ -8,17 +8,23 @@
 
 (function () {
   var DEVICE_KEY = "hourproof.device_id";
-  //: The burst: frames are taken every INTERVAL_MS while the prompts run (about 2.9 s in all),
-  //: downscaled so the longer side is at most MAX_SIDE px, sent as JPEG. The server wants 5-30.
-  var BURST = { frames: 13, intervalMs: 240, maxSide: 640, quality: 0.85 };
+  //: The burst: a frame every INTERVAL_MS from the first frame until TAIL_MS after the last prompt
+  //: (the challenge says when each prompt shows), downscaled so the longer side is at most
+  //: MAX_SIDE px, sent as JPEG with its capture time. The server wants 5-30 frames.
+  var BURST = { intervalMs: 250, tailMs: 1500, maxFrames: 30, maxSide: 640, quality: 0.85 };
   //: Sending: the same request (same idempotency key) up to this many times; a retry of a
   //: request the server did record is answered with the first answer, so nothing counts twice.
   var SEND = { attempts: 4, backoffMs: [1000, 2000, 4000], timeoutMs: 45000 };
   var TZ = "Asia/Shanghai";
   //: Online lessons: a heartbeat every 30 s and whenever the page is shown or hidden; spot checks
   //: pushed over Socket.IO the moment they are issued, and asked for every 10 s as well (every
-  //: 30 s while the push connection is up) in case a push is lost.
+  //: 30 s while the push connection is up) in case a push is lost. Offline lessons (once checked
+  //: in) get spot checks the same way, without heartbeats: the venue check is the location.
   var ONLINE = { heartbeatMs: 30000, pollMs: 10000, pollPushedMs: 30000 };
+  var CLASS_NOTE = {
+    online: "上课期间请保持本页面打开并停留在前台；切到其他应用或锁屏的时间可能不计入学时。老师或系统会随机发起人脸抽查，须在 60 秒内完成。",
+    offline: "上课期间请保持本页面打开。系统会随机发起抽查（人脸 + 定位，须在培训场地内），须在 60 秒内完成；未完成的，上次核验至下次核验之间的时间不计入学时。",
+  };
 
   var LABELS = {
     mode: { offline: "线下", online: "线上" },
@@ -33,6 +39,12 @@
     outside_fence: "请到培训场地内再签到。如果您确实在场地内，请联系培训机构核对场地位置。",
     no_location: "请允许本页面获取位置，并打开手机的定位服务后重新签到。",
     accuracy_invalid: "定位数据异常，请关闭模拟定位类软件后重新签到。",
+    accuracy_implausible: "请关闭模拟定位类软件，用手机自带定位重新签到。",
+    datum_not_accepted: "请直接在手机浏览器中打开本签到页面（不要使用改定位或代签类软件），允许获取位置后重新签到。",
+    fix_stale: "请点“重试”重新获取当前位置后签到；如手机时间不准，请在设置中把日期和时间设为“自动设置”。",
+    fix_in_future: "请在手机设置中把日期和时间设为“自动设置”，再重新签到。",
+    fix_time_missing: "请刷新本页面（或更新浏览器）后重新签到。",
+    fence_not_approved: "本次记录已留存，待人工复核后计入学时；请提醒培训机构提交场地围栏审核。",
     device_mismatch: "请使用登录时绑定的手机签到。换了手机请联系培训机构为您解绑。",
     identity_not_confirmed: "请在光线充足处、正对摄像头、摘下口罩和帽子后重新签到。如多次失败，请联系培训机构。",
     motion_not_seen: "请按提示缓慢转头：先转到位，再转回正面。请重新签到。",
@@ -173,7 +185,8 @@
         var kind = ["check_in", "check_out", "spot_check"].indexOf(parts[2]) >= 0 ? parts[2] : "check_in";
         return showCheckin(Number(parts[1]), kind, kind === "spot_check" ? Number(parts[3]) : null);
       }
-      if (parts[0] === "online") return showOnline(Number(parts[1]));
+      if (parts[0] === "online") return showOnline(Number(parts[1]), false);
+      if (parts[0] === "class") return showOnline(Number(parts[1]), true);
       if (parts[0] === "hours") return showHours(Number(parts[1]));
       if (parts[0] === "result") return go("#/");  // a result is shown once, not from history
       return showHome();
@@ -265,6 +278,8 @@
       $("day").textContent = dayText(r.data.date);
       if (!r.data.lessons.length) list.appendChild(el("p", "card empty", "今天没有课程安排。"));
       r.data.lessons.forEach(function (l) { list.appendChild(lessonCard(l)); });
+      // In an offline lesson, a spot check pushed while this list is open takes the trainee to it.
+      if (r.data.lessons.some(inOfflineClass)) listenForSpotChecks();
       var links = clear($("enrollments"));
       r.data.enrollments.forEach(function (e) {
         var li = el("li"), a = el("a", "", e.class_name + " · 查看学时台账 ›");
@@ -312,10 +327,23 @@
       enter.addEventListener("click", function () { go("#/online/" + l.lesson_id); });
       buttons.insertBefore(enter, buttons.firstChild);
     }
+    if (inOfflineClass(l)) {
+      var stay = el("button", "", "进入课堂（接收随机抽查）");
+      stay.setAttribute("data-action", "class");
+      stay.addEventListener("click", function () { go("#/class/" + l.lesson_id); });
+      buttons.insertBefore(stay, buttons.firstChild);
+    }
     if (l.state === "not_open") card.appendChild(el("p", "muted small", "签到将于 " + hhmm(l.check_in_opens_at) + " 开放"));
     if (l.state === "check_out_only") card.appendChild(el("p", "muted small", "签退截止 " + hhmm(l.check_out_closes_at)));
     if (buttons.firstChild) card.appendChild(buttons);
     return card;
+  }
+
+  /* An offline lesson in progress that the trainee has checked in to and not out of: spot checks
+     may come (the server asks only trainees present; this only decides what the page offers). */
+  function inOfflineClass(l) {
+    var counted = function (e) { return e && e.verdict !== "rejected" && !(e.review && e.review.decision === "rejected"); };
+    return l.mode === "offline" && l.state === "in_progress" && counted(l.check_in) && !counted(l.check_out);
   }
 
   function actionButton(l, kind, primary) {
@@ -370,7 +398,7 @@
      Online lessons are verified by face and presence, not place: no location asked. */
   function locate(attempt) {
     setStep("location");
-    if (attempt.lesson.mode === "online") return getChallenge(attempt);
+    if (attempt.lesson.mode === "online") return ready(attempt);
     if (!navigator.geolocation) { go("#/help/location/" + attempt.lessonId + "/" + attempt.kind); return; }
     status("正在获取位置，请稍候…");
     return fixNow(20000).then(function (fix) {
@@ -383,15 +411,17 @@
         return;
       }
       attempt.fix = fix;
-      return getChallenge(attempt);
+      return ready(attempt);
     });
   }
 
   function fixNow(timeoutMs) {
     return new Promise(function (resolve) {
       navigator.geolocation.getCurrentPosition(function (pos) {
+        // fix_at is the browser's own time of the fix (never made up here): the server refuses a
+        // fix older than it allows, or one without a time.
         resolve({ lat: pos.coords.latitude, lon: pos.coords.longitude, accuracy_m: pos.coords.accuracy, datum: "wgs84",
-                  fix_at: new Date(pos.timestamp || Date.now()).toISOString() });
+                  fix_at: pos.timestamp ? new Date(pos.timestamp).toISOString() : undefined });
       }, function (err) { resolve({ error: err }); }, { enableHighAccuracy: true, timeout: timeoutMs, maximumAge: 0 });
     });
   }
@@ -403,19 +433,11 @@
     $("ck-status").appendChild(b);
   }
 
-  function getChallenge(attempt) {
-    setStep("challenge");
-    status("正在领取动作验证…");
-    var ask = { purpose: attempt.kind };
-    if (attempt.spotCheckId) ask.spot_check_id = attempt.spotCheckId;
-    return api("POST", "/api/lessons/" + attempt.lessonId + "/challenge", ask, 20000).then(function (r) {
-      if (state.attempt !== attempt) return;
-      if (!r.ok) { status(errorText(r), "rejected"); retryButton(attempt); return false; }
-      attempt.challenge = r.data;
-      // When it expires, on the phone's clock (the phone's clock may be off; the interval is not).
-      attempt.challengeDeadline = Date.now() + (Date.parse(r.data.expires_at) - Date.parse(r.data.issued_at));
-      var list = clear($("ck-prompts"));
-      r.data.instructions.forEach(function (t) { list.appendChild(el("li", "", t)); });
+  /* Ready to start: the challenge is asked for only when 开始 is tapped, because a challenge
+     that is issued and never answered counts as a failed attempt (a client that asks until it
+     likes one burns its attempts), and the server allows a few a minute. */
+  function ready(attempt) {
+      setStep("challenge");
       var fix = $("ck-fix");
       fix.className = "fix";
       if (attempt.fix) {
@@ -426,22 +448,31 @@
           fix.className = "fix poor";
         }
       } else fix.textContent = "";
-      setStep("capture");
       status("");
       $("ck-ready").hidden = false;
       $("ck-start").disabled = false;
+  }
+
+  function getChallenge(attempt) {
+    setStep("challenge");
+    status("正在领取动作验证…");
+    var ask = { purpose: attempt.kind };
+    if (attempt.spotCheckId) ask.spot_check_id = attempt.spotCheckId;
+    return api("POST", "/api/lessons/" + attempt.lessonId + "/challenge", ask, 20000).then(function (r) {
+      if (state.attempt !== attempt) return false;
+      if (!r.ok) { status(errorText(r), "rejected"); retryButton(attempt); return false; }
+      attempt.challenge = r.data;
+      setStep("capture");
+      status("");
       return true;
     });
   }
 
   $("ck-start").addEventListener("click", function () {
     var attempt = state.attempt;
-    if (!attempt || !attempt.challenge) return;
+    if (!attempt || attempt.challenge) return;
     $("ck-start").disabled = true;
-    // A challenge about to expire (the trainee waited on this screen) is replaced first, so the
-    // burst is not refused as too late.
-    var ready = Date.now() < attempt.challengeDeadline - 25000 ? Promise.resolve(true) : getChallenge(attempt);
-    ready.then(function (ok) {
+    getChallenge(attempt).then(function (ok) {
       if (!ok || state.attempt !== attempt) return;
       // A fresh fix, taken while the burst runs: where the trainee is now, not when the page opened.
       if (attempt.fix) attempt.freshFix = fixNow(10000);
@@ -456,8 +487,9 @@
   }
 
   /* The camera is opened when the trainee taps 开始 and the burst starts with its first frame:
-     the prompts then run in step with the frames (first a moment of holding still, then each
-     motion in its own share of the burst), and the camera is closed as soon as the burst ends. */
+     each prompt shows at the time the challenge gives for it (random, so a recording cannot
+     know when to turn), every frame keeps its capture time on the same clock, and the camera is
+     closed as soon as the burst ends. */
   function capture(attempt) {
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
       go("#/help/camera/" + attempt.lessonId + "/" + attempt.kind);
@@ -503,16 +535,26 @@
   }
 
   function burst(attempt, video) {
-    var steps = attempt.challenge.instructions, canvas = $("ck-canvas"), prompt = $("ck-prompt");
+    var steps = attempt.challenge.instructions, at = attempt.challenge.prompts_ms || [];
+    var canvas = $("ck-canvas"), prompt = $("ck-prompt");
     var scale = Math.min(1, BURST.maxSide / Math.max(video.videoWidth, video.videoHeight));
     canvas.width = Math.round(video.videoWidth * scale);
     canvas.height = Math.round(video.videoHeight * scale);
     var ctx = canvas.getContext("2d");
-    var blobs = [], total = BURST.frames * BURST.intervalMs, t0 = Date.now(), hold = 0.15;
-    function promptAt(phase) {
-      if (phase < hold) return "请正对摄像头";
-      return steps[Math.min(steps.length - 1, Math.floor((phase - hold) / (1 - hold) * steps.length))];
+    var last = at.length ? at[at.length - 1] : 0;
+    var frames = Math.min(BURST.maxFrames, Math.ceil((last + BURST.tailMs) / BURST.intervalMs) + 1);
+    var now = window.performance && performance.now ? function () { return performance.now(); } : Date.now;
+    var blobs = [], t0 = now();
+    attempt.frameTimes = [];
+    function promptAt(ms) {
+      var k = -1;
+      for (var i = 0; i < at.length; i++) if (ms >= at[i]) k = i;
+      return k < 0 ? "请正对摄像头" : steps[k];
     }
+    // The prompt changes exactly when the challenge says, between frames.
+    var timers = at.map(function (ms) {
+      return setTimeout(function () { prompt.textContent = promptAt(now() - t0 + 1); }, ms);
+    });
     return new Promise(function (resolve) {
       var n = 0;
       function shoot() {
@@ -520,21 +562,24 @@
         // The frame as the camera delivers it (not mirrored): the server judges left and right
         // from the trainee's own point of view on unmirrored frames.
         ctx.drawImage(video, 0, 0, canvas.width, canvas.height);
+        attempt.frameTimes.push(Math.round((now() - t0) * 10) / 10);
         blobs.push(new Promise(function (res) { canvas.toBlob(res, "image/jpeg", BURST.quality); }));
         n += 1;
-        var phase = Math.min(1, (Date.now() - t0) / total);
-        prompt.textContent = promptAt(phase);
-        $("ck-progress").style.width = Math.round(100 * n / BURST.frames) + "%";
-        if (n >= BURST.frames) return resolve(Promise.all(blobs));
-        setTimeout(shoot, Math.max(0, t0 + n * BURST.intervalMs - Date.now()));
+        $("ck-progress").style.width = Math.round(100 * n / frames) + "%";
+        if (n >= frames) return resolve(Promise.all(blobs));
+        setTimeout(shoot, Math.max(0, t0 + n * BURST.intervalMs - now()));
       }
       prompt.textContent = promptAt(0);
       shoot();
     }).then(function (frames) {
+      timers.forEach(clearTimeout);
       stopCamera();
       if (!frames || state.attempt !== attempt) return;
       $("ck-camera").hidden = true;
-      return send(attempt, frames.filter(Boolean));
+      var kept = [], times = [];
+      frames.forEach(function (b, i) { if (b) { kept.push(b); times.push(attempt.frameTimes[i]); } });
+      attempt.frameTimes = times;  // each kept frame keeps its own capture time
+      return send(attempt, kept);
     });
   }
 
@@ -545,6 +590,7 @@
     };
     if (attempt.fix) metaDoc.location = attempt.fix;
     if (attempt.spotCheckId) metaDoc.spot_check_id = attempt.spotCheckId;
+    metaDoc.frame_times = attempt.frameTimes;
     var fd = new FormData();
     fd.append("meta", JSON.stringify(metaDoc));
     frames.forEach(function (b, i) { fd.append("frames", b, "f" + (i < 10 ? "0" : "") + i + ".jpg"); });
@@ -638,16 +684,17 @@
     $("result-meta").textContent = "记录编号 " + a.event_id + " · 服务器时间 " + hhmm(a.at) +
       (typeof a.face_distance === "number" ? " · 人脸比对距离 " + a.face_distance.toFixed(3) + "（阈值 " + a.face_threshold + "）" : "");
     if (a.verdict === "rejected" && a.kind !== "spot_check") $("result-retry").hidden = false;
-    if (attempt.lesson && attempt.lesson.mode === "online") backToClassroom(attempt.lessonId);
+    if (attempt.lesson && attempt.lesson.mode === "online") backToClassroom(attempt.lessonId, false);
+    else if (attempt.lesson && attempt.kind === "spot_check") backToClassroom(attempt.lessonId, true);  // offline: more may come
     if (state.home) state.home = null;  // the lesson list is stale now
   }
 
-  function backToClassroom(lessonId) {
+  function backToClassroom(lessonId, offline) {
     var actions = document.querySelector("[data-view=result] .actions"), old = $("result-classroom");
     if (old) old.parentNode.removeChild(old);
-    var a = el("a", "button", "返回线上课堂");
+    var a = el("a", "button", offline ? "返回线下课堂" : "返回线上课堂");
     a.id = "result-classroom";
-    a.href = "#/online/" + lessonId;
+    a.href = (offline ? "#/class/" : "#/online/") + lessonId;
     actions.insertBefore(a, actions.lastElementChild);
   }
 
@@ -679,25 +726,28 @@
 
   // --- 线上课堂 -------------------------------------------------------------------------------
 
-  /* While this view is open: heartbeats (visible or hidden) and polling for spot checks. The
-     server decides what counts; the page only reports and relays. */
-  function showOnline(lessonId) {
-    show("online", "线上课堂", true);
-    var on = { lessonId: lessonId, timers: [], spot: null, countdown: null };
+  /* While this view is open: heartbeats (online lessons: visible or hidden) and polling for spot
+     checks (online and offline lessons). The server decides what counts; the page only reports
+     and relays. */
+  function showOnline(lessonId, offline) {
+    show("online", offline ? "线下课堂" : "线上课堂", true);
+    var on = { lessonId: lessonId, timers: [], spot: null, countdown: null, offline: !!offline };
     state.online = on;
     $("on-spot").hidden = true;
-    $("on-status").textContent = "正在连接…";
-    $("on-status").className = "big-status";
+    $("on-status").textContent = offline ? "线下上课中：请保持本页面打开" : "正在连接…";
+    $("on-status").className = offline ? "big-status ok" : "big-status";
     $("on-beat").textContent = "";
+    $("on-note").textContent = CLASS_NOTE[offline ? "offline" : "online"];
     var head = clear($("on-lesson"));
     findLesson(lessonId).then(function (l) {
       if (!l || state.online !== on) return;
-      head.appendChild(el("div", "time", hhmm(l.starts_at) + "–" + hhmm(l.ends_at) + " 线上 · " + label("content", l.content)));
+      head.appendChild(el("div", "time", hhmm(l.starts_at) + "–" + hhmm(l.ends_at) + " " + label("mode", l.mode) + " · " +
+                                         label("content", l.content)));
       head.appendChild(el("div", "", l.class_name));
     });
-    beat(on);
+    if (!offline) beat(on);
     poll(on);
-    on.timers.push(setInterval(function () { beat(on); }, ONLINE.heartbeatMs));
+    if (!offline) on.timers.push(setInterval(function () { beat(on); }, ONLINE.heartbeatMs));
     on.lastPoll = Date.now();
     on.timers.push(setInterval(function () {
       var pushed = state.socket && state.socket.connected;
@@ -717,6 +767,11 @@
       state.socket = io({ transports: ["websocket", "polling"] });
       state.socket.on("spot_check", function (m) {
         if (state.online && state.online.lessonId === m.lesson_id) poll(state.online);
+        else if (!state.online && !state.attempt && document.body.getAttribute("data-screen") === "home") {
+          // On the lesson list (an offline lesson): open its classroom view, which shows the prompt.
+          var l = state.home && state.home.lessons.filter(function (x) { return x.lesson_id === m.lesson_id; })[0];
+          if (l) go("#/" + (l.mode === "offline" ? "class" : "online") + "/" + m.lesson_id);
+        }
       });
       state.socket.on("connect", function () {
         document.documentElement.setAttribute("data-push", "on");
@@ -779,7 +834,9 @@
   });
 
   document.addEventListener("visibilitychange", function () {
-    if (state.online) { beat(state.online); if (document.visibilityState === "visible") poll(state.online); }
+    if (!state.online) return;
+    if (!state.online.offline) beat(state.online);
+    if (document.visibilityState === "visible") poll(state.online);
   });
 
   // --- 我的学时 -------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ class Capability(str, enum.Enum):
     ATTEND_LESSONS = ("attend_lessons", "a trainee's own phone: my lessons, challenges, check-in / check-out, "
                                         "heartbeats, spot-check answers (and hearing spot checks pushed to it)")
     TRIGGER_SPOT_CHECKS = ("trigger_spot_checks", "ask the trainees of a lesson in progress for a face spot check now")
+    SHOW_ROOM_CODES = ("show_room_codes", "show an offline lesson's room code (课堂码) on the teacher's screen")
     REVIEW_EVENTS = ("review_events", "see a class's review queue and approve or reject an event")
     REVIEW_FACE_HOLDS = ("review_face_holds", "see the face enrolments held as another trainee's face or as not the "
                                               "trainee's own old face, with both people's enrolment photos (biometric "
@@ -71,6 +72,9 @@ class Capability(str, enum.Enum):
 ROLES: Mapping[Capability, frozenset[Role]] = MappingProxyType({
     Capability.ATTEND_LESSONS: frozenset({Role.trainee}),
     Capability.TRIGGER_SPOT_CHECKS: frozenset({Role.teacher, Role.institution_admin, Role.district_supervisor, Role.admin}),
+    # The teaching side shows the code in the room; a supervisor watching from afar has no screen
+    # there, and a code that travels is what the code defends against.
+    Capability.SHOW_ROOM_CODES: frozenset({Role.teacher, Role.institution_admin}),
     Capability.REVIEW_EVENTS: frozenset({Role.district_supervisor, Role.city_reviewer, Role.admin}),
     Capability.REVIEW_FACE_HOLDS: frozenset({Role.district_supervisor, Role.city_reviewer, Role.admin}),
     Capability.WATCH_LIVE: frozenset({Role.teacher, Role.institution_admin, Role.district_supervisor, Role.city_reviewer, Role.admin}),

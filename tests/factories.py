@@ -269,6 +269,7 @@ def route_targets(y: World) -> dict:
         ("POST", "/api/events/<int:event_id>/review"): (f"/api/events/{y.event_id}/review",
                                                         {"decision": "approved", "reason": "看过证据，同意"}, None),
         ("GET", "/api/lessons/<int:lesson_id>/roll"): (f"/api/lessons/{y.lesson_id}/roll", None, None),
+        ("GET", "/api/lessons/<int:lesson_id>/room-code"): (f"/api/lessons/{y.lesson_id}/room-code", None, None),
         # (tests/api/test_live.py walks this one with an event that has a frame)
         ("GET", "/api/events/<int:event_id>/frames/<int:index>"): (f"/api/events/{y.event_id}/frames/0", None, None),
         ("POST", "/api/classes/<int:class_id>/exports"): (f"/api/classes/{y.class_id}/exports", {"kind": "class"}, None),
@@ -809,7 +810,7 @@ class Phone:
         return answer
 
     def send(self, lesson_id, frames, *, kind="check_in", nonce=None, key=None, location=None, camera="iPhone 前置摄像头",
-             spot_check_id=None, device=None, user_agent=None, frame_times=None):
+             spot_check_id=None, device=None, user_agent=None, frame_times=None, room_code=None):
         import json as _json
         import uuid
 
@@ -825,6 +826,8 @@ class Phone:
             meta["location"] = location
         if spot_check_id:
             meta["spot_check_id"] = spot_check_id
+        if room_code is not None:
+            meta["room_code"] = room_code
         # the phone sends each frame's capture time (the clip's frames by default)
         meta["frame_times"] = clip_times(len(frames)) if frame_times is None else frame_times
         fields = MultiDict([("meta", _json.dumps(meta))])

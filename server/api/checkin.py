@@ -10,7 +10,7 @@ from server.clock import utc_now
 from server.config import LocationSettings
 from server.extensions import db
 from server.permissions import INSTITUTION_SIDE, Capability
-from server.services import checkin, ledger, presence, review
+from server.services import checkin, ledger, presence, review, room_codes
 from server.services.scope import Actor
 
 
@@ -22,7 +22,8 @@ def _ctx() -> checkin.Context:
                            settings=app.config.get("CHECKIN_SETTINGS", checkin.CheckinSettings()),
                            face_pool=app.extensions.get("hourproof_face_pool"),
                            face_index=app.extensions.get("hourproof_face_index"),
-                           location=app.config.get("LOCATION_SETTINGS") or LocationSettings())
+                           location=app.config.get("LOCATION_SETTINGS") or LocationSettings(),
+                           room_code_key=app.config["SECRET_KEY"])
 
 
 @endpoint(bp, "POST", "/lessons/<int:lesson_id>/challenge",
@@ -58,12 +59,21 @@ def submit_event(actor: Actor, lesson_id: int):
         camera_label=meta.device.camera_label, lat=loc.lat if loc else None, lon=loc.lon if loc else None,
         accuracy_m=loc.accuracy_m if loc else None, datum=loc.datum if loc else "wgs84", frames=frames,
         spot_check_id=meta.spot_check_id, fix_at=loc.fix_at if loc else None, user_agent=meta.device.user_agent,
-        frame_times=meta.frame_times,
+        frame_times=meta.frame_times, room_code=meta.room_code,
     )
     status, answer = checkin.submit(db.session, actor, lesson_id, sub, utc_now(), _ctx())
     if status == 201:  # a new event (a replayed answer was published the first time)
         sockets.publish_event(answer["event_id"])
     return answer, status
+
+
+@endpoint(bp, "GET", "/lessons/<int:lesson_id>/room-code",
+          summary="The room code (课堂码) the teacher's screen shows now and when it changes (offline lessons that require one)",
+          tag="check-in", capability=Capability.SHOW_ROOM_CODES)
+def room_code(actor: Actor, lesson_id: int):
+    s = current_app.config.get("CHECKIN_SETTINGS", checkin.CheckinSettings())
+    return room_codes.for_teacher(db.session, actor, lesson_id, utc_now(), current_app.config["SECRET_KEY"],
+                                  s.open_before, s.close_after)
 
 
 @endpoint(bp, "POST", "/lessons/<int:lesson_id>/heartbeat", summary="Online presence: the page is open (visible or hidden)",

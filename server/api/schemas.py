@@ -154,6 +154,8 @@ class ClassIn(Strict):
     starts_on: date
     ends_on: date
     funding: Funding = Funding.subsidised
+    #: require the teacher's room code with each offline check-in; unset: on for subsidised classes
+    room_code: bool | None = None
     fee: Annotated[Decimal, Field(ge=0, le=Decimal("1000000"), max_digits=10, decimal_places=2, allow_inf_nan=False)] | None = None
     institution_id: Id | None = None
     lessons: list[LessonIn] = Field(default_factory=list, max_length=2000)
@@ -269,6 +271,9 @@ class CheckinMeta(Strict):
     #: each frame's capture time in ms from the burst's first frame (the challenge's prompts_ms
     #: clock), in the order the frames are uploaded
     frame_times: Annotated[list[Annotated[float, Field(ge=0, le=600_000, allow_inf_nan=False)]], Field(max_length=60)] | None = None
+    #: the room code the trainee read off the teacher's screen (offline check-in of a class that
+    #: requires one); any text: a mistyped code is judged and explained, not refused as malformed
+    room_code: Annotated[str, Field(max_length=16)] | None = None
 
 
 class HeartbeatIn(Strict):

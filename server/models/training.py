@@ -5,6 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, String
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.clock import utc_now
@@ -32,6 +33,10 @@ class TrainingClass(Base):
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
     funding: Mapped[Funding] = mapped_column(str_enum(Funding, "funding"), default=Funding.subsidised)
+    #: 课堂码: an offline check-in must carry the code the teacher's screen shows
+    #: (server/services/room_codes.py). Classes created through the API get it when subsidised;
+    #: classes that existed before migration 0010 keep checking in without one.
+    room_code: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     #: What the institution charges a trainee; a JS subsidy never exceeds it
     fee: Mapped[Decimal | None] = mapped_column(Money)
     status: Mapped[ClassStatus] = mapped_column(str_enum(ClassStatus, "class_status"), default=ClassStatus.draft)

@@ -35,7 +35,7 @@ from server.models import (
     User,
     Venue,
 )
-from server.services import chain, rules, venue_fences
+from server.services import chain, room_codes, rules, venue_fences
 from server.services.consent import consent_in_force
 from server.services.faces import active_template, decided, held_template
 from server.services.scope import Actor, trainee_lesson
@@ -181,6 +181,8 @@ class Submission:
     #: each frame's capture time, in ms from the first frame of the burst (the prompts' clock)
     frame_times: list[float] | None = None
     user_agent: str | None = None
+    #: the code read off the teacher's screen (课堂码), for a class that requires one
+    room_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -197,6 +199,8 @@ class Context:
     face_index: TemplateIndex | None = None
     #: what the server trusts of a fix (datums, fix age, accuracy signals): server/config.py
     location: LocationSettings = LocationSettings()
+    #: the deployment's SECRET_KEY, from which each lesson's room codes are derived
+    room_code_key: str = ""
 
 
 def submit(session: Session, actor: Actor, lesson_id: int, sub: Submission, now: datetime,
@@ -233,6 +237,7 @@ def submit(session: Session, actor: Actor, lesson_id: int, sub: Submission, now:
     if consented:
         face_input = _guard_value(out, clause, "face_input", lambda: _face_input(session, out, clause, actor, lesson, sub, now, ctx))
     ids = {"lesson": lesson.id, "class": cls.id, "enrollment": enrollment.id}
+    needs_room_code = cls.room_code and lesson.mode is LessonMode.offline and sub.kind == "check_in"
     session.rollback()  # end the read transaction before the slow part
 
     # (2) face + liveness, no transaction open
@@ -260,6 +265,8 @@ def submit(session: Session, actor: Actor, lesson_id: int, sub: Submission, now:
     _guard(out, clause, "nonce", lambda: _use_nonce(session, out, clause, actor, lesson, sub, now))
     spot = _guard_value(out, clause, "spot_check", lambda: _spot_check(session, out, clause, actor, lesson, sub, now, s))
     _guard(out, clause, "location", lambda: _check_location(session, out, clause, actor, lesson, sub, now, ctx.location))
+    if needs_room_code:
+        _guard(out, clause, "room_code", lambda: _check_room_code(out, clause, lesson, sub, now, ctx.room_code_key))
     _guard(out, clause, "replay", lambda: _check_replay(session, out, clause, actor, liveness, s))
     _guard(out, clause, "shared_device", lambda: _check_shared_device(session, out, clause, actor, lesson, sub))
     if sub.camera_label and VIRTUAL_CAMERA.search(sub.camera_label):
@@ -597,6 +604,22 @@ def _check_location(session: Session, out: Outcome, clause: str, actor: Actor, l
             out.flag(r.code, r.clause, r.detail, **extra)
         elif verdict in ("outside", "too_inaccurate"):
             out.fail(r.code, r.clause, r.detail, **extra)
+
+
+def _check_room_code(out: Outcome, clause: str, lesson: Lesson, sub: Submission, now: datetime, key: str) -> None:
+    """The code on the teacher's screen, read in the room: a location can be mocked, the screen
+    cannot be seen from elsewhere. Another lesson's code, an old one, or none fails."""
+    judged = room_codes.judge(key, lesson.id, sub.room_code, now)
+    out.evidence["room_code"] = {"status": judged.status, "age_s": judged.age_s, "interval_s": room_codes.INTERVAL_S,
+                                 "grace_s": room_codes.INTERVAL_S * room_codes.GRACE_WINDOWS}
+    if judged.status == "missing":
+        out.fail("room_code_missing", clause, "本班线下签到需要课堂码：请输入教室屏幕（或老师手机）上显示的 6 位课堂码后重新签到")
+    elif judged.status == "stale":
+        out.fail("room_code_stale", clause, f"课堂码已过期（约 {judged.age_s} 秒前已更换）：课堂码每 {room_codes.INTERVAL_S} 秒"
+                 "更换一次，请输入屏幕上当前的课堂码后重新签到")
+    elif judged.status == "wrong":
+        out.fail("room_code_wrong", clause,
+                 "课堂码不正确（不是本次课当前的课堂码）：请核对教室屏幕上当前显示的 6 位数字后重新签到")
 
 
 #: How many of the trainee's latest fixes a new one is compared with (repeats, accuracy runs).

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from policies import clauses
 from server.errors import ApiError
-from server.models import ClassAmendment, ClassStatus, Lesson, LessonMode, Teacher, TrainingClass, Venue
+from server.models import ClassAmendment, ClassStatus, Funding, Lesson, LessonMode, Teacher, TrainingClass, Venue
 from server.permissions import Capability
 from server.services import audit, rules, venue_fences
 from server.services.institutions import district_in_region, own_institution_id
@@ -32,6 +32,7 @@ def create_class(session: Session, actor: Actor, data, now: datetime) -> Trainin
         institution_id=inst_id, region_code=data.region_code, district_id=data.district_id, name=data.name,
         occupation_code=rules.canonical_occupation(data.occupation_code), direction=data.direction or "—",
         level=data.level, starts_on=data.starts_on, ends_on=data.ends_on, funding=data.funding, fee=data.fee,
+        room_code=data.funding is Funding.subsidised if data.room_code is None else data.room_code,
     )
     session.add(cls)
     session.flush()
@@ -193,7 +194,7 @@ def class_json(cls: TrainingClass) -> dict:
         "district_id": cls.district_id, "occupation_code": cls.occupation_code, "direction": cls.direction,
         "level": cls.level.value, "starts_on": cls.starts_on.isoformat(), "ends_on": cls.ends_on.isoformat(),
         "funding": cls.funding.value, "fee": None if cls.fee is None else str(cls.fee), "status": cls.status.value,
-        "filed_at": cls.filed_at.isoformat() if cls.filed_at else None,
+        "filed_at": cls.filed_at.isoformat() if cls.filed_at else None, "room_code": cls.room_code,
     }
 
 

@@ -128,6 +128,7 @@ def seed(session: Session, now: datetime) -> list[DemoLogin]:
         starts_on=today - timedelta(days=10),
         ends_on=today + timedelta(days=40),
         funding=Funding.subsidised,
+        room_code=True,  # as every subsidised class made through the API: the teacher's page shows it
         fee=Decimal("6800.00"),
         status=ClassStatus.filed,
         filed_at=now - timedelta(days=20),

@@ -81,6 +81,18 @@ def visible_class(session: Session, actor: Actor, class_id: int) -> TrainingClas
     return cls
 
 
+def visible_lesson(session: Session, actor: Actor, lesson_id: int) -> tuple[Lesson, TrainingClass]:
+    """A lesson (not cancelled) of a class this actor may see, with its class; else 404 (a lesson
+    outside one's scope is not told apart from one that does not exist)."""
+    lesson = session.get(Lesson, lesson_id)
+    cls = None
+    if lesson is not None and lesson.cancelled_at is None:
+        cls = session.scalar(classes_query(actor).where(TrainingClass.id == lesson.class_id))
+    if lesson is None or cls is None:
+        raise ApiError(404, "lesson_not_found", f"课次 {lesson_id} 不存在或不在您的管辖范围内")
+    return lesson, cls
+
+
 def writable_class(session: Session, actor: Actor, class_id: int,
                    capability: Capability = Capability.FILE_CLASSES) -> TrainingClass:
     """A class this actor may see (else 404) and change with `capability` (else 403)."""

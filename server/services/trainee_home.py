@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from server.clock import at_local, local_date, zone
 from server.errors import ApiError
-from server.models import Enrollment, Event, Lesson, TrainingClass, Venue
+from server.models import Enrollment, Event, Lesson, LessonMode, TrainingClass, Venue
 from server.permissions import Capability, allows
 from server.services.checkin import CheckinSettings, event_answer
 from server.services.scope import Actor
@@ -81,6 +81,7 @@ def lessons_on(session: Session, actor: Actor, day: date | None, now: datetime, 
         out.append({
             "lesson_id": lesson.id, "class_id": cls.id, "class_name": cls.name, "enrollment_id": enrollment.id,
             "title": lesson.title, "mode": lesson.mode.value, "content": lesson.content.value,
+            "room_code": cls.room_code and lesson.mode is LessonMode.offline,
             "starts_at": lesson.starts_at.isoformat(), "ends_at": lesson.ends_at.isoformat(),
             "state": window_state(lesson, now, s),
             "check_in_opens_at": (lesson.starts_at - s.open_before).isoformat(),

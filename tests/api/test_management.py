@@ -249,3 +249,11 @@ def test_a_lesson_added_by_mistake_can_be_removed_from_a_draft_but_not_from_a_fi
 def test_the_districts_list_names_each_district_with_its_city_and_region(worlds, login):
     rows = login("yubei-admin").get("/api/districts").get_json()
     assert {(r["name"], r["city"], r["region_code"]) for r in rows} == {("yubei", "重庆市", "cq"), ("nanan", "重庆市", "cq")}
+
+
+def test_a_subsidised_class_requires_the_room_code_unless_the_institution_says_otherwise(worlds, login):
+    api = login("yubei-admin")
+    subsidised = _new_class(api, worlds["yubei"], _lessons(1, 0))
+    self_paid = _new_class(api, worlds["yubei"], _lessons(1, 0), funding="self_paid")
+    opted_out = _new_class(api, worlds["yubei"], _lessons(1, 0), room_code=False)
+    assert [api.get(f"/api/classes/{c}").get_json()["room_code"] for c in (subsidised, self_paid, opted_out)] == [True, False, False]

@@ -251,3 +251,72 @@ def test_a_changed_fence_needs_approval_again_and_check_ins_there_are_flagged_un
     session.rollback()
     actions = session.scalars(select(AuditEntry.action).where(AuditEntry.entity == "venue")).all()
     assert "venue.change_fence" in actions and "venue.fence_reject" in actions
+
+
+# --- the room code: presence a mock location cannot fake ------------------------------------------
+
+
+def _require_room_code(session, lesson_id: int) -> None:
+    from server.models import Lesson, TrainingClass
+
+    session.get_one(TrainingClass, session.get_one(Lesson, lesson_id).class_id).room_code = True
+    session.commit()
+
+
+def test_a_mock_location_inside_the_fence_is_rejected_without_the_code_on_the_teachers_screen(app, located, frames, session):
+    # A mocked fix is indistinguishable from a real one inside the fence: fresh, WGS-84, plausible.
+    _require_room_code(session, located["lesson"])
+    phone = Phone(app, "attacker", DEVICE)
+    body = phone.send(located["lesson"], frames, location=inside_fix(offset_m=12, accuracy=18)).get_json()
+    assert body["verdict"] == "rejected"
+    missing = next(r for r in body["reasons"] if r["code"] == "room_code_missing")
+    assert missing["clause"] == "cq 5.2" and "课堂码" in missing["detail"]
+    assert _event_evidence(session, body["event_id"])["room_code"]["status"] == "missing"
+    # In the room, the trainee reads the teacher's screen (the institution admin's page here).
+    shown = log_in(app, "inst-admin").get(f"/api/lessons/{located['lesson']}/room-code").get_json()
+    assert len(shown["code"]) == 6 and shown["interval_s"] == 15
+    typed = shown["code"][:3] + " " + shown["code"][3:]
+    body = phone.send(located["lesson"], frames, location=inside_fix(offset_m=14, accuracy=22), room_code=typed).get_json()
+    assert body["verdict"] == "verified", body["reasons"]
+    assert _event_evidence(session, body["event_id"])["room_code"]["status"] == "ok"
+
+
+def test_another_lessons_room_code_and_a_code_minutes_old_are_rejected(app, located, frames, session):
+    from server.models import Lesson
+    from server.services import room_codes
+
+    _require_room_code(session, located["lesson"])
+    lesson = session.get_one(Lesson, located["lesson"])
+    other = Lesson(class_id=lesson.class_id, starts_at=lesson.starts_at, ends_at=lesson.ends_at, mode=lesson.mode,
+                   content=lesson.content, venue_id=lesson.venue_id)
+    session.add(other)
+    session.commit()
+    admin = log_in(app, "inst-admin")
+    elsewhere = admin.get(f"/api/lessons/{other.id}/room-code").get_json()["code"]
+    here = admin.get(f"/api/lessons/{located['lesson']}/room-code").get_json()["code"]
+    assert elsewhere != here  # each lesson has its own key (a one-in-a-million tie would fail loudly here)
+    phone = Phone(app, "attacker", DEVICE)
+    body = phone.send(located["lesson"], frames, location=inside_fix(offset_m=8, accuracy=16), room_code=elsewhere).get_json()
+    assert body["verdict"] == "rejected" and "room_code_wrong" in _codes(body)
+    # A code photographed and sent round two minutes ago is this lesson's, but old.
+    old = room_codes.shown(app.config["SECRET_KEY"], located["lesson"], datetime.now(UTC) - timedelta(minutes=2)).code
+    body = phone.send(located["lesson"], frames, location=inside_fix(offset_m=9, accuracy=17), room_code=old).get_json()
+    assert body["verdict"] == "rejected"
+    stale = next(r for r in body["reasons"] if r["code"] == "room_code_stale")
+    assert "过期" in stale["detail"]
+    assert 90 <= _event_evidence(session, body["event_id"])["room_code"]["age_s"] <= 125
+
+
+def test_only_the_teaching_side_sees_a_room_code_and_only_while_the_lesson_runs(app, located, session):
+    from server.models import Lesson
+
+    path = f"/api/lessons/{located['lesson']}/room-code"
+    assert log_in(app, "inst-admin").get(path).status_code == 422  # this class does not use codes
+    _require_room_code(session, located["lesson"])
+    assert Phone(app, "attacker", DEVICE).client.get(path).status_code == 403
+    assert log_in(app, "yubei-supervisor").get(path).status_code == 403
+    lesson = session.get_one(Lesson, located["lesson"])
+    lesson.starts_at, lesson.ends_at = lesson.starts_at + timedelta(days=1), lesson.ends_at + timedelta(days=1)
+    session.commit()
+    early = log_in(app, "inst-admin").get(path)
+    assert early.status_code == 409 and "上课时" in early.get_json()["error"]["message"]

@@ -135,9 +135,12 @@ def log_in(page, base: str) -> None:
     page.wait_for_selector("[data-view=home]:not([hidden]) .lesson")
 
 
-def check_in(page, lesson_id: int, action: str = "check_in", prompts=("请缓慢向右转头", "请缓慢向左转头")) -> None:
+def check_in(page, lesson_id: int, action: str = "check_in", prompts=("请缓慢向右转头", "请缓慢向左转头"),
+             room_code: str | None = None) -> None:
     page.click(f".lesson[data-lesson-id='{lesson_id}'] button[data-action={action}]")
     page.wait_for_selector("#ck-ready:not([hidden])")
+    if room_code is not None:
+        page.fill("#ck-room-code", room_code)
     page.click("#ck-start")
     # each prompt shows at its own time, in the challenge's order
     from playwright.sync_api import expect
@@ -145,3 +148,16 @@ def check_in(page, lesson_id: int, action: str = "check_in", prompts=("请缓慢
     for text in prompts:
         expect(page.locator("#ck-prompt")).to_have_text(text, timeout=10_000)
     page.wait_for_selector("[data-view=result]:not([hidden])", timeout=90_000)
+
+
+def events_of(app, trainee_id: int):
+    """The trainee's events as the database holds them, oldest first (read in a session of its own)."""
+    from sqlalchemy import select
+
+    from server.models import Event
+
+    s = app.extensions["hourproof_db"].sessionmaker()
+    try:
+        return s.scalars(select(Event).where(Event.trainee_id == trainee_id).order_by(Event.id)).all()
+    finally:
+        s.close()

@@ -14,6 +14,7 @@ from tests.browser import (
     PHONE,
     camera_browser,
     check_in,
+    events_of,
     launch,
     log_in,
     phone_page,
@@ -328,3 +329,84 @@ def test_a_supervisor_on_a_phone_sees_a_held_enrolment_beside_the_face_it_resemb
         assert faces.active_template(s, live["other"]).id == held.id  # approved: in force
     finally:
         s.close()
+
+
+def test_the_trainee_types_the_room_code_the_teachers_screen_shows_and_is_verified(app, live, server, playwright, fake_camera):
+    from playwright.sync_api import expect
+
+    from server.models import TrainingClass
+
+    s = app.extensions["hourproof_db"].sessionmaker()
+    try:
+        s.get_one(TrainingClass, live["class_id"]).room_code = True
+        s.commit()
+    finally:
+        s.close()
+    browser = camera_browser(playwright, fake_camera)
+    try:
+        _, board = supervisor_page(browser, server, "teacher")
+        board.locator(f"#lessons-table tr[data-lesson='{live['offline']}'] button", has_text="点名册").click()
+        expect(board.locator("#room-code-digits")).to_have_text(re.compile(r"^\d{3} \d{3}$"))
+        expect(board.locator("#room-code-left")).to_contain_text("秒后更换")
+        board.screenshot(path=str(ARTIFACTS / "teacher-room-code.png"))
+
+        _, phone = phone_page(browser, inside_fix(offset_m=20))
+        log_in(phone, server)
+        phone.click(f".lesson[data-lesson-id='{live['offline']}'] button[data-action=check_in]")
+        phone.wait_for_selector("#ck-ready:not([hidden])")
+        expect(phone.locator("#ck-room-code-box")).to_be_visible()
+        phone.click("#ck-start")  # no code typed: the page asks for it and asks the server nothing
+        expect(phone.locator("#ck-room-code-error")).to_have_text("请输入教室屏幕上当前显示的 6 位数字课堂码")
+        phone.screenshot(path=str(ARTIFACTS / "phone-room-code.png"), full_page=True)
+        phone.fill("#ck-room-code", board.locator("#room-code-digits").inner_text())  # as shown: "482 913"
+        phone.click("#ck-start")
+        expect(phone.locator("#result-verdict")).to_have_text("签到成功", timeout=90_000)
+        [event] = events_of(app, live["trainee"])
+        assert event.evidence["room_code"]["status"] == "ok"
+        assert board.problems == [] and phone.problems == []
+    finally:
+        browser.close()
+
+
+def test_the_supervisor_approves_a_fence_that_fits_its_venue_and_cannot_approve_one_that_does_not(app, live, server, playwright):
+    from playwright.sync_api import expect
+    from sqlalchemy import select
+
+    from server.models import Venue, VenueFenceDecision
+    from tests.factories import VENUE_GCJ
+
+    s = app.extensions["hourproof_db"].sessionmaker()
+    try:
+        institution_id = s.get_one(Venue, live["venue"]).institution_id
+        fits, too_big = (Venue(institution_id=institution_id, name=name, address="渝北区", datum="gcj02", fence_kind="circle",
+                               centre_lat=VENUE_GCJ[0], centre_lon=VENUE_GCJ[1], radius_m=radius, max_accuracy_m=50,
+                               area_m2=420) for name, radius in (("二号教室", 70), ("三号教室", 250)))
+        s.add_all([fits, too_big])
+        s.commit()
+        fits_id, too_big_id = fits.id, too_big.id
+    finally:
+        s.close()
+    browser = launch(playwright)
+    try:
+        _, board = supervisor_page(browser, server)
+        fits_card = board.locator(f"#fences article[data-venue='{fits_id}']")
+        too_big_card = board.locator(f"#fences article[data-venue='{too_big_id}']")
+        expect(fits_card).to_contain_text("围栏与申报面积相符")
+        expect(too_big_card).to_contain_text("缩小围栏")
+        expect(too_big_card.locator("button", has_text="通过")).to_be_disabled()
+        board.screenshot(path=str(ARTIFACTS / "supervisor-fences.png"), full_page=True)
+        fits_card.locator("button", has_text="通过").click()  # no reason yet
+        expect(fits_card.locator(".form-error")).to_contain_text("复核理由")
+        fits_card.locator("input[name=reason]").fill("现场核实，围栏覆盖教室及走廊")
+        fits_card.locator("button", has_text="通过").click()
+        expect(fits_card).to_have_count(0)
+        expect(too_big_card).to_be_visible()
+        s = app.extensions["hourproof_db"].sessionmaker()
+        try:
+            [decision] = s.scalars(select(VenueFenceDecision).where(VenueFenceDecision.venue_id == fits_id)).all()
+            assert (decision.decision, decision.reason) == ("approve", "现场核实，围栏覆盖教室及走廊")
+        finally:
+            s.close()
+        assert board.problems == []
+    finally:
+        browser.close()

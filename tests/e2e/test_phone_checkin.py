@@ -26,7 +26,7 @@ from datetime import UTC
 import pytest
 from sqlalchemy import select
 
-from tests.browser import ARTIFACTS, camera_browser, check_in, launch, log_in, phone_page
+from tests.browser import ARTIFACTS, camera_browser, check_in, events_of, launch, log_in, phone_page
 from tests.factories import PASSWORD, inside_fix
 
 #: A phone in WeChat's built-in browser (Android): the help page names the browser in use.
@@ -35,16 +35,6 @@ WECHAT_UA = ("Mozilla/5.0 (Linux; Android 13; V2219A Build/TP1A.220624.014; wv) 
              "WeChat/arm64 Weixin NetType/WIFI Language/zh_CN ABI/arm64")
 IPHONE_SAFARI_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
                     "Version/17.5 Mobile/15E148 Safari/604.1")
-
-
-def events_of(app, trainee_id: int):
-    from server.models import Event
-
-    s = app.extensions["hourproof_db"].sessionmaker()
-    try:
-        return s.scalars(select(Event).where(Event.trainee_id == trainee_id).order_by(Event.id)).all()
-    finally:
-        s.close()
 
 
 def _why(app, trainee_id) -> str:

@@ -128,4 +128,6 @@ def live_page():
                  face_holds=allows(user.role, Capability.REVIEW_FACE_HOLDS),
                  sees_duties=allows(user.role, Capability.VIEW_DUTIES),
                  takes_group_photos=allows(user.role, Capability.UPLOAD_GROUP_PHOTOS),
-                 can_spot_check=allows(user.role, Capability.TRIGGER_SPOT_CHECKS))
+                 can_spot_check=allows(user.role, Capability.TRIGGER_SPOT_CHECKS),
+                 shows_room_codes=allows(user.role, Capability.SHOW_ROOM_CODES),
+                 approves_fences=allows(user.role, Capability.APPROVE_VENUE_FENCES))

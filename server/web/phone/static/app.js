@@ -448,6 +448,11 @@
           fix.className = "fix poor";
         }
       } else fix.textContent = "";
+      // 课堂码: the class requires the code the teacher's screen shows with each offline check-in.
+      var needsCode = attempt.kind === "check_in" && !!attempt.lesson.room_code;
+      $("ck-room-code-box").hidden = !needsCode;
+      $("ck-room-code").value = "";
+      $("ck-room-code-error").textContent = "";
       status("");
       $("ck-ready").hidden = false;
       $("ck-start").disabled = false;
@@ -471,6 +476,16 @@
   $("ck-start").addEventListener("click", function () {
     var attempt = state.attempt;
     if (!attempt || attempt.challenge) return;
+    if (!$("ck-room-code-box").hidden) {
+      var code = $("ck-room-code").value.replace(/\s+/g, "");
+      if (!/^[0-9]{6}$/.test(code)) {
+        $("ck-room-code-error").textContent = "请输入教室屏幕上当前显示的 6 位数字课堂码";
+        $("ck-room-code").focus();
+        return;
+      }
+      $("ck-room-code-error").textContent = "";
+      attempt.roomCode = code;
+    }
     $("ck-start").disabled = true;
     getChallenge(attempt).then(function (ok) {
       if (!ok || state.attempt !== attempt) return;
@@ -590,6 +605,7 @@
     };
     if (attempt.fix) metaDoc.location = attempt.fix;
     if (attempt.spotCheckId) metaDoc.spot_check_id = attempt.spotCheckId;
+    if (attempt.roomCode) metaDoc.room_code = attempt.roomCode;
     metaDoc.frame_times = attempt.frameTimes;
     var fd = new FormData();
     fd.append("meta", JSON.stringify(metaDoc));

@@ -229,6 +229,7 @@
       state.rollNames = {};
       r.data.trainees.forEach(function (t) { state.rollNames[String(t.trainee_id)] = t.name; });
       if ($("group-photo")) $("group-photo").classList.toggle("hidden", l.mode !== "offline");
+      if (l.mode === "offline") showRoomCode(id); else hideRoomCode();
       if (page.reviews) loadReviews(l.class_id);
     });
   }
@@ -296,6 +297,50 @@
       HP.clearError($("roll-error"));
       addAlert("issued:" + Date.now(), "info", new Date().toISOString(), "已发起随机抽查",
                "向 " + r.data.length + " 名学员推送，请在 60 秒内回应", state.openLesson);
+    });
+  }
+
+  // --- the room code (课堂码) for the classroom screen (teacher, institution) ------------------------
+
+  /* The code the trainees type at check-in, fetched again when it changes (every 15 s). A code is
+     only served while the lesson can be checked in to; another lesson's is useless to them. */
+  function showRoomCode(id) {
+    if (!page.room_codes || state.roomCodeLesson === id) return;
+    state.roomCodeLesson = id;
+    fetchRoomCode(id);
+  }
+
+  function hideRoomCode() {
+    state.roomCodeLesson = null;
+    clearTimeout(state.roomCodeTimer);
+    clearInterval(state.roomCodeTick);
+    if ($("room-code")) $("room-code").classList.add("hidden");
+  }
+
+  function fetchRoomCode(id) {
+    clearTimeout(state.roomCodeTimer);
+    clearInterval(state.roomCodeTick);
+    HP.api("GET", "/api/lessons/" + id + "/room-code").then(function (r) {
+      if (state.roomCodeLesson !== id || state.openLesson !== id) return;
+      var box = $("room-code");
+      if (!r.ok && r.status === 422) { box.classList.add("hidden"); return; }  // this class does not use codes
+      box.classList.remove("hidden");
+      if (!r.ok) {
+        $("room-code-digits").textContent = "——";
+        $("room-code-left").textContent = r.data.error.message;
+        state.roomCodeTimer = setTimeout(function () { fetchRoomCode(id); }, 30000);
+        return;
+      }
+      $("room-code-digits").textContent = r.data.code.slice(0, 3) + " " + r.data.code.slice(3);
+      var changes = new Date(r.data.changes_at).getTime();
+      function tick() {
+        var left = Math.max(0, Math.ceil((changes - Date.now()) / 1000));
+        $("room-code-left").textContent = left + " 秒后更换";
+      }
+      tick();
+      state.roomCodeTick = setInterval(tick, 1000);
+      // a little after the change, so the server's clock has moved on too
+      state.roomCodeTimer = setTimeout(function () { fetchRoomCode(id); }, Math.max(1000, changes - Date.now() + 300));
     });
   }
 
@@ -398,6 +443,45 @@
     });
   }
 
+  // --- venue fences awaiting the district's approval ------------------------------------------------
+
+  function metres(x) { return x === null || x === undefined ? "—" : Math.round(x) + " 米"; }
+
+  function fenceText(v) {
+    if (v.fence_kind === "circle") return "圆形，半径 " + metres(v.radius_m) + "，中心 " + v.centre_lat + ", " + v.centre_lon;
+    return "多边形，" + (v.polygon || []).length + " 个顶点";
+  }
+
+  function loadFences() {
+    if (!page.fences) return;
+    HP.api("GET", "/api/venue-fences/pending").then(function (r) {
+      var box = $("fences");
+      HP.clear(box);
+      if (!r.ok) { HP.showError($("live-error"), r.data.error); return; }
+      if (!r.data.length) { box.appendChild(HP.el("p", { class: "muted", text: "没有待审核的场地围栏" })); return; }
+      r.data.forEach(function (f) {
+        var v = f.venue, m = f.measures || {};
+        var facts = HP.el("dl", { class: "pairs" },
+          HP.el("dt", { text: "场地" }), HP.el("dd", { text: v.name + "（" + v.address + "）" }),
+          HP.el("dt", { text: "申报面积" }), HP.el("dd", { text: v.area_m2 ? v.area_m2 + " 平方米" : "未填写" }),
+          HP.el("dt", { text: "围栏" }), HP.el("dd", { text: fenceText(v) + "（" + (v.datum || "").toUpperCase() + "，第 " + v.fence_version + " 版）" }),
+          HP.el("dt", { text: "最远距中心" }), HP.el("dd", { text: metres(m.fence_extent_m) + (m.allowed_extent_m !== undefined
+            ? "，按申报面积最多 " + metres(m.allowed_extent_m) + "（含 " + metres(m.margin_m) + " 定位误差余量）" : "") }));
+        var verdict = f.plausible
+          ? HP.el("p", { class: "ok", text: "围栏与申报面积相符，可以通过" })
+          : HP.el("ul", { class: "reasons" }, (f.reasons || []).map(function (x) {
+              return HP.el("li", {}, x.detail + " ", HP.el("span", { class: "clause", text: HP.clauseText(x.clause) }));
+            }));
+        var actions = decisionBox("div", "围栏与场地相符，通过", "驳回", function (approved, reason) {
+          return HP.api("POST", "/api/venues/" + v.id + "/fence-decision", { decision: approved ? "approve" : "reject", reason: reason });
+        }, loadFences);
+        if (!f.plausible) actions.querySelector("button:not(.danger)").disabled = true;  // the server refuses it too
+        box.appendChild(HP.el("article", { class: "hold", "data-venue": v.id },
+          HP.el("h3", { text: f.institution.name + " · " + v.name }), facts, verdict, actions));
+      });
+    });
+  }
+
   // --- the socket ----------------------------------------------------------------------------------
 
   function connect() {
@@ -429,12 +513,19 @@
       loadDuties();
     });
     $("live-filter").addEventListener("submit", function (e) { e.preventDefault(); });
-    $("roll-close").addEventListener("click", function () { state.openLesson = null; $("roll-card").classList.add("hidden"); });
+    $("roll-close").addEventListener("click", function () { state.openLesson = null; hideRoomCode(); $("roll-card").classList.add("hidden"); });
+    if ($("room-code-full")) {
+      $("room-code-full").addEventListener("click", function () {
+        var box = $("room-code");
+        if (box.requestFullscreen) box.requestFullscreen();
+      });
+    }
     if ($("spot-check-all")) $("spot-check-all").addEventListener("click", spotCheckAll);
     if ($("group-photo")) HP.onSubmit($("group-photo"), uploadGroupPhoto);
     refresh().then(connect);
     loadDuties();
     loadFaceHolds();
+    loadFences();
     // Spot checks that pass their time unanswered are not events, nor are deadlines: look for
     // them every minute.
     setInterval(function () { refresh(); loadDuties(); }, 60000);

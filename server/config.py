@@ -156,7 +156,7 @@ def location_settings(env: Mapping[str, str] | None = None) -> LocationSettings:
     )
 
 
-def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+def _positive(env: Mapping[str, str], name: str, default: float, must: str = "a number > 0") -> float:
     raw = (env.get(name) or "").strip()
     if not raw:
         return default
@@ -165,7 +165,7 @@ def _positive(env: Mapping[str, str], name: str, default: float) -> float:
     except ValueError:
         raise ValueError(f"{name} must be a number, got {raw!r}") from None
     if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a number > 0, got {raw!r}")
+        raise ValueError(f"{name} must be {must}, got {raw!r}")
     return value
 
 
@@ -200,13 +200,4 @@ def recognition_settings(env: Mapping[str, str] | None = None) -> RecognitionSet
 
 
 def _distance(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = (env.get(name) or "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a number, got {raw!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a face distance > 0 (e.g. 0.38), got {raw!r}")
-    return value
+    return _positive(env, name, default, must="a face distance > 0 (e.g. 0.38)")

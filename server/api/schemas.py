@@ -63,31 +63,6 @@ class InstitutionIn(Strict):
     listed_for: list[tuple[str, Level]] = Field(default_factory=list, max_length=100)
 
 
-class VenueIn(Strict):
-    name: Name
-    address: Annotated[str, Field(min_length=1, max_length=256)]
-    area_m2: Annotated[int, Field(gt=0, le=1_000_000)] | None = None
-    capacity: Annotated[int, Field(gt=0, le=100_000)] | None = None
-    datum: Datum
-    fence_kind: FenceKind
-    centre_lat: Lat | None = None
-    centre_lon: Lon | None = None
-    radius_m: Annotated[float, Field(gt=0, le=100_000, allow_inf_nan=False)] | None = None
-    polygon: Annotated[list[tuple[Lat, Lon]], Field(min_length=3, max_length=500)] | None = None
-    max_accuracy_m: Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False)] = 50.0
-    institution_id: Id | None = None
-
-    @model_validator(mode="after")
-    def _fence_complete(self):
-        if self.fence_kind is FenceKind.circle:
-            missing = [f for f in ("centre_lat", "centre_lon", "radius_m") if getattr(self, f) is None]
-            if missing:
-                raise ValueError(f"a circle fence needs {', '.join(missing)}")
-        elif self.polygon is None:
-            raise ValueError("a polygon fence needs polygon: [[lat, lon], ...] with at least 3 points")
-        return self
-
-
 class VenueFenceIn(Strict):
     """A venue's fence as it should be from now on, with the declared area it is judged against."""
 
@@ -109,6 +84,15 @@ class VenueFenceIn(Strict):
         elif self.polygon is None:
             raise ValueError("a polygon fence needs polygon: [[lat, lon], ...] with at least 3 points")
         return self
+
+
+class VenueIn(VenueFenceIn):
+    """A new venue: its fence and declared area (VenueFenceIn), and what else it is."""
+
+    name: Name
+    address: Annotated[str, Field(min_length=1, max_length=256)]
+    capacity: Annotated[int, Field(gt=0, le=100_000)] | None = None
+    institution_id: Id | None = None
 
 
 class FenceDecisionIn(Strict):

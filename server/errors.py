@@ -36,7 +36,10 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def _db_down(err: OperationalError):
-        app.logger.error("database unavailable: %s", err.orig.__class__.__name__)
+        # The driver's error code (SQLITE_BUSY, a PostgreSQL SQLSTATE), never its message: a
+        # message may quote the values of the statement.
+        code = getattr(err.orig, "sqlite_errorname", None) or getattr(err.orig, "sqlstate", None) or ""
+        app.logger.error("database unavailable: %s %s", err.orig.__class__.__name__, code)
         return (
             jsonify(error={"code": "database_unavailable", "message": "数据库暂时不可用，本次请求未保存任何内容，请稍后重试"}),
             503,

@@ -106,7 +106,11 @@ def make_engine(url: str, *, reads: bool = False, **kw) -> Engine:
             # Foreign keys are off by default in SQLite; WAL lets readers go on during a write;
             # synchronous=FULL so an answered write survives a crash (evidence must).
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA journal_mode=WAL")
+            # WAL is a property of the file, kept once set. Setting it again on every new
+            # connection needs a lock, and answers "database is locked" at once (no busy wait)
+            # when another connection is mid-write: a new pooled reader under load then failed.
+            if (cur.execute("PRAGMA journal_mode").fetchone() or ("",))[0].lower() != "wal":
+                cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=FULL")
             cur.close()
 

@@ -44,6 +44,13 @@ def _why(app, trainee_id) -> str:
                        for e in events_of(app, trainee_id)], ensure_ascii=False)
 
 
+def _expect_verdict(page, app, trainee_id, text: str) -> None:
+    """The result page shows `text`; when it does not, the failure says why the server decided so."""
+    page.wait_for_selector("[data-view=result]:not([hidden])", timeout=90_000)
+    shown = page.locator("#result-verdict").inner_text().strip()
+    assert shown == text, f"{shown}: {_why(app, trainee_id)}"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the page and the phone, not the database
 def test_the_enrolled_trainee_checks_in_inside_the_fence_and_sees_it_verified(app, live, server, playwright, fake_camera):
@@ -64,7 +71,7 @@ def test_the_enrolled_trainee_checks_in_inside_the_fence_and_sees_it_verified(ap
         page.screenshot(path=str(ARTIFACTS / "phone-lessons.png"))
 
         check_in(page, live["offline"])
-        expect(page.locator("#result-verdict")).to_have_text("签到成功")
+        _expect_verdict(page, app, live["trainee"], "签到成功")
         expect(page.locator("#result-box")).to_have_class(re.compile(r"\bverified\b"))
         expect(page.locator("#result-message")).to_contain_text("已核验")
         page.screenshot(path=str(ARTIFACTS / "phone-checkin-result.png"), full_page=True)
@@ -222,7 +229,6 @@ def test_a_lost_answer_is_retried_with_the_same_key_and_the_check_in_counts_once
     """The first upload reaches the server and is recorded, but its answer never reaches the phone
     (the connection drops): the page sends the same request again, the server answers with the
     first answer (same idempotency key), and there is one event, not two."""
-    from playwright.sync_api import expect
 
     browser = camera_browser(playwright, fake_camera)
     try:
@@ -241,7 +247,7 @@ def test_a_lost_answer_is_retried_with_the_same_key_and_the_check_in_counts_once
 
         page.route("**/api/lessons/*/events", drop_first_answer)
         check_in(page, live["offline"])
-        expect(page.locator("#result-verdict")).to_have_text("签到成功")
+        _expect_verdict(page, app, live["trainee"], "签到成功")
         assert len(sent) == 2 and sent[0] == sent[1]
         [event] = events_of(app, live["trainee"])
         assert event.verdict == "verified" and event.idempotency_key == sent[0]
@@ -386,7 +392,7 @@ def test_in_an_online_lesson_the_page_sends_heartbeats_and_answers_a_spot_check(
         page.click("#on-answer")
         page.wait_for_selector("#ck-ready:not([hidden])")
         page.click("#ck-start")
-        expect(page.locator("#result-verdict")).to_have_text("抽查已通过", timeout=90_000)
+        _expect_verdict(page, app, live["trainee"], "抽查已通过")
         expect(page.locator("#result-classroom")).to_be_visible()
         answer = [e for e in events_of(app, live["trainee"]) if e.kind == "spot_check"]
         assert [(e.verdict, e.spot_check_id) for e in answer] == [("verified", spot_id)], _why(app, live["trainee"])
@@ -486,7 +492,7 @@ def test_check_in_then_check_out_from_the_same_phone(app, live, server, playwrig
         context, page = phone_page(first, inside_fix())
         log_in(page, server)
         check_in(page, live["offline"])
-        expect(page.locator("#result-verdict")).to_have_text("签到成功")
+        _expect_verdict(page, app, live["trainee"], "签到成功")
         phone_state = context.storage_state()
     finally:
         first.close()

@@ -3,6 +3,7 @@ expiry, fingerprints."""
 from __future__ import annotations
 
 import random
+import statistics
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -231,6 +232,17 @@ def test_capture_times_without_any_jitter_are_an_injection_signal_not_a_failure(
     result = check(burst(LEFT_THEN_RIGHT), challenge(L, R), alice, frame_times=[i * 250.0 for i in range(16)])
     assert result.passed and [s.code for s in result.signals] == ["capture_times_regular"]
     assert not check(burst(LEFT_THEN_RIGHT), challenge(L, R), alice).signals
+
+
+def test_capture_times_with_the_jitter_of_a_real_browsers_timers_are_not_a_signal(alice):
+    """Real Chromium setTimeout bursts spread their gaps by as little as ~0.5 ms (0.1 ms steps):
+    an honest check-in like that must not be sent to a person as if injected."""
+    wobble = [0.0, 0.4, -0.1, 0.5, 0.0, -0.4, 0.3, 0.1, -0.3, 0.6, 0.0, 0.2, -0.2, 0.4, 0.1, 0.0]
+    times = [round(i * 250.0 + 1.0 + w, 1) for i, w in enumerate(wobble)]
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert 0.2 < statistics.pstdev(gaps) < 0.5  # below the old threshold: it flagged these
+    result = check(burst(LEFT_THEN_RIGHT), challenge(L, R), alice, frame_times=times)
+    assert result.passed and not result.signals
 
 
 def test_frames_from_two_jpeg_encoders_are_an_injection_signal(alice):

@@ -11,13 +11,15 @@ old one). This module turns one trainee's events for one lesson into:
 The rule in one line: time counts only between two consecutive verified checks, and only inside
 the lesson's scheduled time. Offline, the checks are the verified check-in, spot checks and
 check-out; online, passed spot checks too, and in between the page must have been visible with
-heartbeats at most `max_heartbeat_gap` apart.
+heartbeats at most `max_heartbeat_gap` apart. A recorded lesson (录播课, `RecordedMedia`) further
+credits only the time in which new content of its video was watched at 1x (POLICY §9).
 
 Pure: events in, result out; `now` is an argument; only timezone-aware datetimes are accepted.
 """
 from __future__ import annotations
 
 import enum
+import math
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,6 +30,8 @@ from policies.model import Interval, Mode, PlannedLesson, Reason
 
 #: Clause cited when the caller passes none; the service passes `policy.verification_clause`.
 DEFAULT_CLAUSE = "POLICY §1"
+#: Clause cited on the recorded-lesson reasons: a rule the notices leave to the project.
+WATCHED_CLAUSE = "POLICY §9"
 #: China keeps one offset all year; times in sentences are shown in Beijing time.
 _BEIJING = timezone(timedelta(hours=8))
 
@@ -107,17 +111,89 @@ class AttendanceEvent:
             object.__setattr__(self, "verdict", EventVerdict(self.verdict))
 
 
+def _finite(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise AttendanceError(f"{name} must be a finite number, got {value!r}")
+    return float(value)
+
+
+#: What a recorded lesson's player reports; only "playing" can be watching.
+PLAYBACK_STATES = ("playing", "paused", "ended", "buffering")
+
+
+@dataclass(frozen=True)
+class Playback:
+    """The lesson video's state when a heartbeat was sent: `position` seconds into the video,
+    the player's `state` (one of PLAYBACK_STATES) and its playback `rate` (1.0 is normal speed);
+    for a live stream, `lag` too: seconds behind the live edge (None when the player cannot tell)."""
+
+    position: float
+    state: str
+    rate: float = 1.0
+    lag: float | None = None
+
+    def __post_init__(self) -> None:
+        position = _finite(self.position, "playback position")
+        if position < 0:
+            raise AttendanceError(f"playback position must be >= 0 seconds, got {self.position!r}")
+        if not isinstance(self.state, str) or self.state not in PLAYBACK_STATES:
+            raise AttendanceError(f"playback state must be one of {', '.join(PLAYBACK_STATES)}, got {self.state!r}")
+        rate = _finite(self.rate, "playback rate")
+        if rate <= 0:
+            raise AttendanceError(f"playback rate must be > 0, got {self.rate!r}")
+        object.__setattr__(self, "position", position)
+        object.__setattr__(self, "rate", rate)
+        if self.lag is not None:
+            lag = _finite(self.lag, "live lag")
+            if lag < 0:
+                raise AttendanceError(f"live lag must be >= 0 seconds, got {self.lag!r}")
+            object.__setattr__(self, "lag", lag)
+
+
+@dataclass(frozen=True)
+class LiveMedia:
+    """A live stream the online lesson plays inside our page (直播课): only time watched at the live
+    edge counts, `max_lag` seconds behind it at most (an HLS player runs a few segments behind;
+    further back is watching a recording of what already happened)."""
+
+    max_lag: float = 60.0
+
+    def __post_init__(self) -> None:
+        lag = _finite(self.max_lag, "live max lag")
+        if lag <= 0:
+            raise AttendanceError(f"live max lag must be > 0 seconds, got {self.max_lag!r}")
+        object.__setattr__(self, "max_lag", lag)
+
+
+@dataclass(frozen=True)
+class RecordedMedia:
+    """The recorded video an online lesson plays inside our page (录播课): its length in seconds."""
+
+    duration: float
+
+    def __post_init__(self) -> None:
+        duration = _finite(self.duration, "recorded video duration")
+        if duration <= 0:
+            raise AttendanceError(f"recorded video duration must be > 0 seconds, got {self.duration!r}")
+        object.__setattr__(self, "duration", duration)
+
+
 @dataclass(frozen=True)
 class Heartbeat:
-    """The online page's presence report: sent every <= 30 s and whenever visibility changes."""
+    """The online page's presence report: sent every <= 30 s and whenever visibility changes.
+    On a recorded lesson it carries the player's `playback` state (sent on every play, pause,
+    seek and rate change as well)."""
 
     at: datetime
     visible: bool
+    playback: Playback | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "at", _aware(self.at, "heartbeat time"))
         if not isinstance(self.visible, bool):
             raise AttendanceError(f"heartbeat `visible` must be a bool, got {self.visible!r}")
+        if self.playback is not None and not isinstance(self.playback, Playback):
+            raise AttendanceError(f"heartbeat `playback` must be a Playback or None, got {type(self.playback).__name__}")
 
 
 @dataclass(frozen=True)
@@ -275,6 +351,8 @@ _PRIORITY = {
     "spot_check_failed": 0, "spot_check_missed": 0, "not_verified": 0, "pending_review": 0,
     "no_check_out": 1, "page_hidden": 2, "heartbeat_gap": 3, "no_check_in": 4, "checked_out": 5,
     "not_checked_in": 6,
+    # Recorded lessons: these label time inside the visible, verified presence only.
+    "paused": 2, "playback_rate": 2, "seek_ahead": 2, "seek": 2, "replayed": 2, "behind_live": 2, "not_watched": 3,
 }
 
 
@@ -581,6 +659,172 @@ def _missed_reason(at: datetime, window: timedelta, clause: str) -> Reason:
                   f"{_hm(at)} 发起的随机抽查未在 {_secs(window)}内完成，自上次核验至下次核验之间的时间不计入")
 
 
+# --- recorded lessons: credit = content watched ------------------------------------------------
+
+#: A pair of heartbeats may show the video a little ahead of or behind the clock (the report's
+#: own timing, a short stall) without being a seek: 2 s plus 5% of the time between them.
+_SEEK_TOLERANCE = 2.0
+_SEEK_TOLERANCE_SHARE = 0.05
+#: Playback rates within this of 1 are normal speed (the player reports a float).
+_RATE_NOISE = 1e-6
+
+
+def _pos(seconds: float) -> str:
+    """A position in the video as the player shows it: 12:05 or 1:02:05."""
+    whole = int(seconds)
+    h, m, s = whole // 3600, whole // 60 % 60, whole % 60
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def _paused() -> Reason:
+    return Reason("paused", WATCHED_CLAUSE, "课程视频处于暂停、缓冲或播放结束状态，视频未播放的时间不计入")
+
+
+def _rate(rate: float) -> Reason:
+    return Reason("playback_rate", WATCHED_CLAUSE, f"只有1倍速播放计入学时，以 {rate:g} 倍速播放的时间不计入")
+
+
+def _seek_ahead(furthest: float) -> Reason:
+    return Reason("seek_ahead", WATCHED_CLAUSE,
+                  f"跳过未观看的内容：视频已观看到 {_pos(furthest)}，请从该处继续按顺序观看，跳过期间的时间不计入")
+
+
+def _seek() -> Reason:
+    return Reason("seek", WATCHED_CLAUSE, "拖动了视频播放进度，拖动前后这段时间不计入")
+
+
+def _replayed() -> Reason:
+    return Reason("replayed", WATCHED_CLAUSE, "已观看过的内容重复播放不重复计入")
+
+
+def _not_watched() -> Reason:
+    return Reason("not_watched", WATCHED_CLAUSE, "未在本页观看课程视频，这段时间不计入")
+
+
+def _watched(heartbeats: Sequence[Heartbeat], media: RecordedMedia, presence: Sequence[Span]) -> tuple[list[Span], list[_Label]]:
+    """Wall-clock spans in which content of the recorded video was watched for the first time
+    inside `presence` (the verified, visible time), and labels for the other stretches between
+    playback reports.
+
+    Walks consecutive heartbeats that carry playback; between two reports the video plays at 1x
+    and ends at the second report's position. Two things are kept apart:
+
+    - `furthest`, the furthest point reached by playing on (at any time, the page hidden
+      included): a pair that ends ahead of anything that could have been played since is a seek
+      ahead, not credited, and `furthest` stays until the trainee comes back to it;
+    - the content already credited: a second of the video is credited once, however often it is
+      replayed. Content played outside `presence` (a hidden page, the window of a failed spot
+      check) is not credited, so watching it again later makes it up.
+    """
+    reports: list[tuple[datetime, Playback]] = sorted(((hb.at, hb.playback) for hb in heartbeats if hb.playback is not None),
+                                                      key=lambda r: r[0])
+    present = _merge(presence)
+    watched: list[Span] = []
+    labels: list[_Label] = []
+    credited: list[tuple[float, float]] = []  # content spans (seconds into the video) already credited
+    furthest = 0.0
+    for (t1, p1), (t2, p2) in zip(reports, reports[1:], strict=False):
+        if t2 <= t1:
+            continue
+        dt = (t2 - t1).total_seconds()
+        tol = _SEEK_TOLERANCE + _SEEK_TOLERANCE_SHARE * dt
+        dp = p2.position - p1.position
+        if p1.state != "playing":
+            labels.append(_Label(t1, t2, _paused(), True))
+            continue
+        if abs(p1.rate - 1) > _RATE_NOISE or abs(p2.rate - 1) > _RATE_NOISE:
+            labels.append(_Label(t1, t2, _rate(p1.rate if abs(p1.rate - 1) > _RATE_NOISE else p2.rate), True))
+            continue
+        if p2.position > furthest + dt + tol:
+            labels.append(_Label(t1, t2, _seek_ahead(furthest), True))
+            continue
+        if dp < -tol or dp > dt + tol:
+            labels.append(_Label(t1, t2, _seek(), True))
+            continue
+        furthest = max(furthest, min(p2.position, media.duration))
+        played = min(max(dp, 0.0), dt)
+        played_from = t2 - timedelta(seconds=played)
+        if played_from > t1:  # the video did not move all that time: a stall
+            labels.append(_Label(t1, played_from, _paused(), True))
+        if played <= 0:
+            continue
+
+        def content(at: datetime, p2: Playback = p2, t2: datetime = t2) -> float:
+            return p2.position - (t2 - at).total_seconds()
+
+        def wall(c: float, p2: Playback = p2, t2: datetime = t2) -> datetime:
+            return t2 - timedelta(seconds=p2.position - c)
+
+        for a, b in _intersect([(played_from, t2)], present):
+            lo, hi = max(content(a), 0.0), min(content(b), media.duration)
+            if hi <= lo:
+                labels.append(_Label(a, b, _paused(), True))  # past the video's end
+                continue
+            for x, y in _subtract_numbers([(lo, hi)], credited):
+                watched.append((wall(x), wall(y)))
+                credited = _merge_numbers([*credited, (x, y)])
+            labels += [_Label(wall(x), wall(y), _replayed(), True) for x, y in _intersect_numbers([(lo, hi)], credited)]
+            if content(b) > media.duration:
+                labels.append(_Label(wall(media.duration), b, _paused(), True))
+    return _merge(watched), labels
+
+
+def _behind_live(lag: float, max_lag: float) -> Reason:
+    return Reason("behind_live", WATCHED_CLAUSE,
+                  f"直播课须跟随直播进度观看：播放落后直播 {lag:.0f} 秒（超过 {max_lag:.0f} 秒），这段时间不计入")
+
+
+def _watched_live(heartbeats: Sequence[Heartbeat], media: LiveMedia) -> tuple[list[Span], list[_Label]]:
+    """Wall-clock spans in which the live stream played at 1x at the live edge (both reports of
+    a pair within `max_lag` of it), and labels for the other stretches between playback reports."""
+    reports = sorted(((hb.at, hb.playback) for hb in heartbeats if hb.playback is not None), key=lambda r: r[0])
+    watched: list[Span] = []
+    labels: list[_Label] = []
+    for (t1, p1), (t2, p2) in zip(reports, reports[1:], strict=False):
+        if t2 <= t1:
+            continue
+        if p1.state != "playing":
+            labels.append(_Label(t1, t2, _paused(), True))
+        elif abs(p1.rate - 1) > _RATE_NOISE or abs(p2.rate - 1) > _RATE_NOISE:
+            labels.append(_Label(t1, t2, _rate(p1.rate if abs(p1.rate - 1) > _RATE_NOISE else p2.rate), True))
+        elif p1.lag is None or p2.lag is None:
+            labels.append(_Label(t1, t2, _not_watched(), True))
+        elif max(p1.lag, p2.lag) > media.max_lag:
+            labels.append(_Label(t1, t2, _behind_live(max(p1.lag, p2.lag), media.max_lag), True))
+        else:
+            watched.append((t1, t2))
+    return _merge(watched), labels
+
+
+def _merge_numbers(spans: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    out: list[tuple[float, float]] = []
+    for s, e in sorted(spans):
+        if out and s <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], e))
+        else:
+            out.append((s, e))
+    return out
+
+
+def _subtract_numbers(a: Sequence[tuple[float, float]], b: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    out: list[tuple[float, float]] = []
+    for s, e in _merge_numbers(a):
+        cursor = s
+        for bs, be in _merge_numbers(b):
+            if be <= cursor or bs >= e:
+                continue
+            if bs > cursor:
+                out.append((cursor, bs))
+            cursor = max(cursor, be)
+        if cursor < e:
+            out.append((cursor, e))
+    return out
+
+
+def _intersect_numbers(a: Sequence[tuple[float, float]], b: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    return _subtract_numbers(a, _subtract_numbers(a, b))
+
+
 def online_credit(
     lesson: PlannedLesson,
     events: Sequence[AttendanceEvent],
@@ -588,6 +832,8 @@ def online_credit(
     spot_checks: Sequence[SpotCheck],
     now: datetime,
     settings: AttendanceSettings = AttendanceSettings(),
+    *,
+    media: RecordedMedia | LiveMedia | None = None,
 ) -> AttendanceResult:
     """Verified time on the online lesson page for one trainee and one online lesson.
 
@@ -600,9 +846,16 @@ def online_credit(
 
     `events` are the session's check-in / check-out events and review decisions (which may also
     decide a spot check by its id); online spot checks go in `spot_checks`.
+
+    A recorded lesson (`media`, the video played inside the page) credits, of that time, only
+    the stretches in which new content was watched at 1x while playing (POLICY §9): paused,
+    sped-up, replayed and skipped-ahead time does not count, nor time with no playback reports.
+    A live lesson (`LiveMedia`) credits only time the stream played at 1x at its live edge.
     """
     now = _aware(now, "now")
     start, end = _check_lesson(lesson, Mode.ONLINE)
+    if media is not None and not isinstance(media, RecordedMedia | LiveMedia):
+        raise AttendanceError(f"media must be a RecordedMedia, a LiveMedia or None, got {type(media).__name__}")
     clause = settings.clause
     for sc in spot_checks:
         if not isinstance(sc, SpotCheck):
@@ -665,6 +918,19 @@ def online_credit(
                                    f"学习页面超过 {_secs(settings.max_heartbeat_gap)}未上报在线状态"
                                    "（网络中断或页面关闭），这段时间不计入"), True)
                for s, e in _intersect(ok, _subtract(gaps, visible))]
+    if media is not None:
+        watched, reasons = (_watched(heartbeats, media, presence) if isinstance(media, RecordedMedia)
+                            else _watched_live(heartbeats, media))
+        # Within the verified, visible presence, whatever was not watched says why.
+        unwatched = _subtract(presence, watched)
+        by_reason: dict[Reason, list[Span]] = {}
+        for lb in reasons:
+            by_reason.setdefault(lb.reason, []).append((lb.start, lb.end))
+        for reason, where in by_reason.items():
+            labels += [_Label(s, e, reason, True) for s, e in _intersect(unwatched, where)]
+        labels += [_Label(s, e, _not_watched(), True)
+                   for s, e in _subtract(unwatched, [(lb.start, lb.end) for lb in reasons])]
+        presence = _intersect(presence, watched)
     return _assemble(Mode.ONLINE, start, end, now, presence, labels, clause)
 
 
@@ -676,10 +942,14 @@ def credit_lesson(
     heartbeats: Sequence[Heartbeat] = (),
     spot_checks: Sequence[SpotCheck] = (),
     settings: AttendanceSettings = AttendanceSettings(),
+    media: RecordedMedia | LiveMedia | None = None,
 ) -> AttendanceResult:
-    """The rule for the lesson's mode: offline_credit or online_credit."""
+    """The rule for the lesson's mode: offline_credit or online_credit (`media` for a recorded
+    online lesson)."""
     if Mode(lesson.mode) is Mode.OFFLINE:
         if heartbeats:
             raise AttendanceError("an offline lesson has no heartbeats")
+        if media is not None:
+            raise AttendanceError("an offline lesson has no recorded video")
         return offline_credit(lesson, events, now, settings, spot_checks)
-    return online_credit(lesson, events, heartbeats, spot_checks, now, settings)
+    return online_credit(lesson, events, heartbeats, spot_checks, now, settings, media=media)

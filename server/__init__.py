@@ -101,11 +101,12 @@ def _bind_face_pipeline(app: Flask, config: dict[str, Any], env) -> None:
     import threading
 
     from server.adapters.filestore import EvidenceStore
-    from server.config import challenge_limit, location_settings, recognition_settings
+    from server.config import challenge_limit, location_settings, media_settings, recognition_settings
 
     app.config.setdefault("RECOGNITION_SETTINGS", recognition_settings(env))
     app.config.setdefault("CHALLENGES_PER_MINUTE", challenge_limit(env))
     app.config.setdefault("LOCATION_SETTINGS", location_settings(env))
+    app.config.setdefault("MEDIA_SETTINGS", media_settings(env))
     factory = app.config.get("RECOGNIZER_FACTORY")
     cache: dict[str, Any] = {}
     lock = threading.Lock()
@@ -128,6 +129,9 @@ def _bind_face_pipeline(app: Flask, config: dict[str, Any], env) -> None:
     processes = configured_processes(env) if processes is None else int(processes)
     app.extensions["hourproof_face_pool"] = shared_pool(processes) if factory is None and processes > 0 else None
     app.extensions["hourproof_evidence"] = EvidenceStore(app.config["HOURPROOF_SETTINGS"].data_dir / "evidence")
+    # Lesson videos: stored the same way, apart from the evidence (the retention duty purges
+    # evidence photos; a lesson's video is the institution's teaching material).
+    app.extensions["hourproof_media"] = EvidenceStore(app.config["HOURPROOF_SETTINGS"].data_dir / "media", shared=True)
     # The deployment's templates for "one face, one identity" at enrolment: built from the database
     # on first use, kept in step with it before every search (services/faceindex.py).
     from server.services.faceindex import TemplateIndex

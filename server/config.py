@@ -16,11 +16,15 @@ HOURPROOF_CLIENT_DATUMS     map datums a check-in's fix may be labelled with, co
 HOURPROOF_MAX_FIX_AGE_S, HOURPROOF_FIX_CLOCK_SKEW_S, HOURPROOF_MIN_FIX_ACCURACY_M,
 HOURPROOF_SAME_ACCURACY_RUN, HOURPROOF_MAX_FENCE_EXTENT_M, HOURPROOF_FENCE_MARGIN_M
                     the location checks' limits: LocationSettings below
+HOURPROOF_MEDIA_MAX_MB, HOURPROOF_MEDIA_ORIGINS, HOURPROOF_MEDIA_ACCEL_PREFIX
+                    online lesson videos: upload limit, allow-listed media servers, nginx
+                    X-Accel-Redirect location; MediaSettings below
 """
 from __future__ import annotations
 
 import math
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -154,6 +158,52 @@ def location_settings(env: Mapping[str, str] | None = None) -> LocationSettings:
         max_fence_extent_m=_positive(env, "HOURPROOF_MAX_FENCE_EXTENT_M", d.max_fence_extent_m),
         fence_margin_m=_positive(env, "HOURPROOF_FENCE_MARGIN_M", d.fence_margin_m),
     )
+
+
+@dataclass(frozen=True)
+class MediaSettings:
+    """An online lesson's video: how large an upload may be, where a linked one may come from, and
+    how the bytes are sent.
+
+    - max_bytes: the largest upload (HOURPROOF_MEDIA_MAX_MB, default 2048 MB: a 90-minute lecture
+      at 720p and ~2.5 Mbit/s is about 1.7 GB).
+    - origins: the institution's own media servers a lesson may link to (HOURPROOF_MEDIA_ORIGINS,
+      comma-separated "https://host[:port]"); none by default, so only uploads play. An origin is
+      allow-listed because the page plays whatever the link names: a link anywhere could play
+      anything while the minutes count.
+    - accel_prefix: behind nginx (docker/nginx.conf), the app only authorises and answers with
+      X-Accel-Redirect to this internal location, so the bytes never pass through a Python
+      worker (HOURPROOF_MEDIA_ACCEL_PREFIX, e.g. "/_media/"); unset, the app sends the file
+      itself with range requests (development, tests).
+    """
+
+    max_bytes: int = 2048 * 1024 * 1024
+    origins: tuple[str, ...] = ()
+    accel_prefix: str | None = None
+
+
+#: https, or plain http on this machine only (a media server beside the app in development and
+#: in the tests: nothing crosses a network unencrypted).
+_ORIGIN = re.compile(r"https://[a-z0-9.-]+(?::[0-9]{1,5})?|http://(?:127\.0\.0\.1|localhost)(?::[0-9]{1,5})?")
+
+
+def media_settings(env: Mapping[str, str] | None = None) -> MediaSettings:
+    """The deployment's media settings from the environment (defaults: MediaSettings)."""
+    env = os.environ if env is None else env
+    megabytes = _whole(None, dict(env), "HOURPROOF_MEDIA_MAX_MB", 2048, minimum=1)
+    origins: list[str] = []
+    for raw in (env.get("HOURPROOF_MEDIA_ORIGINS") or "").split(","):
+        origin = raw.strip().lower().rstrip("/")
+        if not origin:
+            continue
+        if not _ORIGIN.fullmatch(origin):
+            raise ValueError(f"HOURPROOF_MEDIA_ORIGINS: {raw.strip()!r} is not an https origin (https://host[:port]; "
+                             "http only for 127.0.0.1 or localhost)")
+        origins.append(origin)
+    prefix = (env.get("HOURPROOF_MEDIA_ACCEL_PREFIX") or "").strip() or None
+    if prefix is not None and not (prefix.startswith("/") and prefix.endswith("/")):
+        raise ValueError(f"HOURPROOF_MEDIA_ACCEL_PREFIX must start and end with '/', got {prefix!r}")
+    return MediaSettings(max_bytes=megabytes * 1024 * 1024, origins=tuple(dict.fromkeys(origins)), accel_prefix=prefix)
 
 
 def _positive(env: Mapping[str, str], name: str, default: float, must: str = "a number > 0") -> float:

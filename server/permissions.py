@@ -64,6 +64,8 @@ class Capability(str, enum.Enum):
     EXPORT_DISTRICTS = ("export_districts", "export a district roll-up")
     RECORD_RESULTS = ("record_results", "record trainees' assessment results and training certificates")
     UPLOAD_GROUP_PHOTOS = ("upload_group_photos", "upload an offline lesson's group photo")
+    MANAGE_LESSON_MEDIA = ("manage_lesson_media", "upload an online lesson's video, or link one (or a live stream) "
+                                                  "from the institution's allow-listed media server")
     SUBSIDY_HISTORY = ("subsidy_history", "read a trainee's subsidy history, record and withdraw entries, "
                                           "record checks of the full record")
 
@@ -99,6 +101,7 @@ ROLES: Mapping[Capability, frozenset[Role]] = MappingProxyType({
     Capability.EXPORT_DISTRICTS: frozenset({Role.district_supervisor, Role.city_reviewer, Role.admin}),
     Capability.RECORD_RESULTS: frozenset({Role.institution_admin, Role.admin}),
     Capability.UPLOAD_GROUP_PHOTOS: frozenset({Role.teacher, Role.institution_admin, Role.admin}),
+    Capability.MANAGE_LESSON_MEDIA: frozenset({Role.institution_admin, Role.admin}),
     Capability.SUBSIDY_HISTORY: frozenset({Role.institution_admin, Role.district_supervisor, Role.city_reviewer, Role.admin}),
 })
 

@@ -270,6 +270,12 @@ def route_targets(y: World) -> dict:
                                                         {"decision": "approved", "reason": "看过证据，同意"}, None),
         ("GET", "/api/lessons/<int:lesson_id>/roll"): (f"/api/lessons/{y.lesson_id}/roll", None, None),
         ("GET", "/api/lessons/<int:lesson_id>/room-code"): (f"/api/lessons/{y.lesson_id}/room-code", None, None),
+        ("POST", "/api/lessons/<int:lesson_id>/media"): (f"/api/lessons/{y.lesson_id}/media", None,
+                                                         {"video": (io.BytesIO(b"\x00\x00\x00\x18ftypmp42"), "v.mp4")}),
+        ("POST", "/api/lessons/<int:lesson_id>/media/link"): (f"/api/lessons/{y.lesson_id}/media/link",
+                                                              {"kind": "live", "url": "https://media.example.cn/live.m3u8"}, None),
+        ("GET", "/api/lessons/<int:lesson_id>/media"): (f"/api/lessons/{y.lesson_id}/media", None, None),
+        ("GET", "/api/lessons/<int:lesson_id>/media/file"): (f"/api/lessons/{y.lesson_id}/media/file", None, None),
         # (tests/api/test_live.py walks this one with an event that has a frame)
         ("GET", "/api/events/<int:event_id>/frames/<int:index>"): (f"/api/events/{y.event_id}/frames/0", None, None),
         ("POST", "/api/classes/<int:class_id>/exports"): (f"/api/classes/{y.class_id}/exports", {"kind": "class"}, None),

@@ -10,6 +10,7 @@ from server.api import (  # noqa: F401
     face_holds,
     health,
     institutions,
+    media,
     openapi,
     subsidy_history,
     trainee_home,

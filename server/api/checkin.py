@@ -79,7 +79,11 @@ def room_code(actor: Actor, lesson_id: int):
 @endpoint(bp, "POST", "/lessons/<int:lesson_id>/heartbeat", summary="Online presence: the page is open (visible or hidden)",
           tag="check-in", capability=Capability.ATTEND_LESSONS, body=HeartbeatIn)
 def heartbeat(actor: Actor, lesson_id: int, body: HeartbeatIn):
-    return presence.heartbeat(db.read_engine, current_app.extensions["hourproof_heartbeats"], actor, lesson_id, body.visible, utc_now())
+    # HeartbeatIn takes the three together or none of them
+    player = None if body.playback is None or body.position_s is None or body.rate is None else (
+        body.position_s, body.playback, body.rate, body.live_lag_s)
+    return presence.heartbeat(db.read_engine, current_app.extensions["hourproof_heartbeats"], actor, lesson_id, body.visible,
+                              utc_now(), player)
 
 
 @endpoint(bp, "GET", "/lessons/<int:lesson_id>/spot-checks/pending", summary="Spot checks waiting for my answer",

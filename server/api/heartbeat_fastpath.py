@@ -7,7 +7,8 @@ work: building the request context, opening and saving the session, routing, the
 wrapper, jsonify. This middleware answers the request when - and only when - every check passes
 on the first look:
 
-- ``POST /api/lessons/<id>/heartbeat`` with a JSON body that is exactly ``{"visible": bool}``;
+- ``POST /api/lessons/<id>/heartbeat`` with a JSON body ``{"visible": bool}``, or with the lesson
+  video player's state as well, valid by the route's own model (schemas.HeartbeatIn);
 - a valid signed session cookie (Flask's own serializer and max age), not expired, whose
   password marker matches the user's (auth.session_matches: the same rule as every request);
 - the session's CSRF token in ``X-CSRF-Token``;
@@ -40,19 +41,23 @@ from server.models import Role
 from server.permissions import Capability, allows
 
 PATH = re.compile(r"/api/lessons/([1-9][0-9]{0,9})/heartbeat")
-#: {"visible": false} is 18 bytes; anything much longer is not the ordinary case.
+#: {"visible": false} is 18 bytes, with the player's state about 80; anything much longer is not
+#: the ordinary case.
 MAX_BODY = 256
+NO_PLAYER: dict[str, object] = {"position_s": None, "playback": None, "rate": None, "live_lag_s": None}
 
 
 class HeartbeatFastPath:
     def __init__(self, wsgi_app, flask_app) -> None:
         from server.api import auth
+        from server.api.schemas import HeartbeatIn
         from server.models import Enrollment, Lesson, User
         from server.services import presence
 
         self.wsgi_app = wsgi_app
         self.flask_app = flask_app
         self._auth, self._presence = auth, presence
+        self._schema = HeartbeatIn
         # This runs before Flask pushes an app context, so the engine is taken from this app.
         self._engine = flask_app.extensions["hourproof_db"].read_engine
         # Flask's own cookie serializer, built once (building it is most of opening a session).
@@ -112,8 +117,17 @@ class HeartbeatFastPath:
             data = json.loads(body)
         except Exception:  # noqa: BLE001 - bad signature, expired, bad JSON: the route words it
             return None
-        if not (isinstance(data, dict) and len(data) == 1 and type(data.get("visible")) is bool):
+        if not isinstance(data, dict) or type(data.get("visible")) is not bool:
             return None
+        if len(data) > 1:  # the player's state too: the route's own model validates it
+            try:
+                beat = self._schema.model_validate(data)
+            except ValueError:  # pydantic's ValidationError: the route words it
+                return None
+            player: dict[str, object] = {"position_s": beat.position_s, "playback": beat.playback, "rate": beat.rate,
+                                         "live_lag_s": beat.live_lag_s}
+        else:
+            player = NO_PLAYER
         visible = data["visible"]
         uid, csrf = session.get("uid"), session.get("csrf")
         sent = environ.get("HTTP_X_CSRF_TOKEN") or ""
@@ -130,7 +144,8 @@ class HeartbeatFastPath:
         if self._presence.heartbeat_refusal(row, now) is not None:
             return None
         try:
-            self._writer.write({"lesson_id": lesson_id, "trainee_id": row.trainee_id, "at": now, "visible": visible})
+            self._writer.write({"lesson_id": lesson_id, "trainee_id": row.trainee_id, "at": now, "visible": visible,
+                                **player})
         except GroupCommitFailed:
             return None  # nothing was stored; the route tries once more and words the 503
         # Byte for byte what jsonify sends (compact, sorted keys, a final newline).

@@ -263,6 +263,29 @@ class CheckinMeta(Strict):
 class HeartbeatIn(Strict):
     #: a JSON true/false: "yes" or 1 is a client bug, not a visibility
     visible: StrictBool
+    #: the lesson video's player, when the page plays one: seconds into the video, its state and
+    #: its rate (only 1x is credited; policies.attendance judges, this only bounds the input)
+    position_s: Annotated[float, Field(strict=True, ge=0, le=86_400, allow_inf_nan=False)] | None = None
+    playback: Literal["playing", "paused", "ended", "buffering"] | None = None
+    rate: Annotated[float, Field(strict=True, gt=0, le=16, allow_inf_nan=False)] | None = None
+    #: a live stream: seconds behind its live edge
+    live_lag_s: Annotated[float, Field(strict=True, ge=0, le=86_400, allow_inf_nan=False)] | None = None
+
+    @model_validator(mode="after")
+    def _player_state_whole(self) -> HeartbeatIn:
+        given = [x is not None for x in (self.position_s, self.playback, self.rate)]
+        if any(given) and not all(given):
+            raise ValueError("position_s, playback and rate go together")
+        if self.live_lag_s is not None and not all(given):
+            raise ValueError("live_lag_s comes with the player's state")
+        return self
+
+
+class MediaLinkIn(Strict):
+    kind: Literal["recorded", "live"]
+    url: Annotated[str, Field(min_length=10, max_length=1024)]
+    #: a recorded video's length in seconds (credit is content watched); none for a live stream
+    duration_s: Annotated[float, Field(gt=0, le=86_400, allow_inf_nan=False)] | None = None
 
 
 class SpotCheckIn(Strict):

@@ -36,6 +36,7 @@ from server.services.ledger import (
     class_lessons,
     compute_hours,
     enrollment_rows,
+    lesson_media_for_credit,
     other_claims,
     other_enrollments,
     required_hours,
@@ -86,6 +87,7 @@ class ClassData:
         self.lessons: list[Lesson] = class_lessons(session, cls, now)
         self.online_ids = [x.id for x in self.lessons if x.mode is LessonMode.online]
         self.lesson_ids = [x.id for x in self.lessons]
+        self.media = lesson_media_for_credit(session, self.online_ids)
         self.total = session.scalar(select(func.count()).select_from(Enrollment).where(Enrollment.class_id == cls.id)) or 0
 
     def decide(self, hours: EnrollmentHours, resident_id: str, category: str | None, employment: Employment | None,
@@ -131,7 +133,7 @@ class ClassData:
                 events, heartbeats, checks = enrollment_rows(s, r.id, r.trainee_id, self.online_ids, self.lesson_ids)
                 claims = other_claims(s, r.trainee_id, r.id, self.lessons, self.now) if r.trainee_id in elsewhere else []
                 hours = compute_hours(self.policy, self.required, self.lessons, events, heartbeats, checks, self.now,
-                                      enrollment_id=r.id, class_name=self.cls.name, elsewhere=claims)
+                                      enrollment_id=r.id, class_name=self.cls.name, elsewhere=claims, media=self.media)
                 training = r.id in certs["training"]
                 level = certs["level"].get(r.trainee_id, (False, None))
                 decision = self.decide(hours, r.resident_id, r.subsidy_category,

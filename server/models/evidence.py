@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.clock import utc_now
@@ -103,6 +103,14 @@ class Heartbeat(Base):
     trainee_id: Mapped[int] = mapped_column(ForeignKey("trainees.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     visible: Mapped[bool] = mapped_column(Boolean)
+    #: The player's state when the lesson plays a video in the page (None otherwise): seconds into
+    #: the video, playing / paused / ended / buffering, and the playback rate. policies.attendance
+    #: credits a recorded lesson's content watched at 1x, once, from these.
+    position_s: Mapped[float | None] = mapped_column(Float)
+    playback: Mapped[str | None] = mapped_column(String(16))
+    rate: Mapped[float | None] = mapped_column(Float)
+    #: a live stream: seconds behind its live edge, as the player reports it
+    live_lag_s: Mapped[float | None] = mapped_column(Float)
 
 
 class SpotCheck(Base):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, String
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, Float, ForeignKey, String
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -85,3 +85,34 @@ class ClassAmendment(Base):
     change: Mapped[dict] = mapped_column(JSON)
     #: The plan check of the amended plan (accepted, online share, reasons)
     check: Mapped[dict] = mapped_column(JSON)
+
+
+class LessonMedia(Base):
+    """An online lesson's content, played inside the online classroom page: a recorded video the
+    institution uploaded (stored by content hash beside the evidence, `sha256`) or linked from its
+    own allow-listed media server (`url`), or a live HLS stream (`url`).
+
+    Append-only like the evidence: a replaced video is a new row, and the lesson plays its latest
+    one. Credit for a recorded lesson is content watched, so the duration is part of the record
+    (measured from the file when uploaded, stated by the institution when linked)."""
+
+    __tablename__ = "lesson_media"
+    __table_args__ = (
+        CheckConstraint("kind IN ('recorded', 'live')", name="media_kind"),
+        CheckConstraint("(sha256 IS NULL) <> (url IS NULL)", name="file_or_link"),
+        CheckConstraint("kind = 'live' OR duration_s > 0", name="recorded_has_duration"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    url: Mapped[str | None] = mapped_column(String(1024))
+    #: video/mp4 for an upload; application/vnd.apple.mpegurl for HLS
+    content_type: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    #: the uploaded file's own name, shown to the institution (never used as a path)
+    filename: Mapped[str | None] = mapped_column(String(256))
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)

@@ -41,13 +41,16 @@ def lesson_credit(session: Session, lesson: Lesson, trainee_id: int, now: dateti
                                      .order_by(Heartbeat.at)).all()
     checks = session.scalars(select(SpotCheck).where(SpotCheck.lesson_id == lesson.id, SpotCheck.trainee_id == trainee_id)
                              .order_by(SpotCheck.id)).all()
-    return lesson_credit_from(lesson, events, heartbeats, checks, now, clause)
+    media = lesson_media_for_credit(session, [lesson.id]).get(lesson.id) if lesson.mode is LessonMode.online else None
+    return lesson_credit_from(lesson, events, heartbeats, checks, now, clause, media)
 
 
-def lesson_credit_from(lesson: Lesson, events, heartbeats, spot_checks, now: datetime, clause: str) -> attendance.AttendanceResult:
+def lesson_credit_from(lesson: Lesson, events, heartbeats, spot_checks, now: datetime, clause: str,
+                       media: attendance.RecordedMedia | attendance.LiveMedia | None = None) -> attendance.AttendanceResult:
     """What one lesson credits one trainee, from rows already loaded (events in id order, the
-    lesson's heartbeats in time order, its spot checks): the ledger and the exports share it, so
-    an export is exactly the ledger."""
+    lesson's heartbeats in time order, its spot checks; `media`: the recorded video the lesson
+    plays in the page, whose content watched is what counts): the ledger and the exports share
+    it, so an export is exactly the ledger."""
     settings = attendance.AttendanceSettings(clause=clause)
     online = lesson.mode is LessonMode.online
     by_id = {e.id: e for e in events}
@@ -64,7 +67,7 @@ def lesson_credit_from(lesson: Lesson, events, heartbeats, spot_checks, now: dat
             att_events.append(attendance.AttendanceEvent(id=f"e{e.id}", kind=attendance.EventKind(e.kind), at=e.at, verdict=e.verdict))
     hb: tuple[attendance.Heartbeat, ...] = ()
     if online:
-        hb = tuple(attendance.Heartbeat(at=h.at, visible=h.visible) for h in heartbeats)
+        hb = tuple(attendance.Heartbeat(at=h.at, visible=h.visible, playback=_playback(h)) for h in heartbeats)
     # Online the answer is judged through its spot check; offline the answer events are judged
     # themselves, and the spot checks say which were asked (one unanswered in time was missed).
     out = []
@@ -77,7 +80,27 @@ def lesson_credit_from(lesson: Lesson, events, heartbeats, spot_checks, now: dat
         out.append(attendance.SpotCheck(id=f"s{c.id}", issued_at=c.issued_at,
                                         answered_at=answer.at if answer else None, passed=passed is not None))
     checks = tuple(out)
-    return attendance.credit_lesson(_planned(lesson), att_events, now, heartbeats=hb, spot_checks=checks, settings=settings)
+    return attendance.credit_lesson(_planned(lesson), att_events, now, heartbeats=hb, spot_checks=checks, settings=settings,
+                                    media=media)
+
+
+def _playback(h) -> attendance.Playback | None:
+    if h.playback is None or h.position_s is None or h.rate is None:
+        return None
+    return attendance.Playback(position=h.position_s, state=h.playback, rate=h.rate, lag=h.live_lag_s)
+
+
+def lesson_media_for_credit(session: Session, lesson_ids: Sequence[int]) -> dict[int, attendance.RecordedMedia | attendance.LiveMedia]:
+    """What each of these lessons plays in the page (its latest media: a recorded video or a live
+    stream), as the credit rule takes it, in one query."""
+    from server.services.lesson_media import latest_media, media_for_credit
+
+    out = {}
+    for lesson_id, media in latest_media(session, lesson_ids).items():
+        found = media_for_credit(media)
+        if found is not None:
+            out[lesson_id] = found
+    return out
 
 
 @dataclass(frozen=True)
@@ -188,7 +211,7 @@ def other_claims(session: Session, trainee_id: int, enrollment_id: int, lessons:
 
 def compute_hours(policy, required: Decimal, lessons: list[Lesson], events, heartbeats: dict, checks: dict,
                   now: datetime, *, enrollment_id: int | None = None, class_name: str = "",
-                  elsewhere: Sequence[Claim] = ()) -> EnrollmentHours:
+                  elsewhere: Sequence[Claim] = (), media: dict | None = None) -> EnrollmentHours:
     """One enrollment's ledger. `elsewhere`: the verified time the same trainee's other
     enrollments claim in overlapping lessons (other_claims); with `enrollment_id` set, time both
     claim is credited once, to the claim that started first (POLICY §10)."""
@@ -200,7 +223,7 @@ def compute_hours(policy, required: Decimal, lessons: list[Lesson], events, hear
     mine: list[Claim] = []
     for n, lesson in enumerate(lessons, start=1):
         result = lesson_credit_from(lesson, by_lesson.get(lesson.id, []), heartbeats.get(lesson.id, ()),
-                                    checks.get(lesson.id, ()), now, policy.verification_clause)
+                                    checks.get(lesson.id, ()), now, policy.verification_clause, (media or {}).get(lesson.id))
         # While a lesson is still running, the time since the last verified check is not
         # "unverified" yet: it is pending until the check-out (or the next spot check) decides it.
         running = lesson.ends_at > now
@@ -237,7 +260,8 @@ def ledger_for(session: Session, cls: TrainingClass, enrollment: Enrollment, now
                                                  [x.id for x in lessons])
     elsewhere = other_claims(session, enrollment.trainee_id, enrollment.id, lessons, now)
     hours = compute_hours(policy, required_hours(cls), lessons, events, heartbeats, checks, now,
-                          enrollment_id=enrollment.id, class_name=cls.name, elsewhere=elsewhere)
+                          enrollment_id=enrollment.id, class_name=cls.name, elsewhere=elsewhere,
+                          media=lesson_media_for_credit(session, online))
     ledger = hours.ledger
     per_lesson = [{
         "lesson_id": h.lesson.id, "starts_at": h.lesson.starts_at.isoformat(), "ends_at": h.lesson.ends_at.isoformat(),

@@ -32,13 +32,14 @@ _HEARTBEAT_LESSON = (select(_L.mode, _L.starts_at, _L.ends_at, _L.cancelled_at)
 
 
 def heartbeat(engine: Engine, writer: GroupCommitWriter, actor: Actor, lesson_id: int, visible: bool,
-              now: datetime) -> dict:
+              now: datetime, player: tuple[float, str, float, float | None] | None = None) -> dict:
     """Record that the trainee's lesson page is open (and whether it is visible).
 
     The hottest request of an online lesson (every phone, every <= 30 s), so it reads the one row
     it needs with one narrow query on an autocommit connection (``engine``), and its insert goes
     through a group commit shared with the other heartbeats of the moment (database/groupcommit.py). The
-    answer still comes only after the row is committed."""
+    answer still comes only after the row is committed. `player`: the lesson video's (position
+    in seconds, state, rate, seconds behind a live stream's edge) when the page plays one: recorded as reported, judged by the ledger."""
     if not allows(actor.role, Capability.ATTEND_LESSONS):
         raise ApiError(403, "forbidden", "只有学员本人可以签到")
     with engine.connect() as conn:
@@ -49,7 +50,9 @@ def heartbeat(engine: Engine, writer: GroupCommitWriter, actor: Actor, lesson_id
     if refusal is not None:
         raise refusal
     try:
-        writer.write({"lesson_id": lesson_id, "trainee_id": actor.trainee_id, "at": now, "visible": visible})
+        position, playback, rate, lag = player if player is not None else (None, None, None, None)
+        writer.write({"lesson_id": lesson_id, "trainee_id": actor.trainee_id, "at": now, "visible": visible,
+                      "position_s": position, "playback": playback, "rate": rate, "live_lag_s": lag})
     except GroupCommitFailed:
         raise ApiError(503, "database_unavailable", "数据库暂时不可用，本次心跳未记录，请稍后重试") from None
     return heartbeat_answer(now, visible)

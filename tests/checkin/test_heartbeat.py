@@ -227,3 +227,31 @@ def test_heartbeats_from_many_phones_at_once_are_each_stored_exactly_once(app, l
         t.join()
     assert statuses == [200] * 80
     assert heartbeats(session, live["online"]) == 80
+
+
+def test_a_heartbeat_carries_the_lesson_videos_position_state_and_rate(app, live, session):
+    phone = Phone(app)
+    body = {"visible": True, "position_s": 61.25, "playback": "playing", "rate": 1}
+    resp = phone.post(f"/api/lessons/{live['online']}/heartbeat", json=body)
+    assert resp.status_code == 200, resp.get_json()
+    session.expire_all()
+    row = session.scalars(select(Heartbeat).where(Heartbeat.lesson_id == live["online"])).one()
+    assert (row.visible, row.position_s, row.playback, row.rate) == (True, 61.25, "playing", 1.0)
+    fp = fast_path(app)
+    if fp is not None:  # the player's state is the ordinary case of a video lesson: answered fast
+        assert (fp.answered, fp.passed_on) == (1, 0)
+
+
+@pytest.mark.parametrize("body", [
+    pytest.param({"visible": True, "position_s": 10.0}, id="position without state and rate"),
+    pytest.param({"visible": True, "position_s": -1, "playback": "playing", "rate": 1}, id="negative position"),
+    pytest.param({"visible": True, "position_s": 1, "playback": "rewinding", "rate": 1}, id="unknown state"),
+    pytest.param({"visible": True, "position_s": 1, "playback": "playing", "rate": 0}, id="zero rate"),
+    pytest.param({"visible": True, "position_s": "1", "playback": "playing", "rate": 1}, id="position as text"),
+])
+def test_a_heartbeat_with_a_malformed_player_state_is_refused_and_nothing_is_stored(app, live, session, body):
+    phone = Phone(app)
+    resp = phone.post(f"/api/lessons/{live['online']}/heartbeat", json=body)
+    assert resp.status_code == 422, resp.get_json()
+    assert resp.get_json()["error"]["message"].startswith("输入有误")
+    assert heartbeats(session) == 0

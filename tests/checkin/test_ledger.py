@@ -239,3 +239,60 @@ def test_online_time_over_the_regions_cap_is_credited_only_up_to_the_cap_with_th
     [cap] = [r for r in body["reasons"] if r["code"] == "online_over_cap"]
     assert cap["clause"] == "POLICY §3"
     assert "50%" in cap["detail"] and "240 分钟" in cap["detail"]
+
+
+def test_a_recorded_lessons_ledger_credits_the_content_watched_once_and_says_why_the_rest_did_not_count(app, live, session):
+    """A past online lesson of 2 hours that plays a 1-hour recorded video in the page, checked in
+    and out (verified), the page visible with the player's state every 30 s: 30 minutes watched,
+    then a jump 20 minutes ahead (played 10 minutes there), back to 30:00 and on to the end of
+    the video (30 minutes), then the same video again from the start for 20 minutes. Credited:
+    the 60 minutes of content watched in order, each minute once; the jump, the replay and the
+    time after the video ended say why they are not."""
+    from datetime import datetime
+
+    from sqlalchemy import insert
+
+    from server.models import Heartbeat, LessonContent, LessonMedia, LessonMode, TrainingClass
+    from server.services import chain
+
+    cls = session.get(TrainingClass, live["class_id"])
+    starts = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=5)
+    lesson = Lesson(class_id=cls.id, starts_at=starts, ends_at=starts + timedelta(hours=2), mode=LessonMode.online,
+                    content=LessonContent.theory)
+    session.add(lesson)
+    session.flush()
+    session.add(LessonMedia(lesson_id=lesson.id, kind="recorded", sha256="ab" * 32, content_type="video/mp4",
+                            size_bytes=1, duration_s=3600.0))
+    user = session.scalar(select(User).where(User.username == "miranda"))
+    for kind, at in (("check_in", lesson.starts_at), ("check_out", lesson.ends_at)):
+        chain.append(session, chain.NewEvent(kind=kind, class_id=cls.id, lesson_id=lesson.id, enrollment_id=live["enrollment"],
+                     trainee_id=live["trainee"], actor_id=user.id, at=at, verdict="verified", decides_event_id=None,
+                     spot_check_id=None, reasons=[], evidence={"seeded": True}, idempotency_key=f"{kind}-{lesson.id}",
+                     device_id=MIRANDA_DEVICE))
+    beats = []
+
+    def play(from_min: float, to_min: float, position_s: float, state: str = "playing") -> None:
+        at = starts + timedelta(minutes=from_min)
+        n = int((to_min - from_min) * 2)
+        for i in range(n + 1):
+            moved = 30 * i if state == "playing" else 0
+            beats.append({"lesson_id": lesson.id, "trainee_id": live["trainee"], "at": at + timedelta(seconds=30 * i),
+                          "visible": True, "position_s": position_s + moved, "playback": state, "rate": 1.0})
+
+    play(0, 30, 0)              # 0:00-30:00 of the video
+    play(30.5, 40, 3000)        # jumped to 50:00: not credited
+    play(40.5, 70, 1800)        # back to 30:00, on to the end (60:00 at 70 min)
+    play(70.5, 80, 3600, "ended")
+    play(80.5, 100, 0)          # the same video again from the start
+    play(100.5, 120, 1170, "paused")
+    session.execute(insert(Heartbeat), beats)
+    session.commit()
+
+    body = Phone(app).client.get(f"/api/enrollments/{live['enrollment']}/ledger").get_json()
+    [row] = [x for x in body["lessons"] if x["lesson_id"] == lesson.id]
+    assert 59.0 <= row["credited_minutes"] <= 60.0, row  # the video's 60 minutes, once
+    codes = {u["code"] for u in row["uncredited"]}
+    assert {"seek_ahead", "replayed", "paused"} <= codes, codes
+    [ahead] = [u for u in row["uncredited"] if u["code"] == "seek_ahead"]
+    assert ahead["clause"] == "POLICY §9" and "30:00" in ahead["detail"]
+    assert all(u["claimed"] for u in row["uncredited"] if u["code"] in ("seek_ahead", "replayed", "paused"))

@@ -48,3 +48,22 @@ def test_a_fix_is_wgs84_only_unless_the_deployment_accepts_more_datums():
         location_settings({"HOURPROOF_CLIENT_DATUMS": "wgs84,mars"})
     with pytest.raises(ValueError, match="HOURPROOF_MAX_FENCE_EXTENT_M must be a number > 0"):
         location_settings({"HOURPROOF_MAX_FENCE_EXTENT_M": "-1"})
+
+
+def test_lesson_media_may_come_only_from_https_origins_or_this_machine_and_uploads_have_a_size_limit():
+    import pytest
+
+    from server.config import media_settings
+
+    s = media_settings({"HOURPROOF_MEDIA_ORIGINS": "https://Media.School.cn/, http://127.0.0.1:8081",
+                        "HOURPROOF_MEDIA_MAX_MB": "500", "HOURPROOF_MEDIA_ACCEL_PREFIX": "/_media/"})
+    assert s.origins == ("https://media.school.cn", "http://127.0.0.1:8081")
+    assert s.max_bytes == 500 * 1024 * 1024 and s.accel_prefix == "/_media/"
+    assert media_settings({}).origins == () and media_settings({}).accel_prefix is None
+    for bad in ("http://media.school.cn", "ftp://media.school.cn", "https://media.school.cn/videos"):
+        with pytest.raises(ValueError, match="HOURPROOF_MEDIA_ORIGINS"):
+            media_settings({"HOURPROOF_MEDIA_ORIGINS": bad})
+    with pytest.raises(ValueError, match="HOURPROOF_MEDIA_ACCEL_PREFIX"):
+        media_settings({"HOURPROOF_MEDIA_ACCEL_PREFIX": "_media"})
+    with pytest.raises(ValueError, match="HOURPROOF_MEDIA_MAX_MB"):
+        media_settings({"HOURPROOF_MEDIA_MAX_MB": "0"})

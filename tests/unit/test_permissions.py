@@ -34,6 +34,8 @@ ANY_SIGNED_IN = {
     ("GET", "/api/institutions/<int:institution_id>/teachers"), ("GET", "/api/districts"),
     ("GET", "/api/consent-text"),
     ("POST", "/api/trainees/<int:trainee_id>/consent"),  # the trainee on the phone, or staff (enrol_trainees) on paper
+    # an online lesson's video: its enrolled trainees, and staff who see the class (services/lesson_media.watchable)
+    ("GET", "/api/lessons/<int:lesson_id>/media"), ("GET", "/api/lessons/<int:lesson_id>/media/file"),
 }
 
 

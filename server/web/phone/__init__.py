@@ -39,9 +39,10 @@ def asset_version() -> str:
     return digest.hexdigest()[:12]
 
 #: Camera and location come from this page only; blob: for the captured frames, mediastream: for
-#: the preview; nothing from another origin.
+#: the preview; nothing from another origin but a lesson video from the deployment's allow-listed
+#: media servers (MediaSettings.origins: played, and its HLS segments fetched).
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-       "media-src 'self' blob: mediastream:; connect-src 'self'; manifest-src 'self'; object-src 'none'; "
+       "media-src 'self' blob: mediastream:{media}; connect-src 'self'{media}; manifest-src 'self'; object-src 'none'; "
        "base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 #: The browser may use camera and location on this page, and only from this origin.
 PERMISSIONS = "camera=(self), geolocation=(self), microphone=()"
@@ -49,7 +50,9 @@ PERMISSIONS = "camera=(self), geolocation=(self), microphone=()"
 
 @bp.after_request
 def _headers(resp):
-    resp.headers.setdefault("Content-Security-Policy", CSP)
+    settings = current_app.config.get("MEDIA_SETTINGS")
+    media = "".join(" " + o for o in settings.origins) if settings is not None else ""
+    resp.headers.setdefault("Content-Security-Policy", CSP.format(media=media))
     resp.headers.setdefault("Permissions-Policy", PERMISSIONS)
     resp.headers.setdefault("X-Content-Type-Options", "nosniff")
     resp.headers.setdefault("Referrer-Policy", "same-origin")

@@ -20,7 +20,9 @@
   //: pushed over Socket.IO the moment they are issued, and asked for every 10 s as well (every
   //: 30 s while the push connection is up) in case a push is lost. Offline lessons (once checked
   //: in) get spot checks the same way, without heartbeats: the venue check is the location.
-  var ONLINE = { heartbeatMs: 30000, pollMs: 10000, pollPushedMs: 30000 };
+  //: With the lesson video playing in the page, a heartbeat every 15 s (and on play, pause, seek
+  //: and end) carries the player's position: the server credits content watched between two.
+  var ONLINE = { heartbeatMs: 30000, videoHeartbeatMs: 15000, pollMs: 10000, pollPushedMs: 30000, backAfterMs: [3000, 8000] };
   var CLASS_NOTE = {
     online: "上课期间请保持本页面打开并停留在前台；切到其他应用或锁屏的时间可能不计入学时。老师或系统会随机发起人脸抽查，须在 60 秒内完成。",
     offline: "上课期间请保持本页面打开。系统会随机发起抽查（人脸 + 定位，须在培训场地内），须在 60 秒内完成；未完成的，上次核验至下次核验之间的时间不计入学时。",
@@ -63,7 +65,7 @@
     face_template_held: "您的人脸登记正在等待人社复核：复核通过前请找授课老师当面核验。",
   };
 
-  var state = { csrf: meta("csrf-token"), user: null, home: null, attempt: null, stream: null, online: null };
+  var state = { csrf: meta("csrf-token"), user: null, home: null, attempt: null, stream: null, online: null, beat: null };
 
   // --- small helpers --------------------------------------------------------------------------
 
@@ -172,10 +174,15 @@
 
   function route() {
     stopCamera();
-    leaveOnline();
-    state.attempt = null;  // leaving a check-in cancels it (a request already sent still counts if the server took it)
     var h = location.hash.replace(/^#/, "") || "/";
     var parts = h.split("/").filter(Boolean);
+    // Answering a spot check of the online lesson (and coming back) keeps its heartbeats going:
+    // the trainee has not left the lesson.
+    var b = state.beat;
+    var keep = !!b && Number(parts[1]) === b.lessonId &&
+      (parts[0] === "online" || (parts[0] === "checkin" && parts[2] === "spot_check"));
+    leaveOnline(keep);
+    state.attempt = null;  // leaving a check-in cancels it (a request already sent still counts if the server took it)
     if (parts[0] === "activate") return showActivate();
     if (parts[0] === "login") return showLogin();
     if (parts[0] === "help") return showHelp(parts[1], parts[2], parts[3]);
@@ -652,6 +659,7 @@
     clear($("result-reasons"));
     $("result-next").hidden = true;
     $("result-meta").textContent = "";
+    $("result-back-note").hidden = true;
     var where = clear($("result-lesson")), l = state.attempt && state.attempt.lesson;
     where.hidden = !l;
     if (l) {
@@ -700,9 +708,23 @@
     $("result-meta").textContent = "记录编号 " + a.event_id + " · 服务器时间 " + hhmm(a.at) +
       (typeof a.face_distance === "number" ? " · 人脸比对距离 " + a.face_distance.toFixed(3) + "（阈值 " + a.face_threshold + "）" : "");
     if (a.verdict === "rejected" && a.kind !== "spot_check") $("result-retry").hidden = false;
-    if (attempt.lesson && attempt.lesson.mode === "online") backToClassroom(attempt.lessonId, false);
+    if (attempt.lesson && attempt.lesson.mode === "online") {
+      backToClassroom(attempt.lessonId, false);
+      if (attempt.kind === "spot_check") returnToClassroom(attempt, a.verdict === "verified");
+    }
     else if (attempt.lesson && attempt.kind === "spot_check") backToClassroom(attempt.lessonId, true);  // offline: more may come
     if (state.home) state.home = null;  // the lesson list is stale now
+  }
+
+  /* After a spot check's result the page goes back to the lesson by itself (the video resumes
+     there): sooner when it passed, later when there is something to read. */
+  function returnToClassroom(attempt, passed) {
+    var hash = location.hash, wait = ONLINE.backAfterMs[passed ? 0 : 1];
+    $("result-back-note").textContent = Math.round(wait / 1000) + " 秒后自动返回线上课堂";
+    $("result-back-note").hidden = false;
+    setTimeout(function () {
+      if (location.hash === hash && state.attempt === attempt) go("#/online/" + attempt.lessonId);
+    }, wait);
   }
 
   function backToClassroom(lessonId, offline) {
@@ -750,6 +772,8 @@
     var on = { lessonId: lessonId, timers: [], spot: null, countdown: null, offline: !!offline };
     state.online = on;
     $("on-spot").hidden = true;
+    $("on-missed").hidden = true;
+    $("on-player-warn").hidden = true;
     $("on-status").textContent = offline ? "线下上课中：请保持本页面打开" : "正在连接…";
     $("on-status").className = offline ? "big-status ok" : "big-status";
     $("on-beat").textContent = "";
@@ -757,13 +781,19 @@
     var head = clear($("on-lesson"));
     findLesson(lessonId).then(function (l) {
       if (!l || state.online !== on) return;
+      on.lesson = l;
       head.appendChild(el("div", "time", hhmm(l.starts_at) + "–" + hhmm(l.ends_at) + " " + label("mode", l.mode) + " · " +
                                          label("content", l.content)));
       head.appendChild(el("div", "", l.class_name));
     });
-    if (!offline) beat(on);
+    if (!offline) {
+      if (!state.beat || state.beat.lessonId !== lessonId) startBeating(lessonId);
+      else showPlayer(state.beat, true);
+      beat(state.beat);
+    } else {
+      $("on-player").hidden = true;
+    }
     poll(on);
-    if (!offline) on.timers.push(setInterval(function () { beat(on); }, ONLINE.heartbeatMs));
     on.lastPoll = Date.now();
     on.timers.push(setInterval(function () {
       var pushed = state.socket && state.socket.connected;
@@ -798,27 +828,155 @@
     document.head.appendChild(script);
   }
 
-  function leaveOnline() {
+  /* `keep`: the trainee is answering this online lesson's spot check (or is back from it): its
+     heartbeats go on, with the video paused; everything else of the view stops. */
+  function leaveOnline(keep) {
     var on = state.online;
-    if (!on) return;
-    on.timers.forEach(clearInterval);
-    if (on.countdown) clearInterval(on.countdown);
-    state.online = null;
+    if (on) {
+      on.timers.forEach(clearInterval);
+      if (on.countdown) clearInterval(on.countdown);
+      state.online = null;
+    }
+    var b = state.beat;
+    if (b && !keep) {
+      clearInterval(b.timer);
+      if (b.hls) b.hls.destroy();
+      if (b.video) { b.video.pause(); b.video.removeAttribute("src"); b.video.load(); }
+      state.beat = null;
+    } else if (b && b.video && !b.video.paused) {
+      b.video.pause();  // the pause is reported: paused time is not credited
+    }
   }
 
-  function beat(on) {
-    var visible = document.visibilityState !== "hidden";
-    api("POST", "/api/lessons/" + on.lessonId + "/heartbeat", { visible: visible }, 15000).then(function (r) {
-      if (state.online !== on) return;
-      var s = $("on-status");
-      if (r.ok) {
-        s.textContent = "在线学习中";
+  function startBeating(lessonId) {
+    var b = { lessonId: lessonId, timer: null, video: null, media: null, furthest: 0 };
+    state.beat = b;
+    b.timer = setInterval(function () { beat(b); }, ONLINE.heartbeatMs);
+    api("GET", "/api/lessons/" + lessonId + "/media", undefined, 15000).then(function (r) {
+      if (state.beat !== b) return;
+      if (r.ok && r.data && r.data.src) { b.media = r.data; showPlayer(b, false); }
+      else $("on-player").hidden = true;
+    });
+  }
+
+  /* The lesson video, played in the page: only forward up to the furthest point watched, only at
+     1x. The page enforces this for the trainee's sake (nothing is lost by a stray tap); the
+     server credits only content watched between heartbeats, whatever a modified page reports. */
+  function showPlayer(b, resume) {
+    var box = $("on-player"), v = $("on-video");
+    if (!b.media) { box.hidden = true; return; }
+    box.hidden = false;
+    $("on-player-note").textContent = b.media.kind === "live" ? "直播课：请保持播放并停留在本页面。" :
+      "录播课：按实际观看的内容计入学时（只计 1 倍速；不能跳过未看过的部分；重复观看不重复计入）。";
+    if (b.video !== v) {
+      b.video = v;
+      var key = "hourproof.furthest." + b.lessonId;
+      b.furthest = Number(localStorage.getItem(key)) || 0;
+      attachSource(b, v);
+      v.playbackRate = 1;
+      var report = function () { beat(b); };
+      v.onplay = v.onpause = v.onended = report;
+      v.ontimeupdate = function () {
+        if (!v.seeking && v.playbackRate === 1 && v.currentTime <= b.furthest + 2 && v.currentTime > b.furthest) {
+          b.furthest = v.currentTime;
+          try { localStorage.setItem(key, String(Math.floor(b.furthest))); } catch (e) { /* private mode */ }
+        }
+        if (b.media.kind === "live") {
+          var lag = liveLag(v);
+          $("on-progress").textContent = "直播中" + (lag === null ? "" : lag > 60 ? "：落后直播 " + Math.round(lag) + " 秒，请回到最新进度" : "");
+          return;
+        }
+        var total = isFinite(v.duration) && v.duration > 0 ? v.duration : b.media.duration_s;
+        $("on-progress").textContent = "已观看至 " + clock(b.furthest) + (total ? " / " + clock(total) : "");
+      };
+      v.onseeking = function () {
+        if (b.media.kind === "recorded" && v.currentTime > b.furthest + 1) {
+          v.currentTime = b.furthest;
+          $("on-player-warn").textContent = "不能跳过未观看的内容：已回到您看到的位置（" + clock(b.furthest) + "）。";
+          $("on-player-warn").hidden = false;
+        }
+      };
+      v.onseeked = report;
+      v.onratechange = function () {
+        if (v.playbackRate !== 1) {
+          v.playbackRate = 1;
+          $("on-player-warn").textContent = "只有 1 倍速播放计入学时，已恢复为 1 倍速。";
+          $("on-player-warn").hidden = false;
+        }
+      };
+    }
+    if (resume && v.paused && !v.ended) {
+      var p = v.play();
+      if (p && p.catch) p.catch(function () { $("on-player-warn").textContent = "请点击播放继续学习。"; $("on-player-warn").hidden = false; });
+    }
+    clearInterval(b.timer);
+    b.timer = setInterval(function () { beat(b); }, ONLINE.videoHeartbeatMs);
+  }
+
+  /* An HLS video (a live stream, or a recorded one on the institution's server): the browser's own
+     player where it plays HLS (Safari, iOS WeChat), else hls.js (vendored, loaded only then). */
+  function attachSource(b, v) {
+    var hls = b.media.content_type === "application/vnd.apple.mpegurl";
+    if (!hls || v.canPlayType("application/vnd.apple.mpegurl")) { v.src = b.media.src; return; }
+    loadScript("/vendor/hls.light.min.js").then(function () {
+      if (state.beat !== b || typeof Hls !== "function" || !Hls.isSupported()) {
+        if (state.beat === b) { $("on-player-warn").textContent = "本浏览器无法播放该视频，请换用手机自带浏览器或微信打开。"; $("on-player-warn").hidden = false; }
+        return;
+      }
+      // No worker: the page's CSP allows no blob: scripts.
+      b.hls = new Hls({ enableWorker: false });
+      b.hls.loadSource(b.media.src);
+      b.hls.attachMedia(v);
+    });
+  }
+
+  function loadScript(src) {
+    return new Promise(function (resolve) {
+      var script = document.createElement("script");
+      script.src = src;
+      script.onload = script.onerror = function () { resolve(); };
+      document.head.appendChild(script);
+    });
+  }
+
+  /* Seconds behind a live stream's edge (the end of what can be played), or null. */
+  function liveLag(v) {
+    if (!v.seekable || !v.seekable.length) return null;
+    return Math.max(0, v.seekable.end(v.seekable.length - 1) - v.currentTime);
+  }
+
+  function clock(seconds) {
+    var s = Math.max(0, Math.floor(seconds)), m = Math.floor(s / 60);
+    return (m >= 60 ? Math.floor(m / 60) + ":" + pad2(m % 60) : String(m)) + ":" + pad2(s % 60);
+  }
+  function pad2(n) { return (n < 10 ? "0" : "") + n; }
+
+  function beat(b) {
+    var visible = document.visibilityState !== "hidden", body = { visible: visible }, v = b.video;
+    if (v && b.media && v.readyState > 0) {
+      body.position_s = Math.round(v.currentTime * 1000) / 1000;
+      body.playback = v.ended ? "ended" : v.paused ? "paused" : v.readyState < 3 ? "buffering" : "playing";
+      body.rate = v.playbackRate;
+      if (b.media.kind === "live") {
+        var lag = liveLag(v);
+        if (lag !== null) body.live_lag_s = Math.round(lag * 10) / 10;
+      }
+    }
+    api("POST", "/api/lessons/" + b.lessonId + "/heartbeat", body, 15000).then(function (r) {
+      var on = state.online;
+      if (!on || on.lessonId !== b.lessonId || state.beat !== b) return;
+      var s = $("on-status"), l = on.lesson;
+      if (r.ok && l && Date.now() < Date.parse(l.starts_at)) {
+        s.textContent = "课程 " + hhmm(l.starts_at) + " 开始，开始前的时间不计入学时";
+        s.className = "big-status";
+      } else if (r.ok) {
+        s.textContent = body.playback === "paused" ? "视频已暂停（暂停期间不计入学时）" : "在线学习中";
         s.className = "big-status ok";
-        $("on-beat").textContent = "最近一次在线确认：" + hhmm(r.data.at) + (r.data.visible ? "" : "（页面在后台）");
       } else {
         s.textContent = r.status === 0 ? "网络中断，正在重连…" : errorText(r);
         s.className = "big-status bad";
       }
+      if (r.ok) $("on-beat").textContent = "最近一次在线确认：" + hhmm(r.data.at) + (r.data.visible ? "" : "（页面在后台）");
     });
   }
 
@@ -832,11 +990,21 @@
       on.spot = check;
       var due = Date.now() + check.seconds_left * 1000;  // the server's count, on the phone's clock
       $("on-spot").hidden = false;
+      $("on-missed").hidden = true;
+      if (state.beat && state.beat.video && !state.beat.video.paused) state.beat.video.pause();  // answer first, then watch on
       if (on.countdown) clearInterval(on.countdown);
       function tick() {
         var left = Math.max(0, Math.ceil((due - Date.now()) / 1000));
         $("on-countdown").textContent = String(left);
-        if (!left) { clearInterval(on.countdown); $("on-spot").hidden = true; on.spot = null; }
+        if (!left) {
+          clearInterval(on.countdown);
+          $("on-spot").hidden = true;
+          // Said, not just gone: what the missed check cost, and that the next passed one starts the count again.
+          $("on-missed").textContent = hhmm(check.issued_at) + " 的随机抽查已超时未完成：从上一次核验到下一次通过核验之间的学习时间不计入学时。" +
+            "请继续学习；下一次抽查通过后重新开始计入。";
+          $("on-missed").hidden = false;
+          on.spot = null;
+        }
       }
       tick();
       on.countdown = setInterval(tick, 1000);
@@ -850,9 +1018,8 @@
   });
 
   document.addEventListener("visibilitychange", function () {
-    if (!state.online) return;
-    if (!state.online.offline) beat(state.online);
-    if (document.visibilityState === "visible") poll(state.online);
+    if (state.beat) beat(state.beat);
+    if (state.online && document.visibilityState === "visible") poll(state.online);
   });
 
   // --- 我的学时 -------------------------------------------------------------------------------

@@ -127,6 +127,18 @@ def watched_page(context):
     return page
 
 
+def supervisor_page(browser, base: str, username: str = "supervisor"):
+    """/live at a desktop's size, signed in as `username`, its Socket.IO connection up."""
+    context = browser.new_context(viewport={"width": 1360, "height": 960}, locale="zh-CN")
+    page = watched_page(context)
+    page.goto(base + "/login?next=/live")
+    page.fill("#login-form input[name=username]", username)
+    page.fill("#login-form input[name=password]", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_selector("#live-status.on")  # the Socket.IO connection is up
+    return context, page
+
+
 def log_in(page, base: str) -> None:
     page.goto(base + "/m/")
     page.fill("#login-form input[name=username]", "miranda")

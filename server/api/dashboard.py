@@ -25,7 +25,7 @@ def snapshot(actor: Actor, query: LiveQuery):
           summary="A lesson's roll: each trainee's state and the evidence of their latest event, with the venue's fence",
           tag="live", capability=Capability.WATCH_LIVE)
 def roll(actor: Actor, lesson_id: int):
-    return dashboard.roll(db.session, actor, lesson_id)
+    return dashboard.roll(db.session, actor, lesson_id, utc_now())
 
 
 @endpoint(bp, "GET", "/events/<int:event_id>/frames/<int:index>",

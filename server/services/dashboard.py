@@ -216,9 +216,13 @@ def _fix_in_venue_datum(location: dict, venue: Venue) -> dict | None:
     return {"lat": lat, "lon": lon, "accuracy_m": location["accuracy_m"], "fix_age_s": location.get("fix_age_s")}
 
 
-def roll(session: Session, actor: Actor, lesson_id: int) -> dict:
+def roll(session: Session, actor: Actor, lesson_id: int, now: datetime | None = None) -> dict:
     """A lesson's roll: each enrolled trainee's state and the evidence of their latest event,
-    with the venue's fence and each fix in the same datum (for a plan drawing)."""
+    with the venue's fence and each fix in the same datum (for a plan drawing); for an online
+    lesson, each trainee's presence too (online_presence)."""
+    from server.clock import utc_now
+
+    now = now or utc_now()
     if not allows(actor.role, Capability.WATCH_LIVE):
         raise ApiError(403, "forbidden", "您的角色无权查看点名册")
     lesson = session.get(Lesson, lesson_id)
@@ -258,6 +262,10 @@ def roll(session: Session, actor: Actor, lesson_id: int) -> dict:
                 "fence": ev.get("fence"),
             }
         rows.append(row)
+    if lesson.mode is LessonMode.online:
+        presence = online_presence(session, lesson, cls, [tid for tid, _ in trainees], events, now)
+        for row, (tid, _name) in zip(rows, trainees, strict=True):
+            row["presence"] = presence.get(tid)
     fence = None
     if venue is not None:
         fence = {"kind": venue.fence_kind.value, "datum": venue.datum.value, "lat": venue.centre_lat,
@@ -267,6 +275,54 @@ def roll(session: Session, actor: Actor, lesson_id: int) -> dict:
                        "title": lesson.title, "starts_at": lesson.starts_at.isoformat(), "ends_at": lesson.ends_at.isoformat(),
                        "online": lesson.mode is LessonMode.online},
             "fence": fence, "trainees": rows}
+
+
+#: A page not heard from for longer than this is gone (it reports every 15-30 s; one late report
+#: is tolerated, as in policies.attendance's max_heartbeat_gap).
+GONE_AFTER_S = 45
+
+
+def online_presence(session: Session, lesson: Lesson, cls: TrainingClass, trainee_ids: list[int], events: list[Event],
+                    now: datetime) -> dict[int, dict]:
+    """Who is really in an online lesson, for the roll: each trainee's last report (watching,
+    paused, hidden or gone, with its age and the video position), the minutes the ledger credits
+    so far (the same rule as the ledger: services/ledger.lesson_credit_from) and the spot checks
+    passed and missed. Three queries for the whole class."""
+    from server.models import Heartbeat
+    from server.services import ledger, rules
+
+    beats: dict[int, list[Heartbeat]] = {}
+    for h in session.scalars(select(Heartbeat).where(Heartbeat.lesson_id == lesson.id).order_by(Heartbeat.at, Heartbeat.id)):
+        beats.setdefault(h.trainee_id, []).append(h)
+    checks: dict[int, list[SpotCheck]] = {}
+    for c in session.scalars(select(SpotCheck).where(SpotCheck.lesson_id == lesson.id).order_by(SpotCheck.id)):
+        checks.setdefault(c.trainee_id, []).append(c)
+    by_trainee: dict[int, list[Event]] = {}
+    for e in events:
+        if e.trainee_id is not None:
+            by_trainee.setdefault(e.trainee_id, []).append(e)
+    media = ledger.lesson_media_for_credit(session, [lesson.id]).get(lesson.id)
+    clause = rules.region(cls.region_code).verification_clause
+    out: dict[int, dict] = {}
+    for tid in trainee_ids:
+        mine = beats.get(tid, [])
+        last = mine[-1] if mine else None
+        age = (now - last.at).total_seconds() if last is not None else None
+        status = ("gone" if last is None or age is None or age > GONE_AFTER_S else "hidden" if not last.visible
+                  else "paused" if last.playback in ("paused", "ended", "buffering") else "watching")
+        credit = ledger.lesson_credit_from(lesson, by_trainee.get(tid, []), mine, checks.get(tid, []), now, clause, media)
+        answered = {e.spot_check_id for e in by_trainee.get(tid, []) if e.kind == "spot_check" and e.verdict == "verified"}
+        asked = [c for c in checks.get(tid, []) if c.issued_at <= now]
+        out[tid] = {
+            "status": status, "last_at": last.at.isoformat() if last is not None else None,
+            "age_s": round(age) if age is not None else None,
+            "position_s": last.position_s if last is not None else None,
+            "playback": last.playback if last is not None else None,
+            "credited_minutes": round(credit.credited_seconds / 60, 1),
+            "spot_checks": {"passed": sum(1 for c in asked if c.id in answered),
+                            "missed": sum(1 for c in asked if c.id not in answered and c.due_at < now)},
+        }
+    return out
 
 
 def _effective(event: Event, decided: dict[int, Event]) -> str:

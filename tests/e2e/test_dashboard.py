@@ -18,22 +18,12 @@ from tests.browser import (
     launch,
     log_in,
     phone_page,
+    supervisor_page,
     watched_page,
 )
 from tests.factories import PASSWORD, Phone, inside_fix
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
-
-
-def supervisor_page(browser, base: str, username: str = "supervisor"):
-    context = browser.new_context(viewport={"width": 1360, "height": 960}, locale="zh-CN")
-    page = watched_page(context)
-    page.goto(base + "/login?next=/live")
-    page.fill("#login-form input[name=username]", username)
-    page.fill("#login-form input[name=password]", PASSWORD)
-    page.click("#login-form button[type=submit]")
-    page.wait_for_selector("#live-status.on")  # the Socket.IO connection is up
-    return context, page
 
 
 def _enrolled(app, class_id: int) -> int:

@@ -10,6 +10,8 @@
   var page = HP.pageData();
   var state = { cursor: null, lessons: [], openLesson: null, institution: "", alerts: {}, socket: null };
   var STATE_NAMES = { present: "已签到", checked_out: "已签退", missing: "未签到", rejected: "未通过", pending_review: "待复核" };
+  //: An online lesson's presence (services/dashboard.online_presence): the last report of the page.
+  var PRESENCE_NAMES = { watching: "观看中", paused: "已暂停", hidden: "页面在后台", gone: "已离开" };
   var VERDICTS = { verified: "已核验", rejected: "未通过", flagged: "待复核", approved: "复核通过" };
   var KINDS = { check_in: "签到", check_out: "签退", spot_check: "抽查回应", review_decision: "复核决定" };
   var STEPS = { turn_left: "向左转头", turn_right: "向右转头", blink: "眨眼" };
@@ -208,10 +210,26 @@
       HP.el("td", {}, HP.el("span", { class: "badge " + t.state, text: STATE_NAMES[t.state] || t.state })),
       HP.el("td", { class: "detail", text: last ? HP.beijingText(last.at) + " " + (KINDS[last.kind] || last.kind) + " " +
                                                (VERDICTS[last.effective] || last.effective) + (reasonText(last) ? "：" + reasonText(last) : "") : "—" }),
+      presenceCell(t.presence),
       HP.el("td", { class: "nowrap", text: faceText }),
       HP.el("td", { class: "detail", text: live }),
       where,
       HP.el("td", {}, last ? photoButton(last.event_id, last.frames) : HP.el("span", { text: "—" })));
+  }
+
+  /* Online lessons: watching / paused / hidden / gone, how long ago the page last reported, where
+     in the video, the minutes credited so far and the spot checks passed and missed. */
+  function presenceCell(p) {
+    if (!p) return HP.el("td", { class: "muted", text: "—" });
+    var bits = [PRESENCE_NAMES[p.status] || p.status];
+    if (p.age_s !== null) bits.push(p.age_s < 60 ? p.age_s + " 秒前" : Math.round(p.age_s / 60) + " 分钟前");
+    if (typeof p.position_s === "number") {
+      var s = Math.floor(p.position_s);
+      bits.push("视频 " + Math.floor(s / 60) + ":" + ("0" + (s % 60)).slice(-2));
+    }
+    bits.push("已计 " + p.credited_minutes + " 分钟");
+    bits.push("抽查 通过 " + p.spot_checks.passed + " / 未完成 " + p.spot_checks.missed);
+    return HP.el("td", { class: "presence presence-" + p.status, text: bits.join(" · ") });
   }
 
   function loadRoll() {
@@ -230,6 +248,9 @@
       r.data.trainees.forEach(function (t) { state.rollNames[String(t.trainee_id)] = t.name; });
       if ($("group-photo")) $("group-photo").classList.toggle("hidden", l.mode !== "offline");
       if (l.mode === "offline") showRoomCode(id); else hideRoomCode();
+      // Heartbeats are not pushed (every phone, every 15-30 s): an online roll refreshes itself.
+      clearTimeout(state.rollTimer);
+      if (l.mode === "online") state.rollTimer = setTimeout(function () { if (state.openLesson === id) loadRoll(); }, 15000);
       if (page.reviews) loadReviews(l.class_id);
     });
   }

@@ -25,7 +25,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 
+from policies.hours import intersect as _intersect
 from policies.hours import merge as _merge
+from policies.hours import subtract as _subtract
 from policies.model import Interval, Mode, PlannedLesson, Reason
 
 #: Clause cited when the caller passes none; the service passes `policy.verification_clause`.
@@ -296,37 +298,6 @@ class AttendanceResult:
 
 
 # --- span arithmetic (UTC datetimes) -----------------------------------------------------------
-
-
-def _intersect(a: Sequence[Span], b: Sequence[Span]) -> list[Span]:
-    a, b = _merge(a), _merge(b)
-    out: list[Span] = []
-    i = j = 0
-    while i < len(a) and j < len(b):
-        s, e = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
-        if s < e:
-            out.append((s, e))
-        if a[i][1] < b[j][1]:
-            i += 1
-        else:
-            j += 1
-    return out
-
-
-def _subtract(a: Sequence[Span], b: Sequence[Span]) -> list[Span]:
-    out: list[Span] = []
-    b = _merge(b)
-    for s, e in _merge(a):
-        cursor = s
-        for bs, be in b:
-            if be <= cursor or bs >= e:
-                continue
-            if bs > cursor:
-                out.append((cursor, bs))
-            cursor = max(cursor, be)
-        if cursor < e:
-            out.append((cursor, e))
-    return out
 
 
 def _covers(merged: Sequence[Span], at: datetime) -> bool:
@@ -760,10 +731,10 @@ def _watched(heartbeats: Sequence[Heartbeat], media: RecordedMedia, presence: Se
             if hi <= lo:
                 labels.append(_Label(a, b, _paused(), True))  # past the video's end
                 continue
-            for x, y in _subtract_numbers([(lo, hi)], credited):
+            for x, y in _subtract([(lo, hi)], credited):
                 watched.append((wall(x), wall(y)))
-                credited = _merge_numbers([*credited, (x, y)])
-            labels += [_Label(wall(x), wall(y), _replayed(), True) for x, y in _intersect_numbers([(lo, hi)], credited)]
+                credited = _merge([*credited, (x, y)])
+            labels += [_Label(wall(x), wall(y), _replayed(), True) for x, y in _intersect([(lo, hi)], credited)]
             if content(b) > media.duration:
                 labels.append(_Label(wall(media.duration), b, _paused(), True))
     return _merge(watched), labels
@@ -794,35 +765,6 @@ def _watched_live(heartbeats: Sequence[Heartbeat], media: LiveMedia) -> tuple[li
         else:
             watched.append((t1, t2))
     return _merge(watched), labels
-
-
-def _merge_numbers(spans: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
-    out: list[tuple[float, float]] = []
-    for s, e in sorted(spans):
-        if out and s <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], e))
-        else:
-            out.append((s, e))
-    return out
-
-
-def _subtract_numbers(a: Sequence[tuple[float, float]], b: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
-    out: list[tuple[float, float]] = []
-    for s, e in _merge_numbers(a):
-        cursor = s
-        for bs, be in _merge_numbers(b):
-            if be <= cursor or bs >= e:
-                continue
-            if bs > cursor:
-                out.append((cursor, bs))
-            cursor = max(cursor, be)
-        if cursor < e:
-            out.append((cursor, e))
-    return out
-
-
-def _intersect_numbers(a: Sequence[tuple[float, float]], b: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
-    return _subtract_numbers(a, _subtract_numbers(a, b))
 
 
 def online_credit(

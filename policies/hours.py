@@ -187,7 +187,7 @@ def credited_hours(intervals: Iterable[Interval], policy: RegionPolicy, required
                  for o in mine if o.lost.enrollment == enrollment)
     overlap_offline = overlap_online = 0
     if lost:
-        kept_off, kept_on = _subtract(m_ver_off, lost), _subtract(m_ver_on, lost)
+        kept_off, kept_on = subtract(m_ver_off, lost), subtract(m_ver_on, lost)
         overlap_offline = verified_offline - total(kept_off)
         overlap_online = verified_online - (total(kept_on) - overlap(kept_on, kept_off))
     return ledger_from_seconds(
@@ -203,19 +203,38 @@ def credited_hours(intervals: Iterable[Interval], policy: RegionPolicy, required
     )
 
 
-def _subtract(a: Sequence[Span], b: Sequence[Span]) -> list[Span]:
-    """The parts of merged spans `a` outside merged spans `b`."""
-    out: list[Span] = []
-    for s, e in a:
+def subtract(a: Iterable[tuple[T, T]], b: Iterable[tuple[T, T]]) -> list[tuple[T, T]]:
+    """The parts of spans `a` outside spans `b`, merged (any ordered endpoints, as merge())."""
+    out: list[tuple[T, T]] = []
+    cut = merge(b)
+    for s, e in merge(a):
         cursor = s
-        for bs, be in b:
+        for bs, be in cut:
             if be <= cursor or bs >= e:
                 continue
             if bs > cursor:
                 out.append((cursor, bs))
-            cursor = max(cursor, be)
+            if be > cursor:
+                cursor = be
         if cursor < e:
             out.append((cursor, e))
+    return out
+
+
+def intersect(a: Iterable[tuple[T, T]], b: Iterable[tuple[T, T]]) -> list[tuple[T, T]]:
+    """The parts of spans `a` inside spans `b`, merged."""
+    mine, theirs = merge(a), merge(b)
+    out: list[tuple[T, T]] = []
+    i = j = 0
+    while i < len(mine) and j < len(theirs):
+        s = mine[i][0] if theirs[j][0] < mine[i][0] else theirs[j][0]
+        e = mine[i][1] if mine[i][1] < theirs[j][1] else theirs[j][1]
+        if s < e:
+            out.append((s, e))
+        if mine[i][1] < theirs[j][1]:
+            i += 1
+        else:
+            j += 1
     return out
 
 

@@ -506,6 +506,25 @@ def event(session, lesson, enrollment, kind, verdict, at, key, decides=None):
         spot_check_id=None, reasons=[], evidence={}, idempotency_key=key, device_id=None))
 
 
+def live_event(session, live: dict, kind: str, lesson: str = "online") -> None:
+    """A verified `kind` event of Miranda in the live world's `lesson`, now (as if the phone had
+    sent it), appended to the chain and committed. Any read the session held is ended first: on
+    SQLite a read snapshot cannot be upgraded to a write after others have written."""
+    from sqlalchemy import select
+
+    from server.models import User
+    from server.services import chain
+
+    session.rollback()
+    user = session.scalar(select(User).where(User.username == "miranda"))
+    chain.append(session, chain.NewEvent(
+        kind=kind, class_id=live["class_id"], lesson_id=live[lesson], enrollment_id=live["enrollment"],
+        trainee_id=live["trainee"], actor_id=user.id, at=datetime.now(UTC), verdict="verified",
+        decides_event_id=None, spot_check_id=None, reasons=[], evidence={"seeded": True},
+        idempotency_key=f"seeded-{lesson}-{kind}", device_id=None))
+    session.commit()
+
+
 def chain_with_events(session, world, n=3, key="anchor"):
     """A class with a lesson 4 hours before NOW and `n` verified check-ins in it; committed."""
     cls, (trainee, _) = make_class(session, world)

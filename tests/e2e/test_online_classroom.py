@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.browser import ARTIFACTS, camera_browser, log_in, phone_page, supervisor_page
-from tests.factories import PASSWORD, inside_fix
+from tests.factories import PASSWORD, inside_fix, live_event
 
 
 def _add_video(app, session, lesson_id: int, clip: bytes) -> None:
@@ -53,18 +53,13 @@ def test_the_lesson_video_plays_in_the_page_refuses_skipping_and_a_spot_check_pa
         app, live, server, playwright, fake_camera, session, faces_dir):
     from playwright.sync_api import expect
 
-    from server.models import Heartbeat, Lesson, User
-    from server.services import chain, ledger, rules
+    from server.models import Heartbeat, Lesson
+    from server.services import ledger, rules
 
     clip = (faces_dir / "video" / "short_hamilton_clip.mp4").read_bytes()
     _add_video(app, session, live["online"], clip)
-    user = session.scalar(select(User).where(User.username == "miranda"))
-    chain.append(session, chain.NewEvent(
-        kind="check_in", class_id=live["class_id"], lesson_id=live["online"], enrollment_id=live["enrollment"],
-        trainee_id=live["trainee"], actor_id=user.id, at=datetime.now(UTC), verdict="verified",
-        decides_event_id=None, spot_check_id=None, reasons=[], evidence={"seeded": True},
-        idempotency_key="seeded-online-check-in", device_id=None))
     session.commit()
+    live_event(session, live, "check_in")
     teacher = app.test_client()
     csrf = teacher.post("/api/auth/login", json={"username": "teacher", "password": PASSWORD}).get_json()["csrf_token"]
 
@@ -226,26 +221,15 @@ def test_a_live_hls_stream_plays_in_the_page_through_hls_js_and_time_at_the_live
 
     from playwright.sync_api import expect
 
-    from server.models import Heartbeat, Lesson, LessonMedia, User
-    from server.services import chain, ledger, rules
+    from server.models import Heartbeat, Lesson, LessonMedia
+    from server.services import ledger, rules
 
     origin = live_hls.rsplit("/", 1)[0]
     app.config["MEDIA_SETTINGS"] = dataclasses.replace(app.config["MEDIA_SETTINGS"], origins=(origin,))
     session.add(LessonMedia(lesson_id=live["online"], kind="live", url=live_hls,
                             content_type="application/vnd.apple.mpegurl"))
     session.commit()
-    user = session.scalar(select(User).where(User.username == "miranda"))
-
-    def seeded(kind: str) -> None:
-        session.rollback()  # no read snapshot held over from before (SQLite would refuse to upgrade it)
-        chain.append(session, chain.NewEvent(
-            kind=kind, class_id=live["class_id"], lesson_id=live["online"], enrollment_id=live["enrollment"],
-            trainee_id=live["trainee"], actor_id=user.id, at=datetime.now(UTC), verdict="verified",
-            decides_event_id=None, spot_check_id=None, reasons=[], evidence={"seeded": True},
-            idempotency_key=f"seeded-online-{kind}", device_id=None))
-        session.commit()
-
-    seeded("check_in")
+    live_event(session, live, "check_in")
     browser = camera_browser(playwright, fake_camera)
     try:
         context, page = phone_page(browser, inside_fix())
@@ -273,7 +257,7 @@ def test_a_live_hls_stream_plays_in_the_page_through_hls_js_and_time_at_the_live
         assert page.problems == []
     finally:
         browser.close()
-    seeded("check_out")
+    live_event(session, live, "check_out")
     session.expire_all()
     lesson = session.get(Lesson, live["online"])
     result = ledger.lesson_credit(session, lesson, live["trainee"], datetime.now(UTC), rules.region("cq").verification_clause)

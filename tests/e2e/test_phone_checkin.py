@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC
 
 import pytest
 from sqlalchemy import select
 
 from tests.browser import ARTIFACTS, camera_browser, check_in, events_of, launch, log_in, phone_page
-from tests.factories import PASSWORD, inside_fix
+from tests.factories import PASSWORD, inside_fix, live_event
 
 #: A phone in WeChat's built-in browser (Android): the help page names the browser in use.
 WECHAT_UA = ("Mozilla/5.0 (Linux; Android 13; V2219A Build/TP1A.220624.014; wv) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -338,21 +337,13 @@ def test_first_log_in_with_the_activation_code_sets_the_password_and_binds_this_
 @pytest.mark.slow
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_in_an_online_lesson_the_page_sends_heartbeats_and_answers_a_spot_check(app, live, server, playwright, fake_camera, session):
-    from datetime import datetime
 
     from playwright.sync_api import expect
 
-    from server.models import Heartbeat, User
-    from server.services import chain
+    from server.models import Heartbeat
 
     # Already checked in to the online lesson (a verified event; the burst in this test answers the spot check).
-    user = session.scalar(select(User).where(User.username == "miranda"))
-    chain.append(session, chain.NewEvent(
-        kind="check_in", class_id=live["class_id"], lesson_id=live["online"], enrollment_id=live["enrollment"],
-                 trainee_id=live["trainee"], actor_id=user.id, at=datetime.now(UTC), verdict="verified",
-                 decides_event_id=None, spot_check_id=None, reasons=[], evidence={"seeded": True},
-                 idempotency_key="seeded-online-check-in", device_id=None))
-    session.commit()
+    live_event(session, live, "check_in")
     teacher = app.test_client()
     csrf = teacher.post("/api/auth/login", json={"username": "teacher", "password": PASSWORD}).get_json()["csrf_token"]
 

@@ -400,7 +400,7 @@ def load_region_file(path: str | Path, catalog: Catalog | None = None) -> Region
     r.only(data, "", ("code", "name", "source", "timezone", "class_hour", "online_cap", "verification_clause",
                       "plan_clause", "required_hours_clause", "opened", "certificates", "subsidy",
                       "frequency_limits", "exclusions", "eligible_groups", "deadlines", "application_window",
-                      "offline_spot_checks"))
+                      "offline_spot_checks", "online_spot_checks", "spot_check_answer"))
     code = r.text(data, "", "code")
 
     # Both settings have project defaults where a notice is silent: 45 minutes per 学时
@@ -474,19 +474,18 @@ def load_region_file(path: str | Path, catalog: Catalog | None = None) -> Region
                           clause=r.text(aw, "application_window", "clause"),
                           params=_frozen({"months": r.integer(aw, "application_window", "months", minimum=1)}))
 
-    # Spot checks in offline lessons: how many per started hour (fewest, most). The notices ask
-    # for real-time supervision without a figure: the project's default is 1-2 (POLICY §9).
-    offline_spot_checks = Cited((1, 2), "POLICY §9")
-    osc = r.get(data, "", "offline_spot_checks", required=False)
-    if osc is not None:
-        r.only(osc, "offline_spot_checks", ("per_hour", "clause"))
-        per_hour = r.get(osc, "offline_spot_checks", "per_hour")
-        if (not isinstance(per_hour, list) or len(per_hour) != 2
-                or any(isinstance(n, bool) or not isinstance(n, int) for n in per_hour)
-                or not 0 <= per_hour[0] <= per_hour[1] <= 12):
-            raise r.fail("offline_spot_checks.per_hour",
-                         f"expected [fewest, most] whole numbers with 0 <= fewest <= most <= 12, got {_show(per_hour)}")
-        offline_spot_checks = Cited((per_hour[0], per_hour[1]), r.text(osc, "offline_spot_checks", "clause"))
+    # Spot checks: how many per started hour (fewest, most), offline and online, and the seconds
+    # to answer one. The notices ask for real-time supervision without a figure: the project's
+    # defaults are 1-2 offline, 2-4 online, 60 s (POLICY §9).
+    offline_spot_checks = _per_hour(r, data, "offline_spot_checks", (1, 2))
+    online_spot_checks = _per_hour(r, data, "online_spot_checks", (2, 4))
+    answer = Cited(60, "POLICY §9")
+    sca = r.get(data, "", "spot_check_answer", required=False)
+    if sca is not None:
+        r.only(sca, "spot_check_answer", ("seconds", "clause"))
+        answer = Cited(r.integer(sca, "spot_check_answer", "seconds", minimum=15), r.text(sca, "spot_check_answer", "clause"))
+        if answer.value > 600:
+            raise r.fail("spot_check_answer.seconds", f"expected at most 600 seconds, got {answer.value}")
 
     tz = r.text(data, "", "timezone")
     try:
@@ -516,7 +515,24 @@ def load_region_file(path: str | Path, catalog: Catalog | None = None) -> Region
         deadlines=tuple(deadlines),
         application_window=window,
         offline_spot_checks=offline_spot_checks,
+        online_spot_checks=online_spot_checks,
+        spot_check_answer_seconds=answer,
     )
+
+
+def _per_hour(r: _Reader, data: Any, key: str, default: tuple[int, int]) -> Cited[tuple[int, int]]:
+    """A region's spot checks per started hour, {per_hour: [fewest, most], clause}, or the default."""
+    found = r.get(data, "", key, required=False)
+    if found is None:
+        return Cited(default, "POLICY §9")
+    r.only(found, key, ("per_hour", "clause"))
+    per_hour = r.get(found, key, "per_hour")
+    if (not isinstance(per_hour, list) or len(per_hour) != 2
+            or any(isinstance(n, bool) or not isinstance(n, int) for n in per_hour)
+            or not 0 <= per_hour[0] <= per_hour[1] <= 12):
+        raise r.fail(f"{key}.per_hour",
+                     f"expected [fewest, most] whole numbers with 0 <= fewest <= most <= 12, got {_show(per_hour)}")
+    return Cited((per_hour[0], per_hour[1]), r.text(found, key, "clause"))
 
 
 def region_codes() -> tuple[str, ...]:

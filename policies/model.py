@@ -236,6 +236,10 @@ class RegionPolicy:
     #: Random spot checks per started hour of an offline lesson (fewest, most), asked of the
     #: trainees present at that moment; the notices set no figure (POLICY §9).
     offline_spot_checks: Cited[tuple[int, int]] = Cited((1, 2), "POLICY §9")
+    #: The same for an online lesson, asked of the trainees who checked in (default 2-4).
+    online_spot_checks: Cited[tuple[int, int]] = Cited((2, 4), "POLICY §9")
+    #: Seconds a trainee has to answer a spot check (default 60; one sector's platforms use 60).
+    spot_check_answer_seconds: Cited[int] = Cited(60, "POLICY §9")
 
     @property
     def minutes(self) -> int:

@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session
 from server.clock import utc_now
 from server.models import Event, Lesson, LessonMode, SpotCheck, TrainingClass
 from server.services import rules
-from server.services.checkin import CheckinSettings
-from server.services.presence import SPOT_CHECKS_PER_HOUR, plan_spot_checks, present_offline
+from server.services.presence import answer_window as _answer
+from server.services.presence import plan_spot_checks, present_offline
 
 log = logging.getLogger("hourproof.jobs")
 
@@ -74,20 +74,19 @@ def lesson_rng(secret: str, lesson_id: int) -> random.Random:
 def due_slots(session: Session, secret: str, now: datetime, lookback: timedelta = timedelta(minutes=2)):
     """(lesson, planned time) pairs whose time has come in the last `lookback` (older slots are
     skipped: a spot check issued long after its time would ask the impossible). Online lessons
-    plan 2-4 per hour; offline lessons as many as their region's `offline_spot_checks` says."""
+    plan as many per started hour as their region's `online_spot_checks` says (default 2-4),
+    offline lessons its `offline_spot_checks` (default 1-2)."""
     lessons = session.execute(select(Lesson, TrainingClass.region_code).join(TrainingClass, TrainingClass.id == Lesson.class_id)
                               .where(Lesson.cancelled_at.is_(None), Lesson.starts_at <= now, Lesson.ends_at >= now)).all()
     for lesson, region in lessons:
-        if lesson.mode is LessonMode.online:
-            per_hour = SPOT_CHECKS_PER_HOUR
-        else:
-            per_hour = rules.region(region).offline_spot_checks.value
+        policy = rules.region(region)
+        per_hour = (policy.online_spot_checks if lesson.mode is LessonMode.online else policy.offline_spot_checks).value
         for t in plan_spot_checks(lesson.starts_at, lesson.ends_at, lesson_rng(secret, lesson.id), per_hour):
             if now - lookback <= t <= now:
                 yield lesson, t
 
 
-def issue_due(session: Session, secret: str, now: datetime, settings: CheckinSettings = CheckinSettings()) -> list[SpotCheck]:
+def issue_due(session: Session, secret: str, now: datetime) -> list[SpotCheck]:
     """Issue every due slot: online, to each trainee who has checked in to the lesson; offline,
     to each trainee present now (verified check-in, not checked out since). Idempotent."""
     issued = []
@@ -102,7 +101,7 @@ def issue_due(session: Session, secret: str, now: datetime, settings: CheckinSet
                                                          SpotCheck.planned_for == slot)):
                 continue
             check = SpotCheck(lesson_id=lesson.id, class_id=lesson.class_id, trainee_id=trainee_id, issued_at=now,
-                              due_at=now + settings.spot_check_window, origin="scheduled", planned_for=slot)
+                              due_at=now + _answer(lesson), origin="scheduled", planned_for=slot)
             try:
                 with session.begin_nested():
                     session.add(check)

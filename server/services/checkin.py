@@ -484,7 +484,8 @@ def _spot_check(session: Session, out: Outcome, clause: str, actor: Actor, lesso
         out.fail("spot_check_unknown", clause, "没有对应的随机抽查")
         return None
     if now > check.due_at:
-        out.fail("spot_check_late", clause, f"抽查须在 {int(s.spot_check_window.total_seconds())} 秒内回应，本次已超时")
+        given = int((check.due_at - check.issued_at).total_seconds())
+        out.fail("spot_check_late", clause, f"抽查须在 {given} 秒内回应，本次已超时")
     answered = session.scalar(select(Event.id).where(Event.spot_check_id == check.id, Event.verdict == "verified"))
     if answered:
         out.fail("spot_check_answered", clause, "该抽查已回应过")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -42,16 +42,23 @@ def lesson_credit(session: Session, lesson: Lesson, trainee_id: int, now: dateti
     checks = session.scalars(select(SpotCheck).where(SpotCheck.lesson_id == lesson.id, SpotCheck.trainee_id == trainee_id)
                              .order_by(SpotCheck.id)).all()
     media = lesson_media_for_credit(session, [lesson.id]).get(lesson.id) if lesson.mode is LessonMode.online else None
-    return lesson_credit_from(lesson, events, heartbeats, checks, now, clause, media)
+    return lesson_credit_from(lesson, events, heartbeats, checks, now, clause, media,
+                              answer_window(rules.region(lesson.training_class.region_code)))
+
+
+def answer_window(policy) -> timedelta:
+    """The region's time to answer a spot check (POLICY §9 default: 60 s)."""
+    return timedelta(seconds=policy.spot_check_answer_seconds.value)
 
 
 def lesson_credit_from(lesson: Lesson, events, heartbeats, spot_checks, now: datetime, clause: str,
-                       media: attendance.RecordedMedia | attendance.LiveMedia | None = None) -> attendance.AttendanceResult:
+                       media: attendance.RecordedMedia | attendance.LiveMedia | None = None,
+                       window: timedelta = timedelta(seconds=60)) -> attendance.AttendanceResult:
     """What one lesson credits one trainee, from rows already loaded (events in id order, the
     lesson's heartbeats in time order, its spot checks; `media`: the recorded video the lesson
     plays in the page, whose content watched is what counts): the ledger and the exports share
     it, so an export is exactly the ledger."""
-    settings = attendance.AttendanceSettings(clause=clause)
+    settings = attendance.AttendanceSettings(clause=clause, spot_check_window=window)
     online = lesson.mode is LessonMode.online
     by_id = {e.id: e for e in events}
     att_events = []
@@ -223,7 +230,8 @@ def compute_hours(policy, required: Decimal, lessons: list[Lesson], events, hear
     mine: list[Claim] = []
     for n, lesson in enumerate(lessons, start=1):
         result = lesson_credit_from(lesson, by_lesson.get(lesson.id, []), heartbeats.get(lesson.id, ()),
-                                    checks.get(lesson.id, ()), now, policy.verification_clause, (media or {}).get(lesson.id))
+                                    checks.get(lesson.id, ()), now, policy.verification_clause, (media or {}).get(lesson.id),
+                                    answer_window(policy))
         # While a lesson is still running, the time since the last verified check is not
         # "unverified" yet: it is pending until the check-out (or the next spot check) decides it.
         running = lesson.ends_at > now

@@ -16,11 +16,10 @@ from server.errors import ApiError
 from server.models import Enrollment, Event, Lesson, LessonMode, SpotCheck
 from server.permissions import Capability, allows
 from server.services import audit
-from server.services.checkin import CheckinSettings
 from server.services.scope import Actor, trainee_lesson, visible_class
 
-#: Spot checks per hour of online lesson (the issue: 2-4 random times per hour). Offline lessons
-#: take theirs from the region's policy (`offline_spot_checks`, POLICY §9).
+#: Spot checks per started hour when no region says: the region's policy has its own
+#: (`online_spot_checks`, `offline_spot_checks`, POLICY §9), as it has the seconds to answer.
 SPOT_CHECKS_PER_HOUR = (2, 4)
 
 
@@ -93,7 +92,7 @@ def plan_spot_checks(start: datetime, end: datetime, rng: random.Random,
 
 
 def issue_spot_checks(session: Session, actor: Actor, lesson_id: int, trainee_ids: list[int] | None, origin: str,
-                      now: datetime, settings: CheckinSettings = CheckinSettings()) -> list[SpotCheck]:
+                      now: datetime) -> list[SpotCheck]:
     """Ask trainees of a lesson for a face check now (on demand by a teacher or supervisor, or
     by the scheduler with origin='scheduled')."""
     lesson = session.get(Lesson, lesson_id)
@@ -110,7 +109,7 @@ def issue_spot_checks(session: Session, actor: Actor, lesson_id: int, trainee_id
     if trainee_ids and len(targets) != len(set(trainee_ids)):
         raise ApiError(422, "unknown_trainee", "部分学员不在该培训班中")
     checks = [SpotCheck(lesson_id=lesson.id, class_id=lesson.class_id, trainee_id=t, issued_at=now,
-                        due_at=now + settings.spot_check_window, origin=origin, issued_by_id=actor.user_id)
+                        due_at=now + answer_window(lesson), origin=origin, issued_by_id=actor.user_id)
               for t in targets]
     session.add_all(checks)
     session.flush()
@@ -119,6 +118,13 @@ def issue_spot_checks(session: Session, actor: Actor, lesson_id: int, trainee_id
                      {"trainees": len(checks), "origin": origin})
     session.commit()
     return checks
+
+
+def answer_window(lesson: Lesson) -> timedelta:
+    """The seconds the lesson's region gives to answer a spot check (default 60, POLICY §9)."""
+    from server.services import rules
+
+    return timedelta(seconds=rules.region(lesson.training_class.region_code).spot_check_answer_seconds.value)
 
 
 def present_offline(session: Session, lesson_id: int, at: datetime) -> list[int]:

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from server.models import Lesson, SpotCheck
+from server.models import Lesson, SpotCheck, User
 from server.scheduler import jobs
 from server.services import chain
 from server.services.presence import plan_spot_checks
@@ -82,3 +82,25 @@ def test_an_offline_lesson_gets_its_regions_spot_checks_and_only_trainees_presen
     assert row["credited_minutes"] == 0.0
     assert [(u["code"], u["start"], u["end"]) for u in row["uncredited"] if u["code"] == "spot_check_missed"] == [
         ("spot_check_missed", lesson.starts_at.isoformat(), lesson.ends_at.isoformat())]
+
+
+def test_a_regions_time_to_answer_sets_when_a_spot_check_falls_due(session, live, monkeypatch):
+    """spot_check_answer in the region file (POLICY §9, default 60 s) gives the due time of the
+    spot checks the scheduler and a teacher issue."""
+    import dataclasses
+
+    from policies.model import Cited
+    from server.services import presence, rules
+    from server.services.scope import Actor
+
+    own = rules.region
+
+    def region(code):
+        return dataclasses.replace(own(code), spot_check_answer_seconds=Cited(90, "POLICY §9"))
+
+    monkeypatch.setattr(rules, "region", region)
+    lesson = session.get(Lesson, live["online"])
+    teacher = session.scalar(select(User).where(User.username == "teacher"))
+    now = lesson.starts_at + timedelta(minutes=30)
+    [check] = presence.issue_spot_checks(session, Actor.of(teacher), lesson.id, [live["trainee"]], "teacher", now)
+    assert check.due_at - check.issued_at == timedelta(seconds=90)

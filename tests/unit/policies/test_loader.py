@@ -163,6 +163,9 @@ _DELETE = object()
     ("yn", "deadlines.0.anchor", "class_open", "deadlines[0].anchor: expected one of class_opening"),
     ("cq", "offline_spot_checks.per_hour", [3, 1], "offline_spot_checks.per_hour: expected [fewest, most]"),
     ("js", "offline_spot_checks.per_hour", 2, "offline_spot_checks.per_hour: expected [fewest, most]"),
+    ("cq", "online_spot_checks", {"per_hour": [2, 13], "clause": "POLICY §9"}, "online_spot_checks.per_hour: expected [fewest, most]"),
+    ("cq", "spot_check_answer", {"seconds": 5, "clause": "POLICY §9"}, "spot_check_answer.seconds: expected at least 15"),
+    ("yn", "spot_check_answer", {"seconds": 900, "clause": "POLICY §9"}, "spot_check_answer.seconds: expected at most 600"),
 ])
 def test_a_malformed_region_file_names_the_file_and_the_field(tmp_path, region, path, value, message):
     file = _write(tmp_path, region, _set(path, value))
@@ -226,3 +229,15 @@ def test_offline_spot_checks_per_hour_are_a_region_setting_with_a_project_defaul
     policy = load_region_file(_write(tmp_path, "js", _set("offline_spot_checks.per_hour", [0, 0])))
     assert policy.offline_spot_checks.value == (0, 0)  # a region may turn them off
     assert load_region_file(_write(tmp_path, "yn", _set("offline_spot_checks", _DELETE))).offline_spot_checks.value == (1, 2)
+
+
+def test_online_spot_checks_and_the_time_to_answer_are_region_settings_with_project_defaults(tmp_path, cq):
+    assert (cq.online_spot_checks.value, cq.spot_check_answer_seconds.value) == ((2, 4), 60)
+    assert cq.spot_check_answer_seconds.clause == "POLICY §9"
+    def both(data):
+        _set("online_spot_checks", {"per_hour": [8, 8], "clause": "js 4.2"})(data)
+        _set("spot_check_answer", {"seconds": 90, "clause": "js 4.2"})(data)
+
+    policy = load_region_file(_write(tmp_path, "js", both))
+    assert (policy.online_spot_checks.value, policy.online_spot_checks.clause) == ((8, 8), "js 4.2")
+    assert (policy.spot_check_answer_seconds.value, policy.spot_check_answer_seconds.clause) == (90, "js 4.2")

@@ -49,10 +49,13 @@ def _player(page) -> dict:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_the_lesson_video_plays_in_the_page_refuses_skipping_and_a_spot_check_pauses_and_resumes_it(
-        app, live, server, playwright, fake_camera, session, faces_dir):
+def test_the_lesson_video_plays_in_the_page_refuses_skipping_a_spot_check_pauses_and_resumes_it_and_a_missed_one_says_its_cost(
+        app, live, server, playwright, fake_camera, session, faces_dir, monkeypatch):
+    import dataclasses
+
     from playwright.sync_api import expect
 
+    from policies.model import Cited
     from server.models import Heartbeat, Lesson
     from server.services import ledger, rules
 
@@ -151,7 +154,24 @@ def test_the_lesson_video_plays_in_the_page_refuses_skipping_and_a_spot_check_pa
         assert {h.playback for h in during[beats_before:beats_before + 2]} == {"paused"}  # paused while answering
         assert all(h.rate == 1 for h in during if h.rate is not None)
         page.wait_for_function("() => document.getElementById('on-video').ended", timeout=20_000)
-        time.sleep(0.5)
+        checkpoint = paused_at  # where the passed spot check found him
+
+        # A spot check missed (a region giving 15 s to answer): the page says what it cost and
+        # offers to watch the uncredited part again from the last verified point.
+        own = rules.region
+        monkeypatch.setattr(rules, "region", lambda code: dataclasses.replace(
+            own(code), spot_check_answer_seconds=Cited(15, "POLICY §9")))
+        resp = teacher.post(f"/api/lessons/{live['online']}/spot-checks", json={"trainee_ids": [live["trainee"]]},
+                            headers={"X-CSRF-Token": csrf})
+        assert resp.status_code == 201, resp.get_json()
+        expect(page.locator("#on-spot")).to_be_visible(timeout=3_000)
+        missed = page.locator("#on-missed")
+        expect(missed).to_contain_text("超时未完成", timeout=25_000)
+        expect(missed).to_contain_text("不计入学时")
+        expect(page.locator("#on-spot")).to_be_hidden()
+        page.click("#on-rewatch")
+        page.wait_for_function("() => !document.getElementById('on-video').paused")
+        assert _player(page)["t"] == pytest.approx(checkpoint, abs=1.5)
         assert page.problems == []
     finally:
         browser.close()

@@ -710,7 +710,11 @@
     if (a.verdict === "rejected" && a.kind !== "spot_check") $("result-retry").hidden = false;
     if (attempt.lesson && attempt.lesson.mode === "online") {
       backToClassroom(attempt.lessonId, false);
-      if (attempt.kind === "spot_check") returnToClassroom(attempt, a.verdict === "verified");
+      if (attempt.kind === "spot_check") {
+        var b = state.beat;
+        if (b && b.video && a.verdict === "verified") b.checkpoint = b.video.currentTime;
+        returnToClassroom(attempt, a.verdict === "verified");
+      }
     }
     else if (attempt.lesson && attempt.kind === "spot_check") backToClassroom(attempt.lessonId, true);  // offline: more may come
     if (state.home) state.home = null;  // the lesson list is stale now
@@ -872,6 +876,7 @@
       b.video = v;
       var key = "hourproof.furthest." + b.lessonId;
       b.furthest = Number(localStorage.getItem(key)) || 0;
+      b.checkpoint = b.furthest;  // where the last verified check found the trainee
       attachSource(b, v);
       v.playbackRate = 1;
       var report = function () { beat(b); };
@@ -1000,8 +1005,19 @@
           clearInterval(on.countdown);
           $("on-spot").hidden = true;
           // Said, not just gone: what the missed check cost, and that the next passed one starts the count again.
-          $("on-missed").textContent = hhmm(check.issued_at) + " 的随机抽查已超时未完成：从上一次核验到下一次通过核验之间的学习时间不计入学时。" +
-            "请继续学习；下一次抽查通过后重新开始计入。";
+          var missed = clear($("on-missed")), b = state.beat;
+          missed.appendChild(el("span", "", hhmm(check.issued_at) + " 的随机抽查已超时未完成：从上一次核验到下一次通过核验之间的学习时间不计入学时。" +
+            "请继续学习；下一次抽查通过后重新开始计入。"));
+          if (b && b.media && b.media.kind === "recorded" && b.video) {
+            // A recorded lesson is made up by watching that part again (it was not credited).
+            var from = b.checkpoint || 0;
+            missed.appendChild(el("span", "", "录播课：请从 " + clock(from) + " 起重新观看这一段。"));
+            var again = el("button", "", "回到 " + clock(from) + " 重新观看");
+            again.type = "button";
+            again.id = "on-rewatch";
+            again.addEventListener("click", function () { b.video.currentTime = from; b.video.play(); });
+            missed.appendChild(again);
+          }
           $("on-missed").hidden = false;
           on.spot = null;
         }

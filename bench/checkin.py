@@ -514,9 +514,15 @@ def _check_in(s: requests.Session, base: str, lesson: int, frames: list[bytes], 
     return rec
 
 
-def _simple(s: requests.Session, url: str) -> dict:
+#: What the online classroom page sends while the lesson video plays (issue 18).
+PLAYER_BEAT = {"visible": True, "position_s": 612.25, "playback": "playing", "rate": 1}
+#: A video lesson's page reports every 15 s (server/web/phone/static/app.js, videoHeartbeatMs).
+VIDEO_BEAT_S = 15
+
+
+def _simple(s: requests.Session, url: str, body: dict | None = None) -> dict:
     t0 = time.perf_counter()
-    r = s.post(url, json={"visible": True}, timeout=30)
+    r = s.post(url, json=body or {"visible": True}, timeout=30)
     dt = time.perf_counter() - t0
     return {"ok": r.status_code == 200, "status": r.status_code, "latency_s": dt,
             **({} if r.status_code == 200 else {"error": f"{r.status_code} {r.text[:120]}"})}
@@ -535,7 +541,7 @@ def client_process(spec: dict, ready, go, times, results) -> None:
     def op(s):
         if spec["kind"] == "checkin":
             return _check_in(s, spec["base"], spec["lesson"], spec["frames"], _fix())
-        return _simple(s, spec["url"])
+        return _simple(s, spec["url"], spec.get("body"))
 
     def loop(s):
         n = 0
@@ -728,13 +734,18 @@ def run(quick: bool, database_url: str | None = None) -> dict:
             hb_spec = {"kind": "simple", "threads": cfg["hb_threads"], "auth": auth,
                        "url": f"{srv.base}/api/lessons/{ids['online']}/heartbeat"}
             bare_spec = {"kind": "simple", "threads": cfg["hb_threads"], "auth": None, "url": f"{bare_srv.base}/ping"}
+            player_spec = hb_spec | {"body": PLAYER_BEAT}
             drive(hb_spec | {"count": 20}, 1, None)
+            drive(player_spec | {"count": 20}, 1, None)
             drive(bare_spec | {"count": 20}, 1, None)
-            hb_runs, bare_runs = [], []
+            hb_runs, bare_runs, player_runs = [], [], []
             for _ in range(cfg["hb_rounds"]):
                 bare_runs.append(summarize_simple(drive(bare_spec, cfg["hb_procs"], cfg["hb_s"], bare_srv)))
                 hb_runs.append(summarize_simple(drive(hb_spec, cfg["hb_procs"], cfg["hb_s"], srv)))
+                player_runs.append(summarize_simple(drive(player_spec, cfg["hb_procs"], cfg["hb_s"], srv)))
             w["heartbeat"] = {"runs": hb_runs, "throughput_per_s": statistics.mean(r["throughput_per_s"] for r in hb_runs)}
+            w["heartbeat_player"] = {"runs": player_runs,
+                                     "throughput_per_s": statistics.mean(r["throughput_per_s"] for r in player_runs)}
             w["bare_endpoint"] = {"runs": bare_runs,
                                   "throughput_per_s": statistics.mean(r["throughput_per_s"] for r in bare_runs)}
             w["server_log"] = access_summary(srv.log_path.read_text(errors="replace"))["log_problems"]
@@ -786,6 +797,12 @@ def judge(r: dict) -> dict:
         "heartbeat_over_bare": {k: v["heartbeat"]["throughput_per_s"] / v["bare_endpoint"]["throughput_per_s"]
                                 for k, v in r["by_workers"].items()},
         "heartbeat_best_workers": best_hb[0],
+        "heartbeat_player_over_bare": {k: v["heartbeat_player"]["throughput_per_s"] / v["bare_endpoint"]["throughput_per_s"]
+                                       for k, v in r["by_workers"].items()},
+        # 1,000 phones watching a lesson video report every VIDEO_BEAT_S: how many such viewers the
+        # measured rate keeps up with, as a multiple of 1,000 (>= 1: the rate they need is met)
+        "player_viewers_over_1000": {k: v["heartbeat_player"]["throughput_per_s"] * VIDEO_BEAT_S / 1000
+                                     for k, v in r["by_workers"].items()},
     }
     out["targets"] = {
         "checkin_p50_le_1.15x_face": {"value": out["low_load_events_p50_over_face_cpu"], "limit": 1.15, "op": "<=",
@@ -805,6 +822,9 @@ def judge(r: dict) -> dict:
             "met": r["config"].get("redis") is not None and (out["heartbeat_over_bare"].get(str(cores)) or 0) >= 0.5},
         "heartbeat_ge_0.5x_bare (deployed, workers=1)": {"value": out["heartbeat_over_bare"]["1"], "limit": 0.5, "op": ">=",
                                                         "met": out["heartbeat_over_bare"]["1"] >= 0.5},
+        "player_heartbeat_ge_0.5x_bare (deployed, workers=1)": {
+            "value": out["heartbeat_player_over_bare"]["1"], "limit": 0.5, "op": ">=",
+            "met": out["heartbeat_player_over_bare"]["1"] >= 0.5},
     }
     return out
 
@@ -884,7 +904,11 @@ def print_human(r: dict) -> None:
         print(f"    workers={workers}: heartbeat {hb['throughput_per_s']:.0f}/s (p50 {h0['p50_ms']:.1f} ms, p95 {h0['p95_ms']:.1f} ms), "
               f"bare {bare['throughput_per_s']:.0f}/s (p50 {b0['p50_ms']:.1f} ms, p95 {b0['p95_ms']:.1f} ms); "
               f"ratio {v['heartbeat_over_bare'][workers]:.2f}x  [bare/heartbeat per round: {runs}]")
-        errs = {k: v2 for x in hb["runs"] + bare["runs"] for k, v2 in x["errors"].items()}
+        pl = w["heartbeat_player"]
+        print(f"        with the video player's state: {pl['throughput_per_s']:.0f}/s, "
+              f"ratio {v['heartbeat_player_over_bare'][workers]:.2f}x bare; 1,000 viewers reporting every "
+              f"{VIDEO_BEAT_S} s need {1000 / VIDEO_BEAT_S:.0f}/s: {v['player_viewers_over_1000'][workers]:.1f}x that")
+        errs = {k: v2 for x in hb["runs"] + bare["runs"] + pl["runs"] for k, v2 in x["errors"].items()}
         if errs:
             print(f"        errors: {errs}")
         print(f"        server CPU per heartbeat {1000 * h0['server_cpu_s'] / max(1, h0['completed_in_window']):.2f} ms, "

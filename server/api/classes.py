@@ -22,7 +22,7 @@ def list_classes(actor: Actor):
 @endpoint(bp, "GET", "/classes/<int:class_id>", summary="A class with its lessons", tag="classes")
 def get_class(actor: Actor, class_id: int):
     cls, lessons = svc.class_with_lessons(db.session, actor, class_id)
-    return {**svc.class_json(cls), "lessons": [svc.lesson_json(x) for x in lessons]}
+    return {**svc.class_json(cls), "lessons": svc.lessons_with_media_json(db.session, lessons)}
 
 
 @endpoint(bp, "POST", "/classes/<int:class_id>/lessons", summary="Add lessons to a draft plan", tag="classes",

@@ -208,6 +208,14 @@ def lesson_json(lesson: Lesson) -> dict:
     }
 
 
+def lessons_with_media_json(session: Session, lessons: list[Lesson]) -> list[dict]:
+    """The lessons, each with the video or live stream it plays in the online classroom (or None)."""
+    from server.services.lesson_media import latest_media, media_json
+
+    media = latest_media(session, [x.id for x in lessons])
+    return [{**lesson_json(x), "media": media_json(media.get(x.id), x.id)} for x in lessons]
+
+
 def class_with_lessons(session: Session, actor: Actor, class_id: int) -> tuple[TrainingClass, list[Lesson]]:
     """A class this actor may see, with its lessons in time order."""
     cls = visible_class(session, actor, class_id)

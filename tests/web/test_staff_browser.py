@@ -291,3 +291,37 @@ def test_the_manage_page_lists_open_duties_with_their_clause_and_marks_one_done(
     row.get_by_role("button", name="标记已完成").click()
     expect(page.locator("#duties-table tbody")).to_contain_text("暂无到期或逾期的事项")
     assert page.problems == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_institution_admin_uploads_an_online_lessons_video_from_the_class_page(live_server, page, worlds, session,
+                                                                                   faces_dir):
+    """The class page offers an upload on each online lesson; a file that is not a video is refused
+    with the server's words, the real clip is taken and shown with its length."""
+    from datetime import UTC, datetime, timedelta
+
+    from playwright.sync_api import expect
+
+    from server.models import Lesson, LessonContent, LessonMode
+
+    y = worlds["yubei"]
+    t0 = datetime(2026, 3, 3, 1, 0, tzinfo=UTC)
+    online = Lesson(class_id=y.class_id, starts_at=t0, ends_at=t0 + timedelta(hours=2), mode=LessonMode.online,
+                    content=LessonContent.theory)
+    session.add(online)
+    session.commit()
+    page.goto(f"{live_server}/login?next=/manage/classes/{y.class_id}")
+    page.fill("input[name=username]", "yubei-admin")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url(re.compile(r"/manage/classes/\d+$"))
+    row = page.locator("#lessons-table tbody tr", has_text=str(online.id)).filter(has=page.locator(".media"))
+    expect(row.locator(".media-state")).to_contain_text("未上传")
+    upload = row.locator("input[type=file]")
+    upload.set_input_files(files=[{"name": "notes.mp4", "mimeType": "video/mp4", "buffer": b"not a video at all" * 100}])
+    expect(row.locator(".form-error")).to_contain_text("不是 MP4 视频")
+    upload.set_input_files(str(faces_dir / "video" / "short_hamilton_clip.mp4"))
+    expect(row.locator(".media-state")).to_contain_text("short_hamilton_clip.mp4（0.2 分钟）")
+    expect(row.locator("button", has_text="更换视频")).to_be_visible()
+    assert page.problems == []

@@ -124,7 +124,7 @@
         el("td", { text: x.id }), el("td", { text: s.date + " " + s.weekday }),
         el("td", { text: s.time + "–" + e.time + (e.date !== s.date ? "（次日）" : "") }),
         el("td", { text: HP.label("mode", x.mode) }), el("td", { text: HP.label("content", x.content) }),
-        el("td", { text: venue }), el("td", { text: teacher }), el("td", { text: x.title || "—" }),
+        el("td", { text: venue }), el("td", { text: teacher }), el("td", { text: x.title || "—" }, mediaCell(x, cancelled)),
         el("td", null, status, filed ? null : [" ", el("button", {
           type: "button", class: "link danger", "aria-label": "删除课次 " + x.id, text: "删除",
           onclick: function () { removeDraftLesson(x); },
@@ -136,6 +136,35 @@
       ? "有效课次 " + active + " 个，共 " + round(total) + " 小时，其中线上 " + round(online) + " 小时。点“检查计划”查看按规定折算的学时。"
       : "";
     renderAmendSummary();
+  }
+
+  /* An online lesson's video (played in the trainees' online classroom): what is there, and an
+     upload (MP4, H.264; the server measures it and refuses what a phone cannot play). */
+  function mediaCell(x, cancelled) {
+    if (x.mode !== "online" || cancelled) return null;
+    var m = x.media;
+    var shown = el("div", { class: "muted small media-state", text: !m ? "课程视频：未上传（学员只能在本页停留学习）"
+      : m.kind === "live" ? "直播：" + m.src
+      : "课程视频：" + (m.filename || m.src) + (m.duration_s ? "（" + Math.round(m.duration_s / 60 * 10) / 10 + " 分钟）" : "") });
+    var file = el("input", { type: "file", accept: "video/mp4", class: "hidden", "aria-label": "课次 " + x.id + " 的课程视频" });
+    var button = el("button", { type: "button", class: "link", text: m ? "更换视频" : "上传视频" });
+    var error = el("div", { class: "form-error", "aria-live": "polite" });
+    button.addEventListener("click", function () { file.click(); });
+    file.addEventListener("change", function () {
+      if (!file.files.length) return;
+      var data = new FormData();
+      data.append("video", file.files[0]);
+      HP.clearError(error);
+      shown.textContent = "正在上传 " + file.files[0].name + " …";
+      HP.busy(button, true);
+      HP.api("POST", "/api/lessons/" + x.id + "/media", data).then(function (r) {
+        HP.busy(button, false);
+        if (!r.ok) { HP.showError(error, r.data.error); shown.textContent = "上传未完成"; return; }
+        x.media = r.data;
+        renderLessons();
+      });
+    });
+    return el("div", { class: "media" }, shown, button, file, error);
   }
 
   function round(n) { return Math.round(n * 100) / 100; }

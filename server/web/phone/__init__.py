@@ -12,7 +12,7 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
-from flask import Blueprint, current_app, redirect, render_template
+from flask import Blueprint, current_app, redirect, render_template, request
 from flask import session as cookie
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -25,6 +25,37 @@ class _PhoneBlueprint(Blueprint):
         # The page (never cached) names the script and style with their content hash, so a new
         # version is fetched at once.
         return 24 * 3600
+
+    def send_static_file(self, filename: str):
+        # The script and the style sheet go gzip-compressed to a browser that takes it (every
+        # phone browser does): a third of their size on a slow mobile network. Behind nginx it
+        # would compress them too; compressing here keeps the development server and the tests
+        # honest about what a phone downloads.
+        resp = super().send_static_file(filename)
+        if (resp.status_code == 200 and filename.endswith((".js", ".css"))
+                and "gzip" in (request.headers.get("Accept-Encoding") or "")):
+            body = _gzipped(filename, (STATIC / filename).stat().st_mtime_ns)
+            original = resp.response  # the file send_static_file opened: closed, not left to the collector
+            resp.direct_passthrough = False
+            resp.set_data(body)
+            close = getattr(original, "close", None)
+            if close is not None:
+                close()
+            resp.headers["Content-Encoding"] = "gzip"
+            resp.headers["Content-Length"] = str(len(body))
+            resp.vary.add("Accept-Encoding")
+            tag, _weak = resp.get_etag()
+            if tag:
+                resp.set_etag(tag + "-gzip")  # another representation, another tag
+        return resp
+
+
+@lru_cache(maxsize=8)
+def _gzipped(filename: str, mtime_ns: int) -> bytes:
+    """The static file compressed once per version (`mtime_ns` keys the cache)."""
+    import gzip
+
+    return gzip.compress((STATIC / filename).read_bytes(), compresslevel=9, mtime=0)
 
 
 bp = _PhoneBlueprint("phone", __name__, url_prefix="/m", static_folder=str(STATIC), static_url_path="/static",

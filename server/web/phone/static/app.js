@@ -975,8 +975,9 @@
         s.textContent = "课程 " + hhmm(l.starts_at) + " 开始，开始前的时间不计入学时";
         s.className = "big-status";
       } else if (r.ok) {
-        s.textContent = body.playback === "paused" ? "视频已暂停（暂停期间不计入学时）" : "在线学习中";
-        s.className = "big-status ok";
+        var paused = body.playback === "paused";
+        s.textContent = paused ? "视频已暂停（暂停期间不计入学时）" : "在线学习中";
+        s.className = paused ? "big-status" : "big-status ok";  // not green: nothing is being credited
       } else {
         s.textContent = r.status === 0 ? "网络中断，正在重连…" : errorText(r);
         s.className = "big-status bad";

@@ -168,16 +168,52 @@ class LiveMedia:
 
 
 @dataclass(frozen=True)
+class QuizGate:
+    """A checkpoint quiz (课程测验) at `position` seconds into a recorded video, for one trainee:
+    the content from the previous checkpoint (or the start) up to here counts once they passed it
+    (`passed_at`; None = not yet). policies/quiz.py grades the answers."""
+
+    position: float
+    passed_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        position = _finite(self.position, "checkpoint position")
+        if position <= 0:
+            raise AttendanceError(f"checkpoint position must be > 0 seconds, got {self.position!r}")
+        object.__setattr__(self, "position", position)
+        if self.passed_at is not None:
+            object.__setattr__(self, "passed_at", _aware(self.passed_at, "quiz passed time"))
+
+
+@dataclass(frozen=True)
 class RecordedMedia:
-    """The recorded video an online lesson plays inside our page (录播课): its length in seconds."""
+    """The recorded video an online lesson plays inside our page (录播课): its length in seconds,
+    and, where checkpoint quizzes are on, the trainee's `checkpoints` (in position order)."""
 
     duration: float
+    checkpoints: tuple[QuizGate, ...] = ()
 
     def __post_init__(self) -> None:
         duration = _finite(self.duration, "recorded video duration")
         if duration <= 0:
             raise AttendanceError(f"recorded video duration must be > 0 seconds, got {self.duration!r}")
         object.__setattr__(self, "duration", duration)
+        gates = tuple(self.checkpoints)
+        if not all(isinstance(g, QuizGate) for g in gates):
+            raise AttendanceError("checkpoints must be QuizGate values")
+        if any(b.position <= a.position for a, b in zip(gates, gates[1:], strict=False)):
+            raise AttendanceError("checkpoints must be in increasing position order")
+        object.__setattr__(self, "checkpoints", gates)
+
+    def segments(self) -> list[tuple[float, float, QuizGate]]:
+        """Each checkpoint's segment of the video: (from, to, gate)."""
+        starts = [0.0, *(g.position for g in self.checkpoints)]
+        return [(a, min(g.position, self.duration), g) for a, g in zip(starts, self.checkpoints, strict=False)]
+
+    def locked(self, now: datetime) -> list[tuple[float, float, int]]:
+        """The content (seconds from, to, segment number from 1) whose quiz is not passed by `now`."""
+        return [(a, b, i) for i, (a, b, g) in enumerate(self.segments(), start=1)
+                if b > a and (g.passed_at is None or g.passed_at > now)]
 
 
 @dataclass(frozen=True)
@@ -232,17 +268,26 @@ class AttendanceSettings:
     - spot_check_window 60 s: time to answer a spot check. Offline, a failed spot check followed
       within this window by a verified one is a retry, not a failure.
     - clause: cited on every reason; pass the region's `policy.verification_clause`.
+    - miss_budget None: how many spot checks an online lesson may miss (not answered within
+      the window); after the miss that exceeds it nothing more of that lesson is credited, nor
+      made up. None = no budget (each miss voids only its own span). The region's
+      `spot_check_misses`, cited as `miss_budget_clause` (POLICY §9).
     """
 
     max_heartbeat_gap: timedelta = timedelta(seconds=45)
     spot_check_window: timedelta = timedelta(seconds=60)
     clause: str = DEFAULT_CLAUSE
+    miss_budget: int | None = None
+    miss_budget_clause: str = "POLICY §9"
 
     def __post_init__(self) -> None:
         for name in ("max_heartbeat_gap", "spot_check_window"):
             value = getattr(self, name)
             if not isinstance(value, timedelta) or value <= timedelta(0):
                 raise AttendanceError(f"{name} must be a positive timedelta, got {value!r}")
+        budget = self.miss_budget
+        if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int) or budget < 0):
+            raise AttendanceError(f"miss_budget must be a whole number >= 0 or None, got {budget!r}")
 
 
 @dataclass(frozen=True)
@@ -319,11 +364,12 @@ def _secs(delta: timedelta) -> str:
 
 # Priority when several reasons cover the same moment: the most specific first.
 _PRIORITY = {
-    "spot_check_failed": 0, "spot_check_missed": 0, "not_verified": 0, "pending_review": 0,
+    "spot_check_failed": 0, "spot_check_missed": 0, "not_verified": 0, "pending_review": 0, "miss_budget_exceeded": 0,
     "no_check_out": 1, "page_hidden": 2, "heartbeat_gap": 3, "no_check_in": 4, "checked_out": 5,
     "not_checked_in": 6,
     # Recorded lessons: these label time inside the visible, verified presence only.
     "paused": 2, "playback_rate": 2, "seek_ahead": 2, "seek": 2, "replayed": 2, "behind_live": 2, "not_watched": 3,
+    "quiz_pending": 2,
 }
 
 
@@ -630,6 +676,49 @@ def _missed_reason(at: datetime, window: timedelta, clause: str) -> Reason:
                   f"{_hm(at)} 发起的随机抽查未在 {_secs(window)}内完成，自上次核验至下次核验之间的时间不计入")
 
 
+def _miss_budget_reason(at: datetime, missed: int, budget: int, clause: str) -> Reason:
+    return Reason("miss_budget_exceeded", clause,
+                  f"本课次已错过 {missed} 次随机抽查，超过本地区允许的 {budget} 次，自 {_hm(at)} 起本课次不再计入学时")
+
+
+def _over_budget(items: Sequence[_Item], budget: int | None) -> tuple[datetime, int] | None:
+    """When an online lesson's misses exceed its budget: the time the exceeding spot check was
+    asked, and the misses so far. Only misses while checked in count (the walk's session: a
+    counted check-in opens it, a counted check-out closes it); a failed answer is not a miss."""
+    if budget is None:
+        return None
+    session, missed = False, 0
+    for it in sorted(items, key=lambda it: (it.at, it.order)):
+        if it.counted and it.role is not _Role.CHECK:
+            session = it.role is _Role.IN
+        elif session and not it.counted and it.failure is not None and it.failure.code == "spot_check_missed":
+            missed += 1
+            if missed > budget:
+                return it.at, missed
+    return None
+
+
+def _spend_budget(walk: _Walk, items: Sequence[_Item], settings: AttendanceSettings) -> _Walk:
+    """Nothing of the lesson counts from the miss that exceeded the budget on: the windows after
+    it are dropped, and the time the trainee claimed after it says why (no make-up either)."""
+    over = _over_budget(items, settings.miss_budget)
+    if over is None or settings.miss_budget is None:
+        return walk
+    cut, missed = over
+    reason = _miss_budget_reason(cut, missed, settings.miss_budget, settings.miss_budget_clause)
+    after = [(cut, datetime.max.replace(tzinfo=UTC))]
+    out = _Walk(ok=_subtract(walk.ok, after))
+    for lb in walk.labels:
+        if not lb.claimed or lb.end <= cut:
+            out.labels.append(lb)
+            continue
+        if lb.start < cut:
+            out.labels.append(_Label(lb.start, cut, lb.reason, True))
+        out.labels.append(_Label(max(lb.start, cut), lb.end, reason, True))
+    out.labels += [_Label(s, e, reason, True) for s, e in _intersect(walk.ok, after)]
+    return out
+
+
 # --- recorded lessons: credit = content watched ------------------------------------------------
 
 #: A pair of heartbeats may show the video a little ahead of or behind the clock (the report's
@@ -672,7 +761,40 @@ def _not_watched() -> Reason:
     return Reason("not_watched", WATCHED_CLAUSE, "未在本页观看课程视频，这段时间不计入")
 
 
-def _watched(heartbeats: Sequence[Heartbeat], media: RecordedMedia, presence: Sequence[Span]) -> tuple[list[Span], list[_Label]]:
+def _pair_problem(p1: Playback, p2: Playback, dt: float, furthest: float) -> Reason | None:
+    """Why the video between two playback reports `dt` seconds apart was not watching new content
+    in order (paused, not 1x, a seek ahead of `furthest`, another seek), or None when it was."""
+    tol = _SEEK_TOLERANCE + _SEEK_TOLERANCE_SHARE * dt
+    if p1.state != "playing":
+        return _paused()
+    if abs(p1.rate - 1) > _RATE_NOISE or abs(p2.rate - 1) > _RATE_NOISE:
+        return _rate(p1.rate if abs(p1.rate - 1) > _RATE_NOISE else p2.rate)
+    if p2.position > furthest + dt + tol:
+        return _seek_ahead(furthest)
+    dp = p2.position - p1.position
+    if dp < -tol or dp > dt + tol:
+        return _seek()
+    return None
+
+
+def furthest_watched(heartbeats: Sequence[Heartbeat], duration: float) -> float:
+    """The furthest point of a recorded video reached by playing on at 1x (as `_watched` counts
+    it): where the player lets the trainee go back to, on any device."""
+    reports = sorted(((hb.at, hb.playback) for hb in heartbeats if hb.playback is not None), key=lambda r: r[0])
+    furthest = 0.0
+    for (t1, p1), (t2, p2) in zip(reports, reports[1:], strict=False):
+        if t2 > t1 and _pair_problem(p1, p2, (t2 - t1).total_seconds(), furthest) is None:
+            furthest = max(furthest, min(p2.position, duration))
+    return furthest
+
+
+def _quiz_pending(number: int, a: float, b: float) -> Reason:
+    return Reason("quiz_pending", WATCHED_CLAUSE,
+                  f"第 {number} 段（{_pos(a)}–{_pos(b)}）的课程测验尚未通过，这段观看时间在测验通过后计入")
+
+
+def _watched(heartbeats: Sequence[Heartbeat], media: RecordedMedia, presence: Sequence[Span],
+             now: datetime | None = None) -> tuple[list[Span], list[_Label]]:
     """Wall-clock spans in which content of the recorded video was watched for the first time
     inside `presence` (the verified, visible time), and labels for the other stretches between
     playback reports.
@@ -686,7 +808,12 @@ def _watched(heartbeats: Sequence[Heartbeat], media: RecordedMedia, presence: Se
     - the content already credited: a second of the video is credited once, however often it is
       replayed. Content played outside `presence` (a hidden page, the window of a failed spot
       check) is not credited, so watching it again later makes it up.
+
+    Content of a segment whose checkpoint quiz is not passed by `now` is watched (a replay of it
+    is not new) but held back with `quiz_pending`: passing the quiz later credits that first
+    watching, so a trainee never has to watch a segment twice for it to count.
     """
+    locked = media.locked(now) if now is not None else []
     reports: list[tuple[datetime, Playback]] = sorted(((hb.at, hb.playback) for hb in heartbeats if hb.playback is not None),
                                                       key=lambda r: r[0])
     present = _merge(presence)
@@ -698,19 +825,10 @@ def _watched(heartbeats: Sequence[Heartbeat], media: RecordedMedia, presence: Se
         if t2 <= t1:
             continue
         dt = (t2 - t1).total_seconds()
-        tol = _SEEK_TOLERANCE + _SEEK_TOLERANCE_SHARE * dt
         dp = p2.position - p1.position
-        if p1.state != "playing":
-            labels.append(_Label(t1, t2, _paused(), True))
-            continue
-        if abs(p1.rate - 1) > _RATE_NOISE or abs(p2.rate - 1) > _RATE_NOISE:
-            labels.append(_Label(t1, t2, _rate(p1.rate if abs(p1.rate - 1) > _RATE_NOISE else p2.rate), True))
-            continue
-        if p2.position > furthest + dt + tol:
-            labels.append(_Label(t1, t2, _seek_ahead(furthest), True))
-            continue
-        if dp < -tol or dp > dt + tol:
-            labels.append(_Label(t1, t2, _seek(), True))
+        problem = _pair_problem(p1, p2, dt, furthest)
+        if problem is not None:
+            labels.append(_Label(t1, t2, problem, True))
             continue
         furthest = max(furthest, min(p2.position, media.duration))
         played = min(max(dp, 0.0), dt)
@@ -731,10 +849,14 @@ def _watched(heartbeats: Sequence[Heartbeat], media: RecordedMedia, presence: Se
             if hi <= lo:
                 labels.append(_Label(a, b, _paused(), True))  # past the video's end
                 continue
+            before = credited
             for x, y in _subtract([(lo, hi)], credited):
-                watched.append((wall(x), wall(y)))
+                for la, lb, number in locked:
+                    for qa, qb in _intersect([(x, y)], [(la, lb)]):
+                        labels.append(_Label(wall(qa), wall(qb), _quiz_pending(number, la, lb), True))
+                watched += [(wall(u), wall(v)) for u, v in _subtract([(x, y)], [(la, lb) for la, lb, _n in locked])]
                 credited = _merge([*credited, (x, y)])
-            labels += [_Label(wall(x), wall(y), _replayed(), True) for x, y in _intersect([(lo, hi)], credited)]
+            labels += [_Label(wall(x), wall(y), _replayed(), True) for x, y in _intersect([(lo, hi)], before)]
             if content(b) > media.duration:
                 labels.append(_Label(wall(media.duration), b, _paused(), True))
     return _merge(watched), labels
@@ -824,7 +946,7 @@ def online_credit(
             "spot_check_failed", clause,
             f"{_hm(sc.answered_at)} 的随机抽查未通过核验，自上次核验至下次核验之间的时间不计入")
         items.append(_Item(sc.answered_at, _Role.CHECK, passed, failure, order=i))
-    walk = _walk(items, min(end, now), clause, None)
+    walk = _spend_budget(_walk(items, min(end, now), clause, None), items, settings)
     ok = _merge(walk.ok)
 
     # Heartbeats: a verified check is itself a moment the page was visible (it ran on the page).
@@ -861,7 +983,7 @@ def online_credit(
                                    "（网络中断或页面关闭），这段时间不计入"), True)
                for s, e in _intersect(ok, _subtract(gaps, visible))]
     if media is not None:
-        watched, reasons = (_watched(heartbeats, media, presence) if isinstance(media, RecordedMedia)
+        watched, reasons = (_watched(heartbeats, media, presence, now) if isinstance(media, RecordedMedia)
                             else _watched_live(heartbeats, media))
         # Within the verified, visible presence, whatever was not watched says why.
         unwatched = _subtract(presence, watched)

@@ -400,7 +400,8 @@ def load_region_file(path: str | Path, catalog: Catalog | None = None) -> Region
     r.only(data, "", ("code", "name", "source", "timezone", "class_hour", "online_cap", "verification_clause",
                       "plan_clause", "required_hours_clause", "opened", "certificates", "subsidy",
                       "frequency_limits", "exclusions", "eligible_groups", "deadlines", "application_window",
-                      "offline_spot_checks", "online_spot_checks", "spot_check_answer"))
+                      "offline_spot_checks", "online_spot_checks", "spot_check_answer", "spot_check_misses",
+                      "checkpoint_quizzes"))
     code = r.text(data, "", "code")
 
     # Both settings have project defaults where a notice is silent: 45 minutes per 学时
@@ -487,6 +488,20 @@ def load_region_file(path: str | Path, catalog: Catalog | None = None) -> Region
         if answer.value > 600:
             raise r.fail("spot_check_answer.seconds", f"expected at most 600 seconds, got {answer.value}")
 
+    # How many spot checks an online lesson may miss before nothing more of it counts; absent =
+    # no budget, each miss voids only its own span (POLICY §9).
+    misses: Cited[int | None] = Cited(None, "POLICY §9")
+    scm = r.get(data, "", "spot_check_misses", required=False)
+    if scm is not None:
+        r.only(scm, "spot_check_misses", ("per_lesson", "clause"))
+        misses = Cited(r.integer(scm, "spot_check_misses", "per_lesson", minimum=0), r.text(scm, "spot_check_misses", "clause"))
+
+    quizzes = Cited(False, "POLICY §9")
+    cq = r.get(data, "", "checkpoint_quizzes", required=False)
+    if cq is not None:
+        r.only(cq, "checkpoint_quizzes", ("enabled", "clause"))
+        quizzes = Cited(r.boolean(cq, "checkpoint_quizzes", "enabled"), r.text(cq, "checkpoint_quizzes", "clause"))
+
     tz = r.text(data, "", "timezone")
     try:
         from zoneinfo import ZoneInfo
@@ -517,6 +532,8 @@ def load_region_file(path: str | Path, catalog: Catalog | None = None) -> Region
         offline_spot_checks=offline_spot_checks,
         online_spot_checks=online_spot_checks,
         spot_check_answer_seconds=answer,
+        spot_check_misses=misses,
+        checkpoint_quizzes=quizzes,
     )
 
 

@@ -240,6 +240,12 @@ class RegionPolicy:
     online_spot_checks: Cited[tuple[int, int]] = Cited((2, 4), "POLICY §9")
     #: Seconds a trainee has to answer a spot check (default 60; one sector's platforms use 60).
     spot_check_answer_seconds: Cited[int] = Cited(60, "POLICY §9")
+    #: Spot checks an online lesson may miss (not answered in time) before nothing more of it
+    #: counts, made up or not; None = no budget (each miss voids only its own span).
+    spot_check_misses: Cited[int | None] = Cited(None, "POLICY §9")
+    #: Checkpoint quizzes (课程测验) in recorded online lessons: off unless the region (or the
+    #: class) turns them on; a segment with a quiz counts once the quiz is passed (POLICY §9).
+    checkpoint_quizzes: Cited[bool] = Cited(False, "POLICY §9")
 
     @property
     def minutes(self) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from itertools import count
 
-from policies.attendance import AttendanceEvent, Heartbeat, SpotCheck
+from policies.attendance import AttendanceEvent, Heartbeat, Playback, SpotCheck
 from policies.model import Mode, PlannedLesson
 
 BEIJING = timezone(timedelta(hours=8))
@@ -58,3 +58,15 @@ def spans(result) -> list[tuple[str, str]]:
 def reasons(result) -> list[tuple[str, str, str]]:
     """The uncredited spans as (start, end, code)."""
     return [(hm(u.start), hm(u.end), u.reason.code) for u in result.uncredited]
+
+
+def play(start: str, end: str, position: float = 0, state: str = "playing", rate: float = 1.0,
+         every: int = 30, visible: bool = True) -> list[Heartbeat]:
+    """Reports every `every` seconds from start to end inclusive; the position moves at `rate`
+    while playing and stays put otherwise."""
+    out, at, stop = [], t(start), t(end)
+    while at <= stop:
+        moved = (at - t(start)).total_seconds() * rate if state == "playing" else 0
+        out.append(Heartbeat(at, visible, Playback(position + moved, state, rate)))
+        at += timedelta(seconds=every)
+    return out

@@ -25,7 +25,7 @@ from policies.attendance import (
     online_credit,
 )
 from policies.model import Mode, PlannedLesson
-from tests.unit.attendance.builders import beats, ev, lesson, reasons, spans, t
+from tests.unit.attendance.builders import beats, ev, lesson, play, reasons, spans, t
 
 ONLINE = lesson(mode=Mode.ONLINE)
 HOUR = RecordedMedia(3600)
@@ -34,18 +34,6 @@ SESSION = [ev("check_in", "09:00"), ev("check_out", "10:00")]
 
 def credit(heartbeats, events=SESSION, media=HOUR, now: str = "12:00"):
     return online_credit(ONLINE, events, heartbeats, [], t(now), media=media)
-
-
-def play(start: str, end: str, position: float = 0, state: str = "playing", rate: float = 1.0,
-         every: int = 30, visible: bool = True) -> list[Heartbeat]:
-    """Reports every `every` seconds from start to end inclusive; the position moves at `rate`
-    while playing and stays put otherwise."""
-    out, at, stop = [], t(start), t(end)
-    while at <= stop:
-        moved = (at - t(start)).total_seconds() * rate if state == "playing" else 0
-        out.append(Heartbeat(at, visible, Playback(position + moved, state, rate)))
-        at += timedelta(seconds=every)
-    return out
 
 
 def test_watching_a_recorded_lesson_at_1x_credits_the_time_watched():
@@ -310,3 +298,14 @@ def test_bad_live_input_is_refused():
         Playback(0, "playing", 1, -1)
     with pytest.raises(AttendanceError, match="live max lag"):
         LiveMedia(0)
+
+
+def test_the_furthest_point_is_where_playing_on_at_1x_reached_not_where_a_seek_jumped():
+    from policies.attendance import furthest_watched
+
+    watched = play("09:00", "09:10")  # 0:00 to 10:00
+    jumped = [Heartbeat(t("09:10:30"), True, Playback(3000, "playing"))]  # dragged to 50:00
+    assert furthest_watched(watched, 3600) == 600
+    assert furthest_watched(watched + jumped, 3600) == 600
+    assert furthest_watched(play("09:00", "09:10", rate=2.0), 3600) == 0  # at 2x nothing counts
+    assert furthest_watched(play("09:00", "11:00"), 3600) == 3600  # never past the end

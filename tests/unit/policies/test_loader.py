@@ -166,6 +166,11 @@ _DELETE = object()
     ("cq", "online_spot_checks", {"per_hour": [2, 13], "clause": "POLICY §9"}, "online_spot_checks.per_hour: expected [fewest, most]"),
     ("cq", "spot_check_answer", {"seconds": 5, "clause": "POLICY §9"}, "spot_check_answer.seconds: expected at least 15"),
     ("yn", "spot_check_answer", {"seconds": 900, "clause": "POLICY §9"}, "spot_check_answer.seconds: expected at most 600"),
+    ("cq", "spot_check_misses", {"per_lesson": -1, "clause": "POLICY §9"}, "spot_check_misses.per_lesson: expected at least 0"),
+    ("js", "spot_check_misses", {"per_lesson": "2", "clause": "POLICY §9"},
+     "spot_check_misses.per_lesson: expected a whole number, got '2'"),
+    ("yn", "spot_check_misses", {"per_lesson": 2}, "spot_check_misses.clause: missing"),
+    ("cq", "spot_check_misses", {"per_lesson": 2, "clause": "POLICY §9", "per_day": 8}, "spot_check_misses.per_day: unknown field"),
 ])
 def test_a_malformed_region_file_names_the_file_and_the_field(tmp_path, region, path, value, message):
     file = _write(tmp_path, region, _set(path, value))
@@ -241,3 +246,19 @@ def test_online_spot_checks_and_the_time_to_answer_are_region_settings_with_proj
     policy = load_region_file(_write(tmp_path, "js", both))
     assert (policy.online_spot_checks.value, policy.online_spot_checks.clause) == ((8, 8), "js 4.2")
     assert (policy.spot_check_answer_seconds.value, policy.spot_check_answer_seconds.clause) == (90, "js 4.2")
+
+
+def test_the_spot_checks_an_online_lesson_may_miss_are_a_region_setting_absent_by_default(tmp_path, cq):
+    assert (cq.spot_check_misses.value, cq.spot_check_misses.clause) == (None, "POLICY §9")  # no budget
+    policy = load_region_file(_write(tmp_path, "js", _set("spot_check_misses", {"per_lesson": 2, "clause": "js 4.2"})))
+    assert (policy.spot_check_misses.value, policy.spot_check_misses.clause) == (2, "js 4.2")
+    none_allowed = load_region_file(_write(tmp_path, "yn", _set("spot_check_misses", {"per_lesson": 0, "clause": "POLICY §9"})))
+    assert none_allowed.spot_check_misses.value == 0
+
+
+def test_checkpoint_quizzes_are_a_region_setting_off_by_default(tmp_path, cq):
+    assert (cq.checkpoint_quizzes.value, cq.checkpoint_quizzes.clause) == (False, "POLICY §9")
+    policy = load_region_file(_write(tmp_path, "js", _set("checkpoint_quizzes", {"enabled": True, "clause": "js 4.2"})))
+    assert (policy.checkpoint_quizzes.value, policy.checkpoint_quizzes.clause) == (True, "js 4.2")
+    with pytest.raises(PolicyFileError, match="checkpoint_quizzes.enabled"):
+        load_region_file(_write(tmp_path, "yn", _set("checkpoint_quizzes", {"enabled": "yes", "clause": "POLICY §9"})))

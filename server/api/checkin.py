@@ -90,7 +90,10 @@ def heartbeat(actor: Actor, lesson_id: int, body: HeartbeatIn):
           tag="check-in", capability=Capability.ATTEND_LESSONS)
 def pending(actor: Actor, lesson_id: int):
     now = utc_now()
-    return [presence.spot_check_json(c, now) for c in presence.pending_spot_checks(db.session, actor, lesson_id, now)]
+    checks = presence.pending_spot_checks(db.session, actor, lesson_id, now)
+    # Where the region sets a miss budget, what missing one costs (the phone says so when it is missed).
+    budget = presence.miss_budget_json(db.session, actor, lesson_id, now) if checks else None
+    return [presence.spot_check_json(c, now) | {"miss_budget": budget} for c in checks]
 
 
 @endpoint(bp, "POST", "/lessons/<int:lesson_id>/spot-checks", summary="Trigger a spot check now (teacher, supervisor)",

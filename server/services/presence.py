@@ -161,5 +161,35 @@ def spot_check_json(c: SpotCheck, now: datetime) -> dict:
             "seconds_left": max(0, int((c.due_at - now).total_seconds())), "origin": c.origin}
 
 
+def miss_budget_json(session: Session, actor: Actor, lesson_id: int, now: datetime) -> dict | None:
+    """What missing a spot check now costs the trainee in an online lesson whose region sets a
+    miss budget (`spot_check_misses`, POLICY §9): the spot checks allowed and missed so far (not
+    answered within their window; a failed answer is not a miss), whether one more miss ends the
+    lesson's credit (no make-up either: policies/attendance.py), and that in Chinese. None
+    without a budget, and offline."""
+    from server.services import rules
+
+    lesson, cls, _ = trainee_lesson(session, actor, lesson_id)
+    setting = rules.region(cls.region_code).spot_check_misses
+    if setting.value is None or lesson.mode is not LessonMode.online:
+        return None
+    due = session.scalars(select(SpotCheck).where(SpotCheck.lesson_id == lesson_id, SpotCheck.trainee_id == actor.trainee_id,
+                                                  SpotCheck.due_at < now)).all()
+    answers = session.execute(select(Event.spot_check_id, Event.at).where(
+        Event.spot_check_id.in_([c.id for c in due]), Event.kind == "spot_check")).all()
+    due_at = {c.id: c.due_at for c in due}
+    in_time = {a.spot_check_id for a in answers if a.at <= due_at[a.spot_check_id]}
+    allowed, missed = setting.value, sum(1 for c in due if c.id not in in_time)
+    if missed > allowed:
+        detail = f"本课次已错过 {missed} 次随机抽查，超过本地区允许的 {allowed} 次，本课次此后的学习时间不再计入学时"
+    elif missed == allowed:
+        detail = (f"本课次已错过 {missed} 次随机抽查（本地区每课次最多允许 {allowed} 次）：本次抽查若超时未完成，"
+                  "本课次此后的学习时间不再计入学时，重新观看也不能补回")
+    else:
+        detail = f"本地区每课次最多允许错过 {allowed} 次随机抽查，本课次已错过 {missed} 次；超过后本课次此后的学习时间不再计入学时"
+    return {"allowed": allowed, "missed": missed, "ends_lesson": missed >= allowed, "detail": detail,
+            "clause": setting.clause}
+
+
 def new_rng() -> random.Random:
     return secrets.SystemRandom()

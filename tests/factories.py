@@ -276,6 +276,12 @@ def route_targets(y: World) -> dict:
                                                               {"kind": "live", "url": "https://media.example.cn/live.m3u8"}, None),
         ("GET", "/api/lessons/<int:lesson_id>/media"): (f"/api/lessons/{y.lesson_id}/media", None, None),
         ("GET", "/api/lessons/<int:lesson_id>/media/file"): (f"/api/lessons/{y.lesson_id}/media/file", None, None),
+        ("POST", "/api/classes/<int:class_id>/quizzes"): (f"/api/classes/{y.class_id}/quizzes", {"enabled": True}, None),
+        ("POST", "/api/lessons/<int:lesson_id>/quiz"): (f"/api/lessons/{y.lesson_id}/quiz", {"checkpoints": []}, None),
+        ("GET", "/api/lessons/<int:lesson_id>/quiz"): (f"/api/lessons/{y.lesson_id}/quiz", None, None),
+        ("POST", "/api/lessons/<int:lesson_id>/quiz/attempts"): (f"/api/lessons/{y.lesson_id}/quiz/attempts",
+                                                                 {"checkpoint": 0, "answers": [0, 0, 0],
+                                                                  "idempotency_key": "walk-attempt-1"}, None),
         # (tests/api/test_live.py walks this one with an event that has a frame)
         ("GET", "/api/events/<int:event_id>/frames/<int:index>"): (f"/api/events/{y.event_id}/frames/0", None, None),
         ("POST", "/api/classes/<int:class_id>/exports"): (f"/api/classes/{y.class_id}/exports", {"kind": "class"}, None),
@@ -861,3 +867,9 @@ class Phone:
         boundary, body = encode_multipart(fields)
         return self.client.post(f"/api/lessons/{lesson_id}/events", data=body,
                                 content_type=f"multipart/form-data; boundary={boundary}", headers={"X-CSRF-Token": self.csrf})
+
+
+def trainee_api(app, username="miranda", device=None) -> Api:
+    """A trainee's phone, as an Api (GETs with its cookie)."""
+    phone = Phone(app, username) if device is None else Phone(app, username, device)
+    return Api(phone.client, phone.csrf)

@@ -12,6 +12,7 @@ from server.api import (  # noqa: F401
     institutions,
     media,
     openapi,
+    quizzes,
     subsidy_history,
     trainee_home,
     trainees,

@@ -56,7 +56,7 @@ def link_media(actor: Actor, lesson_id: int, body: MediaLinkIn):
 @endpoint(bp, "GET", "/lessons/<int:lesson_id>/media", summary="An online lesson's video or live stream, to play",
           tag="online")
 def get_media(actor: Actor, lesson_id: int):
-    return lesson_media.media_json(lesson_media.watchable(db.session, actor, lesson_id), lesson_id)
+    return lesson_media.trainee_view(db.session, actor, lesson_id)
 
 
 @endpoint(bp, "GET", "/lessons/<int:lesson_id>/media/file",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
@@ -140,6 +140,8 @@ class ClassIn(Strict):
     funding: Funding = Funding.subsidised
     #: require the teacher's room code with each offline check-in; unset: on for subsidised classes
     room_code: bool | None = None
+    #: checkpoint quizzes (课程测验) in the class's recorded lessons (the region may require them)
+    checkpoint_quizzes: bool = False
     fee: Annotated[Decimal, Field(ge=0, le=Decimal("1000000"), max_digits=10, decimal_places=2, allow_inf_nan=False)] | None = None
     institution_id: Id | None = None
     lessons: list[LessonIn] = Field(default_factory=list, max_length=2000)
@@ -286,6 +288,22 @@ class MediaLinkIn(Strict):
     url: Annotated[str, Field(min_length=10, max_length=1024)]
     #: a recorded video's length in seconds (credit is content watched); none for a live stream
     duration_s: Annotated[float, Field(gt=0, le=86_400, allow_inf_nan=False)] | None = None
+
+
+class QuizIn(Strict):
+    #: [{"position_s", "questions": [{"text", "options", "answer"}]}]: checked by policies/quiz.py,
+    #: which names each problem in Chinese
+    checkpoints: Annotated[list[Any], Field(max_length=50)]
+
+
+class QuizAttemptIn(Strict):
+    checkpoint: Annotated[int, Field(ge=0, le=99)]
+    answers: Annotated[list[Annotated[int, Field(ge=0, le=9)]], Field(min_length=1, max_length=10)]
+    idempotency_key: Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
+
+
+class ClassQuizzesIn(Strict):
+    enabled: bool
 
 
 class SpotCheckIn(Strict):

@@ -133,7 +133,8 @@ class ClassData:
                 events, heartbeats, checks = enrollment_rows(s, r.id, r.trainee_id, self.online_ids, self.lesson_ids)
                 claims = other_claims(s, r.trainee_id, r.id, self.lessons, self.now) if r.trainee_id in elsewhere else []
                 hours = compute_hours(self.policy, self.required, self.lessons, events, heartbeats, checks, self.now,
-                                      enrollment_id=r.id, class_name=self.cls.name, elsewhere=claims, media=self.media)
+                                      enrollment_id=r.id, class_name=self.cls.name, elsewhere=claims, media=self.media,
+                                      trainee_id=r.trainee_id)
                 training = r.id in certs["training"]
                 level = certs["level"].get(r.trainee_id, (False, None))
                 decision = self.decide(hours, r.resident_id, r.subsidy_category,

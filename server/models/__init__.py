@@ -23,14 +23,14 @@ from server.models.geo import City, District, Region
 from server.models.institution import Institution, Teacher, Venue, VenueFenceDecision
 from server.models.people import Certificate, Enrollment, Trainee
 from server.models.subsidy_history import SubsidyHistoryCheck, SubsidyHistoryEntry
-from server.models.training import ClassAmendment, Lesson, LessonMedia, TrainingClass
+from server.models.training import ClassAmendment, Lesson, LessonMedia, LessonQuiz, QuizAttempt, TrainingClass
 
 __all__ = [
     "Base", "Money", "UTCDateTime",
     "ClassStatus", "Datum", "EmploymentAfter", "EmploymentAtStart", "FenceKind", "Funding",
     "LessonContent", "LessonMode", "Level", "Role", "Sex",
     "City", "District", "Region", "Institution", "Teacher", "Venue", "VenueFenceDecision",
-    "Certificate", "Enrollment", "Trainee", "Lesson", "LessonMedia", "TrainingClass", "User",
+    "Certificate", "Enrollment", "Trainee", "Lesson", "LessonMedia", "LessonQuiz", "QuizAttempt", "TrainingClass", "User",
     "AuditEntry", "Consent", "FaceTemplate", "TemplateDecision", "ClassAmendment",
     "ChainHead", "Challenge", "Event", "FrameFingerprint", "Heartbeat", "SpotCheck",
     "Absence", "Duty", "DutyReminder", "JobStatus", "LessonTransition",

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, Float, ForeignKey, String
+from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, Date, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -37,6 +37,9 @@ class TrainingClass(Base):
     #: (server/services/room_codes.py). Classes created through the API get it when subsidised;
     #: classes that existed before migration 0010 keep checking in without one.
     room_code: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    #: 课程测验: the institution turned checkpoint quizzes on for this class's recorded lessons
+    #: (a region may turn them on for every class: RegionPolicy.checkpoint_quizzes).
+    checkpoint_quizzes: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     #: What the institution charges a trainee; a JS subsidy never exceeds it
     fee: Mapped[Decimal | None] = mapped_column(Money)
     status: Mapped[ClassStatus] = mapped_column(str_enum(ClassStatus, "class_status"), default=ClassStatus.draft)
@@ -116,3 +119,41 @@ class LessonMedia(Base):
     filename: Mapped[str | None] = mapped_column(String(256))
     added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class LessonQuiz(Base):
+    """A recorded lesson's checkpoint quizzes (课程测验) for one video (`media_id`): checkpoints in
+    the video, each with 3-5 single-choice questions and their answers (policies/quiz.py checks
+    them). Append-only: a changed quiz is a new row, accepted only before any trainee answered
+    the lesson's current one; the lesson asks its latest quiz for its latest video."""
+
+    __tablename__ = "lesson_quizzes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id"), index=True)
+    media_id: Mapped[int] = mapped_column(ForeignKey("lesson_media.id"))
+    #: {"checkpoints": [{"position_s", "questions": [{"text", "options", "answer"}]}]}
+    checkpoints: Mapped[dict] = mapped_column(JSON)
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class QuizAttempt(Base):
+    """A trainee's answers to one checkpoint of a quiz, graded when received (evidence: what was
+    answered, how many were right). Append-only; a retried request (same key) is the same attempt."""
+
+    __tablename__ = "quiz_attempts"
+    __table_args__ = (UniqueConstraint("trainee_id", "idempotency_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    quiz_id: Mapped[int] = mapped_column(ForeignKey("lesson_quizzes.id"), index=True)
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id"), index=True)
+    trainee_id: Mapped[int] = mapped_column(ForeignKey("trainees.id"), index=True)
+    #: which checkpoint (0-based, in position order)
+    checkpoint: Mapped[int] = mapped_column(Integer)
+    answers: Mapped[list] = mapped_column(JSON)
+    correct: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(Integer)
+    passed: Mapped[bool] = mapped_column(Boolean)
+    idempotency_key: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)

@@ -33,6 +33,7 @@ def create_class(session: Session, actor: Actor, data, now: datetime) -> Trainin
         occupation_code=rules.canonical_occupation(data.occupation_code), direction=data.direction or "—",
         level=data.level, starts_on=data.starts_on, ends_on=data.ends_on, funding=data.funding, fee=data.fee,
         room_code=data.funding is Funding.subsidised if data.room_code is None else data.room_code,
+        checkpoint_quizzes=data.checkpoint_quizzes,
     )
     session.add(cls)
     session.flush()
@@ -195,6 +196,8 @@ def class_json(cls: TrainingClass) -> dict:
         "level": cls.level.value, "starts_on": cls.starts_on.isoformat(), "ends_on": cls.ends_on.isoformat(),
         "funding": cls.funding.value, "fee": None if cls.fee is None else str(cls.fee), "status": cls.status.value,
         "filed_at": cls.filed_at.isoformat() if cls.filed_at else None, "room_code": cls.room_code,
+        "checkpoint_quizzes": cls.checkpoint_quizzes,
+        "quizzes_enabled": cls.checkpoint_quizzes or rules.region(cls.region_code).checkpoint_quizzes.value,
     }
 
 
@@ -209,11 +212,15 @@ def lesson_json(lesson: Lesson) -> dict:
 
 
 def lessons_with_media_json(session: Session, lessons: list[Lesson]) -> list[dict]:
-    """The lessons, each with the video or live stream it plays in the online classroom (or None)."""
+    """The lessons, each with the video or live stream it plays in the online classroom (or None)
+    and how many checkpoint quizzes its current video has."""
     from server.services.lesson_media import latest_media, media_json
+    from server.services.quizzes import gates
 
     media = latest_media(session, [x.id for x in lessons])
-    return [{**lesson_json(x), "media": media_json(media.get(x.id), x.id)} for x in lessons]
+    quizzes = gates(session, media).positions
+    return [{**lesson_json(x), "media": media_json(media.get(x.id), x.id),
+             "quiz_checkpoints": len(quizzes.get(x.id, ()))} for x in lessons]
 
 
 def class_with_lessons(session: Session, actor: Actor, class_id: int) -> tuple[TrainingClass, list[Lesson]]:

@@ -301,7 +301,7 @@ def online_presence(session: Session, lesson: Lesson, cls: TrainingClass, traine
     for e in events:
         if e.trainee_id is not None:
             by_trainee.setdefault(e.trainee_id, []).append(e)
-    media = ledger.lesson_media_for_credit(session, [lesson.id]).get(lesson.id)
+    media = ledger.lesson_media_for_credit(session, [lesson.id])
     policy = rules.region(cls.region_code)
     clause, window = policy.verification_clause, ledger.answer_window(policy)
     out: dict[int, dict] = {}
@@ -311,7 +311,8 @@ def online_presence(session: Session, lesson: Lesson, cls: TrainingClass, traine
         age = (now - last.at).total_seconds() if last is not None else None
         status = ("gone" if last is None or age is None or age > GONE_AFTER_S else "hidden" if not last.visible
                   else "paused" if last.playback in ("paused", "ended", "buffering") else "watching")
-        credit = ledger.lesson_credit_from(lesson, by_trainee.get(tid, []), mine, checks.get(tid, []), now, clause, media,
+        credit = ledger.lesson_credit_from(lesson, by_trainee.get(tid, []), mine, checks.get(tid, []), now, clause,
+                                           media.for_trainee(lesson.id, tid),
                                            window)
         answered = {e.spot_check_id for e in by_trainee.get(tid, []) if e.kind == "spot_check" and e.verdict == "verified"}
         asked = [c for c in checks.get(tid, []) if c.issued_at <= now]

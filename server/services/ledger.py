@@ -19,11 +19,12 @@ from sqlalchemy.orm import Session
 
 from policies import attendance
 from policies.hours import Claim, Overlap, credited_hours, merge, one_place_at_a_time
-from policies.model import Content, HourLedger, Interval, Mode, PlannedLesson
+from policies.model import Cited, Content, HourLedger, Interval, Mode, PlannedLesson
 from policies.model import Level as PLevel
 from server.errors import ApiError
 from server.models import Enrollment, Event, Heartbeat, Lesson, LessonMode, Role, SpotCheck, TrainingClass
 from server.services import rules
+from server.services.lesson_media import policy_heartbeat
 from server.services.scope import Actor, visible_class
 
 
@@ -41,9 +42,11 @@ def lesson_credit(session: Session, lesson: Lesson, trainee_id: int, now: dateti
                                      .order_by(Heartbeat.at)).all()
     checks = session.scalars(select(SpotCheck).where(SpotCheck.lesson_id == lesson.id, SpotCheck.trainee_id == trainee_id)
                              .order_by(SpotCheck.id)).all()
-    media = lesson_media_for_credit(session, [lesson.id]).get(lesson.id) if lesson.mode is LessonMode.online else None
-    return lesson_credit_from(lesson, events, heartbeats, checks, now, clause, media,
-                              answer_window(rules.region(lesson.training_class.region_code)))
+    media = (lesson_media_for_credit(session, [lesson.id]).for_trainee(lesson.id, trainee_id)
+             if lesson.mode is LessonMode.online else None)
+    policy = rules.region(lesson.training_class.region_code)
+    return lesson_credit_from(lesson, events, heartbeats, checks, now, clause, media, answer_window(policy),
+                              misses=policy.spot_check_misses)
 
 
 def answer_window(policy) -> timedelta:
@@ -53,12 +56,17 @@ def answer_window(policy) -> timedelta:
 
 def lesson_credit_from(lesson: Lesson, events, heartbeats, spot_checks, now: datetime, clause: str,
                        media: attendance.RecordedMedia | attendance.LiveMedia | None = None,
-                       window: timedelta = timedelta(seconds=60)) -> attendance.AttendanceResult:
+                       window: timedelta = timedelta(seconds=60), *,
+                       misses: Cited[int | None] | None = None) -> attendance.AttendanceResult:
     """What one lesson credits one trainee, from rows already loaded (events in id order, the
     lesson's heartbeats in time order, its spot checks; `media`: the recorded video the lesson
     plays in the page, whose content watched is what counts): the ledger and the exports share
-    it, so an export is exactly the ledger."""
-    settings = attendance.AttendanceSettings(clause=clause, spot_check_window=window)
+    it, so an export is exactly the ledger. `misses`: the region's `spot_check_misses` (the
+    spot checks an online lesson may miss, POLICY §9); not given, the lesson's region's."""
+    if misses is None:
+        misses = rules.region(lesson.training_class.region_code).spot_check_misses
+    settings = attendance.AttendanceSettings(clause=clause, spot_check_window=window,
+                                             miss_budget=misses.value, miss_budget_clause=misses.clause)
     online = lesson.mode is LessonMode.online
     by_id = {e.id: e for e in events}
     att_events = []
@@ -74,7 +82,7 @@ def lesson_credit_from(lesson: Lesson, events, heartbeats, spot_checks, now: dat
             att_events.append(attendance.AttendanceEvent(id=f"e{e.id}", kind=attendance.EventKind(e.kind), at=e.at, verdict=e.verdict))
     hb: tuple[attendance.Heartbeat, ...] = ()
     if online:
-        hb = tuple(attendance.Heartbeat(at=h.at, visible=h.visible, playback=_playback(h)) for h in heartbeats)
+        hb = tuple(policy_heartbeat(h) for h in heartbeats)
     # Online the answer is judged through its spot check; offline the answer events are judged
     # themselves, and the spot checks say which were asked (one unanswered in time was missed).
     out = []
@@ -91,23 +99,37 @@ def lesson_credit_from(lesson: Lesson, events, heartbeats, spot_checks, now: dat
                                     media=media)
 
 
-def _playback(h) -> attendance.Playback | None:
-    if h.playback is None or h.position_s is None or h.rate is None:
-        return None
-    return attendance.Playback(position=h.position_s, state=h.playback, rate=h.rate, lag=h.live_lag_s)
+class CreditMedia(dict[int, attendance.RecordedMedia | attendance.LiveMedia]):
+    """Lesson id -> what the lesson plays in the page, as the credit rule takes it; with the
+    lessons' checkpoint quizzes, which differ per trainee (`for_trainee`)."""
+
+    def __init__(self, items: dict, gates) -> None:
+        super().__init__(items)
+        self.gates = gates
+
+    def for_trainee(self, lesson_id: int, trainee_id: int | None) -> attendance.RecordedMedia | attendance.LiveMedia | None:
+        return self.gates.apply(lesson_id, trainee_id, self.get(lesson_id))
 
 
-def lesson_media_for_credit(session: Session, lesson_ids: Sequence[int]) -> dict[int, attendance.RecordedMedia | attendance.LiveMedia]:
+def lesson_media_for_credit(session: Session, lesson_ids: Sequence[int]) -> CreditMedia:
     """What each of these lessons plays in the page (its latest media: a recorded video or a live
-    stream), as the credit rule takes it, in one query."""
+    stream) and its checkpoint quizzes, as the credit rule takes them, in three queries."""
     from server.services.lesson_media import latest_media, media_for_credit
+    from server.services.quizzes import gates
 
+    rows = latest_media(session, lesson_ids)
     out = {}
-    for lesson_id, media in latest_media(session, lesson_ids).items():
+    for lesson_id, media in rows.items():
         found = media_for_credit(media)
         if found is not None:
             out[lesson_id] = found
-    return out
+    return CreditMedia(out, gates(session, rows))
+
+
+def _for_trainee(media: dict | None, lesson_id: int, trainee_id: int | None):
+    if isinstance(media, CreditMedia):
+        return media.for_trainee(lesson_id, trainee_id)
+    return (media or {}).get(lesson_id)
 
 
 @dataclass(frozen=True)
@@ -218,7 +240,7 @@ def other_claims(session: Session, trainee_id: int, enrollment_id: int, lessons:
 
 def compute_hours(policy, required: Decimal, lessons: list[Lesson], events, heartbeats: dict, checks: dict,
                   now: datetime, *, enrollment_id: int | None = None, class_name: str = "",
-                  elsewhere: Sequence[Claim] = (), media: dict | None = None) -> EnrollmentHours:
+                  elsewhere: Sequence[Claim] = (), media: dict | None = None, trainee_id: int | None = None) -> EnrollmentHours:
     """One enrollment's ledger. `elsewhere`: the verified time the same trainee's other
     enrollments claim in overlapping lessons (other_claims); with `enrollment_id` set, time both
     claim is credited once, to the claim that started first (POLICY §10)."""
@@ -230,8 +252,9 @@ def compute_hours(policy, required: Decimal, lessons: list[Lesson], events, hear
     mine: list[Claim] = []
     for n, lesson in enumerate(lessons, start=1):
         result = lesson_credit_from(lesson, by_lesson.get(lesson.id, []), heartbeats.get(lesson.id, ()),
-                                    checks.get(lesson.id, ()), now, policy.verification_clause, (media or {}).get(lesson.id),
-                                    answer_window(policy))
+                                    checks.get(lesson.id, ()), now, policy.verification_clause,
+                                    _for_trainee(media, lesson.id, trainee_id),
+                                    answer_window(policy), misses=policy.spot_check_misses)
         # While a lesson is still running, the time since the last verified check is not
         # "unverified" yet: it is pending until the check-out (or the next spot check) decides it.
         running = lesson.ends_at > now
@@ -269,7 +292,7 @@ def ledger_for(session: Session, cls: TrainingClass, enrollment: Enrollment, now
     elsewhere = other_claims(session, enrollment.trainee_id, enrollment.id, lessons, now)
     hours = compute_hours(policy, required_hours(cls), lessons, events, heartbeats, checks, now,
                           enrollment_id=enrollment.id, class_name=cls.name, elsewhere=elsewhere,
-                          media=lesson_media_for_credit(session, online))
+                          media=lesson_media_for_credit(session, online), trainee_id=enrollment.trainee_id)
     ledger = hours.ledger
     per_lesson = [{
         "lesson_id": h.lesson.id, "starts_at": h.lesson.starts_at.isoformat(), "ends_at": h.lesson.ends_at.isoformat(),

@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from policies.attendance import LiveMedia, RecordedMedia
+from policies.attendance import Heartbeat as PolicyHeartbeat
+from policies.attendance import LiveMedia, Playback, RecordedMedia
 from server.adapters.filestore import EvidenceStore, TooLarge
 from server.config import MediaSettings
 from server.errors import ApiError
@@ -69,7 +70,7 @@ def _is_mp4(head: bytes) -> bool:
     return len(head) >= 12 and head[4:8] == b"ftyp"
 
 
-def _online_lesson(session: Session, actor: Actor, lesson_id: int):
+def online_lesson(session: Session, actor: Actor, lesson_id: int):
     lesson, cls = visible_lesson(session, actor, lesson_id)
     writable_class(session, actor, cls.id, Capability.MANAGE_LESSON_MEDIA)
     if lesson.mode is not LessonMode.online:
@@ -82,7 +83,7 @@ def upload(session: Session, actor: Actor, lesson_id: int, stream, filename: str
     """Store an uploaded MP4 (H.264) as the lesson's recorded video. The file is checked before
     anything is recorded: an MP4 box first (415 otherwise), no larger than the setting (413),
     and a first frame OpenCV decodes as H.264 (415): the phone's player must be able to play it."""
-    lesson, cls = _online_lesson(session, actor, lesson_id)
+    lesson, cls = online_lesson(session, actor, lesson_id)
     limit_mb = settings.max_bytes // 1024 // 1024
     with tempfile.TemporaryDirectory(prefix="hourproof-upload-") as tmp:
         # Probed from a copy first: a file that is not a playable video never enters the store.
@@ -126,7 +127,7 @@ def link(session: Session, actor: Actor, lesson_id: int, kind: str, url: str, du
     """Link a video (MP4 or HLS) or a live HLS stream on the institution's own media server. Its
     origin must be on the deployment's allow-list (422 otherwise); a recorded one states its
     duration (credit is content watched, so the server must know how much there is)."""
-    lesson, cls = _online_lesson(session, actor, lesson_id)
+    lesson, cls = online_lesson(session, actor, lesson_id)
     parts = urlsplit(url)
     origin = f"{parts.scheme}://{parts.netloc}".lower()
     # Exactly an allowed origin (scheme, host and port): the settings only admit https, and
@@ -186,6 +187,22 @@ def watchable(session: Session, actor: Actor, lesson_id: int) -> LessonMedia:
     return media
 
 
+def trainee_view(session: Session, actor: Actor, lesson_id: int) -> dict | None:
+    """The media to play, and for a trainee's recorded video the furthest point they reached by
+    playing on (from their heartbeats, as the credit rule counts it): the player lets them go
+    back there on any phone, not only on the one that remembers it."""
+    from policies.attendance import furthest_watched
+    from server.models import Heartbeat
+
+    media = watchable(session, actor, lesson_id)
+    out = media_json(media, lesson_id)
+    if out is not None and allows(actor.role, Capability.ATTEND_LESSONS) and media.kind == "recorded" and media.duration_s:
+        beats = session.scalars(select(Heartbeat).where(Heartbeat.lesson_id == lesson_id, Heartbeat.trainee_id == actor.trainee_id,
+                                                        Heartbeat.playback.is_not(None)).order_by(Heartbeat.at)).all()
+        out["furthest_s"] = round(furthest_watched([policy_heartbeat(h) for h in beats], float(media.duration_s)), 3)
+    return out
+
+
 def media_json(media: LessonMedia | None, lesson_id: int) -> dict | None:
     if media is None:
         return None
@@ -204,3 +221,11 @@ def media_for_credit(media: LessonMedia | None) -> RecordedMedia | LiveMedia | N
     if media.kind == "live":
         return LiveMedia()
     return RecordedMedia(duration=float(media.duration_s)) if media.duration_s else None
+
+
+def policy_heartbeat(h) -> PolicyHeartbeat:
+    """A stored heartbeat, with the player's state it reported, as policies.attendance takes it."""
+    playback = None
+    if h.playback is not None and h.position_s is not None and h.rate is not None:
+        playback = Playback(position=h.position_s, state=h.playback, rate=h.rate, lag=h.live_lag_s)
+    return PolicyHeartbeat(at=h.at, visible=h.visible, playback=playback)

@@ -12,36 +12,13 @@ import pytest
 from sqlalchemy import func, select
 
 from server.models import AuditEntry, LessonMedia, Role, User
-from tests.factories import PASSWORD, Api, Phone, log_in, post_multipart
-
-
-@pytest.fixture
-def clip(faces_dir) -> bytes:
-    return (faces_dir / "video" / "short_hamilton_clip.mp4").read_bytes()
-
-
-@pytest.fixture
-def admin(app, live, session):
-    """The institution's administrator (the live world has teachers and a supervisor only)."""
-    from server.adapters.passwords import hash_password
-    from server.models import TrainingClass
-
-    cls = session.get(TrainingClass, live["class_id"])
-    session.add(User(username="inst-admin", display_name="机构管理员", role=Role.institution_admin,
-                     institution_id=cls.institution_id, password_hash=hash_password(PASSWORD)))
-    session.commit()
-    return log_in(app, "inst-admin")
+from tests.factories import PASSWORD, post_multipart
+from tests.factories import trainee_api as trainee
 
 
 def media_rows(session) -> int:
     session.rollback()  # a fresh snapshot: the requests committed in sessions of their own
     return session.scalar(select(func.count()).select_from(LessonMedia))
-
-
-def trainee(app, username="miranda", device=None) -> Api:
-    """A trainee's phone, as an Api (GETs with its cookie)."""
-    phone = Phone(app, username) if device is None else Phone(app, username, device)
-    return Api(phone.client, phone.csrf)
 
 
 def stored_files(app) -> list:
@@ -173,3 +150,21 @@ def test_an_offline_lesson_takes_no_video(app, live, admin, clip, session):
     resp = post_multipart(admin, f"/api/lessons/{live['offline']}/media", {"video": (io.BytesIO(clip), "v.mp4")})
     assert resp.status_code == 409 and resp.get_json()["error"]["code"] == "not_online"
     assert media_rows(session) == 0
+
+
+def test_a_trainees_media_carries_the_furthest_point_their_heartbeats_show_so_another_phone_can_go_back_there(
+        app, live, admin, clip, session):
+    from datetime import timedelta
+
+    from server.models import Heartbeat
+
+    resp = post_multipart(admin, f"/api/lessons/{live['online']}/media", {"video": (io.BytesIO(clip), "v.mp4")})
+    assert resp.status_code == 201
+    phone = trainee(app)
+    assert phone.get(f"/api/lessons/{live['online']}/media").get_json()["furthest_s"] == 0
+    start = session.scalars(select(LessonMedia)).one().added_at
+    session.add_all(Heartbeat(lesson_id=live["online"], trainee_id=live["trainee"], at=start + timedelta(seconds=i),
+                              visible=True, position_s=float(i), playback="playing", rate=1.0) for i in range(6))
+    session.commit()
+    assert phone.get(f"/api/lessons/{live['online']}/media").get_json()["furthest_s"] == 5.0
+    assert "furthest_s" not in admin.get(f"/api/lessons/{live['online']}/media").get_json()

@@ -20,6 +20,8 @@ from server.models import (
     GroupPhoto,
     Heartbeat,
     Lesson,
+    LessonQuiz,
+    QuizAttempt,
     Seal,
     SpotCheck,
     SubsidyHistoryCheck,
@@ -45,6 +47,7 @@ LISTS = {("GET", "/api/classes"), ("GET", "/api/institutions"), ("GET", "/api/au
 def _counts(session):
     return {m.__name__: session.scalar(select(func.count()).select_from(m))
             for m in (Venue, Teacher, TrainingClass, Lesson, Enrollment, Consent, FaceTemplate, ClassAmendment, Event,
+                      LessonQuiz, QuizAttempt,
                       Heartbeat, SpotCheck, ExportJob, Seal, AssessmentResult, Certificate, GroupPhoto, SubsidyHistoryEntry,
                       SubsidyHistoryCheck, TemplateDecision, VenueFenceDecision)}
 

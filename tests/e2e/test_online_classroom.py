@@ -283,3 +283,67 @@ def test_a_live_hls_stream_plays_in_the_page_through_hls_js_and_time_at_the_live
     result = ledger.lesson_credit(session, lesson, live["trainee"], datetime.now(UTC), rules.region("cq").verification_clause)
     assert 3.0 <= result.credited_seconds <= 60, result
     assert "behind_live" not in {u.reason.code for u in result.uncredited}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_checkpoint_quiz_stops_the_video_a_wrong_answer_sends_the_trainee_back_and_a_right_one_plays_on(
+        app, live, server, playwright, fake_camera, session, faces_dir):
+    """With quizzes on for the class and a checkpoint at 0:03 of the clip: the video stops there and
+    the questions show (never their answers); a wrong answer says what it cost and offers the
+    segment again; after watching it again, right answers pass and the video plays on by itself."""
+    from playwright.sync_api import expect
+
+    from server.models import LessonQuiz, QuizAttempt, TrainingClass
+
+    clip = (faces_dir / "video" / "short_hamilton_clip.mp4").read_bytes()
+    _add_video(app, session, live["online"], clip)
+    session.get(TrainingClass, live["class_id"]).checkpoint_quizzes = True
+    session.flush()
+    from server.models import LessonMedia
+
+    media = session.scalars(select(LessonMedia)).one()
+    session.add(LessonQuiz(lesson_id=live["online"], media_id=media.id, checkpoints={"checkpoints": [{
+        "position_s": 3.0, "questions": [{"text": f"第{i}题：讲者在做什么？", "options": ["唱歌", "演讲", "跳舞"], "answer": 1}
+                                          for i in (1, 2, 3)]}]}))
+    session.commit()
+    live_event(session, live, "check_in")
+    browser = camera_browser(playwright, fake_camera)
+    try:
+        context, page = phone_page(browser, inside_fix())
+        log_in(page, server)
+        page.click(f".lesson[data-lesson-id='{live['online']}'] button[data-action=online]")
+        page.wait_for_function("() => document.getElementById('on-video').readyState >= 1")
+        page.locator("#on-video").click()
+        page.evaluate("document.getElementById('on-video').play()")
+        quiz = page.locator("#on-quiz")
+        expect(quiz).to_be_visible(timeout=10_000)
+        expect(page.locator("#on-quiz-title")).to_contain_text("第 1 段课程测验（0:00–0:03）")
+        page.wait_for_function("() => document.getElementById('on-video').paused")
+        assert 2.9 <= _player(page)["t"] <= 3.4, _player(page)
+        # Play is refused at the checkpoint until the quiz is passed.
+        page.evaluate("document.getElementById('on-video').play()")
+        page.wait_for_function("() => document.getElementById('on-video').paused")
+
+        for i in range(3):
+            page.locator(f"input[name=quiz-q{i}]").nth(0).check()  # 唱歌: wrong
+        page.click("#on-quiz-submit")
+        expect(page.locator("#on-quiz-msg")).to_contain_text("答对 0/3 题，未通过")
+        rewatch = page.locator("#on-quiz-rewatch")
+        expect(rewatch).to_have_text("回到 0:00 重新观看这一段")
+        rewatch.click()
+        expect(quiz).to_be_hidden()
+        # Watched again to the checkpoint: the questions come back.
+        expect(quiz).to_be_visible(timeout=10_000)
+        for i in range(3):
+            page.locator(f"input[name=quiz-q{i}]").nth(1).check()  # 演讲
+        page.click("#on-quiz-submit")
+        expect(page.locator("#on-quiz-msg")).to_contain_text("第 1 段测验通过")
+        expect(quiz).to_be_hidden(timeout=5_000)
+        page.wait_for_function("() => document.getElementById('on-video').currentTime > 3.5")
+        ARTIFACTS.mkdir(exist_ok=True)
+        assert page.problems == []
+    finally:
+        browser.close()
+    session.rollback()
+    assert [a.passed for a in session.scalars(select(QuizAttempt).order_by(QuizAttempt.id))] == [False, True]

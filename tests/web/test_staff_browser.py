@@ -295,10 +295,12 @@ def test_the_manage_page_lists_open_duties_with_their_clause_and_marks_one_done(
 
 @pytest.mark.slow
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_an_institution_admin_uploads_an_online_lessons_video_from_the_class_page(live_server, page, worlds, session,
-                                                                                   faces_dir):
+def test_an_institution_admin_uploads_an_online_lessons_video_and_enters_its_checkpoint_quiz_from_the_class_page(
+        live_server, page, worlds, session, faces_dir):
     """The class page offers an upload on each online lesson; a file that is not a video is refused
-    with the server's words, the real clip is taken and shown with its length."""
+    with the server's words, the real clip is taken and shown with its length. With quizzes turned
+    on for the class, the lesson's quiz is entered in a dialog: a problem is named in Chinese at its
+    place, and a good quiz is saved and counted beside the video."""
     from datetime import UTC, datetime, timedelta
 
     from playwright.sync_api import expect
@@ -318,10 +320,43 @@ def test_an_institution_admin_uploads_an_online_lessons_video_from_the_class_pag
     page.wait_for_url(re.compile(r"/manage/classes/\d+$"))
     row = page.locator("#lessons-table tbody tr", has_text=str(online.id)).filter(has=page.locator(".media"))
     expect(row.locator(".media-state")).to_contain_text("未上传")
+    # The page draws the lessons again once the venue and teacher lists are in (their names):
+    # wait for that, as a person would not upload within the first instant.
+    expect(page.locator("#lessons-form input[name=date]")).not_to_have_value("")
     upload = row.locator("input[type=file]")
     upload.set_input_files(files=[{"name": "notes.mp4", "mimeType": "video/mp4", "buffer": b"not a video at all" * 100}])
     expect(row.locator(".form-error")).to_contain_text("不是 MP4 视频")
     upload.set_input_files(str(faces_dir / "video" / "short_hamilton_clip.mp4"))
     expect(row.locator(".media-state")).to_contain_text("short_hamilton_clip.mp4（0.2 分钟）")
     expect(row.locator("button", has_text="更换视频")).to_be_visible()
+    assert page.problems == []
+
+    expect(row.locator(".quiz-edit")).to_have_count(0)  # quizzes are off by default
+    page.check("#quiz-toggle")
+    row.locator(".quiz-edit", has_text="设置课程测验").click()
+    dialog = page.locator("#quiz-dialog")
+    expect(dialog.locator(".quiz-point")).to_have_count(1)
+    dialog.locator(".q-position").fill("0:05")
+    for qi, question in enumerate(dialog.locator(".quiz-question").all()):
+        if qi < 2:  # the third question is left without its text
+            question.locator(".q-text").fill(f"第{qi + 1}题：讲者在做什么？")
+        question.locator(".q-option").nth(0).fill("演讲")
+        question.locator(".q-option").nth(1).fill("唱歌")
+        question.locator("input[type=radio]").nth(1).check()
+    dialog.locator("#quiz-save").click()
+    error = dialog.locator(".form-error")
+    expect(error).to_contain_text("测验点 · 第 1 项 · 题目 · 第 3 项 · 题干")
+    expect(error).to_contain_text("请填写题目")
+    dialog.locator(".quiz-question").nth(2).locator(".q-text").fill("第3题：有几个人？")
+    dialog.locator("#quiz-save").click()
+    expect(dialog).to_be_hidden()
+    expect(row.locator(".quiz-edit")).to_have_text("课程测验（1 个测验点）")
+    from sqlalchemy import select
+
+    from server.models import LessonQuiz
+
+    session.rollback()
+    saved = session.scalars(select(LessonQuiz)).one().checkpoints["checkpoints"][0]
+    assert saved["position_s"] == 5 and [q["answer"] for q in saved["questions"]] == [1, 1, 1]
+    assert saved["questions"][0]["options"] == ["演讲", "唱歌"]  # the blank options are dropped
     assert page.problems == []

@@ -842,6 +842,7 @@
       state.online = null;
     }
     var b = state.beat;
+    $("on-quiz").hidden = true;
     if (b && !keep) {
       clearInterval(b.timer);
       if (b.hls) b.hls.destroy();
@@ -858,7 +859,7 @@
     b.timer = setInterval(function () { beat(b); }, ONLINE.heartbeatMs);
     api("GET", "/api/lessons/" + lessonId + "/media", undefined, 15000).then(function (r) {
       if (state.beat !== b) return;
-      if (r.ok && r.data && r.data.src) { b.media = r.data; showPlayer(b, false); }
+      if (r.ok && r.data && r.data.src) { b.media = r.data; showPlayer(b, false); loadQuiz(b); }
       else $("on-player").hidden = true;
     });
   }
@@ -875,13 +876,18 @@
     if (b.video !== v) {
       b.video = v;
       var key = "hourproof.furthest." + b.lessonId;
-      b.furthest = Number(localStorage.getItem(key)) || 0;
+      // The server's furthest point (from the heartbeats) or this phone's own, whichever is further.
+      b.furthest = Math.max(Number(localStorage.getItem(key)) || 0, b.media.furthest_s || 0);
       b.checkpoint = b.furthest;  // where the last verified check found the trainee
       attachSource(b, v);
       v.playbackRate = 1;
       var report = function () { beat(b); };
-      v.onplay = v.onpause = v.onended = report;
+      // "playing" too: after a seek or a stall the video starts some time after "play" (reported as
+      // buffering), and without a report when it really plays, that stretch would not be credited.
+      v.onpause = v.onended = v.onplaying = report;
+      v.onplay = function () { report(); checkQuiz(b); };
       v.ontimeupdate = function () {
+        checkQuiz(b);
         if (!v.seeking && v.playbackRate === 1 && v.currentTime <= b.furthest + 2 && v.currentTime > b.furthest) {
           b.furthest = v.currentTime;
           try { localStorage.setItem(key, String(Math.floor(b.furthest))); } catch (e) { /* private mode */ }
@@ -917,6 +923,96 @@
     clearInterval(b.timer);
     b.timer = setInterval(function () { beat(b); }, ONLINE.videoHeartbeatMs);
   }
+
+  /* 课程测验: at a checkpoint not yet passed the video stops and its questions show; the server
+     grades the answers (the page is never sent them) and credits the segment once all are right. */
+  function loadQuiz(b) {
+    if (b.media.kind !== "recorded") return;
+    api("GET", "/api/lessons/" + b.lessonId + "/quiz", undefined, 15000).then(function (r) {
+      if (state.beat !== b || !r.ok || !r.data.quiz) return;
+      b.quiz = r.data.quiz;
+      checkQuiz(b);
+    });
+  }
+
+  function checkQuiz(b) {
+    var v = b.video;
+    if (!b.quiz || !v || state.online === null) return;
+    var c = b.quiz.checkpoints.filter(function (x) { return x.status !== "passed" && v.currentTime >= x.position_s - 0.05; })[0];
+    if (!c) return;
+    if (!v.paused) v.pause();
+    if (b.quizAt !== c || $("on-quiz").hidden) showQuiz(b, c);
+  }
+
+  function showQuiz(b, c) {
+    b.quizAt = c;
+    b.quizKey = null;
+    $("on-quiz-title").textContent = "第 " + c.number + " 段课程测验（" + clock(c.segment_start_s) + "–" + clock(c.position_s) + "）";
+    var box = clear($("on-quiz-questions"));
+    c.questions.forEach(function (q, i) {
+      var set = el("fieldset", "");
+      set.appendChild(el("legend", "", (i + 1) + ". " + q.text));
+      q.options.forEach(function (o, j) {
+        var lab = el("label", ""), input = document.createElement("input");
+        input.type = "radio"; input.name = "quiz-q" + i; input.value = String(j);
+        lab.appendChild(input); lab.appendChild(document.createTextNode(o));
+        set.appendChild(lab);
+      });
+      box.appendChild(set);
+    });
+    var msg = $("on-quiz-msg");
+    msg.textContent = c.status === "failed" && c.last ? "上次答对 " + c.last.correct + "/" + c.last.total + " 题。" : "";
+    msg.className = "small";
+    $("on-quiz-rewatch").hidden = true;
+    $("on-quiz-submit").disabled = false;
+    $("on-quiz").hidden = false;
+    $("on-quiz").scrollIntoView({ block: "nearest" });
+  }
+
+  function rewatchOffer(b, c) {
+    var again = $("on-quiz-rewatch");
+    again.textContent = "回到 " + clock(c.segment_start_s) + " 重新观看这一段";
+    again.hidden = false;
+    again.onclick = function () {
+      $("on-quiz").hidden = true;
+      b.video.currentTime = c.segment_start_s;
+      b.video.play();
+    };
+  }
+
+  $("on-quiz").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var b = state.beat, c = b && b.quizAt, msg = $("on-quiz-msg");
+    if (!c) return;
+    var answers = c.questions.map(function (q, i) {
+      var picked = document.querySelector("input[name=quiz-q" + i + "]:checked");
+      return picked ? Number(picked.value) : -1;
+    });
+    if (answers.indexOf(-1) >= 0) { msg.textContent = "请回答全部题目后再提交。"; msg.className = "small bad"; return; }
+    // The same key until an answer comes back: a retry after a network error is the same attempt.
+    b.quizKey = b.quizKey || "q" + randomHex(12);
+    $("on-quiz-submit").disabled = true;
+    api("POST", "/api/lessons/" + b.lessonId + "/quiz/attempts",
+        { checkpoint: c.index, answers: answers, idempotency_key: b.quizKey }, 15000).then(function (r) {
+      $("on-quiz-submit").disabled = false;
+      if (r.status === 0) { msg.textContent = "网络中断，请再次提交（不会重复计算）。"; msg.className = "small bad"; return; }
+      b.quizKey = null;
+      if (r.ok && r.data.passed) {
+        c.status = "passed";
+        msg.textContent = r.data.message; msg.className = "small ok";
+        setTimeout(function () {
+          if (b.quizAt !== c) return;
+          $("on-quiz").hidden = true;
+          if (state.beat === b && state.online) b.video.play();
+        }, 1500);
+        return;
+      }
+      if (r.ok) { c.status = "failed"; c.last = { correct: r.data.correct, total: r.data.total }; }
+      msg.textContent = r.ok ? r.data.message : errorText(r);
+      msg.className = "small bad";
+      if (r.ok || r.status === 409) rewatchOffer(b, c);
+    });
+  });
 
   /* An HLS video (a live stream, or a recorded one on the institution's server): the browser's own
      player where it plays HLS (Safari, iOS WeChat), else hls.js (vendored, loaded only then). */
@@ -1007,9 +1103,13 @@
           $("on-spot").hidden = true;
           // Said, not just gone: what the missed check cost, and that the next passed one starts the count again.
           var missed = clear($("on-missed")), b = state.beat;
+          var budget = check.miss_budget, ends = budget && budget.ends_lesson;
           missed.appendChild(el("span", "", hhmm(check.issued_at) + " 的随机抽查已超时未完成：从上一次核验到下一次通过核验之间的学习时间不计入学时。" +
-            "请继续学习；下一次抽查通过后重新开始计入。"));
-          if (b && b.media && b.media.kind === "recorded" && b.video) {
+            (ends ? "" : "请继续学习；下一次抽查通过后重新开始计入。")));
+          // Where the region limits the misses per lesson: how many are left, or that the lesson's credit ended.
+          if (budget) missed.appendChild(el("span", "", ends ? "本课次错过的抽查已超过本地区允许的 " + budget.allowed + " 次，本课次此后的学习时间不再计入学时，重新观看也不能补回。"
+                                                             : "本课次已错过 " + (budget.missed + 1) + " 次，本地区每课次最多允许 " + budget.allowed + " 次。"));
+          if (!ends && b && b.media && b.media.kind === "recorded" && b.video) {
             // A recorded lesson is made up by watching that part again (it was not credited).
             var from = b.checkpoint || 0;
             missed.appendChild(el("span", "", "录播课：请从 " + clock(from) + " 起重新观看这一段。"));

@@ -82,6 +82,7 @@
     document.getElementById("lessons-box").classList.toggle("hidden", filed);
     document.getElementById("amend-box").classList.toggle("hidden", !filed);
     document.querySelectorAll(".cancel-col").forEach(function (n) { n.classList.toggle("hidden", !filed); });
+    renderQuizSetting();
     renderLessons();
   }
 
@@ -164,7 +165,146 @@
         renderLessons();
       });
     });
-    return el("div", { class: "media" }, shown, button, file, error);
+    var quiz = null;
+    if (m && m.kind === "recorded" && state.cls.quizzes_enabled) {
+      quiz = el("button", { type: "button", class: "link quiz-edit",
+                            text: x.quiz_checkpoints ? "课程测验（" + x.quiz_checkpoints + " 个测验点）" : "设置课程测验",
+                            onclick: function () { openQuiz(x); } });
+    }
+    return el("div", { class: "media" }, shown, button, quiz, file, error);
+  }
+
+  // --- checkpoint quizzes (课程测验) ------------------------------------------------------------
+
+  /* "12:30", "1:02:05" or plain seconds; NaN when it is none of these. */
+  function seconds(text) {
+    var parts = String(text).trim().split(/[:：]/);
+    if (!parts[0] || parts.some(function (p) { return !/^\d+(\.\d+)?$/.test(p); }) || parts.length > 3) return NaN;
+    return parts.reduce(function (acc, p) { return acc * 60 + Number(p); }, 0);
+  }
+  function mmss(total) {
+    var s = Math.max(0, Math.round(total)), m = Math.floor(s / 60);
+    var two = function (n) { return (n < 10 ? "0" : "") + n; };
+    return (m >= 60 ? Math.floor(m / 60) + ":" + two(m % 60) : String(m)) + ":" + two(s % 60);
+  }
+
+  function blankQuestion() { return { text: "", options: ["", "", "", ""], answer: 0 }; }
+
+  function questionBox(q, pi, qi) {
+    var box = el("fieldset", { class: "quiz-question" }, el("legend", { text: "第 " + (qi + 1) + " 题" }));
+    box.appendChild(el("label", null, "题干 ", el("input", { name: "text", class: "q-text", maxlength: "500", value: q.text })));
+    var opts = q.options.slice();
+    while (opts.length < 4) opts.push("");
+    opts.forEach(function (o, oi) {
+      box.appendChild(el("div", { class: "quiz-option" },
+        el("input", { type: "radio", name: "answer-" + pi + "-" + qi, value: String(oi), checked: q.answer === oi,
+                      "aria-label": "第 " + (qi + 1) + " 题正确答案为选项 " + (oi + 1) }),
+        el("input", { class: "q-option", maxlength: "500", value: o, placeholder: "选项 " + (oi + 1) + (oi > 1 ? "（可不填）" : ""),
+                      "aria-label": "第 " + (qi + 1) + " 题选项 " + (oi + 1) })));
+    });
+    return box;
+  }
+
+  function pointBox(point, pi) {
+    var box = el("fieldset", { class: "quiz-point" }, el("legend", { text: "测验点 " + (pi + 1) }));
+    box.appendChild(el("label", null, "视频位置（分:秒） ",
+      el("input", { name: "position_s", class: "q-position", value: point.position_s ? mmss(point.position_s) : "", placeholder: "如 12:30" })));
+    var list = el("div", { class: "quiz-questions" });
+    point.questions.forEach(function (q, qi) { list.appendChild(questionBox(q, pi, qi)); });
+    box.appendChild(list);
+    box.appendChild(el("div", { class: "actions" },
+      el("button", { type: "button", class: "link", text: "添加题目", onclick: function () {
+        var n = list.querySelectorAll(".quiz-question").length;
+        if (n >= 5) { window.alert("每个测验点最多 5 道题"); return; }
+        list.appendChild(questionBox(blankQuestion(), pi, n));
+      } }),
+      el("button", { type: "button", class: "link danger", text: "删除本测验点", onclick: function () { box.remove(); } })));
+    return box;
+  }
+
+  function readQuiz() {
+    var points = [];
+    document.querySelectorAll("#quiz-points .quiz-point").forEach(function (box) {
+      var questions = [];
+      box.querySelectorAll(".quiz-question").forEach(function (qbox) {
+        var options = [], answer = -1;
+        var inputs = qbox.querySelectorAll(".q-option"), radios = qbox.querySelectorAll("input[type=radio]");
+        inputs.forEach(function (input, oi) {
+          if (!input.value.trim()) return;
+          if (radios[oi].checked) answer = options.length;
+          options.push(input.value.trim());
+        });
+        questions.push({ text: qbox.querySelector(".q-text").value, options: options, answer: answer });
+      });
+      var at = seconds(box.querySelector(".q-position").value);
+      points.push({ position_s: isNaN(at) ? null : at, questions: questions });
+    });
+    return { checkpoints: points };
+  }
+
+  function openQuiz(x) {
+    var dialog = document.getElementById("quiz-dialog"), list = HP.clear(document.getElementById("quiz-points"));
+    var form = document.getElementById("quiz-form");
+    HP.clearError(form);
+    state.quizLesson = x;
+    var s = HP.beijing(x.starts_at);
+    document.getElementById("quiz-dialog-title").textContent = "课程测验 · 课次 " + x.id + "（" + s.date + "）";
+    list.appendChild(el("p", { class: "muted", text: "加载中…" }));
+    if (!dialog.open) dialog.showModal();
+    HP.api("GET", "/api/lessons/" + x.id + "/quiz").then(function (r) {
+      HP.clear(list);
+      if (!r.ok) { HP.showError(form, r.data.error); return; }
+      var points = r.data.quiz ? r.data.quiz.checkpoints
+        : [{ position_s: x.media && x.media.duration_s ? Math.floor(x.media.duration_s) : 0,
+             questions: [blankQuestion(), blankQuestion(), blankQuestion()] }];
+      points.forEach(function (p, pi) { list.appendChild(pointBox(p, pi)); });
+    });
+  }
+
+  function wireQuizzes() {
+    var dialog = document.getElementById("quiz-dialog"), form = document.getElementById("quiz-form");
+    document.getElementById("quiz-cancel").addEventListener("click", function () { dialog.close(); });
+    document.getElementById("quiz-add-point").addEventListener("click", function () {
+      var list = document.getElementById("quiz-points");
+      list.appendChild(pointBox({ position_s: 0, questions: [blankQuestion(), blankQuestion(), blankQuestion()] },
+                                list.querySelectorAll(".quiz-point").length));
+    });
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var x = state.quizLesson, save = document.getElementById("quiz-save");
+      HP.clearError(form);
+      HP.busy(save, true);
+      HP.api("POST", "/api/lessons/" + x.id + "/quiz", readQuiz()).then(function (r) {
+        HP.busy(save, false);
+        if (!r.ok) { HP.showError(form, r.data.error); return; }
+        x.quiz_checkpoints = r.data.quiz.checkpoints.length;
+        dialog.close();
+        renderLessons();
+      });
+    });
+    var toggle = document.getElementById("quiz-toggle");
+    toggle.addEventListener("change", function () {
+      var error = document.getElementById("quiz-toggle-error");
+      HP.clearError(error);
+      toggle.disabled = true;
+      HP.api("POST", base + "/quizzes", { enabled: toggle.checked }).then(function (r) {
+        toggle.disabled = false;
+        if (!r.ok) { toggle.checked = !toggle.checked; HP.showError(error, r.data.error); return; }
+        state.cls.checkpoint_quizzes = r.data.checkpoint_quizzes;
+        state.cls.quizzes_enabled = r.data.quizzes_enabled;
+        renderQuizSetting();
+        renderLessons();
+      });
+    });
+  }
+
+  function renderQuizSetting() {
+    var c = state.cls, toggle = document.getElementById("quiz-toggle");
+    toggle.checked = !!c.quizzes_enabled;
+    // Where the region turned them on for every class, the class cannot turn them off.
+    var byRegion = c.quizzes_enabled && !c.checkpoint_quizzes;
+    toggle.disabled = byRegion;
+    document.getElementById("quiz-toggle-note").textContent = byRegion ? "本地区要求录播课设置课程测验。" : "";
   }
 
   function round(n) { return Math.round(n * 100) / 100; }
@@ -495,6 +635,7 @@
     wireModeToggle(lessonsForm);
     wireModeToggle(amendAdd);
 
+    wireQuizzes();
     document.getElementById("plan-check").addEventListener("click", planCheck);
     document.getElementById("plan-file").addEventListener("click", fileClass);
 

@@ -29,6 +29,7 @@ var HP = (function () {
     phone: "手机号", subsidy_category: "补贴类别", employment_at_start: "培训前就业状态", username: "用户名",
     password: "密码", file: "文件", class_id: "班级编号", photos: "照片", channel: "方式", text_version: "告知书版本",
     training_start: "培训开始日期", kind: "补贴类型", source: "来源", note: "备注", checked_on: "核对日期",
+    checkpoints: "测验点", questions: "题目", text: "题干", options: "选项", answer: "正确答案", position_s: "位置",
   };
 
   //: Pydantic's error types in Chinese; anything else shows the API's own message.

@@ -18,6 +18,7 @@ from server.models.people import MOBILE, mask_resident_id
 from server.permissions import Capability
 from server.services import accounts, audit, faces
 from server.services.consent import CONSENT_SHA256, CONSENT_VERSION
+from server.services.names import pinyin_key
 from server.services.scope import Actor, require, trainee_institution, visible_class, visible_trainee, writable_class
 
 
@@ -62,7 +63,8 @@ def enrollments(session: Session, actor: Actor, class_id: int) -> list[tuple[Enr
          .where(Enrollment.class_id == cls.id).order_by(Enrollment.id))
     if actor.role is Role.trainee:
         q = q.where(Trainee.id == actor.trainee_id)
-    return [(e, t) for e, t in session.execute(q)]
+    # The class list in pinyin order of the names (a roll's order), not by code point.
+    return sorted(((e, t) for e, t in session.execute(q)), key=lambda et: (pinyin_key(et[1].name), et[0].id))
 
 
 def trainee_json(trainee: Trainee, actor: Actor) -> dict:

@@ -25,10 +25,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server.clock import utc_now
-from server.models import Event, Lesson, LessonMode, SpotCheck, TrainingClass
+from server.models import Lesson, LessonMode, SpotCheck, TrainingClass
 from server.services import rules
 from server.services.presence import answer_window as _answer
-from server.services.presence import plan_spot_checks, present_offline
+from server.services.presence import plan_spot_checks, present
 
 log = logging.getLogger("hourproof.jobs")
 
@@ -45,7 +45,7 @@ class JobSpec:
 
 JOBS = (
     JobSpec("spot_checks.issue_due", "server.scheduler.jobs:issue_due_spot_checks", 20,
-            "issue the random spot checks planned for lessons in progress (online: who checked in; offline: who is present)"),
+            "issue the random spot checks planned for lessons in progress to the trainees present (checked in; online, with the page open)"),
     JobSpec("lessons.transitions", "server.scheduler.jobs:record_lesson_transitions", 60,
             "record lessons opening (check-in window) and closing (check-out window)"),
     JobSpec("attendance.absences", "server.scheduler.jobs:mark_absences", 300,
@@ -87,16 +87,11 @@ def due_slots(session: Session, secret: str, now: datetime, lookback: timedelta 
 
 
 def issue_due(session: Session, secret: str, now: datetime) -> list[SpotCheck]:
-    """Issue every due slot: online, to each trainee who has checked in to the lesson; offline,
-    to each trainee present now (verified check-in, not checked out since). Idempotent."""
+    """Issue every due slot to each trainee present now (presence.present: a verified check-in
+    not checked out since; online, with the page reporting too). Idempotent."""
     issued = []
     for lesson, slot in list(due_slots(session, secret, now)):
-        if lesson.mode is LessonMode.offline:
-            present = present_offline(session, lesson.id, now)
-        else:
-            present = list(session.scalars(select(Event.trainee_id).where(Event.lesson_id == lesson.id,
-                                                                          Event.kind == "check_in").distinct()))
-        for trainee_id in present:
+        for trainee_id in present(session, lesson, now):
             if session.scalar(select(SpotCheck.id).where(SpotCheck.lesson_id == lesson.id, SpotCheck.trainee_id == trainee_id,
                                                          SpotCheck.planned_for == slot)):
                 continue

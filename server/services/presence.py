@@ -105,9 +105,17 @@ def issue_spot_checks(session: Session, actor: Actor, lesson_id: int, trainee_id
     if not lesson.starts_at <= now <= lesson.ends_at:
         raise ApiError(409, "outside_lesson", "只能在上课期间发起抽查")
     enrolled = session.scalars(select(Enrollment.trainee_id).where(Enrollment.class_id == lesson.class_id)).all()
-    targets = enrolled if not trainee_ids else [t for t in trainee_ids if t in set(enrolled)]
-    if trainee_ids and len(targets) != len(set(trainee_ids)):
-        raise ApiError(422, "unknown_trainee", "部分学员不在该培训班中")
+    if trainee_ids:
+        # Named trainees: the asker's own choice (a teacher who sees someone in the room).
+        targets = [t for t in trainee_ids if t in set(enrolled)]
+        if len(targets) != len(set(trainee_ids)):
+            raise ApiError(422, "unknown_trainee", "部分学员不在该培训班中")
+    else:
+        # The whole class: only those in the lesson now. A trainee who never checked in (or never
+        # activated an account) cannot answer, and would only be counted as a missed check.
+        targets = present(session, lesson, now)
+        if not targets:
+            raise ApiError(409, "nobody_present", "当前没有已签到在课堂中的学员，无需发起抽查")
     checks = [SpotCheck(lesson_id=lesson.id, class_id=lesson.class_id, trainee_id=t, issued_at=now,
                         due_at=now + answer_window(lesson), origin=origin, issued_by_id=actor.user_id)
               for t in targets]
@@ -144,6 +152,23 @@ def present_offline(session: Session, lesson_id: int, at: datetime) -> list[int]
         if r.kind != "review_decision" and verdict[r.id] == "verified" and r.trainee_id is not None:
             last[r.trainee_id] = r.kind
     return sorted(t for t, kind in last.items() if kind == "check_in")
+
+
+def present(session: Session, lesson: Lesson, at: datetime) -> list[int]:
+    """Who a spot check at `at` goes to: offline, the trainees present (present_offline); online,
+    those checked in (the same rule) whose page reported within the last GONE_AFTER_S seconds,
+    visible or not (a hidden page is what a spot check is there to catch; a closed one, gone,
+    cannot be asked anything)."""
+    from server.models import Heartbeat
+    from server.services.dashboard import GONE_AFTER_S
+
+    checked_in = present_offline(session, lesson.id, at)
+    if lesson.mode is LessonMode.offline or not checked_in:
+        return checked_in
+    recent = set(session.scalars(select(Heartbeat.trainee_id).where(
+        Heartbeat.lesson_id == lesson.id, Heartbeat.trainee_id.in_(checked_in),
+        Heartbeat.at >= at - timedelta(seconds=GONE_AFTER_S), Heartbeat.at <= at).distinct()))
+    return [t for t in checked_in if t in recent]
 
 
 def pending_spot_checks(session: Session, actor: Actor, lesson_id: int, now: datetime) -> list[SpotCheck]:

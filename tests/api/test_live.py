@@ -64,12 +64,19 @@ def _lesson_now(session, lesson_id):
     session.commit()
 
 
-def test_a_spot_check_is_pushed_to_the_trainees_phone_and_announced_to_the_class_watchers(app, worlds, login, session):
+def test_a_spot_check_goes_to_the_trainees_present_is_pushed_to_their_phone_and_announced_to_the_class_watchers(app, worlds, login, session):
     y, n = worlds["yubei"], worlds["nanan"]
     _lesson_now(session, y.lesson_id)
     phone, other_phone = _socket(app, login("yubei-trainee")), _socket(app, login("nanan-trainee"))
     sup, other_sup = _socket(app, login("yubei-supervisor")), _socket(app, login("nanan-supervisor"))
     for s in (phone, other_phone, sup, other_sup):
+        s.get_received()
+    # The whole class is asked only who is present: a flagged check-in not yet reviewed is not.
+    refused = login("yubei-teacher").post(f"/api/lessons/{y.lesson_id}/spot-checks", json={})
+    assert refused.status_code == 409 and "没有已签到" in refused.get_json()["error"]["message"]
+    approved = login("yubei-supervisor").post(f"/api/events/{y.event_id}/review", json={"decision": "approved", "reason": "现场核实"})
+    assert approved.status_code == 201
+    for s in (sup, other_sup):
         s.get_received()
     resp = login("yubei-teacher").post(f"/api/lessons/{y.lesson_id}/spot-checks", json={})
     assert resp.status_code == 201, resp.get_json()

@@ -35,17 +35,23 @@ def test_the_plan_is_secret_but_stable_per_lesson():
     assert a == b and a != c
 
 
-def test_due_slots_are_issued_once_to_each_trainee_who_checked_in(app, live, session):
+def test_due_slots_are_issued_once_to_each_trainee_checked_in_whose_page_is_open(app, live, session):
+    from server.models import Heartbeat
+
     lesson = session.get(Lesson, live["online"])
-    chain.append(session, chain.NewEvent(kind="check_in", class_id=live["class_id"], lesson_id=lesson.id, enrollment_id=live["enrollment"],
-                 trainee_id=live["trainee"], actor_id=None, at=lesson.starts_at, verdict="verified", decides_event_id=None,
-                 spot_check_id=None, reasons=[], evidence={}, idempotency_key="k-jobs-1", device_id=None))
-    session.commit()
+    for n, trainee in enumerate((live["trainee"], live["other"])):
+        chain.append(session, chain.NewEvent(kind="check_in", class_id=live["class_id"], lesson_id=lesson.id, enrollment_id=None,
+                     trainee_id=trainee, actor_id=None, at=lesson.starts_at, verdict="verified", decides_event_id=None,
+                     spot_check_id=None, reasons=[], evidence={}, idempotency_key=f"k-jobs-{n}", device_id=None))
     secret = "test-secret"
     first_slot = plan_spot_checks(lesson.starts_at, lesson.ends_at, jobs.lesson_rng(secret, lesson.id))[0]
     now = first_slot + timedelta(seconds=5)
+    # The first trainee's page reported 10 s ago; the other checked in and closed the page.
+    session.add(Heartbeat(lesson_id=lesson.id, trainee_id=live["trainee"], at=now - timedelta(seconds=10), visible=True))
+    session.add(Heartbeat(lesson_id=lesson.id, trainee_id=live["other"], at=now - timedelta(minutes=5), visible=True))
+    session.commit()
     issued = jobs.issue_due(session, secret, now)
-    assert [c.trainee_id for c in issued] == [live["trainee"]]  # not the trainee who never checked in
+    assert [c.trainee_id for c in issued] == [live["trainee"]]  # not the trainee whose page is gone
     assert issued[0].due_at == now + timedelta(seconds=60)
     again = jobs.issue_due(session, secret, now + timedelta(seconds=20))
     assert again == []

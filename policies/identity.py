@@ -7,6 +7,7 @@ somebody else's subsidy. The server's data model imports these validators.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -15,6 +16,12 @@ from policies.model import Sex
 
 class IdentityError(ValueError):
     """A malformed identity number; the message says what is wrong and what to check."""
+
+    @property
+    def zh(self) -> str:
+        """The Chinese sentence alone, for a user: the English in brackets after it is for the
+        CLI and the logs."""
+        return re.sub(r"\s*\([^()]*\)\s*$", "", str(self))
 
 
 # GB 11643-1999: weights are 2^(17-i) mod 11, check = (12 - sum mod 11) mod 11, 10 written X.

@@ -111,7 +111,7 @@ def parse_json_body(model: type[BaseModel]) -> BaseModel:
     except (UnicodeDecodeError, ValueError) as exc:
         raise ApiError(400, "invalid_json", f"请求体不是有效的 JSON：{exc}") from None
     if not isinstance(data, dict):
-        raise ApiError(422, "invalid_input", "请求体必须是一个 JSON 对象", fields=[{"field": "(body)", "message": "expected an object"}])
+        raise ApiError(422, "invalid_input", "请求体必须是一个 JSON 对象", fields=[{"field": "(body)", "message": "须为 JSON 对象"}])
     return _validate(model, data)
 
 
@@ -158,7 +158,7 @@ def parse_form_json(model: type[ModelT], field: str) -> ModelT:
     """A JSON document sent as one field of a multipart form (metadata beside uploaded files)."""
     raw = request.form.get(field)
     if raw is None:
-        raise ApiError(422, "invalid_input", f"缺少表单字段 {field}", fields=[{"field": field, "message": "required"}])
+        raise ApiError(422, "invalid_input", f"缺少表单字段 {field}", fields=[{"field": field, "message": "必填"}])
     if len(raw) > MAX_JSON_BYTES:
         raise ApiError(413, "body_too_large", f"{field} 过大")
     try:
@@ -166,5 +166,5 @@ def parse_form_json(model: type[ModelT], field: str) -> ModelT:
     except ValueError as exc:
         raise ApiError(400, "invalid_json", f"{field} 不是有效的 JSON：{exc}") from None
     if not isinstance(data, dict):
-        raise ApiError(422, "invalid_input", f"{field} 必须是一个 JSON 对象", fields=[{"field": field, "message": "expected an object"}])
+        raise ApiError(422, "invalid_input", f"{field} 必须是一个 JSON 对象", fields=[{"field": field, "message": "须为 JSON 对象"}])
     return _validate(model, data)

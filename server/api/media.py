@@ -36,7 +36,7 @@ def upload_media(actor: Actor, lesson_id: int):
         raise ApiError(413, "video_too_large", f"视频超过 {settings.max_bytes // 1024 // 1024} MB，请压缩后再上传") from None
     if storage is None:
         raise ApiError(422, "invalid_input", "请选择要上传的视频文件（表单字段 video）",
-                       fields=[{"field": "video", "message": "required"}])
+                       fields=[{"field": "video", "message": "必填"}])
     try:
         media = lesson_media.upload(db.session, actor, lesson_id, storage.stream, storage.filename or "",
                                     current_app.extensions["hourproof_media"], settings, utc_now())

@@ -37,13 +37,13 @@ def import_trainees(actor: Actor):
     uploads = read_uploads("file", 10 * 1024 * 1024)
     if len(uploads) != 1:
         raise ApiError(422, "invalid_input", "请选择一个要导入的文件（字段名 file）",
-                       fields=[{"field": "file", "message": "exactly one file"}])
+                       fields=[{"field": "file", "message": "请只上传一个文件"}])
     filename, data = uploads[0]
     raw_class = request.form.get("class_id") or None
     try:
         class_id = int(raw_class) if raw_class else None
     except ValueError:
-        raise ApiError(422, "invalid_input", "class_id 必须是数字", fields=[{"field": "class_id", "message": "not an integer"}]) from None
+        raise ApiError(422, "invalid_input", "class_id 必须是数字", fields=[{"field": "class_id", "message": "须为整数"}]) from None
     rows = svc.import_trainees(db.session, actor, filename, data, class_id, utc_now())
     return {
         "imported": sum(r.ok for r in rows),

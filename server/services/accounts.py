@@ -88,7 +88,7 @@ def authenticate(session: Session, username: str, password: str, device_id: str 
 def _bind_device(session: Session, user: User, device_id: str | None, now: datetime) -> None:
     if not device_id:
         raise ApiError(422, "device_required", "学员登录需要设备标识，请使用签到页面登录",
-                       fields=[{"field": "device_id", "message": "required for trainees"}])
+                       fields=[{"field": "device_id", "message": "学员登录须带上本机的设备标识"}])
     if user.device_id is None:
         user.device_id = device_id
         user.device_bound_at = now

@@ -239,7 +239,7 @@ def record_application(session: Session, actor: Actor, class_id: int, received_o
     if not rules_here:
         raise ApiError(409, "no_review_deadline", f"{policy.name}的政策没有从受理材料起算的期限，无需登记受理日期")
     if received_on > local_date(now):
-        raise ApiError(422, "invalid_input", "受理日期不能晚于今天", fields=[{"field": "received_on", "message": "in the future"}])
+        raise ApiError(422, "invalid_input", "受理日期不能晚于今天", fields=[{"field": "received_on", "message": "不能晚于今天"}])
     today = local_date(now)
     out = []
     for rule in rules_here:

@@ -118,7 +118,7 @@ def enroll_face(session: Session, actor: Actor, trainee_id: int, photos: list[by
     # A held enrolment waiting for review counts too: replacing it is a re-enrolment, never silent.
     if (previous is not None or held_template(session, trainee.id) is not None) and not (reason and reason.strip()):
         raise ApiError(422, "reason_required", "该学员已有人脸模板，重新采集须填写原因",
-                       fields=[{"field": "reason", "message": "required for re-enrollment"}])
+                       fields=[{"field": "reason", "message": "重新登记人脸须填写原因"}])
     try:
         result = recognition.enroll(photos, recognizer, settings)
     except Exception as exc:  # fail closed: a backend error stores nothing

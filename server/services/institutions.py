@@ -22,7 +22,7 @@ def own_institution_id(actor: Actor, given: int | None) -> int:
         return actor.institution_id
     if given is None:
         raise ApiError(422, "invalid_input", "请指定 institution_id",
-                       fields=[{"field": "institution_id", "message": "required for this role"}])
+                       fields=[{"field": "institution_id", "message": "该角色须指定培训机构"}])
     return given
 
 
@@ -31,10 +31,10 @@ def district_in_region(session: Session, district_id: int, region_code: str) -> 
     district = session.get(District, district_id)
     if district is None:
         raise ApiError(422, "unknown_district", f"区县 {district_id} 不存在",
-                       fields=[{"field": "district_id", "message": "no such district"}])
+                       fields=[{"field": "district_id", "message": "区县不存在"}])
     if district.city.region_code != region_code:
         raise ApiError(422, "district_outside_region", f"区县 {district.name} 不属于地区 {region_code}",
-                       fields=[{"field": "district_id", "message": f"district is not in region {region_code}"}])
+                       fields=[{"field": "district_id", "message": f"该区县不在地区 {region_code} 之内"}])
     return district
 
 
@@ -50,7 +50,8 @@ def create_institution(session: Session, actor: Actor, data) -> Institution:
             listed_for=[[rules.canonical_occupation(code), level.value] for code, level in data.listed_for],
         )
     except ValueError as exc:
-        raise ApiError(422, "invalid_uscc", str(exc), fields=[{"field": "uscc", "message": str(exc)}]) from None
+        zh = getattr(exc, "zh", "统一社会信用代码格式不正确，请核对")
+        raise ApiError(422, "invalid_uscc", zh, fields=[{"field": "uscc", "message": zh}]) from None
     session.add(inst)
     session.flush()
     audit.record(session, actor, "institution.create", "institution", inst.id, None, institution_json(inst), institution_id=inst.id)

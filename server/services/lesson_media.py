@@ -135,10 +135,10 @@ def link(session: Session, actor: Actor, lesson_id: int, kind: str, url: str, du
     if parts.scheme not in ("https", "http") or origin not in settings.origins:
         allowed = "、".join(settings.origins) or "（本系统未配置任何媒体服务器，只能上传视频）"
         raise ApiError(422, "origin_not_allowed", f"视频地址不在允许的媒体服务器之内。允许的地址：{allowed}",
-                       fields=[{"field": "url", "message": "origin not on the allow-list"}])
+                       fields=[{"field": "url", "message": "不在允许的媒体服务器之内"}])
     if kind == "recorded" and duration_s is None:
         raise ApiError(422, "duration_required", "录播视频须填写时长（秒），学时按实际观看的内容计算",
-                       fields=[{"field": "duration_s", "message": "required for a recorded video"}])
+                       fields=[{"field": "duration_s", "message": "录播视频须填写时长（秒）"}])
     content_type = HLS if parts.path.lower().endswith(".m3u8") or kind == "live" else MP4
     media = LessonMedia(lesson_id=lesson.id, kind=kind, sha256=None, url=url, content_type=content_type,
                         size_bytes=None, duration_s=duration_s if kind == "recorded" else None, filename=None,

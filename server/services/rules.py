@@ -18,7 +18,7 @@ def region(code: str) -> RegionPolicy:
     except (KeyError, FileNotFoundError, ValueError):
         known = ", ".join(loader.region_codes())
         raise ApiError(422, "unknown_region", f"未知地区 {code!r}，可选：{known}",
-                       fields=[{"field": "region_code", "message": f"unknown region; known: {known}"}]) from None
+                       fields=[{"field": "region_code", "message": f"地区不存在，可选：{known}"}]) from None
 
 
 @lru_cache(maxsize=1)
@@ -30,9 +30,10 @@ def canonical_occupation(code: str) -> str:
     """The current national code for `code` (ZJ legacy codes resolve to the same occupation)."""
     try:
         return catalog().resolve(code).code
-    except Exception as exc:  # UnknownOccupationError carries the list of known codes
-        raise ApiError(422, "unknown_occupation", f"未知职业编码 {code!r}",
-                       fields=[{"field": "occupation_code", "message": str(exc)}]) from None
+    except Exception:  # UnknownOccupationError carries the list of known codes
+        known = "、".join(o.code for o in catalog().occupations)
+        raise ApiError(422, "unknown_occupation", f"未知职业编码 {code}，请从职业目录中选择",
+                       fields=[{"field": "occupation_code", "message": f"不在职业目录中（可选：{known}）"}]) from None
 
 
 def plan_of(cls: TrainingClass, lessons: list[Lesson]) -> ClassPlan:

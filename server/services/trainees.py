@@ -29,7 +29,8 @@ def enroll(session: Session, actor: Actor, class_id: int, data, now: datetime) -
     try:
         parsed = identity.parse_resident_id(data.resident_id)
     except ValueError as exc:
-        raise ApiError(422, "invalid_resident_id", str(exc), fields=[{"field": "resident_id", "message": str(exc)}]) from None
+        zh = getattr(exc, "zh", "身份证号码格式不正确，请核对")
+        raise ApiError(422, "invalid_resident_id", zh, fields=[{"field": "resident_id", "message": zh}]) from None
     trainee = session.scalar(select(Trainee).where(Trainee.resident_id == parsed.number))
     if trainee is None:
         trainee = Trainee(resident_id=parsed.number, name=data.name, phone=data.phone)
@@ -37,7 +38,7 @@ def enroll(session: Session, actor: Actor, class_id: int, data, now: datetime) -
         session.flush()
     elif trainee.name != data.name:
         raise ApiError(409, "name_mismatch", f"身份证号 {mask_resident_id(parsed.number)} 已登记为另一姓名，请核对",
-                       fields=[{"field": "name", "message": "does not match the name registered for this resident ID"}])
+                       fields=[{"field": "name", "message": "与该身份证号已登记的姓名不一致"}])
     if session.scalar(select(Enrollment).where(Enrollment.class_id == cls.id, Enrollment.trainee_id == trainee.id)):
         raise ApiError(409, "already_enrolled", f"{data.name} 已在该培训班中")
     enrollment = Enrollment(
@@ -322,6 +323,6 @@ def _trainee_for_consent(session: Session, actor: Actor, trainee_id: int, channe
         require(actor, Capability.ENROL_TRAINEES)
         if channel != "paper":
             raise ApiError(422, "invalid_input", "工作人员只能登记纸质签署的同意书（channel=paper）",
-                           fields=[{"field": "channel", "message": "staff record paper consent"}])
+                           fields=[{"field": "channel", "message": "纸质同意书由工作人员录入"}])
     trainee = visible_trainee(session, actor, trainee_id)
     return trainee

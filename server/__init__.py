@@ -65,9 +65,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # test runs) keep apart by naming their own.
     channel = (os.environ if env is None else env).get("HOURPROOF_SOCKETIO_CHANNEL") or "hourproof"
     socketio.init_app(app, message_queue=settings.redis_url, channel=channel, async_mode="threading")  # same origin only
-    from server.sockets import register_handlers
+    from server.sockets import PresencePush, presence_rooms_reader, register_handlers
 
     register_handlers()
+    # Online presence changes pushed to the roll (the heartbeat's route and its fast path call it).
+    app.extensions["hourproof_presence_push"] = PresencePush(presence_rooms_reader(app.extensions["hourproof_db"].sessionmaker))
 
     _bind_face_pipeline(app, config, os.environ if env is None else env)
     from server.api import auth
@@ -101,12 +103,13 @@ def _bind_face_pipeline(app: Flask, config: dict[str, Any], env) -> None:
     import threading
 
     from server.adapters.filestore import EvidenceStore
-    from server.config import challenge_limit, location_settings, media_settings, recognition_settings
+    from server.config import challenge_limit, location_settings, map_settings, media_settings, recognition_settings
 
     app.config.setdefault("RECOGNITION_SETTINGS", recognition_settings(env))
     app.config.setdefault("CHALLENGES_PER_MINUTE", challenge_limit(env))
     app.config.setdefault("LOCATION_SETTINGS", location_settings(env))
     app.config.setdefault("MEDIA_SETTINGS", media_settings(env))
+    app.config.setdefault("MAP_SETTINGS", map_settings(env))
     factory = app.config.get("RECOGNIZER_FACTORY")
     cache: dict[str, Any] = {}
     lock = threading.Lock()
@@ -152,6 +155,7 @@ def close_app(app: Flask, wait_s: float = 30.0) -> None:
     if still:
         logging.getLogger("hourproof").warning("closing the app with %d export job(s) still running: %s",
                                                len(still), ", ".join(t.name for t in still))
+    app.extensions["hourproof_presence_push"].close()
     handle = app.extensions["hourproof_db"]
     handle.engine.dispose()
     handle.read_engine.dispose()

@@ -19,6 +19,9 @@ HOURPROOF_SAME_ACCURACY_RUN, HOURPROOF_MAX_FENCE_EXTENT_M, HOURPROOF_FENCE_MARGI
 HOURPROOF_MEDIA_MAX_MB, HOURPROOF_MEDIA_ORIGINS, HOURPROOF_MEDIA_ACCEL_PREFIX
                     online lesson videos: upload limit, allow-listed media servers, nginx
                     X-Accel-Redirect location; MediaSettings below
+HOURPROOF_MAP_TILES, HOURPROOF_MAP_DATUM, HOURPROOF_MAP_SUBDOMAINS, HOURPROOF_MAP_LABELS,
+HOURPROOF_MAP_ATTRIBUTION, HOURPROOF_MAP_MAX_ZOOM
+                    the tile server the staff pages draw fences and fixes on; MapSettings below
 """
 from __future__ import annotations
 
@@ -205,6 +208,99 @@ def media_settings(env: Mapping[str, str] | None = None) -> MediaSettings:
         raise ValueError(f"HOURPROOF_MEDIA_ACCEL_PREFIX must start and end with '/', got {prefix!r}")
     return MediaSettings(max_bytes=megabytes * 1024 * 1024, origins=tuple(dict.fromkeys(origins)), accel_prefix=prefix)
 
+
+
+@dataclass(frozen=True)
+class MapSettings:
+    """The map the staff pages draw fences, fixes and venues on (tiles: HOURPROOF_MAP_TILES); unset,
+    they keep the plain plan drawing and load nothing from anywhere else.
+
+    - tiles: an XYZ URL template, "https://host/{z}/{x}/{y}.png" ({-y} for a TMS server, {s} for a
+      subdomain from `subdomains`). Its origins go into the staff pages' CSP img-src, so nothing
+      else can be loaded.
+    - datum: what the tiles are drawn in, and so what every point is converted to before it is
+      drawn. AMap (高德) and Tencent (腾讯) tiles are GCJ-02, offset by several hundred metres from
+      WGS-84 as Chinese law requires of published maps; Tianditu (天地图) is CGCS2000, WGS-84 to
+      centimetres; an internal tile server is what it was rendered from. Never guessed: a wrong
+      datum draws a trainee half a kilometre from where the server placed them.
+    - labels: a second template drawn over the first (Tianditu serves place names apart: cva_w
+      over vec_w); same origins rules.
+    - attribution: the tile provider's notice, plain text.
+    """
+
+    tiles: str | None = None
+    datum: str = "wgs84"
+    subdomains: tuple[str, ...] = ()
+    labels: str | None = None
+    attribution: str = ""
+    max_zoom: int = 18
+
+    @property
+    def origins(self) -> tuple[str, ...]:
+        """Every origin a tile may come from ({s} expanded), for the CSP."""
+        out: list[str] = []
+        for template in (self.tiles, self.labels):
+            if template:
+                host = _template_origin(template)
+                out += [host.replace("{s}", s) for s in self.subdomains] if "{s}" in host else [host]
+        return tuple(dict.fromkeys(out))
+
+    def page_config(self) -> dict[str, Any] | None:
+        """What a page's map script needs (None: no map)."""
+        if not self.tiles:
+            return None
+        return {"tiles": self.tiles, "labels": self.labels, "datum": self.datum, "subdomains": list(self.subdomains),
+                "attribution": self.attribution, "max_zoom": self.max_zoom}
+
+
+#: Tile hosts whose datum is known: a deployment naming the other one is refused at start-up.
+_KNOWN_TILE_DATUMS = {"autonavi.com": "gcj02", "amap.com": "gcj02", "gtimg.com": "gcj02", "map.qq.com": "gcj02",
+                      "tianditu.gov.cn": "wgs84"}
+#: Baidu's tiles are BD-09 in a projection of Baidu's own, not Web Mercator XYZ: not drawable here.
+_TILE_DATUMS = ("wgs84", "gcj02")
+
+
+def _template_origin(template: str) -> str:
+    scheme, _, rest = template.partition("://")
+    return (scheme + "://" + rest.split("/", 1)[0].split("?", 1)[0]).lower()
+
+
+def _host_is(origin: str, domain: str) -> bool:
+    host = origin.split("://", 1)[1].split(":", 1)[0]
+    return host == domain or host.endswith("." + domain)
+
+
+def map_settings(env: Mapping[str, str] | None = None) -> MapSettings:
+    """The deployment's map settings from the environment (default: no map)."""
+    env = os.environ if env is None else env
+    tiles = (env.get("HOURPROOF_MAP_TILES") or "").strip() or None
+    if tiles is None:
+        return MapSettings()
+    datum = (env.get("HOURPROOF_MAP_DATUM") or "").strip().lower()
+    if datum not in _TILE_DATUMS:
+        raise ValueError(f"HOURPROOF_MAP_DATUM must be wgs84 or gcj02 (the datum of the tiles: AMap and Tencent are gcj02, "
+                         f"Tianditu wgs84), got {datum or 'nothing'!r}")
+    subdomains = tuple(x.strip().lower() for x in (env.get("HOURPROOF_MAP_SUBDOMAINS") or "").split(",") if x.strip())
+    if any(not re.fullmatch(r"[a-z0-9-]+", s) for s in subdomains):
+        raise ValueError(f"HOURPROOF_MAP_SUBDOMAINS: comma-separated host labels (e.g. 1,2,3,4), got {','.join(subdomains)!r}")
+    labels = (env.get("HOURPROOF_MAP_LABELS") or "").strip() or None
+    for name, template in (("HOURPROOF_MAP_TILES", tiles), ("HOURPROOF_MAP_LABELS", labels)):
+        if template is None:
+            continue
+        if not all(p in template for p in ("{z}", "{x}")) or not ("{y}" in template or "{-y}" in template):
+            raise ValueError(f"{name} must be a tile URL template with {{z}}, {{x}} and {{y}} (or {{-y}}), got {template!r}")
+        host = _template_origin(template)
+        if "{s}" in host and not subdomains:
+            raise ValueError(f"{name} has {{s}} in its host: set HOURPROOF_MAP_SUBDOMAINS (e.g. 1,2,3,4)")
+        for origin in ([host.replace("{s}", s) for s in subdomains] if "{s}" in host else [host]):
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(f"{name}: {origin!r} is not an https origin (http only for 127.0.0.1 or localhost)")
+            known = next((d for h, d in _KNOWN_TILE_DATUMS.items() if _host_is(origin, h)), None)
+            if known is not None and known != datum:
+                raise ValueError(f"HOURPROOF_MAP_DATUM is {datum}, but the tiles of {origin} are {known}")
+    return MapSettings(tiles=tiles, datum=datum, subdomains=subdomains, labels=labels,
+                       attribution=(env.get("HOURPROOF_MAP_ATTRIBUTION") or "").strip(),
+                       max_zoom=min(_whole(None, dict(env), "HOURPROOF_MAP_MAX_ZOOM", 18, minimum=1), 22))
 
 def _positive(env: Mapping[str, str], name: str, default: float, must: str = "a number > 0") -> float:
     raw = (env.get(name) or "").strip()

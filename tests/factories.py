@@ -284,6 +284,10 @@ def route_targets(y: World) -> dict:
                                                                   "idempotency_key": "walk-attempt-1"}, None),
         # (tests/api/test_live.py walks this one with an event that has a frame)
         ("GET", "/api/events/<int:event_id>/frames/<int:index>"): (f"/api/events/{y.event_id}/frames/0", None, None),
+        ("GET", "/api/events/<int:event_id>/context"): (f"/api/events/{y.event_id}/context", None, None),
+        # (tests/api/test_review_context.py walks this one with an enrolment photo to see)
+        ("GET", "/api/events/<int:event_id>/enrolment-photos/<int:trainee_id>/<int:index>"): (
+            f"/api/events/{y.event_id}/enrolment-photos/{y.trainee_id}/0", None, None),
         ("POST", "/api/classes/<int:class_id>/exports"): (f"/api/classes/{y.class_id}/exports", {"kind": "class"}, None),
         ("POST", "/api/districts/<int:district_id>/exports"): (f"/api/districts/{y.district_id}/exports", None, None),
         # (tests/exports walks these two with a finished job of the other world)
@@ -873,3 +877,10 @@ def trainee_api(app, username="miranda", device=None) -> Api:
     """A trainee's phone, as an Api (GETs with its cookie)."""
     phone = Phone(app, username) if device is None else Phone(app, username, device)
     return Api(phone.client, phone.csrf)
+
+
+def resident_id(first17: str) -> str:
+    """A well-formed 居民身份证号码 from its first 17 digits (the check digit computed)."""
+    from policies.identity import resident_id_check_digit
+
+    return first17 + resident_id_check_digit(first17)

@@ -82,8 +82,13 @@ def heartbeat(actor: Actor, lesson_id: int, body: HeartbeatIn):
     # HeartbeatIn takes the three together or none of them
     player = None if body.playback is None or body.position_s is None or body.rate is None else (
         body.position_s, body.playback, body.rate, body.live_lag_s)
-    return presence.heartbeat(db.read_engine, current_app.extensions["hourproof_heartbeats"], actor, lesson_id, body.visible,
-                              utc_now(), player)
+    now = utc_now()
+    answer = presence.heartbeat(db.read_engine, current_app.extensions["hourproof_heartbeats"], actor, lesson_id,
+                                body.visible, now, player)
+    # stored: the roll hears of a change of status (sockets.PresencePush; as the fast path does)
+    current_app.extensions["hourproof_presence_push"].note(lesson_id, actor.trainee_id, body.visible, body.playback,
+                                                           body.position_s, now)
+    return answer
 
 
 @endpoint(bp, "GET", "/lessons/<int:lesson_id>/spot-checks/pending", summary="Spot checks waiting for my answer",
@@ -125,5 +130,7 @@ def review_queue(actor: Actor, class_id: int):
 def decide(actor: Actor, event_id: int, body: ReviewIn):
     e = review.decide(db.session, actor, event_id, body.decision, body.reason, utc_now())
     sockets.publish_event(e.id)
+    # `review`: the decision as the dashboard shows it beside the event (who by name, when, why),
+    # so the reviewer's row can say it at once.
     return {"event_id": e.id, "decides_event_id": e.decides_event_id, "decision": e.verdict, "at": e.at.isoformat(),
-            "seq": e.seq, "hash": e.hash}
+            "seq": e.seq, "hash": e.hash, "review": review.shown(db.session, e)}

@@ -115,7 +115,14 @@ def upload_group_photo(actor: Actor, lesson_id: int):
     g = filing.upload_group_photo(db.session, actor, lesson_id, uploads[0][1] if uploads else b"",
                                   app.extensions["hourproof_recognizer"], app.config["RECOGNITION_SETTINGS"],
                                   app.extensions["hourproof_evidence"], utc_now())
-    return filing.group_photo_json(g)
+    # Checked against the lesson's check-ins at once: a face in the photo with no check-in (or the
+    # reverse) goes to the class's watchers as an alert, and back to the uploader.
+    cross = filing.group_photo_cross_check(db.session, g)
+    if cross:
+        from server.sockets import publish_cross_checks
+
+        publish_cross_checks(db.session, g, cross)
+    return filing.group_photo_json(g, cross)
 
 
 def _app() -> Flask:

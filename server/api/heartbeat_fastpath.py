@@ -21,7 +21,9 @@ is the single place that words the errors. So the fast path can only ever answer
 the route would have answered, and the route's own tests cover the rest. A failed group commit
 wrote nothing (its batch is one transaction), so the route's second attempt cannot double a row.
 
-The row written and the answer are the route's: the same ``GroupCommitWriter`` and the same JSON.
+The row written and the answer are the route's: the same ``GroupCommitWriter`` and the same JSON,
+and, like the route, a stored report is noted for the roll's push of a status change
+(sockets.PresencePush: a dictionary look-up per heartbeat, no query, no emit on this thread).
 ``HOURPROOF_HEARTBEAT_FASTPATH=0`` (or the app config ``HEARTBEAT_FASTPATH=False``) turns it off.
 """
 from __future__ import annotations
@@ -65,6 +67,8 @@ class HeartbeatFastPath:
         self._max_age = int(flask_app.permanent_session_lifetime.total_seconds())
         self._cookie_name = flask_app.config["SESSION_COOKIE_NAME"]
         self._writer = flask_app.extensions["hourproof_heartbeats"]
+        # No I/O: a dictionary look-up, and a push queued only when the trainee's status changes.
+        self._push = flask_app.extensions["hourproof_presence_push"]
         u, e, l_ = User.__table__, Enrollment.__table__, Lesson.__table__
         #: the user and, if they are a trainee enrolled in its class, the lesson - in one read
         self._row = (select(u.c.active, u.c.password_hash, u.c.role, u.c.trainee_id,
@@ -126,8 +130,9 @@ class HeartbeatFastPath:
                 return None
             player: dict[str, object] = {"position_s": beat.position_s, "playback": beat.playback, "rate": beat.rate,
                                          "live_lag_s": beat.live_lag_s}
+            playback, position = beat.playback, beat.position_s
         else:
-            player = NO_PLAYER
+            player, playback, position = NO_PLAYER, None, None
         visible = data["visible"]
         uid, csrf = session.get("uid"), session.get("csrf")
         sent = environ.get("HTTP_X_CSRF_TOKEN") or ""
@@ -148,6 +153,7 @@ class HeartbeatFastPath:
                                 **player})
         except GroupCommitFailed:
             return None  # nothing was stored; the route tries once more and words the 503
+        self._push.note(lesson_id, row.trainee_id, visible, playback, position, now)
         # Byte for byte what jsonify sends (compact, sorted keys, a final newline).
         return (json.dumps(self._presence.heartbeat_answer(now, visible), ensure_ascii=False,
                            separators=(",", ":"), sort_keys=True) + "\n").encode()

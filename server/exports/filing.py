@@ -7,6 +7,7 @@ They are kept apart from the export jobs because they are writes made by people,
 time, while an export only ever reads them."""
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime
 
 from sqlalchemy import func, select
@@ -28,6 +29,8 @@ from server.models import (
 from server.permissions import Capability
 from server.services import audit, faces
 from server.services.scope import Actor, require, visible_class
+
+log = logging.getLogger(__name__)
 
 
 def _writable_enrollment(session: Session, actor: Actor, enrollment_id: int) -> tuple[Enrollment, TrainingClass]:
@@ -107,7 +110,8 @@ def upload_group_photo(session: Session, actor: Actor, lesson_id: int, photo: by
     try:
         match = recognition.match_group_photo(photo, roster, recognizer_factory(), settings)
     except Exception as exc:  # fail closed: nothing is stored
-        raise ApiError(503, "face_backend_error", f"人脸服务暂时不可用，未保存任何内容（{exc.__class__.__name__}）") from None
+        log.warning("group photo matching failed: %s", type(exc).__name__)
+        raise ApiError(503, "face_backend_error", "人脸服务暂时不可用，未保存任何内容，请稍后重试") from None
     digest = store.put(photo)
     g = GroupPhoto(class_id=cls.id, lesson_id=lesson.id, sha256=digest, uploaded_by_id=actor.user_id, uploaded_at=now,
                    present=[int(t) for t in match.present], match=match.evidence())
@@ -120,6 +124,14 @@ def upload_group_photo(session: Session, actor: Actor, lesson_id: int, photo: by
     return g
 
 
-def group_photo_json(g: GroupPhoto) -> dict:
+def group_photo_json(g: GroupPhoto, cross_check: list | None = None) -> dict:
     return {"id": g.id, "class_id": g.class_id, "lesson_id": g.lesson_id, "sha256": g.sha256,
-            "uploaded_at": g.uploaded_at.isoformat(), "present": g.present, "match": g.match}
+            "uploaded_at": g.uploaded_at.isoformat(), "present": g.present, "match": g.match,
+            "cross_check": cross_check or []}
+
+
+def group_photo_cross_check(session: Session, g: GroupPhoto) -> list[dict]:
+    """The photo against the lesson's check-ins (services/dashboard.group_photo_cross_check)."""
+    from server.services.dashboard import group_photo_cross_check as check
+
+    return check(session, g.lesson_id, list(g.present or []), g.uploaded_at, [int(t) for t in (g.match or {}).get("absent", [])])

@@ -29,6 +29,8 @@ from server.errors import ApiError
 from server.models import District, Enrollment, Event, Lesson, LessonMode, Role, SpotCheck, Trainee, TrainingClass, Venue
 from server.permissions import Capability, allows
 from server.services import audit, retention
+from server.services.names import pinyin_key
+from server.services.presence import GONE_AFTER_S, present_offline
 from server.services.scope import Actor, classes_query, visible_class
 
 #: a lesson counts as "in session" on the dashboard this long before its start and after its end
@@ -69,7 +71,20 @@ def _rooms_of(city_id: int, cls: TrainingClass) -> list[str]:
     return ["all", f"city:{city_id}", f"district:{cls.district_id}", f"institution:{cls.institution_id}"]
 
 
+def lesson_rooms(session: Session, lesson_ids: list[int]) -> dict[int, tuple[int, list[str]]]:
+    """Each lesson's class id and the rooms of its class (those of class_rooms), in one statement:
+    where a lesson's presence changes are pushed (server/sockets.py PresencePush)."""
+    rows = session.execute(select(Lesson.id, TrainingClass, District.city_id)
+                           .join(TrainingClass, TrainingClass.id == Lesson.class_id)
+                           .join(District, District.id == TrainingClass.district_id)
+                           .where(Lesson.id.in_(lesson_ids))).all()
+    return {lesson_id: (cls.id, _rooms_of(city_id, cls)) for lesson_id, cls, city_id in rows}
+
+
 def _alert_of(event: Event) -> str | None:
+    # A review decision raises nothing itself: it resolves the alert of the event it decides.
+    if event.decides_event_id is not None:
+        return None
     if event.verdict == "rejected":
         return "rejected"
     if event.verdict == "flagged":
@@ -77,9 +92,33 @@ def _alert_of(event: Event) -> str | None:
     return None
 
 
-def event_message(event: Event, cls: TrainingClass, trainee_name: str | None) -> dict[str, Any]:
+def review_json(decision: Event, reviewer: str | None) -> dict[str, Any]:
+    """A review decision as the dashboard shows it beside the event it decided: what, by whom
+    (the reviewer's name), when and why."""
+    reason = next((r.get("detail") for r in decision.reasons or [] if r.get("detail")), None)
+    return {"event_id": decision.id, "decision": decision.verdict, "at": decision.at.isoformat(),
+            "by": reviewer or (decision.evidence or {}).get("reviewer"), "reason": reason}
+
+
+def reviews_of(session: Session, event_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The latest review decision of each of these events (with the reviewer's name), one query."""
+    from server.models import User
+
+    if not event_ids:
+        return {}
+    out: dict[int, dict[str, Any]] = {}
+    for decision, name in session.execute(select(Event, User.display_name).outerjoin(User, User.id == Event.actor_id)
+                                          .where(Event.decides_event_id.in_(event_ids)).order_by(Event.id)):
+        if decision.decides_event_id is not None:
+            out[decision.decides_event_id] = review_json(decision, name)
+    return out
+
+
+def event_message(event: Event, cls: TrainingClass, trainee_name: str | None,
+                  review: dict[str, Any] | None = None) -> dict[str, Any]:
     """What the dashboard hears about one event (no biometric data: the frames stay behind the
-    evidence endpoint, which checks scope and records the access)."""
+    evidence endpoint, which checks scope and records the access). `review`: the decision about
+    it, or for a decision itself, the decision (the watcher resolves the decided event's alert)."""
     face = (event.evidence or {}).get("face") or {}
     fence = (event.evidence or {}).get("fence") or {}
     return {
@@ -90,7 +129,7 @@ def event_message(event: Event, cls: TrainingClass, trainee_name: str | None) ->
         "reasons": [{"code": r.get("code"), "detail": r.get("detail"), "clause": r.get("clause")} for r in event.reasons or []],
         "face_distance": face.get("best_distance"), "face_threshold": face.get("threshold"),
         "distance_to_venue_m": fence.get("distance_m"), "decides_event_id": event.decides_event_id,
-        "alert": _alert_of(event),
+        "alert": _alert_of(event), "review": review,
     }
 
 
@@ -106,43 +145,73 @@ def message_for_event(session: Session, event_id: int, now: datetime) -> tuple[l
         .join(District, District.id == TrainingClass.district_id)
         .outerjoin(Trainee, Trainee.id == Event.trainee_id)
         .where(Event.id == event_id)).one()
-    message = event_message(event, cls, name)
+    review = None
+    if event.decides_event_id is not None:
+        from server.models import User
+
+        review = review_json(event, session.scalar(select(User.display_name).where(User.id == event.actor_id)))
+    message = event_message(event, cls, name, review)
     message["lesson_counts"] = lesson_counts(session, [(event.lesson_id, cls.id)], now)[event.lesson_id]
+    message["lesson_counts"]["mass_failure"] = mass_failure(message["lesson_counts"])
     return _rooms_of(city_id, cls), message
 
 
 def lesson_counts(session: Session, lessons: list[tuple[int, int]], now: datetime) -> dict[int, dict[str, int]]:
-    """The dashboard's counters of each (lesson id, class id), in one statement for all of them
-    (scalar subqueries per lesson: the snapshot of a district with many lessons in session was
-    four queries per lesson)."""
-    counts: dict[int, dict[str, int]] = {}
-    for i in range(0, len(lessons), COUNTS_PER_STATEMENT):
-        counts.update(_counts_of(session, lessons[i:i + COUNTS_PER_STATEMENT], now))
-    return counts
+    """The dashboard's figures of each (lesson id, class id), defined in services/counts.py."""
+    from server.services import counts
+
+    return counts.lesson_counts(session, lessons, now)
 
 
-#: lessons counted per statement: 6 columns each, well under SQLite's 2,000 result columns
-COUNTS_PER_STATEMENT = 50
+#: Many trainees of one lesson failing at once: at least this many, and at least half of those
+#: who tried. One failure is a person; several at once is the venue's fence being wrong (drawn
+#: in the wrong datum, moved) or a coordinated attempt, and a supervisor should look at the lesson.
+MASS_FAILURE_AT_LEAST = 3
 
 
-def _counts_of(session: Session, lessons: list[tuple[int, int]], now: datetime) -> dict[int, dict[str, int]]:
-    answered = select(Event.id).where(Event.spot_check_id == SpotCheck.id).exists()
-    columns = []
-    for lesson_id, class_id in lessons:
-        not_decision = (Event.lesson_id == lesson_id) & Event.decides_event_id.is_(None)
-        columns += [
-            select(func.count()).select_from(Enrollment).where(Enrollment.class_id == class_id).scalar_subquery(),
-            select(func.count(func.distinct(Event.trainee_id))).where(
-                Event.lesson_id == lesson_id, Event.kind == "check_in", Event.verdict == "verified").scalar_subquery(),
-            *(select(func.count()).select_from(Event).where(not_decision, Event.verdict == verdict).scalar_subquery()
-              for verdict in ("verified", "rejected", "flagged")),
-            select(func.count()).select_from(SpotCheck).where(
-                SpotCheck.lesson_id == lesson_id, SpotCheck.due_at < now, ~answered).scalar_subquery(),
-        ]
-    row = session.execute(select(*columns)).one()
-    names = ("enrolled", "checked_in", "verified", "rejected", "flagged", "spot_checks_missed")
-    return {lesson_id: {k: int(v or 0) for k, v in zip(names, row[i * len(names):(i + 1) * len(names)], strict=True)}
-            for i, (lesson_id, _class_id) in enumerate(lessons)}
+def mass_failure(counts: dict[str, int]) -> bool:
+    """Whether a lesson's figures (services/counts.py) say many trainees failed at once."""
+    rejected = counts.get("rejected", 0)
+    tried = rejected + counts.get("checked_in", 0)
+    return rejected >= MASS_FAILURE_AT_LEAST and 2 * rejected >= tried
+
+
+def group_photo_cross_check(session: Session, lesson_id: int, present_in_photo: list[int], at: datetime,
+                            absent_from_photo: list[int]) -> list[dict[str, Any]]:
+    """A lesson's group photo against its check-ins at the photo's time: a trainee recognised in
+    the photo who is not checked in (present but unrecorded: a forgotten check-in, or someone
+    attending for another), and one checked in whom the photo does not show although their face
+    could be compared (`absent_from_photo`: an enrolled face matched nobody in it; a face the
+    matcher was unsure of is neither). Each with the trainee's name."""
+    checked_in = set(present_offline(session, lesson_id, at))
+    photo = set(present_in_photo)
+    issues = [(t, "in_photo_not_checked_in") for t in sorted(photo - checked_in)]
+    issues += [(t, "checked_in_not_in_photo") for t in sorted(checked_in & set(absent_from_photo))]
+    if not issues:
+        return []
+    names = dict(session.execute(select(Trainee.id, Trainee.name).where(Trainee.id.in_([t for t, _ in issues]))).all())
+    words = {"in_photo_not_checked_in": "合影中识别出，但未签到", "checked_in_not_in_photo": "已签到，但合影中未识别出"}
+    return [{"trainee_id": t, "trainee_name": names.get(t), "kind": kind, "detail": words[kind]} for t, kind in issues]
+
+
+def _cross_checks(session: Session, lessons: list[Lesson], classes: dict[int, TrainingClass]) -> list[dict]:
+    """The latest group photo of each offline lesson in session, checked against its check-ins."""
+    from server.models import GroupPhoto
+
+    ids = [x.id for x in lessons if x.mode is LessonMode.offline]
+    if not ids:
+        return []
+    latest: dict[int, GroupPhoto] = {}
+    for g in session.scalars(select(GroupPhoto).where(GroupPhoto.lesson_id.in_(ids)).order_by(GroupPhoto.id)):
+        latest[g.lesson_id] = g
+    out = []
+    for lesson_id, g in latest.items():
+        absent = [int(t) for t in (g.match or {}).get("absent", [])]
+        for item in group_photo_cross_check(session, lesson_id, list(g.present or []), g.uploaded_at, absent):
+            cls = classes[g.class_id]
+            out.append({**item, "alert": "cross_check", "group_photo_id": g.id, "lesson_id": lesson_id, "class_id": cls.id,
+                        "class_name": cls.name, "at": g.uploaded_at.isoformat()})
+    return out
 
 
 def _missed_spot_checks(session: Session, lesson_ids: list[int], now: datetime) -> list[dict]:
@@ -181,6 +250,7 @@ def snapshot(session: Session, actor: Actor, now: datetime, since: int | None, i
             "district_id": cls.district_id, "mode": lesson.mode.value, "title": lesson.title,
             "starts_at": lesson.starts_at.isoformat(), "ends_at": lesson.ends_at.isoformat(),
             "running": lesson.starts_at <= now <= lesson.ends_at, **counts[lesson.id],
+            "mass_failure": mass_failure(counts[lesson.id]),
         })
     events: list[dict] = []
     latest = session.scalar(select(func.max(Event.id)).where(Event.class_id.in_(list(classes)))) or 0
@@ -188,7 +258,9 @@ def snapshot(session: Session, actor: Actor, now: datetime, since: int | None, i
         rows = session.execute(
             select(Event, Trainee.name).outerjoin(Trainee, Trainee.id == Event.trainee_id)
             .where(Event.class_id.in_(list(classes)), Event.id > since).order_by(Event.id).limit(REPLAY_LIMIT + 1)).all()
-        events = [event_message(e, classes[e.class_id], name) for e, name in rows[:REPLAY_LIMIT]]
+        shown = rows[:REPLAY_LIMIT]
+        decided = reviews_of(session, [e.id for e, _name in shown])
+        events = [event_message(e, classes[e.class_id], name, decided.get(e.id)) for e, name in shown]
         truncated = len(rows) > REPLAY_LIMIT
     else:
         # First load: the latest alerts of the lessons in session, so a dashboard opened
@@ -201,19 +273,29 @@ def snapshot(session: Session, actor: Actor, now: datetime, since: int | None, i
                 .where(Event.lesson_id.in_(lesson_ids), Event.verdict.in_(("rejected", "flagged")),
                        Event.decides_event_id.is_(None))
                 .order_by(Event.id.desc()).limit(RECENT_ALERTS)).all()
-            events = [event_message(e, classes[e.class_id], name) for e, name in reversed(rows)]
+            decided = reviews_of(session, [e.id for e, _name in rows])
+            events = [event_message(e, classes[e.class_id], name, decided.get(e.id)) for e, name in reversed(rows)]
     return {"now": now.isoformat(), "cursor": latest, "lessons": in_session, "events": events,
             "events_truncated": truncated, "rooms": rooms_for(actor),
-            "missed_spot_checks": _missed_spot_checks(session, [lesson.id for lesson in lessons], now)}
+            "missed_spot_checks": _missed_spot_checks(session, [lesson.id for lesson in lessons], now),
+            "cross_checks": _cross_checks(session, lessons, classes)}
 
 
-def _fix_in_venue_datum(location: dict, venue: Venue) -> dict | None:
+def fix_in_venue_datum(location: dict, venue: Venue) -> dict | None:
+    """A WGS-84 fix in the venue's datum, to be drawn against its fence (the roll, a review's context)."""
     try:
         lat, lon = geofence.convert(location["lat"], location["lon"], location.get("datum") or "wgs84",
                                     venue.datum.value)
     except Exception:  # noqa: BLE001 - a drawing, not a decision: no fix drawn
         return None
     return {"lat": lat, "lon": lon, "accuracy_m": location["accuracy_m"], "fix_age_s": location.get("fix_age_s")}
+
+
+def venue_fence(venue: Venue) -> dict:
+    """A venue's fence as the dashboard draws it (in the venue's datum)."""
+    return {"kind": venue.fence_kind.value, "datum": venue.datum.value, "lat": venue.centre_lat,
+            "lon": venue.centre_lon, "radius_m": venue.radius_m, "points": venue.polygon, "name": venue.name,
+            "max_accuracy_m": venue.max_accuracy_m}
 
 
 def roll(session: Session, actor: Actor, lesson_id: int, now: datetime | None = None) -> dict:
@@ -230,10 +312,12 @@ def roll(session: Session, actor: Actor, lesson_id: int, now: datetime | None = 
         raise ApiError(404, "lesson_not_found", f"课次 {lesson_id} 不存在")
     cls = visible_class(session, actor, lesson.class_id)
     venue = session.get(Venue, lesson.venue_id) if lesson.venue_id else None
-    trainees = session.execute(select(Trainee.id, Trainee.name).join(Enrollment, and_(
-        Enrollment.trainee_id == Trainee.id, Enrollment.class_id == cls.id)).order_by(Trainee.name)).all()
+    # In pinyin order, as a roll is called (the database sorts by code point: 孙 before 李).
+    trainees = sorted(session.execute(select(Trainee.id, Trainee.name).join(Enrollment, and_(
+        Enrollment.trainee_id == Trainee.id, Enrollment.class_id == cls.id))).all(), key=lambda r: (pinyin_key(r.name), r.id))
     events = list(session.scalars(select(Event).where(Event.lesson_id == lesson.id).order_by(Event.id)))
     decided = {e.decides_event_id: e for e in events if e.decides_event_id}
+    reviews = reviews_of(session, list(decided))
     by_trainee: dict[int, list[Event]] = {}
     for e in events:
         if e.trainee_id is not None and not e.decides_event_id:
@@ -246,7 +330,7 @@ def roll(session: Session, actor: Actor, lesson_id: int, now: datetime | None = 
         last = mine[-1] if mine else None
         state = ("checked_out" if verified_out else "present" if verified_in else
                  ("pending_review" if last is not None and _effective(last, decided) == "flagged" else
-                  "rejected" if last is not None and last.verdict == "rejected" else "missing"))
+                  "rejected" if last is not None and _effective(last, decided) == "rejected" else "missing"))
         row = {"trainee_id": tid, "name": name, "state": state, "events": len(mine), "last": None}
         if last is not None:
             ev = last.evidence or {}
@@ -258,28 +342,31 @@ def roll(session: Session, actor: Actor, lesson_id: int, now: datetime | None = 
                          "passed": face.get("passed"), "events": face.get("events"), "steps": face.get("steps"),
                          "model": face.get("model_name")},
                 "frames": len(ev.get("frames") or []),
-                "fix": _fix_in_venue_datum(loc, venue) if loc and venue else None,
+                "fix": fix_in_venue_datum(loc, venue) if loc and venue else None,
                 "fence": ev.get("fence"),
+                "review": reviews.get(last.id),
             }
         rows.append(row)
     if lesson.mode is LessonMode.online:
         presence = online_presence(session, lesson, cls, [tid for tid, _ in trainees], events, now)
         for row, (tid, _name) in zip(rows, trainees, strict=True):
             row["presence"] = presence.get(tid)
-    fence = None
-    if venue is not None:
-        fence = {"kind": venue.fence_kind.value, "datum": venue.datum.value, "lat": venue.centre_lat,
-                 "lon": venue.centre_lon, "radius_m": venue.radius_m, "points": venue.polygon, "name": venue.name,
-                 "max_accuracy_m": venue.max_accuracy_m}
+    fence = venue_fence(venue) if venue is not None else None
     return {"lesson": {"id": lesson.id, "class_id": cls.id, "class_name": cls.name, "mode": lesson.mode.value,
                        "title": lesson.title, "starts_at": lesson.starts_at.isoformat(), "ends_at": lesson.ends_at.isoformat(),
                        "online": lesson.mode is LessonMode.online},
             "fence": fence, "trainees": rows}
 
 
-#: A page not heard from for longer than this is gone (it reports every 15-30 s; one late report
-#: is tolerated, as in policies.attendance's max_heartbeat_gap).
-GONE_AFTER_S = 45
+
+
+def presence_status(visible: bool, playback: str | None) -> str:
+    """What one heartbeat says of the page: hidden, paused (the video paused, ended or stalled)
+    or watching. One rule for the roll (online_presence) and for the push of a change
+    (server/sockets.py PresencePush), which calls it for every heartbeat: no I/O here."""
+    if not visible:
+        return "hidden"
+    return "paused" if playback in ("paused", "ended", "buffering") else "watching"
 
 
 def online_presence(session: Session, lesson: Lesson, cls: TrainingClass, trainee_ids: list[int], events: list[Event],
@@ -309,8 +396,8 @@ def online_presence(session: Session, lesson: Lesson, cls: TrainingClass, traine
         mine = beats.get(tid, [])
         last = mine[-1] if mine else None
         age = (now - last.at).total_seconds() if last is not None else None
-        status = ("gone" if last is None or age is None or age > GONE_AFTER_S else "hidden" if not last.visible
-                  else "paused" if last.playback in ("paused", "ended", "buffering") else "watching")
+        status = ("gone" if last is None or age is None or age > GONE_AFTER_S
+                  else presence_status(last.visible, last.playback))
         credit = ledger.lesson_credit_from(lesson, by_trainee.get(tid, []), mine, checks.get(tid, []), now, clause,
                                            media.for_trainee(lesson.id, tid),
                                            window)
@@ -329,9 +416,10 @@ def online_presence(session: Session, lesson: Lesson, cls: TrainingClass, traine
 
 
 def _effective(event: Event, decided: dict[int, Event]) -> str:
-    """A flagged event's verdict after review (approved -> verified, rejected -> rejected)."""
+    """An event's verdict after review: the latest decision about it wins (approved -> verified,
+    rejected -> rejected), as in services/counts.py and presence.present_offline."""
     decision = decided.get(event.id)
-    if event.verdict == "flagged" and decision is not None:
+    if decision is not None:
         return "verified" if decision.verdict == "approved" else "rejected"
     return event.verdict
 

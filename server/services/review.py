@@ -3,6 +3,7 @@ event in the chain (who, when, why); the decided event is never changed."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 from server.errors import ApiError
 from server.models import Event, Trainee
 from server.permissions import Capability, allows
-from server.services import audit, chain
+from server.services import audit, chain, dashboard
 from server.services.scope import Actor, visible_class
 
 
@@ -32,6 +33,13 @@ def decide(session: Session, actor: Actor, event_id: int, decision: str, reason:
                  {"decision": decision, "reason": reason, "review_event_id": event.id})
     session.commit()
     return event
+
+
+def shown(session: Session, decision: Event) -> dict[str, Any] | None:
+    """A decision as the dashboard shows it beside the event it decided (dashboard.review_json:
+    what, the reviewer's name, when, why), for the reviewer's own row to say at once."""
+    decided = decision.decides_event_id
+    return None if decided is None else dashboard.reviews_of(session, [decided]).get(decided)
 
 
 def queue(session: Session, actor: Actor, class_id: int) -> list[Event]:

@@ -98,22 +98,51 @@ def refusal_text(venues: list[tuple[Venue, str]]) -> str:
             "待区县人社审核通过后再备案")
 
 
+#: The district's other venues a pending fence is shown with on the reviewer's map: those within
+#: this distance of its centre, near enough to share the map with it and still leave the fence
+#: readable (map.js's caption says "1 公里"). A fence drawn over another institution's site, or two
+#: institutions declaring the same rooms, shows at a glance.
+NEARBY_M = 1000.0
+
+
 def pending(session: Session, actor: Actor, settings: LocationSettings) -> list[dict[str, Any]]:
     """The venues of the actor's district whose fence as it is now has no decision, oldest first,
-    each with the plausibility figures the decision needs."""
+    each with the plausibility figures the decision needs and the district's venues near it
+    (`nearby`, for the map: each with its fence and where its approval stands)."""
     require(actor, Capability.APPROVE_VENUE_FENCES)
     inst_ids = institutions_query(actor).with_only_columns(Institution.id)
+    venues = [(venue, inst_name, approval(session, venue)["status"]) for venue, inst_name in session.execute(
+        select(Venue, Institution.name).join(Institution, Institution.id == Venue.institution_id)
+        .where(Venue.institution_id.in_(inst_ids)).order_by(Venue.id))]
+    centres = {venue.id: _centre_wgs84(venue) for venue, _name, _status in venues}
     out = []
-    for venue, inst_name in session.execute(select(Venue, Institution.name).join(Institution, Institution.id == Venue.institution_id)
-                                            .where(Venue.institution_id.in_(inst_ids)).order_by(Venue.id)):
-        state = approval(session, venue)
-        if state["status"] != "pending":
+    for venue, inst_name, status in venues:
+        if status != "pending":
             continue
         check = plausibility(venue, settings)
+        here = centres[venue.id]
+        nearby = [{"id": v.id, "name": v.name, "institution": name, "status": s, **v.fence_record()}
+                  for v, name, s in venues
+                  if v.id != venue.id and here is not None and (there := centres[v.id]) is not None
+                  and geofence.distance_m(here, there) <= NEARBY_M]
         out.append({"venue": venue_fence_json(venue), "institution": {"id": venue.institution_id, "name": inst_name},
                     "plausible": check.plausible, "reasons": [r.as_dict() for r in check.reasons],
-                    "measures": check.measures})
+                    "measures": check.measures, "nearby": nearby})
     return out
+
+
+def _centre_wgs84(venue: Venue) -> tuple[float, float] | None:
+    """Where a venue is, in WGS-84 (a polygon's corners averaged); None for a fence that is no shape."""
+    r = venue.fence_record()
+    try:
+        if r["fence_kind"] == "circle":
+            lat, lon = float(r["centre_lat"]), float(r["centre_lon"])
+        else:
+            points = r["polygon"] or []
+            lat, lon = (sum(float(p[i]) for p in points) / len(points) for i in (0, 1))
+        return geofence.convert(lat, lon, r["datum"], "wgs84")
+    except (TypeError, ValueError, ZeroDivisionError, IndexError):
+        return None
 
 
 def decide(session: Session, actor: Actor, venue_id: int, decision: str, reason: str, now: datetime,

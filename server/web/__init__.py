@@ -8,7 +8,9 @@ from server.extensions import db
 from server.services import status
 
 #: Third-party browser code we ship ourselves (pages load nothing from other origins):
-#: socket.io-client 4.8.4 (MIT, from the npm registry; its LICENSE sits beside it).
+#: socket.io-client 4.8.4 (MIT, from the npm registry; its LICENSE sits beside it); Leaflet 1.9.4
+#: (BSD-2-Clause, `npm pack leaflet@1.9.4`: dist/leaflet.js without its source-map comment and
+#: dist/leaflet.css; the marker images are left out, the maps draw circle markers only).
 VENDOR = Path(__file__).resolve().parent / "vendor"
 
 bp = Blueprint("web", __name__, static_folder=str(VENDOR), static_url_path="/vendor", template_folder="templates")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.factories import PASSWORD
+from tests.factories import DEVICE, PASSWORD
 from tests.served import start
 
 pytestmark = pytest.mark.slow
@@ -41,20 +41,21 @@ def _start(app, redis_url: str, channel: str, log: Path):
 
 def _logged_in(base: str, username: str) -> requests.Session:
     s = requests.Session()
-    r = s.post(f"{base}/api/auth/login", json={"username": username, "password": PASSWORD}, timeout=10)
+    device = {"device_id": DEVICE} if "trainee" in username else {}
+    r = s.post(f"{base}/api/auth/login", json={"username": username, "password": PASSWORD} | device, timeout=10)
     assert r.status_code == 200, r.text
     s.headers["X-CSRF-Token"] = r.json()["csrf_token"]
     return s
 
 
-def _listener(base: str, session: requests.Session):
+def _listener(base: str, session: requests.Session, name: str = "event"):
     import socketio
 
     heard: list[dict] = []
     got = threading.Event()
     client = socketio.Client(reconnection=False)
 
-    @client.on("event")
+    @client.on(name)
     def _event(message):
         heard.append(message)
         got.set()
@@ -92,6 +93,50 @@ def test_an_event_stored_through_one_process_reaches_a_dashboard_on_another(app,
         for p in procs:
             os.killpg(p.pid, signal.SIGTERM)
         for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+
+
+def test_a_presence_change_reported_to_one_process_reaches_a_dashboard_on_another(app, worlds, session, redis_url, tmp_path):
+    # The push's own thread sends it (sockets.PresencePush), through Redis like an event.
+    from datetime import UTC, datetime, timedelta
+
+    from server.models import Lesson, LessonContent, LessonMode
+
+    y = worlds["yubei"]
+    now = datetime.now(UTC)
+    lesson = Lesson(class_id=y.class_id, starts_at=now - timedelta(minutes=10), ends_at=now + timedelta(hours=1),
+                    mode=LessonMode.online, content=LessonContent.theory)
+    session.add(lesson)
+    session.commit()
+    channel = f"hourproof-test-{uuid.uuid4().hex[:8]}"
+    procs, clients = [], []
+    try:
+        for name in ("a", "b"):
+            proc, base = _start(app, redis_url, channel, tmp_path / f"{name}.log")
+            procs.append((proc, base))
+        (_, base_a), (_, base_b) = procs
+        watcher, heard, got = _listener(base_b, _logged_in(base_b, "yubei-supervisor"), "presence")
+        outsider, outsider_heard, _ = _listener(base_b, _logged_in(base_b, "nanan-supervisor"), "presence")
+        clients += [watcher, outsider]
+
+        resp = _logged_in(base_a, "yubei-trainee").post(f"{base_a}/api/lessons/{lesson.id}/heartbeat",
+                                                         json={"visible": False}, timeout=10)
+        assert resp.status_code == 200, resp.text
+        assert got.wait(10), "the dashboard on process B heard nothing of the report to process A"
+        assert heard == [{"lesson_id": lesson.id, "class_id": y.class_id, "trainees": [
+            {"trainee_id": y.trainee_id, "status": "hidden", "position_s": None, "at": resp.json()["at"]}]}]
+        time.sleep(1.0)
+        assert outsider_heard == []
+    finally:
+        for c in clients:
+            c.disconnect()
+        for p, _ in procs:
+            os.killpg(p.pid, signal.SIGTERM)
+        for p, _ in procs:
             try:
                 p.wait(timeout=20)
             except subprocess.TimeoutExpired:

@@ -34,3 +34,24 @@ def test_an_offline_lessons_roll_has_no_presence(app, live):
     supervisor = log_in(app, "supervisor")
     body = supervisor.get(f"/api/lessons/{live['offline']}/roll").get_json()
     assert all("presence" not in row for row in body["trainees"])
+
+
+def test_the_roll_and_the_class_list_are_in_pinyin_order_of_the_names(app, live, session):
+    """The live world's 林曼努 (lin) and 罗斯林 (luo), and three more whose code point order is
+    not their pinyin order."""
+    from policies.identity import resident_id_check_digit
+    from server.models import Enrollment, Trainee
+
+    for i, name in enumerate(["孙丽", "张伟", "李静"]):
+        rid = f"50011219900101{i + 1:03d}"
+        t = Trainee(resident_id=rid + resident_id_check_digit(rid), name=name, phone="13800000009")
+        session.add(t)
+        session.flush()
+        session.add(Enrollment(class_id=live["class_id"], trainee_id=t.id))
+    session.commit()
+    expected = ["李静", "林曼努", "罗斯林", "孙丽", "张伟"]
+    supervisor = log_in(app, "supervisor")
+    roll = supervisor.get(f"/api/lessons/{live['offline']}/roll").get_json()
+    assert [row["name"] for row in roll["trainees"]] == expected
+    listed = supervisor.get(f"/api/classes/{live['class_id']}/enrollments").get_json()
+    assert [row["trainee"]["name"] for row in listed] == expected

@@ -21,7 +21,7 @@ from tests.browser import (
     supervisor_page,
     watched_page,
 )
-from tests.factories import PASSWORD, Phone, inside_fix
+from tests.factories import PASSWORD, Phone, inside_fix, live_event
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
@@ -55,7 +55,7 @@ def test_a_check_in_shows_on_the_supervisors_dashboard_within_two_seconds(app, l
         shown = time.monotonic()
         expect(row.locator("td.checked-in")).to_have_text(f"1 / {enrolled}", timeout=2_000)
         assert time.monotonic() - shown < 2.0
-        expect(row.locator("td.count.good")).to_have_text("1")
+        expect(row.locator("td.awaiting")).to_have_text("0")
 
         # Drill-down: the trainee is present, with the face figures and the fix drawn in the fence.
         row.locator("button", has_text="点名册").click()
@@ -176,7 +176,11 @@ def test_a_supervisor_approves_a_flagged_check_in_with_a_reason_and_the_decision
     browser = launch(playwright)
     try:
         _, board = supervisor_page(browser, server)
-        expect(board.locator(f"#alerts li[data-key='event:{flagged.id}']")).to_contain_text("待复核")
+        alert = board.locator(f"#alerts li[data-key='event:{flagged.id}']")
+        expect(alert).to_contain_text("待复核")
+        counts = board.locator(f"#lessons-table tr[data-lesson='{live['offline']}']")
+        expect(counts.locator("td.awaiting")).to_have_text("1")
+        expect(counts.locator("td.checked-in")).to_have_text("0 / 2")
         board.locator(f"#lessons-table tr[data-lesson='{live['offline']}'] button", has_text="点名册").click()
         trainee = board.locator(f"#roll-table tr[data-trainee='{live['trainee']}']")
         expect(trainee.locator(".badge")).to_have_text("待复核")
@@ -186,7 +190,15 @@ def test_a_supervisor_approves_a_flagged_check_in_with_a_reason_and_the_decision
         expect(row.locator(".form-error")).to_contain_text("请填写复核理由")
         row.locator("input[name=reason]").fill("已调取教室监控，本人在场")
         row.locator("button", has_text="批准").click()
+        # Within 2 s, in the same push: the counts (a trainee checked in, nothing left to review)
+        # and the alert, resolved with the decision, the reviewer, the time and the reason.
+        expect(counts.locator("td.checked-in")).to_have_text("1 / 2", timeout=2_000)
+        expect(counts.locator("td.awaiting")).to_have_text("0", timeout=2_000)
+        expect(alert).to_have_class(re.compile("resolved"), timeout=2_000)
+        expect(alert.locator(".resolution")).to_contain_text("已复核：批准（监管，")
+        expect(alert.locator(".resolution")).to_contain_text("已调取教室监控，本人在场")
         expect(trainee.locator(".badge")).to_have_text("已签到")
+        expect(trainee).to_contain_text("已复核：批准（监管")
         expect(board.locator("#review-table")).to_contain_text("没有待复核的记录")
         s = app.extensions["hourproof_db"].sessionmaker()
         try:
@@ -201,7 +213,8 @@ def test_a_supervisor_approves_a_flagged_check_in_with_a_reason_and_the_decision
         browser.close()
 
 
-def test_a_teacher_on_a_phone_sees_the_roll_and_files_the_group_photo(app, live, server, playwright, faces_dir):
+def test_a_teacher_on_a_phone_sees_the_roll_as_cards_files_the_group_photo_and_asks_only_who_is_present(
+        app, live, server, playwright, faces_dir, session):
     from playwright.sync_api import expect
 
     browser = launch(playwright)
@@ -223,10 +236,27 @@ def test_a_teacher_on_a_phone_sees_the_roll_and_files_the_group_photo(app, live,
         result = page.locator("#group-photo-result")
         expect(result).to_contain_text("在场：林曼努")
         expect(result).to_contain_text("未登记人脸、无法比对：罗斯林")  # no face template: not on the photo roster
+        # In the photo but not checked in: said here, and an alert for the class's watchers.
+        expect(result).to_contain_text("与签到不一致：林曼努（合影中识别出，但未签到）")
+        expect(page.locator("#alerts li.flagged", has_text="合影核对")).to_contain_text("林曼努")
         page.screenshot(path=str(ARTIFACTS / "teacher-roll-phone.png"), full_page=True)
-        # A spot check for the whole class, from the same view: announced back to the page.
+        # At a phone's width the roll is one card per trainee with all of its evidence in view.
+        for card in page.locator("#roll-table tbody tr").all():
+            box = card.bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["viewport"]["width"], box
+            for label in ("最近记录", "人脸比对", "活体", "位置与围栏", "照片"):
+                assert label in card.evaluate("""(tr) => [...tr.cells].map(td =>
+                    getComputedStyle(td, '::before').content + ' ' + td.innerText).join(' ')""")
+        # A spot check for the whole class, from the same view: nobody has checked in, so nobody
+        # is asked (and nobody gets a "missed" against their name) ...
         page.click("#spot-check-all")
-        expect(page.locator("#alerts li.info").first).to_contain_text("向 2 名学员推送")
+        expect(page.locator("#roll-error")).to_contain_text("当前没有已签到在课堂中的学员")
+        # ... until one has: only that trainee is asked, and the page says so.
+        live_event(session, live, "check_in", lesson="offline")  # stored directly: no push, so open the roll again
+        page.locator(f"#lessons-table tr[data-lesson='{live['offline']}'] button", has_text="点名册").click()
+        expect(page.locator(f"#roll-table tr[data-trainee='{live['trainee']}'] .badge")).to_have_text("已签到")
+        page.click("#spot-check-all")
+        expect(page.locator("#alerts li.info").first).to_contain_text("向在课堂中的 1 名学员推送")
         s = app.extensions["hourproof_db"].sessionmaker()
         try:
             from sqlalchemy import select
@@ -234,7 +264,7 @@ def test_a_teacher_on_a_phone_sees_the_roll_and_files_the_group_photo(app, live,
             from server.models import SpotCheck
 
             checks = s.scalars(select(SpotCheck).where(SpotCheck.lesson_id == live["offline"])).all()
-            assert sorted(c.origin for c in checks) == ["teacher", "teacher"]
+            assert [(c.trainee_id, c.origin) for c in checks] == [(live["trainee"], "teacher")]
         finally:
             s.close()
     finally:

@@ -80,22 +80,26 @@ def test_the_lesson_video_plays_in_the_page_refuses_skipping_a_spot_check_pauses
         page.wait_for_function("() => document.getElementById('on-video').currentTime > 1.5")
 
         # The supervisor's roll of the online lesson: watching, where in the video; then, with the
-        # video paused and the phone's page hidden, hidden.
+        # video paused and the phone's page hidden, paused and hidden - pushed (sockets.PresencePush):
+        # within 5 s, and without the roll being read again (its poll is every 15 s).
         _, board = supervisor_page(browser, server)
         roll_button = board.locator(f"#lessons-table tr[data-lesson='{live['online']}'] button", has_text="点名册")
         roll_button.click()
         cell = board.locator(f"#roll-table tr[data-trainee='{live['trainee']}'] td.presence")
         expect(cell).to_contain_text("观看中")
         expect(cell).to_contain_text("视频 0:0")
+        roll_reads: list[str] = []
+        board.on("request", lambda r: roll_reads.append(r.url) if r.url.endswith("/roll") else None)
         page.evaluate("document.getElementById('on-video').pause()")  # (the clip is 10 s: kept for later)
         expect(page.locator("#on-status")).to_contain_text("视频已暂停")  # the pause's own report is in
+        expect(cell).to_contain_text("已暂停", timeout=5_000)
         page.evaluate("""() => {
             Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'hidden'});
             document.dispatchEvent(new Event('visibilitychange'));
         }""")
         expect(page.locator("#on-beat")).to_contain_text("页面在后台")
-        roll_button.click()
-        expect(cell).to_contain_text("页面在后台")
+        expect(cell).to_contain_text("页面在后台", timeout=5_000)
+        assert roll_reads == []
         page.evaluate("""() => {
             Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'visible'});
             document.dispatchEvent(new Event('visibilitychange'));

@@ -34,9 +34,10 @@ def test_only_reviewers_get_the_review_table_and_only_spot_checkers_the_button(w
     assert 'id="duties-table"' in supervisor and 'id="duties-table"' in city and 'id="duties-table"' not in teacher
 
 
-def test_a_supervisor_who_signs_in_lands_on_the_dashboard_not_the_management_pages(worlds, login):
+def test_a_supervisor_who_signs_in_lands_on_the_dashboard_with_the_class_history_one_link_away(worlds, login):
     api = login("yubei-supervisor")
     resp = api.get("/login")
     assert resp.status_code == 302 and resp.headers["Location"] == "/live"
     nav = api.get("/live").get_data(as_text=True)
-    assert 'href="/manage"' not in nav
+    assert "培训班与机构" not in nav and '<a href="/manage">培训班历史与导出</a>' in nav
+    assert 'href="/manage/audit"' not in nav

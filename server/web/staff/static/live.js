@@ -46,6 +46,7 @@
         addAlert("spot:" + m.spot_check_id, "missed", m.due_at,
                  m.class_name + " · " + m.trainee_name, "随机抽查未在时限内回应", m.lesson_id);
       });
+      (r.data.cross_checks || []).forEach(crossCheckAlert);
       if (r.data.events_truncated) addAlert("truncated", "info", r.data.now, "离线期间记录较多", "仅显示了部分，请刷新页面查看完整情况", null);
       state.lessons = r.data.lessons;
       renderLessons();
@@ -54,24 +55,38 @@
   }
   var refreshSoon = debounce(refresh, 250);
 
+  function crossCheckAlert(c) {
+    addAlert("cross:" + c.group_photo_id + ":" + c.trainee_id, "flagged", c.at, c.class_name + " · " + (c.trainee_name || ""),
+             "合影核对：" + c.detail, c.lesson_id);
+  }
+
+  /* Many trainees of one lesson failing at once (the server says when: dashboard.mass_failure):
+     the venue's fence may be wrong, or it is a coordinated attempt. Raised once per lesson and page. */
+  function massFailureAlert(l) {
+    if (!l.mass_failure) return;
+    addAlert("mass:" + l.lesson_id, "rejected", new Date().toISOString(), l.class_name,
+             "多名学员签到未通过（" + l.rejected + " 人）：请核对场地和围栏是否有误，或是否有人集体冒签", l.lesson_id);
+  }
+
   function renderLessons() {
     var tbody = $("lessons-table").tBodies[0];
     HP.clear(tbody);
     if (!state.lessons.length) {
-      HP.append(tbody, HP.el("tr", {}, HP.el("td", { colspan: 8, class: "muted", text: "现在没有正在上课的培训班" })));
+      HP.append(tbody, HP.el("tr", {}, HP.el("td", { colspan: 7, class: "muted", text: "现在没有正在上课的培训班" })));
       return;
     }
     state.lessons.forEach(function (l) {
+      massFailureAlert(l);
       var open = HP.el("button", { type: "button", class: "link", text: "点名册", "data-lesson": l.lesson_id });
       open.addEventListener("click", function () { openRoll(l.lesson_id); });
       var row = HP.el("tr", { "data-lesson": l.lesson_id, class: l.running ? "" : "muted" },
         HP.el("td", {}, HP.el("strong", { text: l.class_name }), HP.el("small", { text: [l.title, HP.label("mode", l.mode)].filter(Boolean).join(" · ") })),
         HP.el("td", { class: "nowrap", text: HP.beijingText(l.starts_at).slice(-5) + "–" + HP.beijingText(l.ends_at).slice(-5) }),
+        // Trainees, not attempts (services/counts.py defines each figure).
         HP.el("td", { class: "count checked-in", text: l.checked_in + " / " + l.enrolled }),
-        HP.el("td", { class: "count good", text: l.verified }),
-        HP.el("td", { class: "count bad", text: l.rejected }),
-        HP.el("td", { class: "count warn", text: l.flagged }),
-        HP.el("td", { class: "count warn", text: l.spot_checks_missed }),
+        HP.el("td", { class: "count bad rejected", text: l.rejected }),
+        HP.el("td", { class: "count warn awaiting", text: l.awaiting_review }),
+        HP.el("td", { class: "count warn missed", text: l.spot_checks_missed }),
         HP.el("td", {}, open));
       HP.append(tbody, row);
     });
@@ -96,6 +111,12 @@
     while (list.children.length > 200) list.removeChild(list.lastChild);
   }
 
+  function resolveAlert(item, review) {
+    item.classList.add("resolved");
+    var note = item.querySelector(".resolution") || item.appendChild(HP.el("span", { class: "resolution" }));
+    note.textContent = reviewWords(review);
+  }
+
   function reasonText(m) {
     return (m.reasons || []).filter(function (r) { return r.code !== "late"; })
       .map(function (r) { return r.detail + (r.clause ? "（" + HP.clauseText(r.clause) + "）" : ""); }).join("；");
@@ -108,10 +129,16 @@
     if (state.institution && String(m.institution_id) !== String(state.institution)) return;
     var who = m.class_name + " · " + (m.trainee_name || "");
     if (m.kind === "review_decision") {
-      addAlert("event:" + m.event_id, "info", m.at, who, "复核：" + (m.verdict === "approved" ? "批准" : "驳回") + " — " + reasonText(m), m.lesson_id);
+      // The decision resolves the alert of the event it decided (in the same push as the counts);
+      // only when that alert is not on screen does it show as a line of its own.
+      var decided = document.querySelector('#alerts li[data-key="event:' + m.decides_event_id + '"]');
+      if (decided && m.review) resolveAlert(decided, m.review);
+      else addAlert("event:" + m.event_id, "info", m.at, who, m.review ? reviewWords(m.review) : "复核决定", m.lesson_id);
     } else if (m.alert) {
       addAlert("event:" + m.event_id, m.alert, m.at, who,
                (KINDS[m.kind] || m.kind) + VERDICTS[m.verdict] + "：" + reasonText(m), m.lesson_id);
+      var item = document.querySelector('#alerts li[data-key="event:' + m.event_id + '"]');
+      if (item && m.review) resolveAlert(item, m.review);
     }
     // The message carries the lesson's counts after this event (counted once by the server for
     // every watcher); only a lesson not on screen yet needs a new snapshot.
@@ -185,6 +212,23 @@
     return b;
   }
 
+  /* The fence verdict in words: distance_m is from the fix to the fence's edge, negative inside. */
+  function fenceWords(f) {
+    var d = Math.round(Math.abs(f.distance_m));
+    if (f.verdict === "inside") return "在围栏内（距边界约 " + d + " 米）";
+    if (f.verdict === "uncertain") {
+      return (f.distance_m <= 0 ? "定位点在围栏内约 " + d + " 米" : "定位点在围栏外约 " + d + " 米") + "，但定位误差范围跨越围栏边界，无法确定";
+    }
+    if (f.verdict === "too_inaccurate") return "定位误差过大，无法判断是否在场地";
+    return "在围栏外，距边界约 " + d + " 米";
+  }
+
+  /* A reviewer's decision beside the event it decided: what, who, when, why. */
+  function reviewWords(r) {
+    return "已复核：" + (r.decision === "approved" ? "批准" : "驳回") + "（" + (r.by || "复核人员") + "，" +
+      HP.beijingText(r.at) + (r.reason ? "：" + r.reason : "") + "）";
+  }
+
   function rollRow(t, fence) {
     var last = t.last;
     var face = last && last.face || {};
@@ -196,7 +240,7 @@
     var where = HP.el("td", { class: "where" });
     if (last && (last.fix || fence)) where.appendChild(fenceSvg(fence, last.fix));
     if (last && last.fence && last.fence.distance_m !== undefined) {
-      where.appendChild(HP.el("small", { text: last.fence.verdict === "inside" ? "在围栏内" : "距场地约 " + Math.round(last.fence.distance_m) + " 米" }));
+      where.appendChild(HP.el("small", { text: fenceWords(last.fence) }));
     }
     // The phone's own time of the fix (evidence only): a position a minute or more older than the
     // submission was probably cached, or the phone's clock is off; either is worth a look.
@@ -205,11 +249,13 @@
       where.appendChild(HP.el("small", { class: "warn", text: age > 0 ? "定位时间早于提交 " + Math.round(age / 60) + " 分钟"
                                                                         : "手机时钟快于服务器 " + Math.round(-age / 60) + " 分钟" }));
     }
+    HP.append(where, HPMap.rollButton(t, fence));  // a real map of this fix (map.js), when the deployment has tiles
     return HP.el("tr", { class: "state-" + t.state, "data-trainee": t.trainee_id },
       HP.el("td", { text: t.name }),
       HP.el("td", {}, HP.el("span", { class: "badge " + t.state, text: STATE_NAMES[t.state] || t.state })),
       HP.el("td", { class: "detail", text: last ? HP.beijingText(last.at) + " " + (KINDS[last.kind] || last.kind) + " " +
-                                               (VERDICTS[last.effective] || last.effective) + (reasonText(last) ? "：" + reasonText(last) : "") : "—" }),
+                                               (VERDICTS[last.effective] || last.effective) + (reasonText(last) ? "：" + reasonText(last) : "") +
+                                               (last.review ? " · " + reviewWords(last.review) : "") : "—" }),
       presenceCell(t.presence),
       HP.el("td", { class: "nowrap", text: faceText }),
       HP.el("td", { class: "detail", text: live }),
@@ -244,11 +290,17 @@
       var tbody = $("roll-table").tBodies[0];
       HP.clear(tbody);
       r.data.trainees.forEach(function (t) { tbody.appendChild(rollRow(t, r.data.fence)); });
+      HPMap.showRoll(r.data);
       state.rollNames = {};
-      r.data.trainees.forEach(function (t) { state.rollNames[String(t.trainee_id)] = t.name; });
+      state.rollPresence = {};
+      r.data.trainees.forEach(function (t) {
+        state.rollNames[String(t.trainee_id)] = t.name;
+        if (t.presence) state.rollPresence[String(t.trainee_id)] = t.presence;
+      });
       if ($("group-photo")) $("group-photo").classList.toggle("hidden", l.mode !== "offline");
       if (l.mode === "offline") showRoomCode(id); else hideRoomCode();
-      // Heartbeats are not pushed (every phone, every 15-30 s): an online roll refreshes itself.
+      // A change of status is pushed (onPresence); the credited minutes, the report's age and
+      // "gone" (no report at all: nothing to push) come with this poll of the roll.
       clearTimeout(state.rollTimer);
       if (l.mode === "online") state.rollTimer = setTimeout(function () { if (state.openLesson === id) loadRoll(); }, 15000);
       if (page.reviews) loadReviews(l.class_id);
@@ -256,8 +308,25 @@
   }
   var rollSoon = debounce(loadRoll, 300);
 
+  /* A trainee's presence changed (sockets.PresencePush): the cell shows the new status and video
+     position now, with the minutes and spot checks of the last roll read (the poll brings new
+     ones). A message states the status (it is not a step), so one heard twice (two server
+     processes) changes nothing, and one older than the report shown is dropped. */
+  function onPresence(m) {
+    if (state.openLesson !== m.lesson_id || !state.rollPresence) return;
+    m.trainees.forEach(function (p) {
+      var tid = String(p.trainee_id), shown = state.rollPresence[tid];
+      if (!shown || (shown.last_at && Date.parse(shown.last_at) > Date.parse(p.at))) return;
+      var now = Object.assign({}, shown, { status: p.status, position_s: p.position_s, last_at: p.at, age_s: 0 });
+      state.rollPresence[tid] = now;
+      var cell = document.querySelector('#roll-table tr[data-trainee="' + tid + '"] td.presence');
+      if (cell) cell.replaceWith(presenceCell(now));
+    });
+  }
+
   function openRoll(lessonId) {
     state.openLesson = lessonId;
+    state.rollPresence = null;  // another lesson's until its roll is read
     $("roll-card").classList.remove("hidden");
     HP.clearError($("roll-error"));
     loadRoll().then(function () { $("roll-card").scrollIntoView({ behavior: "smooth", block: "start" }); });
@@ -285,25 +354,168 @@
     return box;
   }
 
+  /* The review table: the queue of the open lesson, then this page's own decisions (the queue no
+     longer lists a decided event, but the reviewer should see what was recorded: decision,
+     reviewer, time, reason). An open details panel survives the reload a pushed event causes,
+     with what was typed in it and the focus. */
   function loadReviews(classId) {
     return HP.api("GET", "/api/classes/" + classId + "/review-queue").then(function (r) {
       var tbody = $("review-table").tBodies[0];
+      if (!r.ok) { HP.clear(tbody); HP.showError($("roll-error"), r.data.error); return; }
+      var focused = tbody.contains(document.activeElement) && document.activeElement.closest(".review-details")
+        ? document.activeElement : null;
       HP.clear(tbody);
-      if (!r.ok) { HP.showError($("roll-error"), r.data.error); return; }
-      var mine = r.data.filter(function (e) { return e.lesson_id === state.openLesson; });
+      if (state.decidedLesson !== state.openLesson) { state.decided = {}; state.panels = {}; state.decidedLesson = state.openLesson; }
+      var mine = r.data.filter(function (e) { return e.lesson_id === state.openLesson && !state.decided[e.event_id]; });
       if (!mine.length) {
         tbody.appendChild(HP.el("tr", {}, HP.el("td", { colspan: 4, class: "muted", text: "没有待复核的记录" })));
-        return;
       }
       mine.forEach(function (e) {
-        var cell = decisionBox("td", "批准", "驳回", function (decision, reason) {
-          return HP.api("POST", "/api/events/" + e.event_id + "/review", { decision: decision ? "approved" : "rejected", reason: reason });
-        }, loadRoll);
+        var cell = decisionBox("td", "批准", "驳回", function (decision, reason) { return postReview(e, decision, reason); }, loadRoll);
+        var details = HP.el("button", { type: "button", class: "link", text: "复核详情", "aria-expanded": state.panels[e.event_id] ? "true" : "false" });
+        details.addEventListener("click", function () { toggleDetails(e, details); });
         tbody.appendChild(HP.el("tr", { "data-event": e.event_id },
           HP.el("td", { text: e.trainee_name || "" }),
-          HP.el("td", { text: HP.beijingText(e.at) + " " + (KINDS[e.kind] || e.kind) }),
+          HP.el("td", {}, HP.beijingText(e.at) + " " + (KINDS[e.kind] || e.kind) + " ", details),
           HP.el("td", { class: "detail", text: reasonText(e) }), cell));
+        if (state.panels[e.event_id]) tbody.appendChild(state.panels[e.event_id]);
       });
+      Object.keys(state.decided).forEach(function (id) {
+        var d = state.decided[id];
+        tbody.appendChild(HP.el("tr", { "data-event": id, class: "decided" },
+          HP.el("td", { text: d.event.trainee_name || "" }),
+          HP.el("td", { text: HP.beijingText(d.event.at) + " " + (KINDS[d.event.kind] || d.event.kind) }),
+          HP.el("td", { class: "detail", text: reasonText(d.event) }),
+          HP.el("td", { class: "decision", text: reviewWords(d.review) })));
+      });
+      if (focused && document.body.contains(focused)) focused.focus();
+    });
+  }
+
+  /* A decision from the row or its details panel; the answer's `review` (who by name, when,
+     why) is what the row shows from then on. */
+  function postReview(e, approved, reason) {
+    return HP.api("POST", "/api/events/" + e.event_id + "/review", { decision: approved ? "approved" : "rejected", reason: reason })
+      .then(function (res) {
+        if (res.ok) {
+          state.decided[e.event_id] = { event: e, review: res.data.review || { decision: res.data.decision, at: res.data.at, reason: reason } };
+          delete state.panels[e.event_id];
+        }
+        return res;
+      });
+  }
+
+  function toggleDetails(e, button) {
+    if (state.panels[e.event_id]) {
+      state.panels[e.event_id].remove();
+      delete state.panels[e.event_id];
+      button.setAttribute("aria-expanded", "false");
+      return;
+    }
+    var body = HP.el("td", { colspan: 4 }, HP.el("p", { class: "muted", text: "正在读取复核详情…" }));
+    var panel = HP.el("tr", { class: "review-details", "data-details": e.event_id }, body);
+    state.panels[e.event_id] = panel;
+    button.setAttribute("aria-expanded", "true");
+    button.closest("tr").after(panel);
+    HP.api("GET", "/api/events/" + e.event_id + "/context").then(function (r) {
+      HP.clear(body);
+      if (!r.ok) { body.appendChild(HP.el("div", { class: "form-error" })); HP.showError(body, r.data.error); return; }
+      HP.append(body, detailsOf(e, r.data));
+      var reason = body.querySelector("input[name=reason]");
+      if (reason) reason.focus();
+    });
+  }
+
+  /* An image of the evidence, fetched when asked (the server records each view). One at a time:
+     each view writes its audit entry, and on SQLite two such writes at once can collide (503). */
+  var imageQueue = Promise.resolve();
+  function evidenceImage(url, alt) {
+    var fig = HP.el("figure", {}, HP.el("span", { class: "muted", text: "读取中…" }), HP.el("figcaption", { text: alt }));
+    imageQueue = imageQueue.then(function () {
+      return fetch(url, { credentials: "same-origin" }).then(function (r) {
+        if (!r.ok) throw new Error(String(r.status));
+        return r.blob();
+      }).then(function (blob) {
+        var img = HP.el("img", { alt: alt });
+        img.src = URL.createObjectURL(blob);
+        fig.firstChild.replaceWith(img);
+      }).catch(function () { fig.firstChild.textContent = "照片无法加载"; });
+    });
+    return fig;
+  }
+
+  function range(n) { var out = []; for (var i = 0; i < n; i++) out.push(i); return out; }
+
+  function detailsOf(e, ctx) {
+    var base = "/api/events/" + ctx.event_id;
+    var who = ctx.trainee && ctx.trainee.name ? ctx.trainee.name : (e.trainee_name || "学员");
+    var reasons = HP.el("ul", { class: "reasons" }, (ctx.reasons || []).filter(function (x) { return x.code !== "late"; }).map(function (x) {
+      return HP.el("li", { text: x.detail + (x.clause ? "（" + HP.clauseText(x.clause) + "）" : "") });
+    }));
+    var facts = [];
+    var replay = ctx.replay;
+    if (replay) {
+      facts.push(HP.el("p", { text: "疑似重放：本次第 " + replay.frames_seen_before.map(function (i) { return i + 1; }).join("、") +
+        " 帧与此前提交的画面相同" + (replay.matches.length ? "，见于 " + replay.matches.map(function (m) {
+          return "记录 " + m.event_id + "（" + HP.beijingText(m.at) + " " + (KINDS[m.kind] || m.kind) + "，第 " +
+            m.frames.map(function (j) { return j + 1; }).join("、") + " 帧）";
+        }).join("；") : "") + (replay.unmatched ? "；另有 " + replay.unmatched + " 帧为镜像相同，无法对应到具体记录" : "") }));
+    }
+    var other = ctx.other;
+    if (other) {
+      facts.push(HP.el("p", { text: "人脸与另一名学员相似：" + (other.visible ? other.name + "（学员编号 " + other.trainee_id + "，" +
+        (other.same_class ? "同班" : "不在本班") + "）" : "不在您管辖范围内的学员") + "，距离 " + Number(other.distance).toFixed(3) +
+        "（与本人 " + Number(other.claimed_distance).toFixed(3) + "）" }));
+    }
+    // The photos: biometric data, so nothing is fetched until the reviewer asks, and each view is on the record.
+    var photos = HP.el("div", { class: "sides" });
+    var show = HP.el("button", { type: "button", text: "查看照片（将记录查看）" });
+    show.addEventListener("click", function () {
+      show.remove();
+      photos.appendChild(HP.el("section", { class: "side" }, HP.el("h4", { text: who + " 的登记照片" }),
+        ctx.enrolment_photos ? range(ctx.enrolment_photos).map(function (i) {
+          return evidenceImage(base + "/enrolment-photos/" + ctx.trainee.id + "/" + i, "登记照片 " + (i + 1));
+        }) : HP.el("p", { class: "muted", text: "没有登记照片（已删除或未登记）" })));
+      photos.appendChild(HP.el("section", { class: "side" }, HP.el("h4", { text: "本次" + (KINDS[ctx.kind] || "") + "画面" }),
+        ctx.frames ? range(ctx.frames).map(function (i) {
+          return evidenceImage(base + "/frames/" + i, "本次第 " + (i + 1) + " 帧");
+        }) : HP.el("p", { class: "muted", text: "没有画面" })));
+      if (replay) {
+        replay.matches.forEach(function (m) {
+          photos.appendChild(HP.el("section", { class: "side" },
+            HP.el("h4", { text: "此前的记录 " + m.event_id + "（" + HP.beijingText(m.at) + "）中相同的画面" }),
+            m.visible ? m.frames.map(function (j) { return evidenceImage("/api/events/" + m.event_id + "/frames/" + j, "记录 " + m.event_id + " 第 " + (j + 1) + " 帧"); })
+              : HP.el("p", { class: "muted", text: "该记录不在您的管辖范围内，无法查看画面" })));
+        });
+      }
+      if (other && other.visible) {
+        photos.appendChild(HP.el("section", { class: "side" }, HP.el("h4", { text: "相似学员 " + other.name + " 的登记照片" }),
+          other.enrolment_photos ? range(other.enrolment_photos).map(function (i) {
+            return evidenceImage(base + "/enrolment-photos/" + other.trainee_id + "/" + i, other.name + " 登记照片 " + (i + 1));
+          }) : HP.el("p", { class: "muted", text: "没有登记照片" })));
+      }
+    });
+    var where = HP.el("div", { class: "where" });
+    if (ctx.fix || ctx.fence) where.appendChild(fenceSvg(ctx.fence, ctx.fix));
+    if (ctx.fence_verdict && ctx.fence_verdict.distance_m !== undefined) where.appendChild(HP.el("small", { text: fenceWords(ctx.fence_verdict) }));
+    where.appendChild(HP.el("small", { text: ctx.fix ? "定位误差 " + Math.round(ctx.fix.accuracy_m) + " 米" : "本次记录没有定位" }));
+    // A real map of the trainee's latest fix, when the deployment has tiles (map.js, as the roll's 地图).
+    HP.append(where, HPMap.rollButton({ trainee_id: ctx.trainee.id, last: { fix: ctx.fix } }, ctx.fence));
+    var box = decisionBox("div", "批准", "驳回", function (decision, reason) { return postReview(e, decision, reason); }, loadRoll);
+    keyboardDecisions(box);
+    return [HP.el("div", { class: "context" }, HP.el("div", {}, reasons, facts, show, photos), where), box,
+            HP.el("p", { class: "muted keys", text: "键盘操作：填写理由后按回车选中“批准”，按 Tab 选中“驳回”，再按回车提交；Alt+Shift+A 批准，Alt+Shift+R 驳回" })];
+  }
+
+  /* Keyboard first: the reason is focused when the panel opens; Enter in it moves to 批准 (Tab
+     on to 驳回) and Enter on a button submits that decision, so Enter alone never decides. */
+  function keyboardDecisions(box) {
+    var reason = box.querySelector("input[name=reason]");
+    var buttons = box.querySelectorAll("button");
+    buttons[0].setAttribute("accesskey", "a");
+    buttons[1].setAttribute("accesskey", "r");
+    reason.addEventListener("keydown", function (ev) {
+      if (ev.key === "Enter" && !ev.isComposing) { ev.preventDefault(); buttons[0].focus(); }
     });
   }
 
@@ -316,8 +528,9 @@
       HP.busy(button, false);
       if (!r.ok) { HP.showError($("roll-error"), r.data.error); return; }
       HP.clearError($("roll-error"));
+      var secs = r.data.length && r.data[0].seconds_left;  // the region's time to answer
       addAlert("issued:" + Date.now(), "info", new Date().toISOString(), "已发起随机抽查",
-               "向 " + r.data.length + " 名学员推送，请在 60 秒内回应", state.openLesson);
+               "向在课堂中的 " + r.data.length + " 名学员推送" + (secs ? "，请在 " + secs + " 秒内回应" : ""), state.openLesson);
     });
   }
 
@@ -382,7 +595,10 @@
       var noFace = Object.keys(state.rollNames).filter(function (id) { return compared.indexOf(id) < 0; });
       out.textContent = "照片中识别出 " + (m.faces || []).length + " 张人脸。在场：" + names(m.present) +
         "；不在照片中：" + names(m.absent) + (noFace.length ? "；未登记人脸、无法比对：" + names(noFace) : "") +
-        (unknown ? "；另有 " + unknown + " 张人脸不是本班已登记的学员" : "") + "。";
+        (unknown ? "；另有 " + unknown + " 张人脸不是本班已登记的学员" : "") + "。" +
+        // The photo against the check-ins: each difference is also an alert for the class's watchers.
+        ((r.data.cross_check || []).length ? "与签到不一致：" + r.data.cross_check.map(function (c) {
+          return (c.trainee_name || "学员 " + c.trainee_id) + "（" + c.detail + "）"; }).join("、") + "。" : "");
       out.classList.remove("hidden");
       form.reset();
     });
@@ -498,7 +714,7 @@
         }, loadFences);
         if (!f.plausible) actions.querySelector("button:not(.danger)").disabled = true;  // the server refuses it too
         box.appendChild(HP.el("article", { class: "hold", "data-venue": v.id },
-          HP.el("h3", { text: f.institution.name + " · " + v.name }), facts, verdict, actions));
+          HP.el("h3", { text: f.institution.name + " · " + v.name }), facts, HPMap.fenceMap(f), verdict, actions));
       });
     });
   }
@@ -515,6 +731,11 @@
     socket.on("disconnect", function () { status("连接已断开，正在重连…（重连后自动补齐期间的记录）", false); });
     socket.on("connect_error", function () { status("无法连接实时推送，正在重试…", false); });
     socket.on("event", onEvent);
+    socket.on("presence", onPresence);
+    socket.on("cross_check", function (m) {
+      (m.items || []).forEach(function (c) { crossCheckAlert(Object.assign({ lesson_id: m.lesson_id, class_name: m.class_name,
+                                                                             group_photo_id: m.group_photo_id, at: m.at }, c)); });
+    });
     socket.on("spot_checks_issued", function (m) {
       refreshSoon();
       if (state.openLesson === m.lesson_id) rollSoon();

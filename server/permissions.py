@@ -58,6 +58,8 @@ class Capability(str, enum.Enum):
     READ_AUDIT_TRAIL = ("read_audit_trail", "read the audit trail (of one's scope)")
     SEE_FULL_RESIDENT_IDS = ("see_full_resident_ids", "see trainees' resident ID numbers unmasked")
     USE_MANAGE_PAGES = ("use_manage_pages", "use the institution's management pages (/manage)")
+    VIEW_CLASS_HISTORY = ("view_class_history", "open the class list (/manage) and a class's page read-only: classes by "
+                                                "state, lessons, each trainee's hours, exports the role may run")
     EXPORT_CLASSES = ("export_classes", "export a class as a signed bundle (the subsidy kind needs seal_subsidies "
                                         "too), follow and download export jobs")
     SEAL_SUBSIDIES = ("seal_subsidies", "export a class's subsidy decisions, sealing its hours")
@@ -96,6 +98,9 @@ ROLES: Mapping[Capability, frozenset[Role]] = MappingProxyType({
     Capability.READ_AUDIT_TRAIL: frozenset({Role.institution_admin, Role.admin}),
     Capability.SEE_FULL_RESIDENT_IDS: frozenset({Role.institution_admin, Role.city_reviewer, Role.admin}),
     Capability.USE_MANAGE_PAGES: frozenset({Role.institution_admin, Role.admin}),
+    # 人社 need a class's history (past lessons, hours, exports) as much as the institution does;
+    # the pages show them only the controls their other capabilities allow.
+    Capability.VIEW_CLASS_HISTORY: frozenset({Role.institution_admin, Role.district_supervisor, Role.city_reviewer, Role.admin}),
     Capability.EXPORT_CLASSES: frozenset({Role.institution_admin, Role.district_supervisor, Role.city_reviewer, Role.admin}),
     Capability.SEAL_SUBSIDIES: frozenset({Role.institution_admin, Role.admin}),
     Capability.EXPORT_DISTRICTS: frozenset({Role.district_supervisor, Role.city_reviewer, Role.admin}),

@@ -14,15 +14,17 @@ def create_class(actor: Actor, body: ClassIn):
     return svc.class_json(svc.create_class(db.session, actor, body, utc_now()))
 
 
-@endpoint(bp, "GET", "/classes", summary="Training classes in my scope", tag="classes")
+@endpoint(bp, "GET", "/classes", summary="Training classes in my scope, each with its state now (timing, in session, sealed)",
+          tag="classes")
 def list_classes(actor: Actor):
-    return [svc.class_json(c) for c in svc.list_classes(db.session, actor)]
+    return svc.list_classes_with_state(db.session, actor, utc_now())
 
 
-@endpoint(bp, "GET", "/classes/<int:class_id>", summary="A class with its lessons", tag="classes")
+@endpoint(bp, "GET", "/classes/<int:class_id>", summary="A class with its lessons and plan amendments", tag="classes")
 def get_class(actor: Actor, class_id: int):
     cls, lessons = svc.class_with_lessons(db.session, actor, class_id)
-    return {**svc.class_json(cls), "lessons": svc.lessons_with_media_json(db.session, lessons)}
+    return {**svc.class_json(cls), "lessons": svc.lessons_with_media_json(db.session, lessons),
+            "amendments": svc.amendments_json(db.session, cls.id)}
 
 
 @endpoint(bp, "POST", "/classes/<int:class_id>/lessons", summary="Add lessons to a draft plan", tag="classes",

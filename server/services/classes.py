@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from policies import clauses
+from server.clock import local_date
 from server.errors import ApiError
-from server.models import ClassAmendment, ClassStatus, Funding, Lesson, LessonMode, Teacher, TrainingClass, Venue
+from server.models import ClassAmendment, ClassStatus, Funding, Lesson, LessonMode, Seal, Teacher, TrainingClass, User, Venue
 from server.permissions import Capability
 from server.services import audit, rules, venue_fences
 from server.services.institutions import district_in_region, own_institution_id
@@ -77,15 +78,15 @@ def _add_lessons(session: Session, cls: TrainingClass, lessons, amendment_id: in
             venue = session.get(Venue, data.venue_id)
             if venue is None or venue.institution_id != cls.institution_id:
                 raise ApiError(422, "unknown_venue", f"第 {i + 1} 个课次的场地 {data.venue_id} 不属于本机构",
-                               fields=[{"field": f"lessons.{i}.venue_id", "message": "not a venue of this institution"}])
+                               fields=[{"field": f"lessons.{i}.venue_id", "message": "不是本机构的场地"}])
         if data.mode is LessonMode.online and data.venue_id is not None:
             raise ApiError(422, "invalid_input", f"第 {i + 1} 个课次为线上课，不应指定场地",
-                           fields=[{"field": f"lessons.{i}.venue_id", "message": "online lessons have no venue"}])
+                           fields=[{"field": f"lessons.{i}.venue_id", "message": "线上课次不选场地"}])
         if data.teacher_id is not None:
             teacher = session.get(Teacher, data.teacher_id)
             if teacher is None or teacher.institution_id != cls.institution_id:
                 raise ApiError(422, "unknown_teacher", f"第 {i + 1} 个课次的师资 {data.teacher_id} 不属于本机构",
-                               fields=[{"field": f"lessons.{i}.teacher_id", "message": "not a teacher of this institution"}])
+                               fields=[{"field": f"lessons.{i}.teacher_id", "message": "不是本机构的教师"}])
         lesson = Lesson(class_id=cls.id, amendment_id=amendment_id, **data.model_dump())
         session.add(lesson)
         added.append(lesson)
@@ -159,7 +160,7 @@ def amend_class(session: Session, actor: Actor, class_id: int, data, now: dateti
     unknown = [i for i in data.cancel_lesson_ids if i not in by_id]
     if unknown:
         raise ApiError(422, "unknown_lesson", f"课次 {unknown} 不属于该培训班或已取消",
-                       fields=[{"field": "cancel_lesson_ids", "message": f"unknown lessons {unknown}"}])
+                       fields=[{"field": "cancel_lesson_ids", "message": f"课次 {unknown} 不存在"}])
     # Check the plan as it would be, before writing anything.
     proposed = [lesson for lesson in lessons if lesson.id not in set(data.cancel_lesson_ids)]
     # Transient rows (class_id only, no relationship): never added to the session, never flushed.
@@ -187,6 +188,38 @@ def amend_class(session: Session, actor: Actor, class_id: int, data, now: dateti
 
 def list_classes(session: Session, actor: Actor) -> list[TrainingClass]:
     return list(session.scalars(classes_query(actor).order_by(TrainingClass.starts_on.desc(), TrainingClass.id)))
+
+
+def list_classes_with_state(session: Session, actor: Actor, now: datetime) -> list[dict]:
+    """The classes in scope, each with where it stands now, so the class list can be grouped by
+    state (上课中 / 未开始 / 已结束 / 已备案 / 已封存) without a request per class:
+    `timing` is upcoming (no lesson started yet), ongoing or finished (every lesson over), read
+    from the lessons not cancelled (from the class dates when it has none); `in_session` says a
+    lesson runs right now; `sealed_at` is the first subsidy export's seal (None when unsealed)."""
+    classes = list_classes(session, actor)
+    ids = [c.id for c in classes]
+    if not ids:
+        return []
+    starts, ends, sealed = Lesson.__table__.c.starts_at.type, Lesson.__table__.c.ends_at.type, Seal.__table__.c.sealed_at.type
+    live = Lesson.cancelled_at.is_(None), Lesson.class_id.in_(ids)
+    spans = {row[0]: (row[1], row[2]) for row in session.execute(
+        select(Lesson.class_id, func.min(Lesson.starts_at, type_=starts), func.max(Lesson.ends_at, type_=ends))
+        .where(*live).group_by(Lesson.class_id))}
+    running = set(session.scalars(select(Lesson.class_id).where(*live, Lesson.starts_at <= now, Lesson.ends_at > now)))
+    seals = dict(session.execute(select(Seal.class_id, func.min(Seal.sealed_at, type_=sealed))
+                                 .where(Seal.class_id.in_(ids)).group_by(Seal.class_id)).all())
+    out = []
+    for cls in classes:
+        if cls.id in spans:
+            first, last = spans[cls.id]
+            timing = "upcoming" if now < first else "finished" if now >= last else "ongoing"
+        else:
+            today = local_date(now, cls.region_code)
+            timing = "upcoming" if today < cls.starts_on else "finished" if today > cls.ends_on else "ongoing"
+        seal = seals.get(cls.id)
+        out.append({**class_json(cls), "timing": timing, "in_session": cls.id in running,
+                    "sealed_at": seal.isoformat() if seal else None})
+    return out
 
 
 def class_json(cls: TrainingClass) -> dict:
@@ -221,6 +254,16 @@ def lessons_with_media_json(session: Session, lessons: list[Lesson]) -> list[dic
     quizzes = gates(session, media).positions
     return [{**lesson_json(x), "media": media_json(media.get(x.id), x.id),
              "quiz_checkpoints": len(quizzes.get(x.id, ()))} for x in lessons]
+
+
+def amendments_json(session: Session, class_id: int) -> list[dict]:
+    """A class's plan amendments in time order: when, by whom (the account's name), why, and what
+    changed (the lessons it cancelled, how many it added). The caller has checked the class is visible."""
+    rows = session.execute(select(ClassAmendment, User.display_name).outerjoin(User, User.id == ClassAmendment.by_id)
+                           .where(ClassAmendment.class_id == class_id).order_by(ClassAmendment.at, ClassAmendment.id))
+    return [{"id": a.id, "at": a.at.isoformat(), "by": name, "reason": a.reason,
+             "cancel_lesson_ids": list(a.change.get("cancel_lesson_ids", [])),
+             "added_lessons": len(a.change.get("add_lessons", []))} for a, name in rows]
 
 
 def class_with_lessons(session: Session, actor: Actor, class_id: int) -> tuple[TrainingClass, list[Lesson]]:

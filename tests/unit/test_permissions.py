@@ -36,6 +36,9 @@ ANY_SIGNED_IN = {
     ("POST", "/api/trainees/<int:trainee_id>/consent"),  # the trainee on the phone, or staff (enrol_trainees) on paper
     # an online lesson's video: its enrolled trainees, and staff who see the class (services/lesson_media.watchable)
     ("GET", "/api/lessons/<int:lesson_id>/media"), ("GET", "/api/lessons/<int:lesson_id>/media/file"),
+    # its checkpoint quiz: the questions to its enrolled trainees, with the answers to staff who see
+    # the class (services/quizzes.view)
+    ("GET", "/api/lessons/<int:lesson_id>/quiz"),
 }
 
 

@@ -257,6 +257,7 @@ def test_an_institution_admin_plans_files_and_enrols_through_the_pages(live_serv
     expect(rows).to_have_count(31)
     expect(rows.first).to_have_class("cancelled")
     expect(page.locator("#lessons-table")).to_contain_text("变更新增")
+    expect(page.locator("#amendments-table")).to_contain_text("教师因病调课")
     page.screenshot(path=str(ARTIFACTS / "staff-class-filed.png"), full_page=True)
 
     # The audit trail shows what was just done.
@@ -359,4 +360,67 @@ def test_an_institution_admin_uploads_an_online_lessons_video_and_enters_its_che
     saved = session.scalars(select(LessonQuiz)).one().checkpoints["checkpoints"][0]
     assert saved["position_s"] == 5 and [q["answer"] for q in saved["questions"]] == [1, 1, 1]
     assert saved["questions"][0]["options"] == ["演讲", "唱歌"]  # the blank options are dropped
+    assert page.problems == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the pages, not the database, are under test
+def test_a_district_supervisor_reads_the_class_history_and_exports_the_district_from_the_page(
+        live_server, page, worlds, session, login, app, tmp_path):
+    from playwright.sync_api import expect
+
+    from server.exports import bundle, signing
+    from tests.factories import add_attendance
+
+    y = worlds["yubei"]
+    add_attendance(session, y)
+    ledger = login("yubei-supervisor").get(f"/api/enrollments/{y.enrollment_id}/ledger").get_json()
+
+    page.goto(live_server + "/login?next=/manage")
+    page.fill("input[name=username]", "yubei-supervisor")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url(live_server + "/manage")
+    expect(page.locator("h1")).to_have_text("培训班历史与导出")
+    # The class list by state: the seeded class ran in March, so it is finished, not in session.
+    expect(page.locator("#classes-table")).to_contain_text("yubei class")
+    expect(page.locator("#classes-table")).not_to_contain_text("nanan class")
+    page.click("#class-filters button[data-state=in_session]")
+    expect(page.locator("#classes-table")).to_contain_text("没有处于该状态的培训班")
+    page.click("#class-filters button[data-state=finished]")
+    expect(page.locator("#classes-table")).to_contain_text("yubei class")
+    expect(page.locator("#class-form")).to_have_count(0)
+
+    # The class page: lessons, each trainee's credited hours, no enrolment or sealing controls.
+    page.click(f"#classes-table tr[data-class-id='{y.class_id}'] a >> nth=0")
+    page.wait_for_url(re.compile(rf"/manage/classes/{y.class_id}$"))
+    row = page.locator(f"#hours-table tr[data-enrollment-id='{y.enrollment_id}']")
+    expect(row).to_contain_text("yubei trainee")
+    expect(row.locator(".hours-credited")).to_have_text(ledger["credited"]["total"])
+    expect(page.locator("#lessons-table tbody tr")).to_have_count(1)
+    expect(page.locator("#enroll-box")).to_be_hidden()
+    expect(page.locator("button[data-export=subsidy]")).to_have_count(0)
+    expect(page.locator("button[data-export=class]")).to_be_visible()
+    # What still waits for 人社 and the class's deadlines, each in Chinese.
+    expect(page.locator("#reviews-table")).to_contain_text("yubei trainee")
+    expect(page.locator("#class-duties-table")).to_contain_text("yubei 结业后30日内报送")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "supervisor-class-history.png"), full_page=True)
+
+    # The district roll-up from /manage, followed to done, downloaded, and it verifies.
+    page.goto(live_server + "/manage")
+    expect(page.locator("#district-export-select option")).to_have_count(1)
+    page.click("#district-export")
+    link = page.locator("#district-export-status a")
+    expect(link).to_have_text("下载签名证据包", timeout=60_000)
+    expect(page.locator("#district-export-status")).to_contain_text("区县汇总：已完成")
+    page.screenshot(path=str(ARTIFACTS / "supervisor-manage.png"), full_page=True)
+    with page.expect_download() as download:
+        link.click()
+    path = tmp_path / "district.zip"
+    download.value.save_as(str(path))
+    key = signing.load_or_create(app.config["HOURPROOF_SETTINGS"].data_dir).public_key()
+    session.rollback()  # a fresh look at the chain heads the export read
+    result = bundle.verify_bundle(path, key, session)
+    assert result.ok, result
     assert page.problems == []

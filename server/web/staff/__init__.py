@@ -10,10 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlencode
 
-from flask import Blueprint, redirect, render_template, request
+from flask import Blueprint, current_app, redirect, render_template, request
 from flask import session as cookie
 
 from server.api import auth
+from server.config import MapSettings
 from server.models import Role
 from server.permissions import Capability, allows, role_names
 
@@ -28,14 +29,19 @@ bp = Blueprint("staff", __name__, static_folder=str(STATIC), static_url_path="/s
 ROLE_NAMES = {Role.admin: "系统管理员", Role.institution_admin: "机构管理员", Role.teacher: "教师",
               Role.district_supervisor: "区县人社监管", Role.city_reviewer: "市级复核", Role.trainee: "学员"}
 
-#: Nothing on these pages comes from anywhere but this server (no CDN, no inline script).
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+#: Nothing on these pages comes from anywhere but this server (no CDN, no inline script), except
+#: map tiles from the deployment's own tile server when it has one (MapSettings.origins: images only).
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:{tiles}; "
        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+
+
+def _map_settings() -> MapSettings:
+    return current_app.config.get("MAP_SETTINGS") or MapSettings()
 
 
 @bp.after_request
 def _headers(resp):
-    resp.headers.setdefault("Content-Security-Policy", CSP)
+    resp.headers.setdefault("Content-Security-Policy", CSP.format(tiles="".join(" " + o for o in _map_settings().origins)))
     resp.headers.setdefault("X-Content-Type-Options", "nosniff")
     resp.headers.setdefault("Referrer-Policy", "same-origin")
     if resp.mimetype == "text/html":
@@ -64,8 +70,24 @@ def _staff_or_redirect(capability: Capability = Capability.USE_MANAGE_PAGES):
 def _page(template: str, user, **context):
     return render_template(
         template, user=user, role_name=ROLE_NAMES.get(user.role, user.role.value),
-        csrf_token=cookie.get("csrf", ""), manages=allows(user.role, Capability.USE_MANAGE_PAGES), **context,
+        csrf_token=cookie.get("csrf", ""), manages=allows(user.role, Capability.USE_MANAGE_PAGES),
+        sees_history=allows(user.role, Capability.VIEW_CLASS_HISTORY), **context,
     )
+
+
+def _capabilities(user) -> dict[str, bool]:
+    """Every capability the signed-in role holds, for the page scripts to show only the controls
+    it may use (the API refuses the rest anyway: this only spares people a button that fails)."""
+    return {c.value: allows(user.role, c) for c in Capability}
+
+
+def _target_capability(path: str) -> Capability:
+    """The capability a page of ours needs (the log-in page sends each user only where they may go)."""
+    if path.startswith("/live"):
+        return Capability.WATCH_LIVE
+    if path.startswith("/manage/audit"):
+        return Capability.USE_MANAGE_PAGES
+    return Capability.VIEW_CLASS_HISTORY
 
 
 @bp.get("/login")
@@ -74,15 +96,22 @@ def login_page():
     target = _safe_next(request.args.get("next"))
     if user is not None and allows(user.role, Capability.USE_MANAGE_PAGES):
         return redirect(target)
+    # 人社 asked for a class's history by its address go there; signing in without one, they
+    # land on the live dashboard as before.
+    if user is not None and request.args.get("next") and not request.args.get("denied") \
+            and allows(user.role, _target_capability(target)):
+        return redirect(target)
     if user is not None and allows(user.role, Capability.WATCH_LIVE) and (target.startswith("/live") or not request.args.get("denied")):
         return redirect(target if target.startswith("/live") else "/live")
     return render_template("staff/login.html", next_url=target, denied=bool(request.args.get("denied")),
-                           manage_roles=" ".join(role_names(Capability.USE_MANAGE_PAGES)))
+                           explicit_next=bool(request.args.get("next")),
+                           manage_roles=" ".join(role_names(Capability.USE_MANAGE_PAGES)),
+                           history_roles=" ".join(role_names(Capability.VIEW_CLASS_HISTORY)))
 
 
 @bp.get("/manage")
 def manage():
-    user, away = _staff_or_redirect()
+    user, away = _staff_or_redirect(Capability.VIEW_CLASS_HISTORY)
     if away:
         return away
     from policies import loader
@@ -93,12 +122,12 @@ def manage():
         for o in rules.catalog().occupations
     ]
     regions = [{"code": code, "name": rules.region(code).name} for code in loader.region_codes()]
-    return _page("staff/manage.html", user, occupations=occupations, regions=regions)
+    return _page("staff/manage.html", user, occupations=occupations, regions=regions, can=_capabilities(user))
 
 
 @bp.get("/manage/classes/<int:class_id>")
 def class_page(class_id: int):
-    user, away = _staff_or_redirect()
+    user, away = _staff_or_redirect(Capability.VIEW_CLASS_HISTORY)
     if away:
         return away
     from policies import loader
@@ -106,7 +135,8 @@ def class_page(class_id: int):
 
     occupations = {o.code: o.name for o in rules.catalog().occupations}
     regions = {code: rules.region(code).name for code in loader.region_codes()}  # for the subsidy history form
-    return _page("staff/class.html", user, class_id=class_id, occupations=occupations, regions=regions)
+    return _page("staff/class.html", user, class_id=class_id, occupations=occupations, regions=regions,
+                 can=_capabilities(user))
 
 
 @bp.get("/manage/audit")
@@ -130,4 +160,5 @@ def live_page():
                  takes_group_photos=allows(user.role, Capability.UPLOAD_GROUP_PHOTOS),
                  can_spot_check=allows(user.role, Capability.TRIGGER_SPOT_CHECKS),
                  shows_room_codes=allows(user.role, Capability.SHOW_ROOM_CODES),
-                 approves_fences=allows(user.role, Capability.APPROVE_VENUE_FENCES))
+                 approves_fences=allows(user.role, Capability.APPROVE_VENUE_FENCES),
+                 map_config=_map_settings().page_config())

@@ -1,6 +1,7 @@
 /* /manage/classes/<id>: the plan (lessons, check, filing, amendments) and the trainees
-   (enrolment, import, paper consent, face photos, subsidy history). Every datum comes from the
-   JSON API. */
+   (enrolment, import, paper consent, face photos, subsidy history), and each trainee's hours from
+   the ledger. Every datum comes from the JSON API. 人社 open it read-only: a control shows only
+   when page.can (the role's capabilities) holds what its request needs. */
 "use strict";
 
 (function () {
@@ -8,6 +9,7 @@
   var page = HP.pageData();
   var classId = page.class_id;
   var base = "/api/classes/" + classId;
+  var can = page.can || {};
   var state = { cls: null, lessons: [], venues: {}, teachers: {}, added: [], cancel: {}, trainee: null, consent: null };
 
   function pageError(error) { HP.showError(document.getElementById("page-error"), error); }
@@ -71,19 +73,32 @@
     fact("职业（工种）", c.occupation_code + (occ ? " " + occ : ""));
     fact("等级", HP.label("level", c.level));
     if (c.direction && c.direction !== "—") fact("方向", c.direction);
-    fact("地区 / 区县编号", c.region_code + " / " + c.district_id);
+    fact("地区 / 区县编号", ((page.regions || {})[c.region_code] || c.region_code) + " / " + c.district_id);
     fact("培训日期", c.starts_on + " 至 " + c.ends_on);
     fact("培训类型", HP.label("funding", c.funding));
     fact("培训费", c.fee === null ? "—" : c.fee + " 元/人");
     if (c.filed_at) fact("备案时间", HP.beijingText(c.filed_at));
 
     var filed = c.status === "filed";
-    document.getElementById("plan-file").classList.toggle("hidden", filed);
-    document.getElementById("lessons-box").classList.toggle("hidden", filed);
-    document.getElementById("amend-box").classList.toggle("hidden", !filed);
-    document.querySelectorAll(".cancel-col").forEach(function (n) { n.classList.toggle("hidden", !filed); });
+    var plans = !!can.file_classes;
+    document.getElementById("plan-file").classList.toggle("hidden", filed || !plans);
+    document.getElementById("lessons-box").classList.toggle("hidden", filed || !plans);
+    document.getElementById("amend-box").classList.toggle("hidden", !filed || !plans);
+    document.querySelectorAll(".cancel-col").forEach(function (n) { n.classList.toggle("hidden", !filed || !plans); });
     renderQuizSetting();
     renderLessons();
+    renderAmendments();
+  }
+
+  /* The filed plan's amendments: the record of every change, for whoever reads the class's history. */
+  function renderAmendments() {
+    HP.fillRows(document.querySelector("#amendments-table tbody"), (state.cls.amendments || []).map(function (a) {
+      var what = [];
+      if (a.cancel_lesson_ids.length) what.push("取消课次 " + a.cancel_lesson_ids.join("、"));
+      if (a.added_lessons) what.push("新增 " + a.added_lessons + " 个课次");
+      return el("tr", null, el("td", { text: a.id }), el("td", { text: HP.beijingText(a.at) }),
+        el("td", { text: a.by || "—" }), el("td", { text: a.reason }), el("td", { text: what.join("，") || "—" }));
+    }), 5, "没有计划变更。");
   }
 
   function hoursBetween(a, b) { return (new Date(b) - new Date(a)) / 3600000; }
@@ -101,6 +116,7 @@
 
   function renderLessons() {
     var filed = state.cls.status === "filed";
+    var plans = !!can.file_classes;
     var total = 0, online = 0, active = 0;
     var rows = state.lessons.map(function (x) {
       var s = HP.beijing(x.starts_at), e = HP.beijing(x.ends_at);
@@ -110,7 +126,7 @@
       var status = cancelled ? "已取消" + (x.amendment_id ? "（变更 " + x.amendment_id + "）" : "")
         : (x.amendment_id ? "变更新增（变更 " + x.amendment_id + "）" : "有效");
       var box = null;
-      if (filed) {
+      if (filed && plans) {
         box = el("td", { class: "cancel-col" }, cancelled ? "" : el("input", {
           type: "checkbox", "aria-label": "取消课次 " + x.id, checked: !!state.cancel[x.id],
           onchange: function (ev) {
@@ -126,13 +142,13 @@
         el("td", { text: s.time + "–" + e.time + (e.date !== s.date ? "（次日）" : "") }),
         el("td", { text: HP.label("mode", x.mode) }), el("td", { text: HP.label("content", x.content) }),
         el("td", { text: venue }), el("td", { text: teacher }), el("td", { text: x.title || "—" }, mediaCell(x, cancelled)),
-        el("td", null, status, filed ? null : [" ", el("button", {
+        el("td", null, status, filed || !plans ? null : [" ", el("button", {
           type: "button", class: "link danger", "aria-label": "删除课次 " + x.id, text: "删除",
           onclick: function () { removeDraftLesson(x); },
         })]));
     });
     HP.fillRows(document.querySelector("#lessons-table tbody"), rows, 10,
-                filed ? "没有课次。" : "还没有课次，请在下方添加。");
+                filed || !plans ? "没有课次。" : "还没有课次，请在下方添加。");
     document.getElementById("lesson-totals").textContent = active
       ? "有效课次 " + active + " 个，共 " + round(total) + " 小时，其中线上 " + round(online) + " 小时。点“检查计划”查看按规定折算的学时。"
       : "";
@@ -147,6 +163,7 @@
     var shown = el("div", { class: "muted small media-state", text: !m ? "课程视频：未上传（学员只能在本页停留学习）"
       : m.kind === "live" ? "直播：" + m.src
       : "课程视频：" + (m.filename || m.src) + (m.duration_s ? "（" + Math.round(m.duration_s / 60 * 10) / 10 + " 分钟）" : "") });
+    if (!can.manage_lesson_media) return el("div", { class: "media" }, shown);
     var file = el("input", { type: "file", accept: "video/mp4", class: "hidden", "aria-label": "课次 " + x.id + " 的课程视频" });
     var button = el("button", { type: "button", class: "link", text: m ? "更换视频" : "上传视频" });
     var error = el("div", { class: "form-error", "aria-live": "polite" });
@@ -438,10 +455,78 @@
                      text: (e.consent === "granted" ? "已同意" : e.consent === "withdrawn" ? "已撤回同意" : "未同意") +
                            " · " + (e.face_enrolled ? "已采集人脸" : e.face_held ? "人脸待人社复核" : "未采集人脸") +
                            (e.face_enrolled && e.face_held ? "（新登记人脸待人社复核）" : "") }),
-          el("td", null, el("button", { type: "button", class: "small", text: "同意书、人脸照片与补贴记录",
-                                        onclick: function () { openTrainee(t); } })));
-      }), 9, "还没有学员，请在下方报名或导入。");
+          el("td", null, can.enrol_trainees ? el("button", { type: "button", class: "small", text: "同意书、人脸照片与补贴记录",
+                                                             onclick: function () { openTrainee(t); } }) : "—"));
+      }), 9, can.enrol_trainees ? "还没有学员，请在下方报名或导入。" : "本班没有学员。");
+      loadHours(r.data);
       return loadTemplateChanges();
+    });
+  }
+
+  /* Each trainee's hours from the ledger (学时台账), one request per enrollment, a few at a time,
+     so a large class fills in steadily instead of flooding the server. */
+  function loadHours(enrollments) {
+    var tbody = document.querySelector("#hours-table tbody");
+    if (!enrollments.length) { HP.fillRows(tbody, [], 7, "本班没有学员。"); return; }
+    var rows = {};
+    HP.fillRows(tbody, enrollments.map(function (e) {
+      rows[e.id] = el("tr", { "data-enrollment-id": String(e.id) }, el("td", { text: e.trainee.name }),
+                      el("td", { class: "muted", colspan: "6", text: "加载中…" }));
+      return rows[e.id];
+    }), 7, "");
+    var queue = enrollments.slice();
+    function next() {
+      var e = queue.shift();
+      if (!e) return Promise.resolve();
+      return HP.api("GET", "/api/enrollments/" + e.id + "/ledger").then(function (r) {
+        var row = rows[e.id];
+        HP.clear(row);
+        if (!r.ok) {
+          HP.append(row, [el("td", { text: e.trainee.name }), el("td", { colspan: "6", class: "warn", text: r.data.error.message })]);
+        } else {
+          var l = r.data, c = l.credited;
+          HP.append(row, [el("td", { text: e.trainee.name }), el("td", { text: l.required_hours }),
+            el("td", { text: l.verified.offline + " / " + l.verified.online }),
+            el("td", { text: c.offline + " / " + c.online }),
+            el("td", { class: "hours-credited", text: c.total }),
+            el("td", { class: c.complete ? "" : "warn", text: c.complete ? "已达到" : "未达到" }),
+            el("td", { class: "muted", text: l.reasons.map(function (x) { return x.detail; }).join("；") || "—" })]);
+        }
+        return next();
+      });
+    }
+    return Promise.all([next(), next(), next()]);
+  }
+
+  var EVENT_KINDS = { check_in: "签到", check_out: "签退", spot_check: "随机抽查", spot_check_answer: "随机抽查" };
+
+  /* The class's records waiting for a reviewer (reviewers only; they decide on /live). */
+  function loadReviews() {
+    var table = document.getElementById("reviews-table");
+    if (!table) return Promise.resolve();
+    return HP.api("GET", base + "/review-queue").then(function (r) {
+      var tbody = table.querySelector("tbody");
+      if (!r.ok) { HP.fillRows(tbody, [], 4, r.data.error.message); return; }
+      HP.fillRows(tbody, r.data.map(function (e) {
+        return el("tr", null, el("td", { text: HP.beijingText(e.at) }), el("td", { text: e.trainee_name }),
+          el("td", { text: EVENT_KINDS[e.kind] || "核验记录" }),
+          el("td", { text: (e.reasons || []).map(function (x) { return x.detail; }).join("；") || "—" }));
+      }), 4, "没有待复核的记录。");
+    });
+  }
+
+  /* Every deadline of this class (open and done), each with the rule's clause. */
+  function loadDuties() {
+    var table = document.getElementById("class-duties-table");
+    if (!table) return Promise.resolve();
+    return HP.api("GET", "/api/duties?status=all&class_id=" + classId).then(function (r) {
+      var tbody = table.querySelector("tbody");
+      if (!r.ok) { HP.fillRows(tbody, [], 4, r.data.error.message); return; }
+      HP.fillRows(tbody, r.data.map(function (d) {
+        return el("tr", { "data-duty": String(d.id) }, el("td", null, el("span", { class: "badge " + d.status, text: d.status_zh })),
+          el("td", { text: d.due_on }), el("td", { text: d.detail }),
+          el("td", null, el("span", { class: "clause", text: HP.clauseText(d.clause) })));
+      }), 4, "本班没有备案或申报期限。");
     });
   }
 
@@ -782,6 +867,8 @@
         if (!d.value) d.value = state.cls.starts_on;
         var a = document.getElementById("amend-add-form").elements.date;
         if (!a.value) a.value = state.cls.starts_on;
+        loadReviews();
+        loadDuties();
         return loadEnrollments();
       });
     });

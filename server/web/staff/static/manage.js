@@ -1,5 +1,7 @@
 /* /manage: the institution's classes, venues and teachers, with forms to add each. An admin
-   picks the institution first; an institution admin always works on their own. */
+   picks the institution first; an institution admin always works on their own. 人社 (supervisors,
+   reviewers) get the same class list read-only, over every class in their scope, and no forms:
+   the page shows only what page.can (the role's capabilities) allows. */
 "use strict";
 
 (function () {
@@ -9,6 +11,21 @@
   page.occupations.forEach(function (o) { occupations[o.code] = o; });
   var institutions = [];
   var current = null; // the institution being managed
+  var can = page.can || {};
+  var manages = !!can.use_manage_pages;
+  var institutionNames = {};
+  var classes = [];
+  var filter = "all";
+  /* The states the list is grouped by; a class may be in several (filed and finished). */
+  var STATES = [
+    ["all", "全部", function () { return true; }],
+    ["in_session", "上课中", function (c) { return c.in_session; }],
+    ["upcoming", "未开始", function (c) { return c.timing === "upcoming"; }],
+    ["finished", "已结束", function (c) { return c.timing === "finished"; }],
+    ["filed", "已备案", function (c) { return c.status === "filed"; }],
+    ["sealed", "已封存", function (c) { return !!c.sealed_at; }],
+  ];
+  var TIMING = { upcoming: "未开始", ongoing: "培训期间", finished: "已结束" };
 
   function pageError(error) { HP.showError(document.getElementById("page-error"), error); }
 
@@ -65,21 +82,41 @@
 
   function loadClasses() {
     return HP.api("GET", "/api/classes").then(function (r) {
-      var tbody = document.querySelector("#classes-table tbody");
       if (!r.ok) { pageError(r.data.error); return; }
-      var rows = r.data.filter(function (c) { return !current || c.institution_id === current.id; });
-      HP.fillRows(tbody, rows.map(function (c) {
-        var occ = occupations[c.occupation_code];
-        return el("tr", null,
-          el("td", { text: c.id }),
-          el("td", null, el("a", { href: "/manage/classes/" + c.id, text: c.name })),
-          el("td", { text: c.occupation_code + (occ ? " " + occ.name : "") + (c.direction && c.direction !== "—" ? "（" + c.direction + "）" : "") }),
-          el("td", { text: HP.label("level", c.level) }),
-          el("td", { text: c.starts_on + " 至 " + c.ends_on }),
-          el("td", null, el("span", { class: "badge " + c.status, text: HP.label("status", c.status) })),
-          el("td", null, el("a", { href: "/manage/classes/" + c.id, text: "课次与学员 →" })));
-      }), 7, "还没有培训班，请在下方新建。");
+      classes = r.data.filter(function (c) { return !current || c.institution_id === current.id; });
+      renderFilters();
+      renderClasses();
     });
+  }
+
+  function renderFilters() {
+    var box = HP.clear(document.getElementById("class-filters"));
+    STATES.forEach(function (s) {
+      var n = classes.filter(s[2]).length;
+      HP.append(box, el("button", { type: "button", "data-state": s[0], "aria-pressed": String(filter === s[0]),
+                                    class: filter === s[0] ? "primary" : "", text: s[1] + "（" + n + "）",
+                                    onclick: function () { filter = s[0]; renderFilters(); renderClasses(); } }));
+    });
+  }
+
+  function renderClasses() {
+    var test = STATES.filter(function (s) { return s[0] === filter; })[0][2];
+    var rows = classes.filter(test);
+    HP.fillRows(document.querySelector("#classes-table tbody"), rows.map(function (c) {
+      var occ = occupations[c.occupation_code];
+      var where = institutionNames[c.institution_id];
+      var progress = [c.in_session ? el("span", { class: "badge present", text: "上课中" }) : TIMING[c.timing] || "—"];
+      if (c.sealed_at) progress.push(" · 已封存（" + HP.beijingText(c.sealed_at) + "）");
+      return el("tr", { "data-class-id": String(c.id) },
+        el("td", { text: c.id }),
+        el("td", null, el("a", { href: "/manage/classes/" + c.id, text: c.name }), manages || !where ? null : el("div", { class: "muted", text: where })),
+        el("td", { text: c.occupation_code + (occ ? " " + occ.name : "") + (c.direction && c.direction !== "—" ? "（" + c.direction + "）" : "") }),
+        el("td", { text: HP.label("level", c.level) }),
+        el("td", { text: c.starts_on + " 至 " + c.ends_on }),
+        el("td", null, el("span", { class: "badge " + c.status, text: HP.label("status", c.status) })),
+        el("td", null, progress),
+        el("td", null, el("a", { href: "/manage/classes/" + c.id, text: manages ? "课次与学员 →" : "课次、学时与导出 →" })));
+    }), 8, !classes.length ? (can.file_classes ? "还没有培训班，请在下方新建。" : "管辖范围内还没有培训班。") : "没有处于该状态的培训班。");
   }
 
   function loadVenues() {
@@ -115,7 +152,16 @@
       : "";
   }
 
+  /* 人社: every class in scope, each named with its institution; nothing to create. */
+  function startReadOnly() {
+    return HP.api("GET", "/api/institutions").then(function (r) {
+      if (r.ok) r.data.forEach(function (i) { institutionNames[i.id] = i.name; });
+      return loadClasses();
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    if (!manages) { startReadOnly(); return; }
     document.getElementById("institution-select").addEventListener("change", function (ev) {
       choose(institutions.filter(function (i) { return String(i.id) === ev.target.value; })[0]);
     });

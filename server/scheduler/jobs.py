@@ -45,7 +45,8 @@ class JobSpec:
 
 JOBS = (
     JobSpec("spot_checks.issue_due", "server.scheduler.jobs:issue_due_spot_checks", 20,
-            "issue the random spot checks planned for lessons in progress to the trainees present (checked in; online, with the page open)"),
+            "issue the random spot checks planned for lessons in progress "
+            "to the trainees present (checked in; online, with the page open)"),
     JobSpec("lessons.transitions", "server.scheduler.jobs:record_lesson_transitions", 60,
             "record lessons opening (check-in window) and closing (check-out window)"),
     JobSpec("attendance.absences", "server.scheduler.jobs:mark_absences", 300,

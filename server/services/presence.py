@@ -154,13 +154,18 @@ def present_offline(session: Session, lesson_id: int, at: datetime) -> list[int]
     return sorted(t for t, kind in last.items() if kind == "check_in")
 
 
+#: A page not heard from for longer than this is gone (it reports every 15-30 s; one late report
+#: is tolerated, as in policies.attendance's max_heartbeat_gap). The roll says "gone" after it, and
+#: a spot check is no longer sent to that trainee.
+GONE_AFTER_S = 45
+
+
 def present(session: Session, lesson: Lesson, at: datetime) -> list[int]:
     """Who a spot check at `at` goes to: offline, the trainees present (present_offline); online,
     those checked in (the same rule) whose page reported within the last GONE_AFTER_S seconds,
     visible or not (a hidden page is what a spot check is there to catch; a closed one, gone,
     cannot be asked anything)."""
     from server.models import Heartbeat
-    from server.services.dashboard import GONE_AFTER_S
 
     checked_in = present_offline(session, lesson.id, at)
     if lesson.mode is LessonMode.offline or not checked_in:

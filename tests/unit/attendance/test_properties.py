@@ -9,12 +9,7 @@ from hypothesis import strategies as st
 
 from policies.attendance import AttendanceEvent, EventVerdict, SpotCheck, offline_credit, online_credit
 from policies.model import Mode, PlannedLesson
-from tests.unit.attendance.builders import t
-from tests.unit.attendance.strategies import check_shape, online_cases
-
-START = t("09:00")
-KINDS = ("check_in", "check_out", "spot_check")
-VERDICTS = ("verified", "verified", "verified", "rejected", "flagged")
+from tests.unit.attendance.strategies import KINDS, START, VERDICTS, check_shape, online_cases
 
 
 @st.composite

@@ -333,6 +333,8 @@ def test_a_checkpoint_quiz_stops_the_video_a_wrong_answer_sends_the_trainee_back
             page.locator(f"input[name=quiz-q{i}]").nth(0).check()  # 唱歌: wrong
         page.click("#on-quiz-submit")
         expect(page.locator("#on-quiz-msg")).to_contain_text("答对 0/3 题，未通过")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "phone-quiz-failed.png"), full_page=True)
         rewatch = page.locator("#on-quiz-rewatch")
         expect(rewatch).to_have_text("回到 0:00 重新观看这一段")
         rewatch.click()
@@ -345,7 +347,6 @@ def test_a_checkpoint_quiz_stops_the_video_a_wrong_answer_sends_the_trainee_back
         expect(page.locator("#on-quiz-msg")).to_contain_text("第 1 段测验通过")
         expect(quiz).to_be_hidden(timeout=5_000)
         page.wait_for_function("() => document.getElementById('on-video').currentTime > 3.5")
-        ARTIFACTS.mkdir(exist_ok=True)
         assert page.problems == []
     finally:
         browser.close()

@@ -49,6 +49,12 @@ BASE_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-backg
              "--disable-component-update", "--no-first-run", "--lang=zh-CN"]
 #: The clip's frames the fake camera plays, in a loop (see tests/e2e/test_phone_checkin.py's docstring).
 CLIP_FRAMES = (96, 197)
+#: Frames the fake camera shows longer than the clip does: his turn to his left at its strongest
+#: (frames 157-161, yaw about +0.1) is slowed to a third of its speed (each frame written 3 times,
+#: 1/2 s in all). In the clip that turn peaks for about 0.2 s, so a burst sampling every 250 ms
+#: could catch only its shoulders (+0.06, under turn_yaw from the burst's median): a CI run once saw
+#: no left turn. A trainee asked to turn slowly turns more slowly than he does in the clip.
+CLIP_HOLD = dict.fromkeys(range(157, 162), 3)
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True,
          "locale": "zh-CN", "timezone_id": "Asia/Shanghai"}
 #: Chromium's fake capture device calls itself "fake_device_0", which the server rightly flags as a
@@ -64,10 +70,12 @@ PHONE_CAMERA_LABEL = """
 """
 
 
-def write_y4m(source: Path, first: int, last: int, target: Path, mirror: bool = False) -> Path:
+def write_y4m(source: Path, first: int, last: int, target: Path, mirror: bool = False,
+              hold: dict[int, int] | None = None) -> Path:
     """Frames first..last of a video as an uncompressed Y4M (4:2:0) file, the format Chromium's
     --use-file-for-fake-video-capture plays: a text header, then "FRAME\\n" + the Y, U and V planes
-    of each frame. `mirror` flips each frame left to right: his turns then go the other way."""
+    of each frame. `mirror` flips each frame left to right: his turns then go the other way.
+    `hold` maps a frame number to how many times it is written (see CLIP_HOLD)."""
     import cv2
 
     cap = cv2.VideoCapture(str(source))
@@ -80,11 +88,12 @@ def write_y4m(source: Path, first: int, last: int, target: Path, mirror: bool = 
             if not ok:
                 break
             if i >= first:
-                frames.append(cv2.flip(bgr, 1) if mirror else bgr)
+                frames.extend([cv2.flip(bgr, 1) if mirror else bgr] * (hold or {}).get(i, 1))
             i += 1
     finally:
         cap.release()
-    assert len(frames) == last - first + 1, f"the clip has only {first + len(frames)} frames"
+    held = sum(n - 1 for i, n in (hold or {}).items() if first <= i <= last)
+    assert len(frames) == last - first + 1 + held, f"the clip has only {first + len(frames) - held} frames"
     h, w = frames[0].shape[:2]
     h, w = h - h % 2, w - w % 2
     num, den = (30000, 1001) if abs(fps - 29.97) < 0.01 else (round(fps), 1)

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import CLIP_FRAMES, chromium_or_skip, serve, write_y4m
+from tests.browser import CLIP_FRAMES, CLIP_HOLD, chromium_or_skip, serve, write_y4m
 
 
 @pytest.fixture(scope="session")
 def fake_camera(faces_dir, tmp_path_factory) -> Path:
     return write_y4m(faces_dir / "video" / "short_hamilton_clip.mp4", *CLIP_FRAMES,
-                     tmp_path_factory.mktemp("camera") / "miranda-turns.y4m")
+                     tmp_path_factory.mktemp("camera") / "miranda-turns.y4m", hold=CLIP_HOLD)
 
 
 @pytest.fixture(scope="session")
@@ -22,7 +22,8 @@ def mirrored_camera(faces_dir, tmp_path_factory) -> Path:
     """The same frames mirrored: he turns to his left, then to his right. A mirrored replay: the
     server compares every frame's mirror image with earlier frames too."""
     return write_y4m(faces_dir / "video" / "short_hamilton_clip.mp4", *CLIP_FRAMES,
-                     tmp_path_factory.mktemp("camera") / "miranda-turns-mirrored.y4m", mirror=True)
+                     tmp_path_factory.mktemp("camera") / "miranda-turns-mirrored.y4m", mirror=True,
+                     hold=CLIP_HOLD)
 
 
 @pytest.fixture

@@ -10,8 +10,9 @@ getUserMedia / canvas / JPEG / FormData code, the API, dlib's face match and the
 Timing, and why it is robust: Chromium plays the Y4M file from its first frame each time a
 capture is opened, and loops it. The page opens the camera only when 开始 is tapped and starts
 the burst with the first delivered frame, so the burst sees the clip from the start: frames
-96-197 (3.4 s at 29.97 fps): neutral, his turn to his right (from ~0.8 s), back past neutral to
-his left (from ~2.0 s), then neutral again. The seeded challenge prompts the right turn by
+96-197, with his strongest left turn slowed (tests/browser.CLIP_HOLD; 3.7 s at 29.97 fps):
+neutral, his turn to his right (from ~0.8 s), back past neutral to his left (from ~2.0 s, at its
+strongest ~2.0-2.5 s), then neutral again. The seeded challenge prompts the right turn by
 0.96 s and the left by 1.85 s (tests/factories.seed_for), so each motion comes after its prompt,
 and the page's burst (until 1.5 s after the last prompt, a frame every 250 ms with its capture
 time) ends before the clip loops.

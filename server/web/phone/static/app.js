@@ -992,8 +992,13 @@
     // The same key until an answer comes back: a retry after a network error is the same attempt.
     b.quizKey = b.quizKey || "q" + randomHex(12);
     $("on-quiz-submit").disabled = true;
-    api("POST", "/api/lessons/" + b.lessonId + "/quiz/attempts",
-        { checkpoint: c.index, answers: answers, idempotency_key: b.quizKey }, 15000).then(function (r) {
+    // A heartbeat first, answered before the answers go: the server knows a segment was watched
+    // again only from the heartbeats, and the one the pause at the checkpoint sent may still be
+    // on its way (a quick answer would otherwise be refused as "not watched again").
+    beat(b).then(function () {
+      return api("POST", "/api/lessons/" + b.lessonId + "/quiz/attempts",
+                 { checkpoint: c.index, answers: answers, idempotency_key: b.quizKey }, 15000);
+    }).then(function (r) {
       $("on-quiz-submit").disabled = false;
       if (r.status === 0) { msg.textContent = "网络中断，请再次提交（不会重复计算）。"; msg.className = "small bad"; return; }
       b.quizKey = null;
@@ -1063,7 +1068,7 @@
         if (lag !== null) body.live_lag_s = Math.round(lag * 10) / 10;
       }
     }
-    api("POST", "/api/lessons/" + b.lessonId + "/heartbeat", body, 15000).then(function (r) {
+    return api("POST", "/api/lessons/" + b.lessonId + "/heartbeat", body, 15000).then(function (r) {
       var on = state.online;
       if (!on || on.lessonId !== b.lessonId || state.beat !== b) return;
       var s = $("on-status"), l = on.lesson;

@@ -63,6 +63,9 @@ class TraineeRecord:
     hours: EnrollmentHours
     decision: SubsidyDecision
     has_training_certificate: bool
+    #: The enrollment's EmploymentAtStart / EmploymentAfter values (employed, not_employed, unknown; ...)
+    employment_at_start: str | None = None
+    employment_after: str | None = None
 
 
 def _employment(at_start: EmploymentAtStart, after: EmploymentAfter) -> Employment | None:
@@ -73,6 +76,10 @@ def _employment(at_start: EmploymentAtStart, after: EmploymentAfter) -> Employme
     if after is EmploymentAfter.unemployed:
         return Employment.UNEMPLOYED_AFTER
     return None
+
+
+def _value(v) -> str | None:
+    return None if v is None else str(getattr(v, "value", v))
 
 
 class ClassData:
@@ -141,7 +148,7 @@ class ClassData:
                                        _employment(EmploymentAtStart(r.employment_at_start), EmploymentAfter(r.employment_after)),
                                        training, level, history[r.trainee_id])
                 yield TraineeRecord(r.id, r.trainee_id, r.name, r.resident_id, r.subsidy_category, tuple(events), hours,
-                                    decision, training)
+                                    decision, training, _value(r.employment_at_start), _value(r.employment_after))
 
     def _certificates(self, enrollment_ids: list[int], trainee_ids: list[int]) -> dict:
         """Which enrollments earned their training certificate, and which trainees hold the level

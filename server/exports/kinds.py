@@ -24,8 +24,19 @@ from policies import clauses
 from server.adapters.filestore import EvidenceStore
 from server.errors import ApiError
 from server.exports.data import ClassData, latest_assessments, local
+from server.exports.names import FileNames
 from server.exports.pdf import AttendancePdf, CertificateData, certificates_pdf
-from server.exports.tables import LEVEL_ZH, ClassTables, Table, amount_cell, eligible_zh, reasons_text, show_id
+from server.exports.tables import (
+    LEVEL_ZH,
+    MODE_ZH,
+    ClassTables,
+    Table,
+    amount_cell,
+    eligible_zh,
+    for_people,
+    reasons_text,
+    show_id,
+)
 from server.exports.writers import TableSet
 from server.models import (
     Certificate,
@@ -35,7 +46,6 @@ from server.models import (
     GroupPhoto,
     Institution,
     Lesson,
-    LessonMode,
     Seal,
     Trainee,
     TrainingClass,
@@ -69,8 +79,9 @@ class ClassExport:
     progress: Progress | None = None
 
     @property
-    def stem(self) -> str:
-        return f"class{self.cls.id}"
+    def names(self) -> FileNames:
+        """Its files' names: "<class name>-<what>-<export date>.<ext>" (names.py)."""
+        return FileNames.of(self.cls.name, local(self.now).date())
 
 
 @dataclass(frozen=True)
@@ -146,13 +157,13 @@ def class_export(x: ClassExport) -> Built:
 
 @_register("subsidy", seals=True)
 def subsidy_export(x: ClassExport) -> Built:
-    """What `class` writes, and `class<id>-sealed-figures.json`: each enrollment's figures at the
+    """What `class` writes, and `<class>-封存数据-<date>.json`: each enrollment's figures at the
     exported chain head, which the seal fixes (later events are amendments against it)."""
     files, figures, long_log = _attendance_pass(x, full=True)
     seq, digest = x.head
     seal = {"sealed_at": x.now.isoformat(), "sealed_by": x.actor.username, "chain_seq": seq, "chain_hash": digest,
             "figures": figures}
-    path = x.work / f"{x.stem}-sealed-figures.json"
+    path = x.work / x.names("封存数据", "json")
     path.write_text(json.dumps(figures, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
     return Built([*files, path], hour_log_in_xlsx="xlsx" in x.formats and not long_log, seal=seal)
 
@@ -184,7 +195,7 @@ def certificates_export(x: ClassExport) -> Built:
                 hours=r.hours.ledger.credited, institution=inst.name, issued_on=c.issued_on, number=c.number))
         if x.progress:
             x.progress(n, data.total)
-    path = x.work / f"{x.stem}-certificates.pdf"
+    path = x.work / x.names("培训合格证书", "pdf")
     if not out:
         raise ApiError(409, "no_certificates", "该培训班还没有登记培训合格证书编号，无法生成证书")
     certificates_pdf(path, out)
@@ -202,23 +213,29 @@ def _attendance_pass(x: ClassExport, *, full: bool) -> tuple[list[Path], dict[st
     tables = ClassTables(data, x.actor.sees_full_resident_ids, sealed)
     events = session.scalar(select(func.count()).select_from(Event).where(Event.class_id == cls.id)) or 0
     long_log = events > XLSX_HOUR_LOG_MAX_EVENTS
-    sink = TableSet(x.work, tables.tables() if full else (tables.attendance,), x.formats & {"xlsx", "csv"}, x.stem,
-                    subtitle=cls.name, csv_only=frozenset({tables.hour_log.name}) if long_log else frozenset())
+    sink = TableSet(x.work, tables.tables() if full else (tables.attendance,), x.formats & {"xlsx", "csv"}, x.names,
+                    "考勤与学时" if full else "考勤表", subtitle=cls.name,
+                    csv_only=frozenset({tables.hour_log.name}) if long_log else frozenset())
     pdf = None
     if "pdf" in x.formats:
         # Printed in parts as the rows come (a part is saved and dropped when full), so the
         # PDF's memory does not grow with the class either.
-        pdf = AttendancePdf(x.work, x.stem, f"考勤表 {cls.name}", _class_facts(session, cls, data),
-                            [f"{local(lesson.starts_at):%m-%d %H:%M}\n{'线下' if lesson.mode is LessonMode.offline else '线上'}"
-                             for lesson in data.lessons],
-                            list(tables.attendance.header[3 + len(data.lessons):]), data.total)
+        inst = session.get(Institution, cls.institution_id)
+        pdf = AttendancePdf(x.work, x.names.stem("考勤表"), f"考勤表 {cls.name}", _class_facts(session, cls, data),
+                            [f"第{n}次课\n{local(lesson.starts_at):%Y-%m-%d}\n{local(lesson.starts_at):%H:%M} "
+                             f"{MODE_ZH[lesson.mode.value]}" for n, lesson in enumerate(data.lessons, start=1)],
+                            list(tables.attendance.header[3 + len(data.lessons):]), data.total,
+                            running_head=f"培训机构：{inst.name if inst else cls.institution_id}　　"
+                                         f"培训班：{cls.name}（培训班编号 {cls.id}）",
+                            number=attendance_number(cls, x.now))
     figures: dict[str, dict] = {}
     for n, r in enumerate(data.records(), start=1):
         row = tables.attendance_row(n, r)
         sink.row(tables.attendance, row)
         if pdf is not None:
             k = len(data.lessons)
-            pdf.add(row[:3], row[3:3 + k], row[3 + k:])
+            shown = [for_people(v) for v in row]
+            pdf.add(shown[:3], shown[3:3 + k], shown[3 + k:])
         if full:
             for line in tables.hour_log_rows(r):
                 sink.row(tables.hour_log, line)
@@ -240,6 +257,12 @@ def _attendance_pass(x: ClassExport, *, full: bool) -> tuple[list[Path], dict[st
     return files, figures, long_log
 
 
+def attendance_number(cls: TrainingClass, now: datetime) -> str:
+    """The 考勤表's 编号: the class and the minute it was exported (Beijing time), e.g.
+    "KQ-000012-202612070930", printed in the footer of every page."""
+    return f"KQ-{cls.id:06d}-{local(now):%Y%m%d%H%M}"
+
+
 def _class_facts(session: Session, cls: TrainingClass, data: ClassData) -> list[str]:
     inst = session.get(Institution, cls.institution_id)
     policy = data.policy
@@ -249,7 +272,7 @@ def _class_facts(session: Session, cls: TrainingClass, data: ClassData) -> list[
         f"培训日期：{cls.starts_on} 至 {cls.ends_on}  规定学时：{data.required}",
         f"每学时 {policy.minutes} 分钟；仅计入核验通过的时间（{clauses.reference(policy.verification_clause)}）；"
         f"线上计入不超过规定学时的 {float(policy.cap) * 100:g}%（{clauses.reference(policy.online_cap.clause)}）；"
-        f"时间为北京时间；导出于 {local(data.now):%Y-%m-%d %H:%M:%S}",
+        f"时间为北京时间；导出于 {local(data.now):%Y-%m-%d %H:%M}",
     ]
 
 
@@ -259,7 +282,7 @@ def _scores(x: ClassExport) -> list[Path]:
                              .where(Enrollment.class_id == x.cls.id).order_by(Enrollment.id)).all()
     results = latest_assessments(x.session, [r.id for r in rows])
     table = Table("scores", "考核通过学员成绩", ("序号", "姓名", "身份证号", "理论成绩", "实操成绩", "考核日期"))
-    sink = TableSet(x.work, (table,), {"xlsx", "csv"}, f"{x.stem}-scores")
+    sink = TableSet(x.work, (table,), {"xlsx", "csv"}, x.names, table.title)
     n = 0
     for r in rows:
         a = results.get(r.id)
@@ -272,9 +295,10 @@ def _scores(x: ClassExport) -> list[Path]:
 
 
 def _group_photos(x: ClassExport) -> list[Path]:
-    """Each group photo the evidence store still holds, and `-group-photos.json` listing every
+    """Each group photo the evidence store still holds, and `<class>-合影清单-<date>.json` listing every
     photo (a photo whose file is gone is still listed, with "file": null)."""
-    session, work, stem = x.session, x.work, x.stem
+    session, work, named = x.session, x.work, x.names
+    number = {lesson.id: n for n, lesson in enumerate(x.data.lessons, start=1)}
     names = {str(r.trainee_id): r.name for r in session.execute(
         select(Enrollment.trainee_id, Trainee.name).join(Trainee, Trainee.id == Enrollment.trainee_id)
         .where(Enrollment.class_id == x.cls.id))}
@@ -288,12 +312,13 @@ def _group_photos(x: ClassExport) -> list[Path]:
                  "absent": [{"trainee_id": int(t), "name": n_} for t, n_ in names.items() if int(t) not in p.present],
                  "match": p.match, "file": None}
         if x.store is not None and x.store.exists(p.sha256):
-            path = work / f"{stem}-group-photo-{p.id}-lesson{p.lesson_id}.jpg"
+            lesson_no = f"第{number[p.lesson_id]}次课" if p.lesson_id in number else "未计入的课次"
+            path = work / named(f"合影-{lesson_no}-{p.id}", "jpg")
             path.write_bytes(x.store.get(p.sha256))  # get() re-checks the hash
             files.append(path)
             entry["file"] = path.name
         photos.append(entry)
-    path = work / f"{stem}-group-photos.json"
+    path = work / named("合影清单", "json")
     path.write_text(json.dumps(photos, ensure_ascii=False, indent=1), encoding="utf-8")
     files.append(path)
     return files
@@ -309,7 +334,8 @@ def district_export(x: DistrictExport) -> Built:
                                                 "不符合", "需人工审核", "已知补贴金额合计（元）", "金额未知人数", "计入学时合计"))
     decisions = Table("district_decisions", "补贴核定明细", ("培训班编号", "培训班", "姓名", "身份证号", "规定学时", "计入学时",
                                                         "线上计入学时", "核定结论", "补贴金额（元）", "理由（条款）"))
-    sink = TableSet(x.work, (rollup, decisions), x.formats & {"xlsx", "csv"}, f"district{d.id}", subtitle=d.name)
+    sink = TableSet(x.work, (rollup, decisions), x.formats & {"xlsx", "csv"}, FileNames.of(d.name, local(x.now).date()),
+                    rollup.title, subtitle=d.name)
     total = sum(ClassData(session, c, x.now).total for c in x.classes)
     done = 0
     for cls in x.classes:

@@ -1,10 +1,14 @@
 """Printable PDFs with Chinese text: the 考勤表 and the training certificates (JS annex 1).
 
 The font is Noto Sans SC (SIL OFL) from the PyPI package justmytype-intl-cjk, so the output is
-the same on every machine and needs no system font; fpdf2 embeds only the glyphs used. fpdf2
-keeps every page of a document in memory until it is saved, so the 考勤表 is printed in parts of a
-fixed number of trainees (AttendancePdf.PART_SIZE), each saved and dropped before the next one is
-laid out: its memory does not grow with the class, like the CSV/XLSX writers'."""
+the same on every machine and needs no system font; fpdf2 embeds only the glyphs used. The
+package ships it as a variable font whose default instance is the thinnest weight (100), which
+prints too faint for a form: the regular weight (400) is instanced from it once with fontTools
+(~15 s) and kept in a cache dir (fonts.regular_font), falling back to the variable font if that
+cannot be done. fpdf2 keeps every page of a document in memory until it is saved, so the 考勤表
+is printed in parts of a fixed number of trainees (AttendancePdf.PART_SIZE), each saved and
+dropped before the next one is laid out: its memory does not grow with the class, like the
+CSV/XLSX writers'."""
 from __future__ import annotations
 
 import gc
@@ -18,40 +22,57 @@ from typing import cast
 
 from fpdf import FPDF
 
+from server.exports import fonts
+
 FAMILY = "NotoSansSC"
 
 
 def font_path() -> Path:
-    import justmytype_intl_cjk
-
-    path = Path(justmytype_intl_cjk.__file__).resolve().parent / "fonts" / "ofl" / "notosanssc" / "NotoSansSC[wght].ttf"
-    if not path.exists():  # pragma: no cover - a broken install
-        raise FileNotFoundError(f"CJK font missing at {path}: reinstall justmytype-intl-cjk")
-    return path
+    """The font the PDFs are printed in: Noto Sans SC at its regular weight (see fonts.py)."""
+    return fonts.regular_font()
 
 
 class _Pdf(FPDF):
-    """FPDF with an optional footer: the page number (and the part, when printed in parts)."""
+    """FPDF with an optional running head (institution and class, on every page) and footer (the
+    document's 编号 and the page number, with the part when printed in parts)."""
 
     footer_prefix: str | None = None  # None: no footer (the certificates)
+    running_head: str = ""
+    number: str = ""
+
+    def header(self) -> None:
+        if not self.running_head:
+            return
+        self.set_y(5)
+        self.set_font(FAMILY, "", 7.5)
+        self.set_text_color(70)
+        self.cell(0, 4, self.running_head, align="L")
+        self.set_draw_color(150)
+        self.set_line_width(0.2)
+        self.line(self.l_margin, 9.5, self.w - self.r_margin, 9.5)
+        self.set_draw_color(0)
+        self.set_text_color(0)
+        self.set_xy(self.l_margin, self.t_margin)
 
     def footer(self) -> None:
         if self.footer_prefix is None:
             return
         self.set_y(-10)
         self.set_font(FAMILY, "", 7)
+        if self.number:
+            self.cell(0, 4, f"编号：{self.number}", align="L")
+            self.set_x(self.l_margin)
         # {nb} is fpdf2's alias for the document's page count, filled in when it is saved.
         self.cell(0, 4, f"{self.footer_prefix}第 {self.page_no()} 页，共 {{nb}} 页", align="C")
 
 
 def new_pdf(orientation: str = "L") -> _Pdf:
     pdf = _Pdf(orientation=orientation, unit="mm", format="A4")
-    # The variable font is used at its default instance: fpdf2 can instance other weights, but
-    # that takes ~25 s per weight on this 17 MB font, per process. Headings are set larger instead.
+    # One weight (regular); headings are set larger instead of bold (another instance, ~15 s).
     pdf.add_font(FAMILY, "", str(font_path()))
     pdf.set_font(FAMILY, size=9)
     pdf.set_auto_page_break(True, margin=12)
-    pdf.set_margins(10, 10, 10)
+    pdf.set_margins(10, 12, 10)
     return pdf
 
 
@@ -72,11 +93,12 @@ class AttendancePdf:
     ~2,700 pages), so rows are only buffered until a part is full; the part is then laid out,
     saved and dropped before the next one starts, and memory stays that of one part whatever the
     class size. Each part is a complete printable document: title, class facts, lesson columns in
-    groups that fit an A4 landscape page, the heading on every page, and its own page numbers. The
-    number of parts is fixed up front from the class size (`total`), so every part says
-    "第 k 部分，共 m 部分" and which 序号 it holds. One part keeps the name
-    `<stem>-attendance.pdf`; several are `<stem>-attendance-part-001.pdf`, ... (zero-padded so
-    they sort in order)."""
+    groups that fit an A4 landscape page, the heading on every page, the running head (institution
+    and class) and footer (编号, page x of y) on every page, its own page numbers, and at its end
+    the block for signatures and the stamp (制表人、审核人、机构盖章、日期). The number of parts
+    is fixed up front from the class size (`total`), so every part says "第 k 部分，共 m 部分"
+    and which 序号 it holds. One part is named `<stem>.pdf`; several are `<stem>-第001部分.pdf`,
+    ... (zero-padded so they sort in order)."""
 
     #: Trainees per part. Measured with bench/export.py --pdf (50 lessons): any PDF export holds
     #: ~55 MiB at its peak (mostly the parsed CJK font) plus ~11 MiB per 1,000 trainees of a part
@@ -92,9 +114,15 @@ class AttendancePdf:
     PART_SIZE = 1000
     LESSONS_PER_PAGE = 12
 
+    #: The signature and stamp block: each box's label, and what is printed at its foot
+    SIGNATURES = (("制表人（签字）", ""), ("审核人（签字）", ""), ("机构盖章", ""), ("日期", "年　　　月　　　日"))
+    SIGNATURE_HEIGHT = 42  # mm: room for a 40 mm round seal
+
     def __init__(self, directory: Path, stem: str, title: str, facts: list[str], lesson_labels: list[str],
-                 totals_header: list[str], total: int, part_size: int | None = None) -> None:
+                 totals_header: list[str], total: int, part_size: int | None = None, *, running_head: str = "",
+                 number: str = "") -> None:
         self.directory, self.stem = Path(directory), stem
+        self.running_head, self.number = running_head, number
         self.title, self.facts, self.labels, self.totals_header = title, facts, lesson_labels, totals_header
         self.total = total
         self.part_size = part_size or self.PART_SIZE
@@ -105,8 +133,8 @@ class AttendancePdf:
 
     def name(self, part: int) -> str:
         if self.parts == 1:
-            return f"{self.stem}-attendance.pdf"
-        return f"{self.stem}-attendance-part-{part:0{max(3, len(str(self.parts)))}d}.pdf"
+            return f"{self.stem}.pdf"
+        return f"{self.stem}-第{part:0{max(3, len(str(self.parts)))}d}部分.pdf"
 
     def add(self, ident: list, lesson_minutes: list, totals: list) -> None:
         if self.added >= self.total:
@@ -134,10 +162,31 @@ class AttendancePdf:
             pdf.cell(0, 4.5, line, new_x="LMARGIN", new_y="NEXT")
         pdf.ln(1)
 
+    def _signatures(self, pdf: FPDF) -> None:
+        """The boxes to sign and stamp, below the last table (on a page of their own if it is full)."""
+        height = self.SIGNATURE_HEIGHT
+        if pdf.y + 4 + height > pdf.page_break_trigger:
+            pdf.add_page()
+        y = pdf.y + 4
+        width = pdf.epw / len(self.SIGNATURES)
+        pdf.set_font(FAMILY, "", 9)
+        pdf.set_line_width(0.3)
+        for i, (label, foot) in enumerate(self.SIGNATURES):
+            x = pdf.l_margin + i * width
+            pdf.rect(x, y, width, height)
+            pdf.set_xy(x + 2, y + 2)
+            pdf.cell(width - 4, 5, f"{label}：")
+            if foot:
+                pdf.set_xy(x + 2, y + height - 8)
+                pdf.cell(width - 4, 5, foot, align="R")
+        pdf.set_line_width(0.2)
+        pdf.set_xy(pdf.l_margin, y + height)
+
     def _write_part(self) -> None:
         k = len(self.files) + 1
         first = (k - 1) * self.part_size + 1
         pdf = new_pdf("L")
+        pdf.running_head, pdf.number = self.running_head, self.number
         pdf.footer_prefix, part_line = "", None
         if self.parts > 1:
             part_line = (f"第 {k} 部分，共 {self.parts} 部分：序号 {first} 至 {first + len(self.rows) - 1}"
@@ -151,8 +200,9 @@ class AttendancePdf:
             _Table(pdf, [10, 22, 34] + [17] * len(cols), ident_header + [self.labels[c] for c in cols]).rows(
                 ident + [minutes[c] for c in cols] for ident, minutes, _ in self.rows)
         self._page_head(pdf, part_line, "学时合计")
-        widths = [10, 22, 34] + [min(20, (277 - 66) // max(1, len(self.totals_header)))] * len(self.totals_header)
+        widths = [10, 22, 34] + [min(24, (277 - 66) // max(1, len(self.totals_header)))] * len(self.totals_header)
         _Table(pdf, widths, ident_header + self.totals_header).rows(ident + totals for ident, _, totals in self.rows)
+        self._signatures(pdf)
         path = self.directory / self.name(k)
         pdf.output(str(path))
         self.files.append(path)

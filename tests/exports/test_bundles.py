@@ -65,12 +65,12 @@ def test_the_signing_key_is_created_once_private_to_its_owner_and_served(app, cl
     assert manifest["signing_key"]["key_id"] == served["key_id"]
 
 
-@pytest.mark.parametrize("victim", ["manifest.json", "manifest.sig", "xlsx", "attendance.csv", "hour_log.csv",
-                                    "subsidy_decisions.csv", "attendance.pdf"])
-def test_one_flipped_byte_in_any_file_fails_verification_naming_it(app, exported, capsys, monkeypatch, tmp_path, victim):
+@pytest.mark.parametrize("victim", ["manifest.json", "manifest.sig", "考勤与学时.xlsx", "考勤表.csv", "学时明细.csv",
+                                    "补贴核定.csv", "考勤表.pdf"])
+def test_one_flipped_byte_in_any_file_fails_verification_naming_it(app, exported, capsys, monkeypatch, tmp_path, victim,
+                                                                   member):
     y, _, data = exported
-    name = victim if victim.startswith("manifest") else (
-        f"class{y.class_id}.xlsx" if victim == "xlsx" else f"class{y.class_id}-{victim}")
+    name = victim if victim.startswith("manifest") else member(zipfile.ZipFile(io.BytesIO(data)), *victim.rsplit(".", 1))
     bad = tmp_path / "tampered.zip"
     bad.write_bytes(_flip_one_byte(data, name))
     code, out = _cli_verify(app, capsys, monkeypatch, str(bad))
@@ -128,7 +128,8 @@ def test_verification_without_a_database_checks_signature_and_files_and_says_wha
     assert result.ok and any("no database" in w for w in result.warnings)
 
 
-def test_the_cli_exports_with_a_progress_bar_on_stderr_and_the_bundle_verifies(app, worlds, session, capsys, monkeypatch, tmp_path):
+def test_the_cli_exports_with_a_progress_bar_on_stderr_and_the_bundle_verifies(app, worlds, session, capsys, monkeypatch, tmp_path,
+                                                                              member):
     y = worlds["yubei"]
     add_attendance(session, y)
     monkeypatch.setenv("DATABASE_URL", app.config["HOURPROOF_SETTINGS"].database_url)
@@ -138,8 +139,9 @@ def test_the_cli_exports_with_a_progress_bar_on_stderr_and_the_bundle_verifies(a
     captured = capsys.readouterr()
     assert f"export class{y.class_id} [" in captured.err and "1/1" in captured.err
     assert str(out) in captured.out and "chain heads: class:" in captured.out
-    assert sorted(zipfile.ZipFile(out).namelist()) == sorted(
-        ["manifest.json", "manifest.sig"] + [f"class{y.class_id}-{t}.csv" for t in ("attendance", "hour_log", "subsidy_decisions")])
+    z = zipfile.ZipFile(out)
+    assert sorted(z.namelist()) == sorted(
+        ["manifest.json", "manifest.sig"] + [member(z, t, "csv") for t in ("考勤表", "学时明细", "补贴核定")])
     assert main(["verify", str(out)]) == 0
     assert main(["export", "class", "999999", "--out", str(tmp_path / "none.zip")]) == 2
     assert "不存在" in capsys.readouterr().err

@@ -42,7 +42,8 @@ def test_a_certificate_number_is_refused_until_the_assessment_is_passed(worlds, 
     assert api.post(f"/api/enrollments/{y.enrollment_id}/training-certificate", json=cert).status_code == 409
 
 
-def test_the_js_filing_pack_holds_passing_scores_the_attendance_sheet_and_matched_group_photos(app, worlds, login, session):
+def test_the_js_filing_pack_holds_passing_scores_the_attendance_sheet_and_matched_group_photos(app, worlds, login, session,
+                                                                                              member):
     y = worlds["yubei"]
     add_attendance(session, y)
     _enroll_fake_face(session, y, "yubei-face")
@@ -59,24 +60,24 @@ def test_the_js_filing_pack_holds_passing_scores_the_attendance_sheet_and_matche
     assert len(body["match"]["faces"]) == 2 and sum(f["trainee"] is None for f in body["match"]["faces"]) == 1
     _, data = export(api, y.class_id, "js_filing")
     z = zipfile.ZipFile(io.BytesIO(data))
-    stem = f"class{y.class_id}"
-    scores = z.read(f"{stem}-scores-scores.csv").decode("utf-8-sig").splitlines()
+    scores = z.read(member(z, "考核通过学员成绩", "csv")).decode("utf-8-sig").splitlines()
     assert scores[1].split(",")[1:5] == ["yubei trainee", "500112199503120419", "88", "92"]
-    assert f"{stem}-attendance.csv" in z.namelist() and f"{stem}-attendance.pdf" in z.namelist()
-    photos = json.loads(z.read(f"{stem}-group-photos.json"))
+    assert member(z, "考勤表", "csv") and member(z, "考勤表", "pdf")
+    photos = json.loads(z.read(member(z, "合影清单", "json")))
     assert photos[0]["present"] == [{"trainee_id": y.trainee_id, "name": "yubei trainee"}]
     assert z.read(photos[0]["file"]) == photo  # the photo itself, byte for byte, covered by the manifest
     assert photos[0]["file"] in json.loads(z.read("manifest.json"))["files"]
 
 
-def test_the_certificates_export_prints_one_page_per_certificate_with_its_number(worlds, login, session):
+def test_the_certificates_export_prints_one_page_per_certificate_with_its_number(worlds, login, session, member):
     y = worlds["yubei"]
     api = login("yubei-admin")
     api.post(f"/api/enrollments/{y.enrollment_id}/assessment",
              json={"theory_score": 88, "practice_score": 92, "passed": True, "assessed_on": "2026-07-01"})
     api.post(f"/api/enrollments/{y.enrollment_id}/training-certificate", json={"number": "JS2026-000777", "issued_on": "2026-07-05"})
     _, data = export(api, y.class_id, "certificates")
-    pdf_bytes = zipfile.ZipFile(io.BytesIO(data)).read(f"class{y.class_id}-certificates.pdf")
+    z = zipfile.ZipFile(io.BytesIO(data))
+    pdf_bytes = z.read(member(z, "培训合格证书", "pdf"))
     doc = pdfium.PdfDocument(pdf_bytes)
     try:
         assert len(doc) == 1

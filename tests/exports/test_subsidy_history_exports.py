@@ -15,7 +15,9 @@ from tests.factories import export
 def decision(api, class_id: int) -> dict:
     """The decision row of the class's (only) trainee, by column heading."""
     _, data = export(api, class_id)
-    raw = zipfile.ZipFile(io.BytesIO(data)).read(f"class{class_id}-subsidy_decisions.csv")
+    z = zipfile.ZipFile(io.BytesIO(data))
+    [name] = [n for n in z.namelist() if "-补贴核定-" in n and n.endswith(".csv")]
+    raw = z.read(name)
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
     assert len(rows) == 2, rows
     return dict(zip(rows[0], rows[1], strict=True))

@@ -2,9 +2,12 @@
 plain values the pure rules take."""
 from __future__ import annotations
 
+from datetime import datetime
 from functools import cache, lru_cache
+from zoneinfo import ZoneInfo
 
 from policies import loader
+from policies import plan as plan_rules
 from policies.model import ClassPlan, Content, Mode, PlanCheck, PlannedLesson, RegionPolicy
 from policies.model import Level as PLevel
 from server.errors import ApiError
@@ -50,16 +53,29 @@ def plan_of(cls: TrainingClass, lessons: list[Lesson]) -> ClassPlan:
                 mode=Mode(lesson.mode.value),
                 content=Content(lesson.content.value),
                 venue=str(lesson.venue_id) if lesson.venue_id else None,
+                number=lesson.id,  # the 编号 the class page shows; None while not stored
             )
             for lesson in lessons
         ),
     )
 
 
-def check(cls: TrainingClass, lessons: list[Lesson]) -> PlanCheck:
-    from policies.plan import check_plan
+def lesson_label(cls: TrainingClass, starts_at: datetime, ends_at: datetime) -> str:
+    """A lesson not stored yet as a message names it: "2026-01-05 09:00—12:00 的课次" (the
+    region's local time)."""
+    tz = ZoneInfo(region(cls.region_code).timezone)
+    return plan_rules.lesson_label(PlannedLesson(start=starts_at, end=ends_at, mode=Mode.OFFLINE), tz)
 
-    return check_plan(plan_of(cls, lessons), region(cls.region_code), catalog())
+
+def entry_warnings(cls: TrainingClass, lessons: list[Lesson]) -> list[dict]:
+    """What the rules warn about lessons just entered (stored all the same): outside the class
+    dates, on a statutory holiday or a 调休 day off; each {code, clause, message}."""
+    return [{"code": r.code, "clause": r.clause, "message": r.detail}
+            for r in plan_rules.entry_warnings(plan_of(cls, lessons), region(cls.region_code))]
+
+
+def check(cls: TrainingClass, lessons: list[Lesson]) -> PlanCheck:
+    return plan_rules.check_plan(plan_of(cls, lessons), region(cls.region_code), catalog())
 
 
 def check_json(result: PlanCheck) -> dict:

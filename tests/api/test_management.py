@@ -139,6 +139,9 @@ def test_a_filed_plan_changes_only_through_a_recorded_amendment(worlds, login, s
         "add_lessons": _lessons(0, 1, start=date(2026, 5, 2))})
     assert resp.status_code == 201, resp.get_json()
     amendment_id = resp.get_json()["id"]
+    # 2 May 2026 is in the Labour Day break: recorded all the same, with a warning naming the day.
+    assert [(w["code"], w["clause"]) for w in resp.get_json()["warnings"]] == [("lesson_on_statutory_holiday", "POLICY §9")]
+    assert "劳动节假期" in resp.get_json()["warnings"][0]["message"]
     session.rollback()  # end the read snapshot, see what requests wrote
     cancelled = session.get(Lesson, online[0])
     assert cancelled.cancelled_at is not None and cancelled.amendment_id == amendment_id
@@ -194,7 +197,7 @@ def test_a_lesson_time_without_a_time_zone_is_refused(worlds, login):
     resp = login("yubei-admin").post(f"/api/classes/{worlds['yubei'].class_id}/lessons", json={"lessons": [
         {"starts_at": "2026-03-09T09:00:00", "ends_at": "2026-03-09T12:00:00", "mode": "online", "content": "theory"}]})
     assert resp.status_code == 422
-    assert "time zone" in resp.get_data(as_text=True)
+    assert "须带时区" in resp.get_data(as_text=True)
 
 
 def test_every_management_action_is_audited_with_who_and_what(worlds, login, session):

@@ -1,16 +1,18 @@
 """Plan check at filing: every violation, with its clause, before the class runs."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
+from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from policies.hours import credited_hours
 from policies.model import ClassPlan, Interval, Level, Mode, PlannedLesson
-from policies.plan import check_plan
+from policies.plan import check_plan, lesson_label
 from tests.unit.policies.builders import at
 
 AI = "2-02-38-01"  # 人工智能: junior 64 学时 = 2880 minutes
@@ -84,7 +86,8 @@ def test_a_lesson_ending_at_or_before_its_start_is_refused(cq, catalog):
                            PlannedLesson(at(31, 10), at(31, 9), Mode.OFFLINE))
     result = check_plan(plan(ls), cq, catalog)
     assert codes(result) == ["lesson_end_not_after_start", "lesson_end_not_after_start"]
-    assert "第 17 课次" in result.violations[0].detail and "第 18 课次" in result.violations[1].detail
+    assert result.violations[0].detail == "2026-03-30 09:00—09:00 的课次的结束时间不晚于开始时间。"
+    assert result.violations[1].detail == "2026-03-31 10:00—09:00 的课次的结束时间不晚于开始时间。"
 
 
 def test_a_lesson_outside_the_class_dates_is_refused(cq, catalog):
@@ -104,7 +107,27 @@ def test_overlapping_lessons_are_refused_naming_both(cq, catalog):
     ls = lessons(16, 0) + (PlannedLesson(at(2, 11), at(2, 13), Mode.ONLINE),)
     result = check_plan(plan(ls), cq, catalog)
     assert codes(result) == ["lessons_overlap"]
-    assert "第 1 课次与第 17 课次" in result.violations[0].detail
+    assert "2026-03-02 09:00—12:00 的课次与 2026-03-02 11:00—13:00 的课次时间重叠" in result.violations[0].detail
+
+
+def test_a_stored_lesson_is_named_by_its_date_time_and_number_as_the_class_page_shows_it(cq, catalog):
+    ls = tuple(replace(x, number=100 + i) for i, x in enumerate(lessons(16, 0))) + (
+        PlannedLesson(at(2, 11), at(2, 13), Mode.ONLINE, number=71),)
+    [overlap] = check_plan(plan(ls), cq, catalog).violations
+    assert (overlap.code, overlap.clause) == ("lessons_overlap", "cq 3.2.2")
+    assert overlap.detail == ("2026-03-02 09:00—12:00 的课次（编号 100）与 2026-03-02 11:00—13:00 的课次（编号 71）时间重叠，"
+                              "同一学员不能同时上两节课。")
+
+
+def test_a_lesson_outside_the_class_dates_is_named_by_its_number(cq, catalog):
+    late = PlannedLesson(at(1, 9, month=5), at(1, 12, month=5), Mode.OFFLINE, number=29)
+    [outside] = check_plan(plan(lessons(16, 0) + (late,)), cq, catalog).violations
+    assert outside.detail == "2026-05-01 09:00—12:00 的课次（编号 29）不在培训班日期 2026-03-01 至 2026-04-30 之内。"
+
+
+def test_a_lesson_past_midnight_shows_the_date_it_ends_on(cq):
+    overnight = PlannedLesson(at(2, 22), at(3, 1), Mode.ONLINE, number=5)
+    assert lesson_label(overnight, ZoneInfo(cq.timezone)) == "2026-03-02 22:00—2026-03-03 01:00 的课次（编号 5）"
 
 
 def test_a_lesson_inside_a_long_one_overlaps_even_after_a_short_one(cq, catalog):

@@ -454,8 +454,13 @@ def load_region_file(path: str | Path, catalog: Catalog | None = None) -> Region
     groups = []
     for i, g in enumerate(r.listing(data, "", "eligible_groups")):
         w = f"eligible_groups[{i}]"
-        r.only(g, w, ("code", "clause", "detail"))
-        groups.append(EligibleGroup(r.text(g, w, "code"), r.text(g, w, "clause"), r.text(g, w, "detail")))
+        r.only(g, w, ("code", "clause", "detail", "name", "aliases"))
+        aliases = r.get(g, w, "aliases", required=False, default=[])
+        if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
+            raise r.fail(_join(w, "aliases"), f"expected a list of non-empty texts, got {_show(aliases)}")
+        groups.append(EligibleGroup(r.text(g, w, "code"), r.text(g, w, "clause"), r.text(g, w, "detail"),
+                                    name=r.text(g, w, "name", required=False, default=""),
+                                    aliases=tuple(a.strip() for a in aliases)))
 
     deadlines = []
     for i, d in enumerate(r.listing(data, "", "deadlines")):

@@ -189,9 +189,19 @@ class RuleSpec:
 
 @dataclass(frozen=True)
 class EligibleGroup:
+    """A group of people the region subsidises (补贴对象): its code (what enrolments store), the
+    clause, the notice's own wording (``detail``), a short Chinese ``name`` for lists and papers,
+    and ``aliases``: what institutions write for it in their rosters (policies/categories.py)."""
+
     code: str
     clause: str
     detail: str
+    name: str = ""
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def shown(self) -> str:
+        return self.name or self.detail
 
 
 @dataclass(frozen=True)
@@ -261,13 +271,16 @@ class RegionPolicy:
 
 @dataclass(frozen=True)
 class PlannedLesson:
-    """One 课次 as filed: timezone-aware start/end, mode, content, venue (None when online)."""
+    """One 课次 as filed: timezone-aware start/end, mode, content, venue (None when online), and
+    its 编号 once stored (the lesson's id, as the class page's table shows it; None for a lesson
+    not stored yet): messages name a lesson by its date, time and 编号, never by its position."""
 
     start: datetime
     end: datetime
     mode: Mode
     content: Content = Content.THEORY
     venue: str | None = None
+    number: int | None = None
 
 
 @dataclass(frozen=True)

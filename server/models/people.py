@@ -63,7 +63,8 @@ class Enrollment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     class_id: Mapped[int] = mapped_column(ForeignKey("training_classes.id"), index=True)
     trainee_id: Mapped[int] = mapped_column(ForeignKey("trainees.id"), index=True)
-    #: Eligible-group code from the region's policy file (e.g. "graduate_of_year")
+    #: Eligible-group code from the region's policy file (e.g. "graduate_of_the_year"), read from what
+    #: the institution wrote by policies/categories.py
     subsidy_category: Mapped[str | None] = mapped_column(String(48))
     employment_at_start: Mapped[EmploymentAtStart] = mapped_column(
         str_enum(EmploymentAtStart, "employment_at_start"), default=EmploymentAtStart.unknown

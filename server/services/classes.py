@@ -12,7 +12,7 @@ from server.clock import local_date
 from server.errors import ApiError
 from server.models import ClassAmendment, ClassStatus, Funding, Lesson, LessonMode, Seal, Teacher, TrainingClass, User, Venue
 from server.permissions import Capability
-from server.services import audit, rules, venue_fences
+from server.services import audit, rules, trainees, venue_fences
 from server.services.institutions import district_in_region, own_institution_id
 from server.services.scope import (
     Actor,
@@ -24,7 +24,8 @@ from server.services.scope import (
 )
 
 
-def create_class(session: Session, actor: Actor, data, now: datetime) -> TrainingClass:
+def create_class(session: Session, actor: Actor, data, now: datetime) -> tuple[TrainingClass, list[dict]]:
+    """A draft class with the lessons given, and the warnings on those lessons (entry_warnings)."""
     require(actor, Capability.FILE_CLASSES)
     inst_id = own_institution_id(actor, data.institution_id)
     visible_institution(session, actor, inst_id)
@@ -38,21 +39,26 @@ def create_class(session: Session, actor: Actor, data, now: datetime) -> Trainin
     )
     session.add(cls)
     session.flush()
-    _add_lessons(session, cls, data.lessons)
+    added = _add_lessons(session, cls, data.lessons)
+    warnings = rules.entry_warnings(cls, added)  # read before the commit expires the rows
     audit.record(session, actor, "class.create", "training_class", cls.id, None, class_json(cls), institution_id=inst_id)
     session.commit()
-    return cls
+    return cls, warnings
 
 
-def add_lessons(session: Session, actor: Actor, class_id: int, lessons) -> list[Lesson]:
+def add_lessons(session: Session, actor: Actor, class_id: int, lessons) -> tuple[list[Lesson], list[dict]]:
+    """Add lessons to a draft plan. They are stored even when the rules warn about them (a date
+    outside the class dates, a statutory holiday): the warnings come back with them, so the
+    institution learns now what filing would otherwise tell it later."""
     cls = writable_class(session, actor, class_id)
     if cls.status is ClassStatus.filed:
         raise ApiError(409, "plan_filed", "该培训班计划已备案，只能通过计划变更（amendment）修改")
     added = _add_lessons(session, cls, lessons)
+    warnings = rules.entry_warnings(cls, added)  # read before the commit expires the rows
     audit.record(session, actor, "lesson.add", "training_class", cls.id, None,
                  {"lessons": [lesson_json(x) for x in added]}, institution_id=cls.institution_id)
     session.commit()
-    return added
+    return added, warnings
 
 
 def remove_draft_lesson(session: Session, actor: Actor, class_id: int, lesson_id: int) -> None:
@@ -74,18 +80,19 @@ def remove_draft_lesson(session: Session, actor: Actor, class_id: int, lesson_id
 def _add_lessons(session: Session, cls: TrainingClass, lessons, amendment_id: int | None = None) -> list[Lesson]:
     added = []
     for i, data in enumerate(lessons):
+        when = rules.lesson_label(cls, data.starts_at, data.ends_at)  # not stored yet: no 编号
         if data.venue_id is not None:
             venue = session.get(Venue, data.venue_id)
             if venue is None or venue.institution_id != cls.institution_id:
-                raise ApiError(422, "unknown_venue", f"第 {i + 1} 个课次的场地 {data.venue_id} 不属于本机构",
+                raise ApiError(422, "unknown_venue", f"{when}的场地 {data.venue_id} 不属于本机构",
                                fields=[{"field": f"lessons.{i}.venue_id", "message": "不是本机构的场地"}])
         if data.mode is LessonMode.online and data.venue_id is not None:
-            raise ApiError(422, "invalid_input", f"第 {i + 1} 个课次为线上课，不应指定场地",
+            raise ApiError(422, "invalid_input", f"{when}为线上课，不应指定场地",
                            fields=[{"field": f"lessons.{i}.venue_id", "message": "线上课次不选场地"}])
         if data.teacher_id is not None:
             teacher = session.get(Teacher, data.teacher_id)
             if teacher is None or teacher.institution_id != cls.institution_id:
-                raise ApiError(422, "unknown_teacher", f"第 {i + 1} 个课次的师资 {data.teacher_id} 不属于本机构",
+                raise ApiError(422, "unknown_teacher", f"{when}的师资 {data.teacher_id} 不属于本机构",
                                fields=[{"field": f"lessons.{i}.teacher_id", "message": "不是本机构的教师"}])
         lesson = Lesson(class_id=cls.id, amendment_id=amendment_id, **data.model_dump())
         session.add(lesson)
@@ -103,7 +110,9 @@ def active_lessons(session: Session, class_id: int) -> list[Lesson]:
 def check_plan(session: Session, actor: Actor, class_id: int) -> dict:
     """The rules' verdict on the plan as it stands, without filing it (institutions check first)."""
     cls = visible_class(session, actor, class_id)
-    return rules.check_json(rules.check(cls, active_lessons(session, cls.id)))
+    result = rules.check_json(rules.check(cls, active_lessons(session, cls.id)))
+    result.setdefault("warnings", []).extend(trainees.category_warnings(session, cls))
+    return result
 
 
 def file_class(session: Session, actor: Actor, class_id: int, now: datetime) -> tuple[TrainingClass, dict]:
@@ -114,6 +123,9 @@ def file_class(session: Session, actor: Actor, class_id: int, now: datetime) -> 
     lessons = active_lessons(session, cls.id)
     _refuse_unapproved_venues(session, actor, cls, lessons, audit_refusal=True)
     result = rules.check_json(rules.check(cls, lessons))
+    # Trainees whose category the subsidy rules cannot judge do not stop the filing (they may be
+    # added later) but are said now, not first in the export.
+    result.setdefault("warnings", []).extend(trainees.category_warnings(session, cls))
     if not result["accepted"]:
         audit.record(session, actor, "class.file_refused", "training_class", cls.id, None, result,
                      institution_id=cls.institution_id)
@@ -150,8 +162,9 @@ def _refuse_unapproved_venues(session: Session, actor: Actor, cls: TrainingClass
                    f"{venue_fences.refusal_text(pending)}（{clauses.describe(clause)}）", violations=violations)
 
 
-def amend_class(session: Session, actor: Actor, class_id: int, data, now: datetime) -> ClassAmendment:
-    """Change a filed plan: the amended plan must pass the same check; the change is recorded."""
+def amend_class(session: Session, actor: Actor, class_id: int, data, now: datetime) -> tuple[ClassAmendment, list[dict]]:
+    """Change a filed plan: the amended plan must pass the same check; the change is recorded.
+    Returned with the warnings on the lessons it adds (a statutory holiday, entry_warnings)."""
     cls = writable_class(session, actor, class_id)
     if cls.status is not ClassStatus.filed:
         raise ApiError(409, "plan_not_filed", "该培训班尚未备案，请直接修改课次")
@@ -179,11 +192,11 @@ def amend_class(session: Session, actor: Actor, class_id: int, data, now: dateti
     for lesson_id in data.cancel_lesson_ids:
         by_id[lesson_id].cancelled_at = now
         by_id[lesson_id].amendment_id = amendment.id
-    _add_lessons(session, cls, data.add_lessons, amendment_id=amendment.id)
+    warnings = rules.entry_warnings(cls, _add_lessons(session, cls, data.add_lessons, amendment_id=amendment.id))
     audit.record(session, actor, "class.amend", "training_class", cls.id, None,
                  {"amendment_id": amendment.id, "reason": data.reason, **change}, institution_id=cls.institution_id)
     session.commit()
-    return amendment
+    return amendment, warnings
 
 
 def list_classes(session: Session, actor: Actor) -> list[TrainingClass]:
@@ -231,6 +244,9 @@ def class_json(cls: TrainingClass) -> dict:
         "filed_at": cls.filed_at.isoformat() if cls.filed_at else None, "room_code": cls.room_code,
         "checkpoint_quizzes": cls.checkpoint_quizzes,
         "quizzes_enabled": cls.checkpoint_quizzes or rules.region(cls.region_code).checkpoint_quizzes.value,
+        # The region's subsidised groups: the enrolment form's list (policies/categories.py).
+        "subsidy_categories": [{"code": g.code, "name": g.shown, "detail": g.detail, "clause": g.clause}
+                               for g in rules.region(cls.region_code).eligible_groups],
     }
 
 

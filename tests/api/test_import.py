@@ -105,3 +105,64 @@ def test_a_row_with_a_name_too_long_for_the_column_is_reported_and_the_others_go
     assert report["rows"][0]["errors"][0]["code"] == "too_long"
     session.rollback()
     assert session.scalar(select(Trainee).where(Trainee.resident_id == "500112200102150647")) is None
+
+
+def _post(api, data: bytes, name: str, class_id: int):
+    return api.client.post("/api/trainees/import", data={"file": (io.BytesIO(data), name), "class_id": str(class_id)},
+                           headers={"X-CSRF-Token": api.csrf}, content_type="multipart/form-data")
+
+
+def test_an_import_reads_headings_phones_and_categories_as_people_write_them(worlds, login, session):
+    y = worlds["yubei"]
+    csv = ("名字,身份证,联系电话,人员类别,就业状态\n"
+           f"陈小雨,{GOOD_1},139 0000 0021,企业职工,在岗\n"
+           f"刘一鸣,{GOOD_2},+86 139-0000-0022,失业人员,\n").encode()
+    resp = _post(login("yubei-admin"), csv, "名单.csv", y.class_id)
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+    first, second = resp.get_json()["rows"]
+    assert first["ok"], first
+    # 失业人员 is a group in Jiangsu, not in Chongqing: refused with Chongqing's own list.
+    assert [e["field"] for e in second["errors"]] == ["subsidy_category"]
+    assert "企业在岗职工" in second["errors"][0]["message"] and "毕业年度高校毕业生" in second["errors"][0]["message"]
+    session.rollback()
+    enrolment = session.get(Enrollment, first["enrollment_id"])
+    assert enrolment.subsidy_category == "enterprise_employee"
+    assert enrolment.employment_at_start.value == "employed"
+    assert session.scalar(select(Trainee.phone).where(Trainee.resident_id == GOOD_1)) == "13900000021"
+
+
+def test_an_id_that_excel_turned_into_a_number_is_reported_as_such_not_as_a_wrong_check_digit(worlds, login):
+    y = worlds["yubei"]
+    wb = Workbook()
+    wb.active.append(["姓名", "身份证号", "手机号"])
+    wb.active.append(["陈小雨", float(GOOD_1), 13900000021])  # what Excel keeps: 15 significant digits
+    wb.active.append(["刘一鸣", GOOD_2, 13900000022.0])  # the ID as text; a phone number as a number is whole
+    buf = io.BytesIO()
+    wb.save(buf)
+    csv = f"姓名,身份证号\n王大山,5.00112E+17\n李四,{GOOD_1[:15]}000\n".encode()
+    api = login("yubei-admin")
+    rows = _post(api, buf.getvalue(), "名单.xlsx", y.class_id).get_json()["rows"]
+    assert rows[0]["errors"][0]["code"] == "id_stored_as_number"
+    assert "Excel" in rows[0]["errors"][0]["message"] and "文本" in rows[0]["errors"][0]["message"]
+    assert rows[1]["ok"], rows[1]
+    rows = _post(api, csv, "名单.csv", y.class_id).get_json()["rows"]
+    assert rows[0]["errors"][0]["code"] == "id_stored_as_number"
+    assert "可能已被 Excel 当作数字截断" in rows[1]["errors"][0]["message"]
+    assert not any(c.isascii() and c.isalpha() and c not in "ExcelX" for c in rows[1]["errors"][0]["message"])
+
+
+def test_a_trainee_who_already_has_an_account_goes_in_with_a_note_and_no_new_code(worlds, login, session):
+    from datetime import date
+
+    from server.models import Level, TrainingClass
+
+    y = worlds["yubei"]
+    second = TrainingClass(institution_id=y.institution_id, region_code="cq", district_id=y.district_id, name="第二期",
+                           occupation_code="2-02-38-04", level=Level.mid, starts_on=date(2026, 7, 1), ends_on=date(2026, 9, 30))
+    session.add(second)
+    session.commit()
+    csv = "姓名,身份证号,补贴类别\nyubei trainee,500112199503120419,\n".encode()
+    [row] = _post(login("yubei-admin"), csv, "a.csv", second.id).get_json()["rows"]
+    assert row["ok"] and row["activation_code"] is None
+    assert "已有账号" in row["note"]
+    assert any("未填写补贴类别" in w for w in row["warnings"])

@@ -22,6 +22,8 @@ HOURPROOF_MEDIA_MAX_MB, HOURPROOF_MEDIA_ORIGINS, HOURPROOF_MEDIA_ACCEL_PREFIX
 HOURPROOF_MAP_TILES, HOURPROOF_MAP_DATUM, HOURPROOF_MAP_SUBDOMAINS, HOURPROOF_MAP_LABELS,
 HOURPROOF_MAP_ATTRIBUTION, HOURPROOF_MAP_MAX_ZOOM
                     the tile server the staff pages draw fences and fixes on; MapSettings below
+HOURPROOF_PUBLIC_URL the address trainees reach the app at, e.g. https://xuexi.example.cn (the
+                    activation slips' QR code is its /m/ page); default: the address of the request
 """
 from __future__ import annotations
 
@@ -347,3 +349,12 @@ def recognition_settings(env: Mapping[str, str] | None = None) -> RecognitionSet
 
 def _distance(env: Mapping[str, str], name: str, default: float) -> float:
     return _positive(env, name, default, must="a face distance > 0 (e.g. 0.38)")
+
+
+def public_url(env: Mapping[str, str] | None = None) -> str | None:
+    """HOURPROOF_PUBLIC_URL without its trailing slash, or None (then the request's own address)."""
+    env = os.environ if env is None else env
+    url = (env.get("HOURPROOF_PUBLIC_URL") or "").strip().rstrip("/")
+    if url and not re.match(r"^https?://[^/\s]+(/\S*)?$", url):
+        raise ValueError(f"HOURPROOF_PUBLIC_URL must be an http(s) address such as https://xuexi.example.cn, got {url!r}")
+    return url or None

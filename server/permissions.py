@@ -54,7 +54,11 @@ class Capability(str, enum.Enum):
                                                     "are filed only once its fence is approved)")
     REGISTER_INSTITUTIONS = ("register_institutions", "register a training institution")
     MANAGE_ACCOUNTS = ("manage_accounts", "create staff accounts")
-    UNBIND_PHONES = ("unbind_phones", "unbind a trainee's phone (they changed phones)")
+    UNBIND_PHONES = ("unbind_phones", "unbind a trainee's phone (they changed phones), with a reason the trainee "
+                                      "is told at their next log-in")
+    REISSUE_ACTIVATION_CODES = ("reissue_activation_codes", "re-issue a trainee's activation code (their password "
+                                                            "and any earlier code stop working; the phone they "
+                                                            "activate on is bound) and print activation slips")
     READ_AUDIT_TRAIL = ("read_audit_trail", "read the audit trail (of one's scope)")
     SEE_FULL_RESIDENT_IDS = ("see_full_resident_ids", "see trainees' resident ID numbers unmasked")
     USE_MANAGE_PAGES = ("use_manage_pages", "use the institution's management pages (/manage)")
@@ -95,6 +99,8 @@ ROLES: Mapping[Capability, frozenset[Role]] = MappingProxyType({
     Capability.REGISTER_INSTITUTIONS: frozenset({Role.admin}),
     Capability.MANAGE_ACCOUNTS: frozenset({Role.admin}),
     Capability.UNBIND_PHONES: frozenset({Role.institution_admin, Role.admin}),
+    # Whoever holds a fresh code can become the trainee on the phone: only those who enrol them.
+    Capability.REISSUE_ACTIVATION_CODES: frozenset({Role.institution_admin, Role.admin}),
     Capability.READ_AUDIT_TRAIL: frozenset({Role.institution_admin, Role.admin}),
     Capability.SEE_FULL_RESIDENT_IDS: frozenset({Role.institution_admin, Role.city_reviewer, Role.admin}),
     Capability.USE_MANAGE_PAGES: frozenset({Role.institution_admin, Role.admin}),

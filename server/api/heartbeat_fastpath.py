@@ -32,7 +32,6 @@ import hmac
 import io
 import json
 import re
-import time
 
 from sqlalchemy import bindparam, select
 from werkzeug.http import parse_cookie
@@ -71,7 +70,7 @@ class HeartbeatFastPath:
         self._push = flask_app.extensions["hourproof_presence_push"]
         u, e, l_ = User.__table__, Enrollment.__table__, Lesson.__table__
         #: the user and, if they are a trainee enrolled in its class, the lesson - in one read
-        self._row = (select(u.c.active, u.c.password_hash, u.c.role, u.c.trainee_id,
+        self._row = (select(u.c.active, u.c.password_hash, u.c.session_generation, u.c.role, u.c.trainee_id,
                             l_.c.mode, l_.c.starts_at, l_.c.ends_at, l_.c.cancelled_at)
                      .select_from(u.join(e, e.c.trainee_id == u.c.trainee_id).join(l_, l_.c.class_id == e.c.class_id))
                      .where(u.c.id == bindparam("uid"), l_.c.id == bindparam("lesson_id")))
@@ -136,14 +135,14 @@ class HeartbeatFastPath:
         visible = data["visible"]
         uid, csrf = session.get("uid"), session.get("csrf")
         sent = environ.get("HTTP_X_CSRF_TOKEN") or ""
-        if type(uid) is not int or not csrf or not hmac.compare_digest(sent, csrf):
+        if type(uid) is not int or not isinstance(csrf, str) or not csrf or not hmac.compare_digest(sent, csrf):
             return None
-        if not session.get("exp", 0) > time.time():
+        if not self._auth.fresh(session):
             return None
         with self._engine.connect() as conn:
             row = conn.execute(self._row, {"uid": uid, "lesson_id": lesson_id}).first()
         if (row is None or not allows(Role(row.role), Capability.ATTEND_LESSONS)
-                or not self._auth.session_matches(session, row.active, row.password_hash)):
+                or not self._auth.session_matches(session, row.active, row.password_hash, row.session_generation)):
             return None
         now = utc_now()
         if self._presence.heartbeat_refusal(row, now) is not None:

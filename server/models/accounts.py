@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.clock import utc_now
@@ -43,4 +43,12 @@ class User(Base):
     #: Consecutive failed log-ins; reset on success (lock-out, accounts issue)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Trainees: what the institution did to the account since the trainee last logged in (phone
+    #: unbound, activation code re-issued: a list of {"kind", "at", "by", "reason"}), told once at the next
+    #: log-in and then cleared (the audit trail keeps the record)
+    account_notice: Mapped[list | None] = mapped_column(JSON)
+    #: Sessions carry the generation they began in; raising it ends every session of the user at once
+    #: (log-out, password reset, phone unbound: server/api/auth.py), signed cookies being otherwise
+    #: good until they expire
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)

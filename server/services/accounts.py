@@ -1,13 +1,15 @@
 """Log-in, lock-out, trainee activation with device binding, and account creation."""
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 import time
+import unicodedata
 from collections import deque
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.adapters.passwords import hash_password, verify_password
@@ -17,6 +19,7 @@ from server.models import Role, User
 from server.services import audit
 from server.services.scope import Actor, visible_trainee
 
+BAD_CREDENTIALS = "用户名或密码错误。第一次使用请点“用激活码激活账号”，用培训机构提供的激活码设置密码"
 #: Consecutive failed passwords before an account is locked, and for how long.
 MAX_FAILED_LOGINS = 5
 LOCK_FOR = timedelta(minutes=15)
@@ -55,34 +58,63 @@ class AttemptLimiter:
             self._hits.setdefault(key, deque()).append(time.monotonic() if now is None else now)
 
 
+#: What a username may be made of: a look-alike letter from another script (Cyrillic а), a
+#: full-width form or an invisible character would make a second "admin" that reads like the first.
+USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{2,63}$")
+
+
+LOOK_ALIKE = str.maketrans("01i", "oll")
+
+
+def normal_username(text: str) -> str:
+    """A username as stored and looked up: NFKC (full-width ａｄｍｉｎ is admin), no surrounding spaces."""
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+def skeleton(username: str) -> str:
+    """What a username looks like, for telling look-alikes apart: case, 0/O and 1/l/I ignored."""
+    return username.lower().translate(LOOK_ALIKE)
+
+
 def authenticate(session: Session, username: str, password: str, device_id: str | None, now: datetime) -> User:
-    """The user, or ApiError 401/423/409 with a message that says what to do."""
-    user = session.scalar(select(User).where(User.username == username))
-    if user is None or not user.active:
+    """The user, or ApiError 401/423 with a message that says what to do."""
+    user = session.scalar(select(User).where(User.username == normal_username(username)))
+    # One answer for an unknown name, a wrong password and an account not yet activated: none of
+    # them tells whether the name exists (the first-log-in hint is there for everyone).
+    if user is None or not user.active or user.password_hash is None:
         verify_password(_DUMMY_HASH, password)
-        raise ApiError(401, "bad_credentials", "用户名或密码错误")
+        raise ApiError(401, "bad_credentials", BAD_CREDENTIALS)
     if user.locked_until is not None and user.locked_until > now:
         until = local(user.locked_until).strftime("%H:%M")
-        raise ApiError(423, "account_locked", f"密码错误次数过多，账号已锁定至 {until}，请稍后再试或联系管理员")
-    if user.password_hash is None:
-        raise ApiError(409, "activation_required", "首次登录请使用培训机构提供的激活码设置密码")
+        raise ApiError(423, "account_locked", f"错误次数过多，账号已锁定至 {until}，请稍后再试或联系培训机构")
     if not verify_password(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until = now + LOCK_FOR
-            user.failed_logins = 0
-            session.commit()
-            until = local(user.locked_until).strftime("%H:%M")
-            raise ApiError(423, "account_locked", f"密码错误次数过多，账号已锁定至 {until}，请稍后再试或联系管理员")
-        session.commit()
-        left = MAX_FAILED_LOGINS - user.failed_logins
-        raise ApiError(401, "bad_credentials", f"用户名或密码错误（再错 {left} 次将锁定 15 分钟）")
+        _failed(session, user, now)
+        raise ApiError(401, "bad_credentials", BAD_CREDENTIALS)
     if user.role is Role.trainee:
-        _bind_device(session, user, device_id, now)
+        try:
+            _bind_device(session, user, device_id, now)
+        except ApiError as exc:
+            # The right password from another phone counts as a failed attempt too: the answer
+            # says the password was right, so it must not be free to ask again and again.
+            if exc.code == "device_mismatch":
+                _failed(session, user, now)
+            raise
     user.failed_logins = 0
     user.locked_until = None
     session.commit()
     return user
+
+
+def _failed(session: Session, user: User, now: datetime) -> None:
+    """One more failed attempt on this account; the fifth locks it (423) for LOCK_FOR."""
+    user.failed_logins += 1
+    if user.failed_logins >= MAX_FAILED_LOGINS:
+        user.locked_until = now + LOCK_FOR
+        user.failed_logins = 0
+        session.commit()
+        until = local(user.locked_until).strftime("%H:%M")
+        raise ApiError(423, "account_locked", f"错误次数过多，账号已锁定至 {until}，请稍后再试或联系培训机构")
+    session.commit()
 
 
 def _bind_device(session: Session, user: User, device_id: str | None, now: datetime) -> None:
@@ -100,8 +132,16 @@ def _bind_device(session: Session, user: User, device_id: str | None, now: datet
 def activate(session: Session, username: str, code: str, new_password: str, device_id: str, now: datetime) -> User:
     """A trainee's first log-in: the one-time code from the institution sets the password and binds this phone."""
     user = session.scalar(select(User).where(User.username == username, User.role == Role.trainee))
-    if user is None or user.activation_code_hash is None or not verify_password(user.activation_code_hash, code):
-        raise ApiError(401, "bad_activation_code", "激活码不正确或已使用，请向培训机构确认")
+    wrong = ApiError(401, "bad_activation_code", "账号或激活码不正确，或激活码已使用，请向培训机构确认")
+    if user is None or user.activation_code_hash is None:
+        verify_password(_DUMMY_HASH, code)  # the same time as a wrong code
+        raise wrong
+    if user.locked_until is not None and user.locked_until > now:
+        until = local(user.locked_until).strftime("%H:%M")
+        raise ApiError(423, "account_locked", f"错误次数过多，账号已锁定至 {until}，请稍后再试或联系培训机构")
+    if not verify_password(user.activation_code_hash, code):
+        _failed(session, user, now)  # 8 digits are guessable without a per-account limit
+        raise wrong
     user.password_hash = hash_password(new_password)
     user.activation_code_hash = None
     user.device_id = None
@@ -116,18 +156,35 @@ def new_activation_code() -> str:
     return f"{secrets.randbelow(10**8):08d}"
 
 
+def new_activation() -> tuple[str, str]:
+    """A code and its hash: hashing costs ~0.15 s, so an import makes them before it writes."""
+    code = new_activation_code()
+    return code, hash_password(code)
+
+
 def create_user(session: Session, actor: Actor, *, username: str, role: Role, display_name: str,
-                password: str | None = None, **scope) -> tuple[User, str | None]:
-    """A new account. Trainees without a password get an activation code (returned once)."""
+                password: str | None = None, activation: tuple[str, str] | None = None, **scope) -> tuple[User, str | None]:
+    """A new account. Trainees without a password get an activation code (returned once);
+    `activation` is one made beforehand (new_activation)."""
+    username = normal_username(username)
+    if not USERNAME.match(username):
+        message = "用户名须为 3-64 位英文字母、数字或 _ . @ -，以字母或数字开头"
+        raise ApiError(422, "invalid_username", message, fields=[{"field": "username", "message": message}])
     if session.scalar(select(User).where(User.username == username)) is not None:
         raise ApiError(409, "username_taken", f"用户名 {username} 已存在")
+    if not re.fullmatch(r"\d+X?", username):  # trainees' phone or ID numbers: distinct digits never look alike
+        look = skeleton(username)
+        twin = next((u for u in session.scalars(select(User.username).where(func.length(User.username) == len(username)))
+                     if skeleton(u) == look), None)
+        if twin is not None:
+            message = f"用户名与已有的 {twin} 过于相似，容易混淆，请换一个"
+            raise ApiError(409, "username_confusable", message, fields=[{"field": "username", "message": message}])
     code = None
     user = User(username=username, role=role, display_name=display_name, **scope)
     if password:
         user.password_hash = hash_password(password)
     elif role is Role.trainee:
-        code = new_activation_code()
-        user.activation_code_hash = hash_password(code)
+        code, user.activation_code_hash = activation or new_activation()
     else:
         raise ApiError(422, "password_required", "非学员账号需要设置初始密码")
     session.add(user)
@@ -138,18 +195,32 @@ def create_user(session: Session, actor: Actor, *, username: str, role: Role, di
     return user, code
 
 
-def unbind_device(session: Session, actor: Actor, user: User) -> None:
-    before = {"device_bound_at": user.device_bound_at.isoformat() if user.device_bound_at else None}
-    user.device_id = None
-    user.device_bound_at = None
-    audit.record(session, actor, "device.unbind", "user", user.id, before, {"device_bound_at": None})
-
-
 def user_for_unbind(session: Session, actor: Actor, user_id: int) -> User:
-    """A trainee account whose phone this actor may unbind: the admin any, an institution admin
-    only trainees enrolled in its classes."""
+    """A trainee account whose phone this actor may unbind (or whose activation code re-issue,
+    services/account_recovery.py): the admin any, an institution admin only trainees enrolled in
+    its classes."""
     user = session.get(User, user_id)
+    # Out of the actor's scope reads the same as not there: no answer tells which ids exist.
+    missing = ApiError(404, "user_not_found", f"学员账号 {user_id} 不存在或不在您的管辖范围内")
     if user is None or user.role is not Role.trainee or user.trainee_id is None:
-        raise ApiError(404, "user_not_found", f"学员账号 {user_id} 不存在")
-    visible_trainee(session, actor, user.trainee_id)
+        raise missing
+    try:
+        visible_trainee(session, actor, user.trainee_id)
+    except ApiError:
+        raise missing from None
     return user
+
+
+def end_all_sessions(user: User) -> None:
+    """Every session of `user` ends now, on every device (server/api/auth.py compares the
+    generation a session began in); the caller commits."""
+    user.session_generation = (user.session_generation or 0) + 1
+
+
+def log_out(session: Session, actor: Actor) -> None:
+    """Log-out ends every session of the user, not only this cookie: a copy of it saved before
+    (another tab, a stolen cookie) is refused from now on."""
+    user = session.get(User, actor.user_id)
+    if user is not None:
+        end_all_sessions(user)
+        session.commit()

@@ -14,16 +14,21 @@ def test_a_staff_user_logs_in_and_the_session_knows_who_they_are(worlds, login):
     assert me["user"]["institution_id"] == worlds["yubei"].institution_id
 
 
-def test_a_wrong_password_is_refused_and_counts_toward_lock_out(worlds, client):
-    resp = client.post("/api/auth/login", json={"username": "yubei-admin", "password": "wrong-password"})
-    assert resp.status_code == 401
-    assert "再错 4 次" in resp.get_json()["error"]["message"]
-
-
 def test_an_unknown_user_gets_the_same_answer_as_a_wrong_password(worlds, client):
-    resp = client.post("/api/auth/login", json={"username": "nobody-here", "password": "whatever-1"})
-    assert resp.status_code == 401
-    assert resp.get_json()["error"]["code"] == "bad_credentials"
+    wrong = client.post("/api/auth/login", json={"username": "yubei-admin", "password": "wrong-password"})
+    unknown = client.post("/api/auth/login", json={"username": "nobody-here", "password": "whatever-1"})
+    assert (wrong.status_code, wrong.get_json()) == (unknown.status_code, unknown.get_json())
+    assert wrong.status_code == 401 and wrong.get_json()["error"]["code"] == "bad_credentials"
+
+
+def test_the_right_password_from_another_phone_counts_toward_lock_out(worlds, client):
+    bound = client.post("/api/auth/login", json={"username": "yubei-trainee", "password": PASSWORD, "device_id": DEVICE})
+    assert bound.status_code == 200  # this phone is now the bound one
+    for _ in range(4):
+        client.post("/api/auth/login", json={"username": "yubei-trainee", "password": "wrong-password", "device_id": DEVICE})
+    resp = client.post("/api/auth/login", json={"username": "yubei-trainee", "password": PASSWORD,
+                                                "device_id": "another-phone-0001"})
+    assert resp.status_code == 423  # the fifth failure: locked, though the password was right
 
 
 def test_five_wrong_passwords_lock_the_account_even_against_the_right_one(worlds, client):
@@ -113,7 +118,7 @@ def test_a_trainee_log_in_without_a_device_id_is_refused_with_the_field_named(wo
 def test_an_institution_can_unbind_a_trainees_phone_and_it_is_audited(worlds, login, app):
     login("yubei-trainee")
     admin = login("yubei-admin")
-    resp = admin.post(f"/api/users/{worlds['yubei'].trainee_user_id}/unbind-device")
+    resp = admin.post(f"/api/users/{worlds['yubei'].trainee_user_id}/unbind-device", json={"reason": "学员更换了手机"})
     assert resp.status_code == 200 and resp.get_json()["user"]["device_bound"] is False
     new_phone = app.test_client().post("/api/auth/login", json={"username": "yubei-trainee", "password": PASSWORD,
                                                                 "device_id": "new-phone-98765"})
@@ -129,7 +134,9 @@ def test_a_new_trainee_activates_with_the_one_time_code_then_logs_in_with_the_pa
     assert code and len(code) == 8
     phone = app.test_client()
     no_password_yet = phone.post("/api/auth/login", json={"username": "13900000009", "password": "anything-1", "device_id": DEVICE})
-    assert no_password_yet.status_code == 409
+    # Not yet activated reads like any wrong log-in: nobody learns the account exists.
+    unknown = phone.post("/api/auth/login", json={"username": "13900000099", "password": "anything-1", "device_id": DEVICE})
+    assert (no_password_yet.status_code, no_password_yet.get_json()) == (401, unknown.get_json())
     act = phone.post("/api/auth/activate", json={"username": "13900000009", "activation_code": code,
                                                  "new_password": "my-new-secret-1", "device_id": DEVICE})
     assert act.status_code == 200, act.get_json()
@@ -158,3 +165,35 @@ def test_the_first_admin_is_created_from_the_command_line(app, migrated_url, tmp
     assert resp.status_code == 200
     assert main(["user", "create", "--username", "root-admin", "--role", "admin", "--name", "x"]) == 2
     assert "已存在" in capsys.readouterr().err
+
+
+def test_guessing_activation_codes_locks_the_account_after_five_tries(worlds, login, app):
+    admin = login("yubei-admin")
+    resp = admin.post(f"/api/classes/{worlds['yubei'].class_id}/enrollments",
+                      json={"resident_id": "500112200102150647", "name": "陈小雨", "phone": "13900000009"})
+    code = resp.get_json()["activation_code"]
+    phone = app.test_client()
+    guesses = [f"{n:08d}" for n in range(6) if f"{n:08d}" != code][:5]
+    answers = [phone.post("/api/auth/activate", json={"username": "13900000009", "activation_code": g,
+                                                      "new_password": "abcdefgh1", "device_id": DEVICE}).status_code
+               for g in guesses]
+    assert answers == [401, 401, 401, 401, 423]
+    # Even the right code waits out the lock.
+    resp = phone.post("/api/auth/activate", json={"username": "13900000009", "activation_code": code,
+                                                  "new_password": "abcdefgh1", "device_id": DEVICE})
+    assert resp.status_code == 423
+
+
+def test_a_username_that_looks_like_another_or_uses_look_alike_letters_is_refused(worlds, login):
+    admin = login("admin")
+    body = {"display_name": "x", "role": "district_supervisor", "password": "long-enough-1",
+            "district_id": worlds["yubei"].district_id}
+    answers = {name: admin.post("/api/users", json={**body, "username": name})
+               for name in ("yubei-аdmin", "yubei\u200badmin", "yubei\u2010admin", "YUBEI-ADMIN", "yube1-admin")}
+    codes = {name: (r.status_code, r.get_json()["error"]["code"]) for name, r in answers.items()}
+    assert codes == {"yubei-аdmin": (422, "invalid_username"), "yubei\u200badmin": (422, "invalid_username"),
+                     "yubei\u2010admin": (422, "invalid_username"), "YUBEI-ADMIN": (409, "username_confusable"),
+                     "yube1-admin": (409, "username_confusable")}
+    # Full-width letters are the same name: taken.
+    assert admin.post("/api/users", json={**body, "username": "ｙｕｂｅｉ-ａｄｍｉｎ"}).status_code == 409
+    assert admin.post("/api/users", json={**body, "username": "yubei-sup-2"}).status_code == 201

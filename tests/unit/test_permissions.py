@@ -137,6 +137,13 @@ def test_the_institution_side_of_spot_checks_is_among_those_who_may_trigger_them
     assert INSTITUTION_SIDE <= roles_for(Capability.TRIGGER_SPOT_CHECKS)
 
 
+def test_only_those_who_enrol_trainees_may_unbind_their_phones_or_hand_them_new_codes():
+    # A fresh code or an unbound phone lets whoever holds it become the trainee at check-in: not
+    # teachers (who run the room) nor 人社 (who judge the evidence).
+    for cap in (Capability.UNBIND_PHONES, Capability.REISSUE_ACTIVATION_CODES):
+        assert roles_for(cap) == {Role.institution_admin, Role.admin} <= roles_for(Capability.ENROL_TRAINEES)
+
+
 def test_every_capability_is_read_somewhere_outside_the_table():
     text = "\n".join(f.read_text(encoding="utf-8") for f in _server_sources())
     used = set(re.findall(r"Capability\.([A-Z_]+)", text))

@@ -119,15 +119,32 @@ def test_db_url(migrated_url, tmp_path):
 @pytest.fixture
 def app(test_db_url, tmp_path):
     """A fresh app on a migrated database of the test's own."""
+    from flask import request_finished
+
     from server import create_app
 
     app = create_app(
         {"TESTING": True, "database_url": test_db_url, "data_dir": tmp_path / "data", "secret_key": "test-secret", "ENV": {}}
     )
-    yield app
+    # Every success the API answers in a test is held to its OpenAPI document: the status is one
+    # the endpoint documents, the JSON body validates against its response model, a file has its
+    # documented type (factories.answer_problem). A mismatch fails the test that met it.
+    problems: list[str] = []
+    with request_finished.connected_to(functools.partial(_note_answer_problem, problems), app):
+        yield app
     from server import close_app
 
     close_app(app)
+    if problems:
+        pytest.fail("answers that do not match the OpenAPI document (server/api/responses.py):\n" + "\n".join(problems[:10]))
+
+
+def _note_answer_problem(problems: list[str], sender, response, **_):
+    from flask import request
+
+    problem = factories.answer_problem(request.method, request.url_rule.rule if request.url_rule else None, response)
+    if problem:
+        problems.append(problem)
 
 
 @pytest.fixture

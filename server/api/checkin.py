@@ -3,6 +3,7 @@ import dataclasses
 from flask import current_app
 
 from server import sockets
+from server.api import responses
 from server.api.blueprint import bp
 from server.api.framework import endpoint, parse_form_json, read_uploads
 from server.api.schemas import ChallengeIn, CheckinMeta, HeartbeatIn, ReviewIn, SpotCheckIn
@@ -28,7 +29,7 @@ def _ctx() -> checkin.Context:
 
 @endpoint(bp, "POST", "/lessons/<int:lesson_id>/challenge",
           summary="Start a check-in/out or spot-check answer: a one-use nonce and the liveness motions to perform",
-          tag="check-in", capability=Capability.ATTEND_LESSONS, body=ChallengeIn, status=201)
+          tag="check-in", capability=Capability.ATTEND_LESSONS, body=ChallengeIn, status=201, response=responses.ChallengeOut)
 def challenge(actor: Actor, lesson_id: int, body: ChallengeIn):
     # CHALLENGE_RNG: tests pass a seeded Random to get the motions a real video shows.
     pool = current_app.extensions.get("hourproof_face_pool")
@@ -48,7 +49,8 @@ def challenge(actor: Actor, lesson_id: int, body: ChallengeIn):
           summary=("Check in, check out or answer a spot check: frames + location + device + nonce + idempotency"
                    " key; a retry with the same key returns the first answer"),
           tag="check-in", capability=Capability.ATTEND_LESSONS,
-          multipart={"meta": "CheckinMeta as a JSON string", "frames": "5-30 JPEG/PNG/WebP frames of the burst"})
+          multipart={"meta": "CheckinMeta as a JSON string", "frames": "5-30 JPEG/PNG/WebP frames of the burst"},
+          status=201, also=(200,), response=responses.EventAnswerOut)  # 201: a new event; 200: a retry with the same key, the first answer
 def submit_event(actor: Actor, lesson_id: int):
     meta: CheckinMeta = parse_form_json(CheckinMeta, "meta")
     s = current_app.config.get("CHECKIN_SETTINGS", checkin.CheckinSettings())
@@ -69,7 +71,7 @@ def submit_event(actor: Actor, lesson_id: int):
 
 @endpoint(bp, "GET", "/lessons/<int:lesson_id>/room-code",
           summary="The room code (课堂码) the teacher's screen shows now and when it changes (offline lessons that require one)",
-          tag="check-in", capability=Capability.SHOW_ROOM_CODES)
+          tag="check-in", capability=Capability.SHOW_ROOM_CODES, response=responses.RoomCodeOut)
 def room_code(actor: Actor, lesson_id: int):
     s = current_app.config.get("CHECKIN_SETTINGS", checkin.CheckinSettings())
     return room_codes.for_teacher(db.session, actor, lesson_id, utc_now(), current_app.config["SECRET_KEY"],
@@ -77,7 +79,7 @@ def room_code(actor: Actor, lesson_id: int):
 
 
 @endpoint(bp, "POST", "/lessons/<int:lesson_id>/heartbeat", summary="Online presence: the page is open (visible or hidden)",
-          tag="check-in", capability=Capability.ATTEND_LESSONS, body=HeartbeatIn)
+          tag="check-in", capability=Capability.ATTEND_LESSONS, body=HeartbeatIn, response=responses.HeartbeatOut)
 def heartbeat(actor: Actor, lesson_id: int, body: HeartbeatIn):
     # HeartbeatIn takes the three together or none of them
     player = None if body.playback is None or body.position_s is None or body.rate is None else (
@@ -92,7 +94,7 @@ def heartbeat(actor: Actor, lesson_id: int, body: HeartbeatIn):
 
 
 @endpoint(bp, "GET", "/lessons/<int:lesson_id>/spot-checks/pending", summary="Spot checks waiting for my answer",
-          tag="check-in", capability=Capability.ATTEND_LESSONS)
+          tag="check-in", capability=Capability.ATTEND_LESSONS, response=list[responses.PendingOut])
 def pending(actor: Actor, lesson_id: int):
     now = utc_now()
     checks = presence.pending_spot_checks(db.session, actor, lesson_id, now)
@@ -102,7 +104,8 @@ def pending(actor: Actor, lesson_id: int):
 
 
 @endpoint(bp, "POST", "/lessons/<int:lesson_id>/spot-checks", summary="Trigger a spot check now (teacher, supervisor)",
-          tag="check-in", capability=Capability.TRIGGER_SPOT_CHECKS, body=SpotCheckIn, status=201)
+          tag="check-in", capability=Capability.TRIGGER_SPOT_CHECKS, body=SpotCheckIn, status=201,
+          response=list[responses.TriggerSpotCheckOut])
 def trigger_spot_check(actor: Actor, lesson_id: int, body: SpotCheckIn):
     now = utc_now()
     origin = "teacher" if actor.role in INSTITUTION_SIDE else "supervisor"
@@ -113,20 +116,20 @@ def trigger_spot_check(actor: Actor, lesson_id: int, body: SpotCheckIn):
 
 @endpoint(bp, "GET", "/enrollments/<int:enrollment_id>/ledger",
           summary="学时台账: raw / verified / credited, offline / online, with the reasons minutes were not credited",
-          tag="ledger")
+          tag="ledger", response=responses.EnrollmentLedgerOut)
 def enrollment_ledger(actor: Actor, enrollment_id: int):
     return ledger.enrollment_ledger(db.session, actor, enrollment_id, utc_now())
 
 
 @endpoint(bp, "GET", "/classes/<int:class_id>/review-queue", summary="Flagged events waiting for a decision",
-          tag="review", capability=Capability.REVIEW_EVENTS)
+          tag="review", capability=Capability.REVIEW_EVENTS, response=list[responses.ReviewQueueOut])
 def review_queue(actor: Actor, class_id: int):
     return [checkin.event_answer(e) | {"trainee_id": e.trainee_id, "trainee_name": name}
             for e, name in review.queue_with_names(db.session, actor, class_id)]
 
 
 @endpoint(bp, "POST", "/events/<int:event_id>/review", summary="Approve or reject an event; the decision is a new event",
-          tag="review", capability=Capability.REVIEW_EVENTS, body=ReviewIn, status=201)
+          tag="review", capability=Capability.REVIEW_EVENTS, body=ReviewIn, status=201, response=responses.DecideOut)
 def decide(actor: Actor, event_id: int, body: ReviewIn):
     e = review.decide(db.session, actor, event_id, body.decision, body.reason, utc_now())
     sockets.publish_event(e.id)

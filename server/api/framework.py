@@ -5,6 +5,7 @@ therefore generated from the same declarations that enforce it."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
@@ -22,6 +23,9 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 #: JSON bodies are small; uploads (photos, spreadsheets) have their own larger limit.
 MAX_JSON_BYTES = 256 * 1024
+#: No request of ours nests deeper than a few levels; a thousand levels in a 2 KB body would
+#: exhaust the parser's recursion (a RecursionError, a 500) and everything that walks it after.
+MAX_JSON_DEPTH = 32
 
 
 @dataclass
@@ -37,6 +41,17 @@ class Endpoint:
     status: int
     public: bool
     path_params: list[str] = field(default_factory=list)
+    #: The success body (server/api/responses.py): a pydantic model or list[Model]; None with
+    #: `produces` for a file (application/pdf, application/zip, image/jpeg).
+    response: Any = None
+    produces: str | None = None
+    #: Other success statuses the handler answers with by returning (body, status): an idempotent
+    #: replay (200 beside 201), a face enrolment held for review (202 beside 200).
+    also: tuple[int, ...] = ()
+
+    @property
+    def statuses(self) -> tuple[int, ...]:
+        return (self.status, *self.also)
 
     @property
     def roles(self) -> frozenset[Role] | None:
@@ -60,11 +75,16 @@ def endpoint(
     multipart: dict[str, str] | None = None,
     status: int = 200,
     public: bool = False,
+    response: Any = None,
+    produces: str | None = None,
+    also: tuple[int, ...] = (),
 ) -> Callable:
     """Register `fn(actor, body=..., query=..., **path_params) -> dict | list` as an endpoint.
 
     capability=None means any signed-in user (the service then applies the user's scope); otherwise
-    only the roles that hold it in server/permissions.py (403 for the others)."""
+    only the roles that hold it in server/permissions.py (403 for the others). `response` is the
+    success body's model (documented in the OpenAPI document; the API tests validate every answer
+    against it), `also` the other success statuses the handler returns as (body, status)."""
     if public and capability is not None:
         raise ValueError(f"{rule}: a public endpoint has no capability")
 
@@ -92,7 +112,8 @@ def endpoint(
         bp.add_url_rule(rule, endpoint=fn.__name__, view_func=view, methods=[method])
         full = (bp.url_prefix or "") + rule
         params = [seg[1:-1].split(":")[-1] for seg in rule.split("/") if seg.startswith("<")]
-        REGISTRY.append(Endpoint(method, full, summary, tag, capability, body, query, multipart, status, public, params))
+        REGISTRY.append(Endpoint(method, full, summary, tag, capability, body, query, multipart, status, public, params,
+                                 response=response, produces=produces, also=also))
         return view
 
     return deco
@@ -107,12 +128,49 @@ def parse_json_body(model: type[BaseModel]) -> BaseModel:
     if len(raw) > MAX_JSON_BYTES:
         raise ApiError(413, "body_too_large", f"请求体超过 {MAX_JSON_BYTES // 1024} KB")
     try:
-        data = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ApiError(400, "invalid_json", f"请求体不是有效的 JSON：{exc}") from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(400, "invalid_json", "请求体不是 UTF-8 编码的 JSON") from None
+    data = loads(text, "请求体")
     if not isinstance(data, dict):
         raise ApiError(422, "invalid_input", "请求体必须是一个 JSON 对象", fields=[{"field": "(body)", "message": "须为 JSON 对象"}])
     return _validate(model, data)
+
+
+def loads(text: str, what: str) -> Any:
+    """JSON text as Python values, refused (400, in Chinese, with where it broke) when it is not
+    JSON or nests deeper than MAX_JSON_DEPTH."""
+    # Only a text with that many brackets can be that deep: str.count is C-speed, the walk is not.
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH and _depth_exceeds(text, MAX_JSON_DEPTH):
+        raise ApiError(400, "json_too_deep", f"{what}的 JSON 嵌套超过 {MAX_JSON_DEPTH} 层")
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        raise ApiError(400, "invalid_json", f"{what}不是有效的 JSON（第 {exc.lineno} 行第 {exc.colno} 列）") from None
+    except (ValueError, RecursionError):
+        raise ApiError(400, "invalid_json", f"{what}不是有效的 JSON") from None
+
+
+def _depth_exceeds(text: str, limit: int) -> bool:
+    """Whether brackets outside strings nest deeper than `limit` (the text need not be valid JSON)."""
+    depth, in_string, escaped = 0, False, False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif ch in "]}":
+            depth -= 1
+    return False
 
 
 def _refuse_constant(name: str):
@@ -125,11 +183,54 @@ def _validate(model: type[ModelT], data: dict) -> ModelT:
         return model.model_validate(data)
     except ValidationError as exc:
         fields = [
-            {"field": ".".join(str(p) for p in err["loc"]) or "(body)", "message": err["msg"], "type": err["type"]}
-            for err in exc.errors(include_url=False, include_context=False, include_input=False)
+            {"field": ".".join(str(p) for p in err["loc"]) or "(body)", "message": field_message(err), "type": err["type"]}
+            for err in exc.errors(include_url=False, include_context=True, include_input=False)
         ]
         names = "、".join(f["field"] for f in fields[:5])
         raise ApiError(422, "invalid_input", f"输入有误：{names}", fields=fields) from None
+
+
+#: pydantic's error types as a user reads them (its own messages are English); {name} takes the
+#: error's context (the limit, the allowed values).
+FIELD_MESSAGES = {
+    "missing": "必填",
+    "extra_forbidden": "不接受该字段",
+    "string_type": "须为文本", "string_too_short": "至少 {min_length} 个字符", "string_too_long": "最多 {max_length} 个字符",
+    "string_pattern_mismatch": "格式不正确",
+    "int_type": "须为整数", "int_parsing": "须为整数", "int_from_float": "须为整数",
+    "float_type": "须为数字", "float_parsing": "须为数字", "decimal_type": "须为数字", "decimal_parsing": "须为数字",
+    "decimal_max_digits": "数字位数过多", "decimal_max_places": "小数位数过多", "finite_number": "须为有限的数字",
+    "bool_type": "须为 true 或 false", "bool_parsing": "须为 true 或 false",
+    "greater_than": "须大于 {gt}", "greater_than_equal": "不能小于 {ge}",
+    "less_than": "须小于 {lt}", "less_than_equal": "不能大于 {le}",
+    "date_type": "须为日期（如 2026-03-02）", "date_parsing": "须为日期（如 2026-03-02）",
+    "date_from_datetime_parsing": "须为日期（如 2026-03-02）", "date_from_datetime_inexact": "须为日期，不带时刻",
+    "datetime_type": "须为带时区的时间（如 2026-03-02T09:00:00+08:00）",
+    "datetime_parsing": "须为带时区的时间（如 2026-03-02T09:00:00+08:00）",
+    "datetime_from_date_parsing": "须为带时区的时间（如 2026-03-02T09:00:00+08:00）",
+    "timezone_aware": "须带时区（如 +08:00）",
+    "enum": "须为以下之一：{expected}", "literal_error": "须为以下之一：{expected}",
+    "list_type": "须为列表", "dict_type": "须为对象", "model_type": "须为对象", "model_attributes_type": "须为对象",
+    "too_short": "至少 {min_length} 项", "too_long": "最多 {max_length} 项",
+    "uuid_parsing": "格式不正确", "url_parsing": "须为网址", "json_invalid": "不是有效的 JSON",
+    "recursion_loop": "嵌套过深",
+}
+
+
+def field_message(err: Any) -> str:
+    """One pydantic error in Chinese: a validator's own Chinese sentence as it is, else the table's."""
+    kind, ctx = err["type"], err.get("ctx") or {}
+    if kind in ("value_error", "assertion_error"):
+        text = str(ctx.get("error") or err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        # A sentence of ours is Chinese (an example such as 2026-03-02T09:00 may hold a letter);
+        # pydantic's own and any English word become the table's plain words.
+        return text if not re.search(r"[A-Za-z]{2,}", text.replace("JSON", "")) else "格式不正确"
+    template = FIELD_MESSAGES.get(kind, "格式不正确")
+    try:
+        values = {k: str(v).replace("'", "").replace(" or ", "、").replace(", ", "、") for k, v in ctx.items()}
+        return template.format(**values)
+    except (KeyError, IndexError):
+        return template.split("{")[0].rstrip("：") or "格式不正确"
 
 
 def private_image(data: bytes) -> Response:
@@ -161,10 +262,7 @@ def parse_form_json(model: type[ModelT], field: str) -> ModelT:
         raise ApiError(422, "invalid_input", f"缺少表单字段 {field}", fields=[{"field": field, "message": "必填"}])
     if len(raw) > MAX_JSON_BYTES:
         raise ApiError(413, "body_too_large", f"{field} 过大")
-    try:
-        data = json.loads(raw, parse_constant=_refuse_constant)
-    except ValueError as exc:
-        raise ApiError(400, "invalid_json", f"{field} 不是有效的 JSON：{exc}") from None
+    data = loads(raw, f"表单字段 {field} ")
     if not isinstance(data, dict):
         raise ApiError(422, "invalid_input", f"{field} 必须是一个 JSON 对象", fields=[{"field": field, "message": "须为 JSON 对象"}])
     return _validate(model, data)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from server.api import responses
 from server.api.blueprint import bp
 from server.api.framework import endpoint
 from server.api.schemas import MediaLinkIn
@@ -24,7 +25,8 @@ def _settings() -> MediaSettings:
 @endpoint(bp, "POST", "/lessons/<int:lesson_id>/media",
           summary="Upload an online lesson's recorded video (MP4, H.264), stored by its hash",
           tag="online", capability=Capability.MANAGE_LESSON_MEDIA,
-          multipart={"video": "the lesson video: MP4 with H.264 video (HOURPROOF_MEDIA_MAX_MB at most)"}, status=201)
+          multipart={"video": "the lesson video: MP4 with H.264 video (HOURPROOF_MEDIA_MAX_MB at most)"}, status=201,
+          response=responses.UploadMediaOut)
 def upload_media(actor: Actor, lesson_id: int):
     settings = _settings()
     # A video is far larger than the app's 16 MB body limit: this route alone takes up to the
@@ -47,20 +49,21 @@ def upload_media(actor: Actor, lesson_id: int):
 
 @endpoint(bp, "POST", "/lessons/<int:lesson_id>/media/link",
           summary="Link an online lesson's video or live HLS stream on the institution's allow-listed media server",
-          tag="online", capability=Capability.MANAGE_LESSON_MEDIA, body=MediaLinkIn, status=201)
+          tag="online", capability=Capability.MANAGE_LESSON_MEDIA, body=MediaLinkIn, status=201, response=responses.LinkMediaOut)
 def link_media(actor: Actor, lesson_id: int, body: MediaLinkIn):
     media = lesson_media.link(db.session, actor, lesson_id, body.kind, body.url, body.duration_s, _settings(), utc_now())
     return lesson_media.media_json(media, lesson_id)
 
 
 @endpoint(bp, "GET", "/lessons/<int:lesson_id>/media", summary="An online lesson's video or live stream, to play",
-          tag="online")
+          tag="online", response=responses.GetMediaOut)
 def get_media(actor: Actor, lesson_id: int):
     return lesson_media.trainee_view(db.session, actor, lesson_id)
 
 
 @endpoint(bp, "GET", "/lessons/<int:lesson_id>/media/file",
-          summary="The uploaded video's bytes, with range requests (behind nginx: X-Accel-Redirect)", tag="online")
+          summary="The uploaded video's bytes, with range requests (behind nginx: X-Accel-Redirect)", tag="online",
+          produces="video/mp4", also=(206,))
 def media_file(actor: Actor, lesson_id: int):
     media = lesson_media.watchable(db.session, actor, lesson_id)
     if media.sha256 is None:

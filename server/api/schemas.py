@@ -1,11 +1,22 @@
 """Request bodies, validated before any handler runs. Field names are the API's vocabulary."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    field_validator,
+    model_validator,
+)
 
 from server.models import Datum, EmploymentAfter, EmploymentAtStart, FenceKind, Funding, LessonContent, LessonMode, Level, Role
 
@@ -14,6 +25,26 @@ Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 Name = Annotated[str, Field(min_length=1, max_length=128)]
 ShortText = Annotated[str, Field(min_length=1, max_length=64)]
 Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+#: Dates a user enters (classes, lessons, history, the day asked for) lie in these years: beyond
+#: them a date is a typo, and the calendar's ends break date arithmetic (9999-12-31 plus a day).
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
+YEARS = f"须在 {EARLIEST.year} 年至 {LATEST.year} 年之间"
+
+
+def _day_text(value: Any) -> Any:
+    # A date is written as a date: pydantic would read 0 (or "0" in a query) as 1970-01-01.
+    if isinstance(value, bool | int | float) or (isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip())):
+        raise ValueError("日期须写作 年-月-日，如 2026-03-02")
+    return value
+
+
+def _in_years(value: date) -> date:
+    if not EARLIEST <= value <= LATEST:
+        raise ValueError("日期" + YEARS)
+    return value
+
+
+PlausibleDate = Annotated[date, BeforeValidator(_day_text), AfterValidator(_in_years)]
 Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
 
 
@@ -24,7 +55,9 @@ class Strict(BaseModel):
 
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError("must include a time zone offset, e.g. 2026-03-02T09:00:00+08:00")
+        raise ValueError("须带时区，如 2026-03-02T09:00:00+08:00")
+    if not EARLIEST <= value.date() <= LATEST:
+        raise ValueError("时间" + YEARS)
     return value
 
 
@@ -52,6 +85,28 @@ class UserIn(Strict):
     city_id: Id | None = None
 
 
+class AccountActionIn(Strict):
+    #: why (told to the trainee at the next log-in, and kept in the audit trail)
+    reason: Annotated[str, Field(min_length=2, max_length=256)]
+
+
+class ReissueCodesIn(Strict):
+    reason: Annotated[str, Field(min_length=2, max_length=256)]
+    #: the trainees to re-issue for; omitted: every trainee of the class who has not activated yet
+    trainee_ids: Annotated[list[Id], Field(min_length=1, max_length=1000)] | None = None
+
+
+class SlipIn(Strict):
+    trainee_id: Id
+    activation_code: Annotated[str, Field(pattern=r"^\d{8}$")]
+
+
+class ActivationSlipsIn(Strict):
+    #: the codes just imported or re-issued (codes are stored hashed: the server cannot print them
+    #: otherwise); each is checked against its hash (argon2, ~0.1 s each), hence the limit per request
+    slips: Annotated[list[SlipIn], Field(min_length=1, max_length=1000)]
+
+
 class InstitutionIn(Strict):
     name: Name
     uscc: Annotated[str, Field(min_length=18, max_length=18)]
@@ -59,7 +114,7 @@ class InstitutionIn(Strict):
     address: Annotated[str, Field(min_length=1, max_length=256)]
     region_code: Annotated[str, Field(min_length=2, max_length=16)]
     district_id: Id
-    listed_on: date | None = None
+    listed_on: PlausibleDate | None = None
     listed_for: list[tuple[str, Level]] = Field(default_factory=list, max_length=100)
 
 
@@ -75,14 +130,27 @@ class VenueFenceIn(Strict):
     polygon: Annotated[list[tuple[Lat, Lon]], Field(min_length=3, max_length=500)] | None = None
     max_accuracy_m: Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False)] = 50.0
 
+    @model_validator(mode="before")
+    @classmethod
+    def _not_swapped(cls, data: Any) -> Any:
+        # 106.5, 29.6 for Chongqing is the most common slip (map sites show longitude first); "纬度
+        # 数值太大" alone would not tell the user what to do.
+        if isinstance(data, dict):
+            lat, lon = data.get("centre_lat"), data.get("centre_lon")
+            if (isinstance(lat, int | float) and isinstance(lon, int | float) and not isinstance(lat, bool)
+                    and abs(lat) > 90 and abs(lon) <= 90):
+                raise ValueError(f"纬度 {lat} 与经度 {lon} 可能填反了：中国境内纬度约为 18 至 54，经度约为 73 至 135")
+        return data
+
     @model_validator(mode="after")
     def _fence_complete(self):
         if self.fence_kind is FenceKind.circle:
             missing = [f for f in ("centre_lat", "centre_lon", "radius_m") if getattr(self, f) is None]
             if missing:
-                raise ValueError(f"a circle fence needs {', '.join(missing)}")
+                words = {"centre_lat": "圆心纬度", "centre_lon": "圆心经度", "radius_m": "半径"}
+                raise ValueError("圆形围栏须填写" + "、".join(words[m] for m in missing))
         elif self.polygon is None:
-            raise ValueError("a polygon fence needs polygon: [[lat, lon], ...] with at least 3 points")
+            raise ValueError("多边形围栏须至少有 3 个顶点")
         return self
 
 
@@ -122,9 +190,9 @@ class LessonIn(Strict):
     @model_validator(mode="after")
     def _ordered(self):
         if self.ends_at <= self.starts_at:
-            raise ValueError("ends_at must be after starts_at")
+            raise ValueError("结束时间须晚于开始时间")
         if self.mode is LessonMode.offline and self.venue_id is None:
-            raise ValueError("an offline lesson needs venue_id")
+            raise ValueError("线下课次须选择场地")
         return self
 
 
@@ -135,8 +203,8 @@ class ClassIn(Strict):
     occupation_code: Annotated[str, Field(min_length=5, max_length=16)]
     direction: Annotated[str, Field(min_length=1, max_length=64)] = "—"
     level: Level
-    starts_on: date
-    ends_on: date
+    starts_on: PlausibleDate
+    ends_on: PlausibleDate
     funding: Funding = Funding.subsidised
     #: require the teacher's room code with each offline check-in; unset: on for subsidised classes
     room_code: bool | None = None
@@ -149,7 +217,7 @@ class ClassIn(Strict):
     @model_validator(mode="after")
     def _dates(self):
         if self.ends_on < self.starts_on:
-            raise ValueError("ends_on must not be before starts_on")
+            raise ValueError("结业日期不能早于开班日期")
         return self
 
 
@@ -165,7 +233,7 @@ class AmendmentIn(Strict):
     @model_validator(mode="after")
     def _something(self):
         if not self.add_lessons and not self.cancel_lesson_ids:
-            raise ValueError("an amendment must add or cancel at least one lesson")
+            raise ValueError("计划变更须至少新增或取消一个课次")
         return self
 
 
@@ -200,7 +268,7 @@ class SubsidyHistoryEntryIn(Strict):
 
     occupation_code: Annotated[str, Field(min_length=5, max_length=16)]
     level: Level
-    training_start: date
+    training_start: date  # the service words "not in the future" and "not before birth"
     kind: Literal["training", "evaluation"] = "training"
     #: The region that paid it; leave out when unknown (then it counts toward every region's limits)
     region_code: Annotated[str, Field(min_length=2, max_length=16)] | None = None
@@ -211,7 +279,7 @@ class SubsidyHistoryEntryIn(Strict):
 class SubsidyHistoryCheckIn(Strict):
     """The trainee's full subsidy record was checked on `checked_on` (not in the future)."""
 
-    checked_on: date
+    checked_on: date  # as training_start
     source: HistorySource
     note: Note | None = None
 
@@ -277,9 +345,9 @@ class HeartbeatIn(Strict):
     def _player_state_whole(self) -> HeartbeatIn:
         given = [x is not None for x in (self.position_s, self.playback, self.rate)]
         if any(given) and not all(given):
-            raise ValueError("position_s, playback and rate go together")
+            raise ValueError("播放位置、播放状态和倍速须一起提供")
         if self.live_lag_s is not None and not all(given):
-            raise ValueError("live_lag_s comes with the player's state")
+            raise ValueError("直播延迟须与播放状态一起提供")
         return self
 
 
@@ -330,7 +398,7 @@ class TemplateChangesQuery(Strict):
     def _within_range(cls, v: datetime | None) -> datetime | None:
         # 9999-12-31T23:59:59-14:00 parses, but is past what a datetime holds once made UTC.
         if v is not None and not date(2000, 1, 1) <= v.date() <= date(2999, 12, 31):
-            raise ValueError("since must be a date between 2000 and 2999")
+            raise ValueError("起始日期须在 2000 年至 2999 年之间")
         return v
 
 

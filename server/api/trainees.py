@@ -1,38 +1,43 @@
 from flask import current_app, request
 
+from server.api import responses
 from server.api.blueprint import bp
 from server.api.framework import endpoint, read_uploads
 from server.api.schemas import ConsentIn, EnrollmentIn, ListQuery
 from server.clock import utc_now
 from server.errors import ApiError
 from server.extensions import db
-from server.permissions import Capability
-from server.services import audit, faces
+from server.permissions import Capability, allows
+from server.services import account_recovery, audit, faces
 from server.services import trainees as svc
 from server.services.consent import CONSENT_SHA256, CONSENT_TEXT, CONSENT_VERSION
 from server.services.scope import Actor
 
 
 @endpoint(bp, "POST", "/classes/<int:class_id>/enrollments", summary="Enrol one trainee (creates their account)",
-          tag="trainees", capability=Capability.ENROL_TRAINEES, body=EnrollmentIn, status=201)
+          tag="trainees", capability=Capability.ENROL_TRAINEES, body=EnrollmentIn, status=201, response=responses.EnrollOut)
 def enroll(actor: Actor, class_id: int, body: EnrollmentIn):
     enrollment, code = svc.enroll(db.session, actor, class_id, body, utc_now())
     db.session.commit()
-    return {**svc.enrollment_json(enrollment, enrollment.trainee, actor), "activation_code": code}
+    return {**svc.enrollment_json(enrollment, enrollment.trainee, actor), "activation_code": code,
+            "warnings": svc.category_warnings(db.session, enrollment.training_class)}
 
 
 @endpoint(bp, "GET", "/classes/<int:class_id>/enrollments", summary="A class's trainees (IDs masked unless you need them)",
-          tag="trainees")
+          tag="trainees", response=list[responses.ListEnrollmentsOut])
 def list_enrollments(actor: Actor, class_id: int):
     rows = svc.enrollments(db.session, actor, class_id)
     ready = svc.readiness(db.session, [t.id for _, t in rows])
-    return [svc.enrollment_json(e, t, actor, ready[t.id]) for e, t in rows]
+    # Staff who may recover accounts see each account's state (activated, phone bound).
+    states = (account_recovery.account_states(db.session, [t.id for _, t in rows])
+              if allows(actor.role, Capability.UNBIND_PHONES) else {})
+    return [svc.enrollment_json(e, t, actor, {**ready[t.id], **states.get(t.id, {})}) for e, t in rows]
 
 
 @endpoint(bp, "POST", "/trainees/import", summary="Import trainees from XLSX or CSV (UTF-8, UTF-8 with BOM, GBK): per-row report",
           tag="trainees", capability=Capability.ENROL_TRAINEES,
           multipart={"file": "the .xlsx or .csv file",
-                     "class_id": "default class for rows without 班级编号"})
+                     "class_id": "default class for rows without 班级编号"}, response=responses.ImportTraineesOut)
 def import_trainees(actor: Actor):
     uploads = read_uploads("file", 10 * 1024 * 1024)
     if len(uploads) != 1:
@@ -40,10 +45,10 @@ def import_trainees(actor: Actor):
                        fields=[{"field": "file", "message": "请只上传一个文件"}])
     filename, data = uploads[0]
     raw_class = request.form.get("class_id") or None
-    try:
-        class_id = int(raw_class) if raw_class else None
-    except ValueError:
-        raise ApiError(422, "invalid_input", "class_id 必须是数字", fields=[{"field": "class_id", "message": "须为整数"}]) from None
+    if raw_class is not None and not (raw_class.isascii() and raw_class.isdigit() and 1 <= int(raw_class) <= svc.MAX_ID):
+        raise ApiError(422, "invalid_input", "班级编号须为本机构培训班的编号",
+                       fields=[{"field": "class_id", "message": "须为培训班编号（数字）"}])
+    class_id = int(raw_class) if raw_class else None
     rows = svc.import_trainees(db.session, actor, filename, data, class_id, utc_now())
     return {
         "imported": sum(r.ok for r in rows),
@@ -52,14 +57,15 @@ def import_trainees(actor: Actor):
     }
 
 
-@endpoint(bp, "GET", "/consent-text", summary="The biometric-processing notice and its version", tag="trainees")
+@endpoint(bp, "GET", "/consent-text", summary="The biometric-processing notice and its version", tag="trainees",
+          response=responses.ConsentTextOut)
 def consent_text(actor: Actor):
     return {"version": CONSENT_VERSION, "sha256": CONSENT_SHA256, "text": CONSENT_TEXT}
 
 
 @endpoint(bp, "POST", "/trainees/<int:trainee_id>/consent",
           summary="Record biometric consent (trainee on the phone, or staff for a paper form); false withdraws and erases face templates",
-          tag="trainees", body=ConsentIn, status=201)
+          tag="trainees", body=ConsentIn, status=201, response=responses.ConsentOut)
 def consent(actor: Actor, trainee_id: int, body: ConsentIn):
     c = svc.record_consent(db.session, actor, trainee_id, body, utc_now(), current_app.extensions["hourproof_evidence"],
                            current_app.extensions["hourproof_face_index"])
@@ -72,7 +78,8 @@ def consent(actor: Actor, trainee_id: int, body: ConsentIn):
                    "202 with status \"held\": the face resembles another trainee's, or not the trainee's own "
                    "old one, and waits for 人社's review"),
           tag="trainees", capability=Capability.ENROL_TRAINEES,
-          multipart={"photos": "1-5 image files (JPEG/PNG/WebP)", "reason": "why, when replacing a template"})
+          multipart={"photos": "1-5 image files (JPEG/PNG/WebP)", "reason": "why, when replacing a template"},
+          also=(202,), response=responses.EnrollFaceOut)
 def enroll_face(actor: Actor, trainee_id: int):
     photos = [data for _, data in read_uploads("photos", faces.MAX_PHOTO_BYTES)]
     t = faces.enroll_face(db.session, actor, trainee_id, photos, request.form.get("reason"),
@@ -88,7 +95,7 @@ def enroll_face(actor: Actor, trainee_id: int):
 
 
 @endpoint(bp, "GET", "/audit", summary="The audit trail (admin: all; institution admin: own institution)", tag="audit",
-          capability=Capability.READ_AUDIT_TRAIL, query=ListQuery)
+          capability=Capability.READ_AUDIT_TRAIL, query=ListQuery, response=list[responses.AuditTrailOut])
 def audit_trail(actor: Actor, query: ListQuery):
     return [
         {"id": e.id, "at": e.at.isoformat(), "actor": e.actor_name, "role": e.actor_role, "action": e.action,

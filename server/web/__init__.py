@@ -10,7 +10,9 @@ from server.services import status
 #: Third-party browser code we ship ourselves (pages load nothing from other origins):
 #: socket.io-client 4.8.4 (MIT, from the npm registry; its LICENSE sits beside it); Leaflet 1.9.4
 #: (BSD-2-Clause, `npm pack leaflet@1.9.4`: dist/leaflet.js without its source-map comment and
-#: dist/leaflet.css; the marker images are left out, the maps draw circle markers only).
+#: dist/leaflet.css; the marker images are left out, the maps draw circle markers only); swagger-ui-dist
+#: 5.36.0 (Apache-2.0, `npm pack swagger-ui-dist@5.36.0`: swagger-ui-bundle.js and swagger-ui.css, for
+#: the API page /api/docs; swagger-ui.LICENSE holds its LICENSE, NOTICE and bundled licences).
 VENDOR = Path(__file__).resolve().parent / "vendor"
 
 bp = Blueprint("web", __name__, static_folder=str(VENDOR), static_url_path="/vendor", template_folder="templates")

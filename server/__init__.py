@@ -36,10 +36,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # DefaultJSONProvider has it; Chinese stays readable
 
     # Ids in URLs fit the database's integer: /api/classes/99999999999999999999 is a 404, not a
-    # database error.
+    # database error; and they are ASCII digits (\d would route /api/classes/１ to class 1).
     from werkzeug.routing import IntegerConverter
 
     class IdConverter(IntegerConverter):
+        regex = r"[0-9]+"
+
         def __init__(self, url_map, *args, **kwargs):
             kwargs.setdefault("max", 2**31 - 1)
             super().__init__(url_map, *args, **kwargs)
@@ -103,13 +105,14 @@ def _bind_face_pipeline(app: Flask, config: dict[str, Any], env) -> None:
     import threading
 
     from server.adapters.filestore import EvidenceStore
-    from server.config import challenge_limit, location_settings, map_settings, media_settings, recognition_settings
+    from server.config import challenge_limit, location_settings, map_settings, media_settings, public_url, recognition_settings
 
     app.config.setdefault("RECOGNITION_SETTINGS", recognition_settings(env))
     app.config.setdefault("CHALLENGES_PER_MINUTE", challenge_limit(env))
     app.config.setdefault("LOCATION_SETTINGS", location_settings(env))
     app.config.setdefault("MEDIA_SETTINGS", media_settings(env))
     app.config.setdefault("MAP_SETTINGS", map_settings(env))
+    app.config.setdefault("PUBLIC_URL", public_url(env))
     factory = app.config.get("RECOGNIZER_FACTORY")
     cache: dict[str, Any] = {}
     lock = threading.Lock()

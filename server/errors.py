@@ -6,6 +6,24 @@ from flask import Flask, jsonify
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+#: What Werkzeug's own errors say to a user (its descriptions are English).
+HTTP_MESSAGES = {
+    400: "请求格式有误，请检查后重试",
+    401: "请先登录",
+    403: "没有权限进行此操作",
+    404: "找不到该地址或记录",
+    405: "该地址不支持这种请求方法",
+    408: "请求超时，请重试",
+    409: "与已有记录冲突，未保存任何内容",
+    413: "上传的内容过大，请缩小文件后重试",
+    414: "请求地址过长",
+    415: "不支持该内容类型",
+    429: "请求过于频繁，请稍后再试",
+    431: "请求头过大，请清除本站 Cookie 后重试",
+    500: "服务器出错，本次请求未保存任何内容，请稍后重试",
+    503: "服务暂时不可用，请稍后重试",
+}
+
 
 class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str, **detail):
@@ -20,7 +38,18 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException):
-        return jsonify(error={"code": err.name.lower().replace(" ", "_"), "message": err.description}), err.code
+        # Werkzeug's own errors (no route, wrong method, a body or header too large) in our shape
+        # and in Chinese; its headers kept (405 says what is allowed in Allow).
+        code = err.code or 500
+        message = HTTP_MESSAGES.get(code, "请求无法处理，请检查后重试")
+        allowed = getattr(err, "valid_methods", None)  # MethodNotAllowed's
+        if code == 405 and allowed:
+            message += "（可用：" + "、".join(sorted(allowed)) + "）"
+        response = jsonify(error={"code": err.name.lower().replace(" ", "_"), "message": message})
+        for name, value in err.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response, code
 
     @app.errorhandler(DataError)
     def _bad_value(err: DataError):

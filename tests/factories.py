@@ -205,6 +205,48 @@ def post_multipart(api: Api, url: str, fields: dict):
     return api.client.post(url, data=body, content_type=f"multipart/form-data; boundary={boundary}", headers=headers)
 
 
+# --- what the API answers, held to its OpenAPI document (tests/conftest.py::app checks every answer)
+
+@cache
+def _registry_by_rule() -> dict:
+    from server.api.framework import REGISTRY
+
+    return {(e.method, api_rule(e)): e for e in REGISTRY}
+
+
+@cache
+def _response_adapter(model):
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(model)
+
+
+def answer_problem(method: str, rule: str | None, response) -> str | None:
+    """What is wrong with a success answer of the API against its endpoint's declaration (the
+    OpenAPI document is generated from it): an undocumented 2xx status, a JSON body its response
+    model refuses (lax mode, no extra keys), a file of another type. None when it matches, and for
+    answers that are not an endpoint's success."""
+    from pydantic import ValidationError
+
+    e = _registry_by_rule().get((method, rule)) if rule else None
+    if e is None or not 200 <= response.status_code < 300:
+        return None
+    where = f"{method} {rule} -> {response.status_code}"
+    if response.status_code not in e.statuses:
+        return f"{where}: documented {', '.join(map(str, e.statuses))}"
+    if e.produces is not None:
+        if not response.mimetype.startswith(e.produces.split("*")[0]):
+            return f"{where}: documented {e.produces}, answered {response.mimetype}"
+        return None
+    if e.response is None or response.mimetype != "application/json":
+        return None if e.response is None else f"{where}: documented JSON, answered {response.mimetype}"
+    try:
+        _response_adapter(e.response).validate_python(response.get_json())
+    except ValidationError as exc:
+        return f"{where}: the body does not match {getattr(e.response, '__name__', e.response)}: {exc}"
+    return None
+
+
 # --- every route, aimed at one world (tests/api/test_scoping.py walks it, test_fuzz.py mutates it)
 
 def api_rule(e):
@@ -254,7 +296,15 @@ def route_targets(y: World) -> dict:
                                                           {"photos": (io.BytesIO(b"\xff\xd8\xff"), "a.jpg")}),
         ("POST", "/api/users"): ("/api/users", {"username": "intruder", "display_name": "x", "role": "admin",
                                                 "password": "12345678x"}, None),
-        ("POST", "/api/users/<int:user_id>/unbind-device"): (f"/api/users/{y.trainee_user_id}/unbind-device", None, None),
+        ("POST", "/api/users/<int:user_id>/unbind-device"): (f"/api/users/{y.trainee_user_id}/unbind-device",
+                                                              {"reason": "更换手机"}, None),
+        ("POST", "/api/users/<int:user_id>/reissue-activation-code"): (
+            f"/api/users/{y.trainee_user_id}/reissue-activation-code", {"reason": "忘记密码"}, None),
+        ("POST", "/api/classes/<int:class_id>/activation-codes"): (f"/api/classes/{y.class_id}/activation-codes",
+                                                                   {"reason": "补打激活单"}, None),
+        ("POST", "/api/classes/<int:class_id>/activation-slips"): (
+            f"/api/classes/{y.class_id}/activation-slips",
+            {"slips": [{"trainee_id": y.trainee_id, "activation_code": "12345678"}]}, None),
         ("POST", "/api/lessons/<int:lesson_id>/challenge"): (f"/api/lessons/{y.lesson_id}/challenge", {"purpose": "check_in"}, None),
         ("POST", "/api/lessons/<int:lesson_id>/events"): (f"/api/lessons/{y.lesson_id}/events", None, {
             "meta": '{"kind": "check_in", "nonce": "%s", "idempotency_key": "walk-key-1", "device": {"device_id": "device-0001-abcdef"}}'
@@ -733,6 +783,7 @@ def build_live_world(app, session, template, recognizer) -> dict:
         LessonMode,
         Level,
         Role,
+        Teacher,
         Trainee,
         TrainingClass,
         User,
@@ -749,7 +800,8 @@ def build_live_world(app, session, template, recognizer) -> dict:
     d, inst = yubei_institution(session)
     venue = Venue(institution_id=inst.id, name="实训中心", address="x", datum="gcj02", fence_kind="circle",
                   centre_lat=VENUE_GCJ[0], centre_lon=VENUE_GCJ[1], radius_m=120, max_accuracy_m=50, area_m2=4000)
-    session.add(venue)
+    teacher = Teacher(institution_id=inst.id, name="王老师")
+    session.add_all([venue, teacher])
     session.flush()
     approve_fence(session, venue)
     cls = TrainingClass(institution_id=inst.id, region_code="cq", district_id=d.id, name="云计算中级",
@@ -758,9 +810,9 @@ def build_live_world(app, session, template, recognizer) -> dict:
     session.add(cls)
     session.flush()
     offline = Lesson(class_id=cls.id, starts_at=now - timedelta(minutes=10), ends_at=now + timedelta(hours=3),
-                     mode=LessonMode.offline, content=LessonContent.practice, venue_id=venue.id)
+                     mode=LessonMode.offline, content=LessonContent.practice, venue_id=venue.id, teacher_id=teacher.id)
     online = Lesson(class_id=cls.id, starts_at=now - timedelta(minutes=10), ends_at=now + timedelta(hours=3),
-                    mode=LessonMode.online, content=LessonContent.theory)
+                    mode=LessonMode.online, content=LessonContent.theory, teacher_id=teacher.id)
     trainee = Trainee(resident_id="500112199503120419", name="林曼努", phone="13800000001")
     other = Trainee(resident_id="500112199807050827", name="罗斯林", phone="13800000004")
     session.add_all([offline, online, trainee, other])
@@ -774,7 +826,8 @@ def build_live_world(app, session, template, recognizer) -> dict:
         User(username="miranda", display_name="林曼努", role=Role.trainee, trainee_id=trainee.id, password_hash=pw),
         User(username="rose", display_name="罗斯林", role=Role.trainee, trainee_id=other.id, password_hash=pw),
         User(username="supervisor", display_name="监管", role=Role.district_supervisor, district_id=d.id, password_hash=pw),
-        User(username="teacher", display_name="王老师", role=Role.teacher, institution_id=inst.id, password_hash=pw),
+        User(username="teacher", display_name="王老师", role=Role.teacher, institution_id=inst.id, teacher_id=teacher.id,
+             password_hash=pw),
     ])
     session.commit()
     return {"class_id": cls.id, "offline": offline.id, "online": online.id, "enrollment": enrollment.id,

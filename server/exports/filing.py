@@ -102,13 +102,20 @@ def upload_group_photo(session: Session, actor: Actor, lesson_id: int, photo: by
         raise ApiError(422, "not_offline", "合影只用于线下课次")
     if not photo:
         raise ApiError(422, "photo_missing", "请上传一张合影照片（photo）")
+    # Decoded before anything is kept: a text file, a pixel bomb or a cut-off JPEG is refused, not
+    # stored as evidence with "no faces" (match_group_photo alone fails closed but would store it).
+    try:
+        loaded = recognition.load_image(photo, settings)
+    except recognition.ImageError as exc:
+        raise ApiError(422, f"photo_{exc.code}", f"合影照片无法使用：{exc.message}",
+                       fields=[{"field": "photo", "message": exc.message}]) from None
     roster = {}
     for e in session.scalars(select(Enrollment).where(Enrollment.class_id == cls.id)):
         t = faces.active_template(session, e.trainee_id)  # a held one is no one's face yet
         if t is not None and t.template:
             roster[str(e.trainee_id)] = Template.from_bytes(t.template)
     try:
-        match = recognition.match_group_photo(photo, roster, recognizer_factory(), settings)
+        match = recognition.match_group_photo(loaded, roster, recognizer_factory(), settings)
     except Exception as exc:  # fail closed: nothing is stored
         log.warning("group photo matching failed: %s", type(exc).__name__)
         raise ApiError(503, "face_backend_error", "人脸服务暂时不可用，未保存任何内容，请稍后重试") from None

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.adapters.filestore import EvidenceStore
 from server.clock import utc_now
 from server.errors import ApiError
-from server.exports import bundle, housekeeping, kinds, signing
+from server.exports import bundle, housekeeping, kinds, names, signing
 from server.exports.data import ClassData, local
 from server.exports.kinds import Built, Progress
 from server.models import District, ExportJob, Role, Seal, TrainingClass
@@ -164,6 +164,10 @@ def _expired_message(keep: timedelta) -> str:
     return f"导出文件已超过保存期限（完成后 {keep.days} 天）被删除；签名证据包可随时重新导出"
 
 
+#: Export jobs one user may have queued or running at once.
+MAX_JOBS_PER_USER = 2
+
+
 def create_job(session: Session, actor: Actor, *, kind: str, class_id: int | None = None, district_id: int | None = None,
                now: datetime, data_dir: Path) -> ExportJob:
     """Check scope and role now (the caller gets its 403/404 at once), then queue the job. The
@@ -175,6 +179,12 @@ def create_job(session: Session, actor: Actor, *, kind: str, class_id: int | Non
         require(actor, Capability.SEAL_SUBSIDIES if what.seals else Capability.EXPORT_CLASSES)
     else:
         visible_district(session, actor, district_id)
+    # Each job is a thread reading the whole class: one user starting twenty in a row must not
+    # take the server's threads and database connections from everyone else.
+    running = session.scalar(select(func.count(ExportJob.id)).where(
+        ExportJob.requested_by_id == actor.user_id, ExportJob.status.in_(("queued", "running")))) or 0
+    if running >= MAX_JOBS_PER_USER:
+        raise ApiError(429, "too_many_exports", f"您已有 {running} 个导出正在进行，请等它们完成后再导出")
     job = ExportJob(kind=kind, class_id=class_id, district_id=district_id, requested_by_id=actor.user_id,
                     created_at=now, status="queued", done=0, total=0)
     session.add(job)
@@ -256,8 +266,13 @@ def _run_job(sessionmaker, job_id: int, actor: Actor, data_dir: Path, store: Evi
                 job = s.get(ExportJob, job_id)
                 kind, class_id, district_id = job.kind, job.class_id, job.district_id
             key = signing.load_or_create(data_dir)
-            subject = f"class{class_id}" if class_id else f"district{district_id}"
-            name = f"{job_id}-{kind}-{subject}-{local(now):%Y%m%d-%H%M%S}.zip"
+            with sessionmaker() as s:
+                found = s.get(TrainingClass, class_id) if class_id is not None else s.get(District, district_id)
+                # (one that is gone fails in the export below, with its own message)
+                subject = found.name if found is not None else f"{kind}{class_id or district_id}"
+            # "<job>-<class name>-<kind in Chinese>-<yyyymmdd-hhmm>.zip": the job number keeps it unique
+            # here, and the download is named without it (download_name).
+            name = f"{job_id}-{names.bundle_name(subject, kind, local(now))}"
             out = exports_dir(data_dir) / name
             with sessionmaker() as s:
                 if class_id is not None:
@@ -313,6 +328,12 @@ def wait_for_jobs(app, timeout_s: float) -> list[threading.Thread]:
     for t in threads:
         t.join(max(0.0, deadline - time.monotonic()))
     return [t for t in threads if t.is_alive()]
+
+
+def download_name(job: ExportJob) -> str:
+    """The name a downloaded bundle is saved under: its file's name without the job number in front."""
+    name = job.file_name or f"{job.id}.zip"
+    return name.split("-", 1)[1] if name.split("-", 1)[0] == str(job.id) and "-" in name else name
 
 
 def job_file(data_dir: Path, job: ExportJob, now: datetime, keep: timedelta) -> Path:

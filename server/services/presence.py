@@ -96,12 +96,17 @@ def issue_spot_checks(session: Session, actor: Actor, lesson_id: int, trainee_id
     """Ask trainees of a lesson for a face check now (on demand by a teacher or supervisor, or
     by the scheduler with origin='scheduled')."""
     lesson = session.get(Lesson, lesson_id)
+    # Out of the actor's scope reads the same as not there: no answer tells which ids exist.
+    missing = ApiError(404, "lesson_not_found", f"课次 {lesson_id} 不存在或不在您的管辖范围内")
     if lesson is None:
-        raise ApiError(404, "lesson_not_found", f"课次 {lesson_id} 不存在")
+        raise missing
     if origin != "scheduled":
         if not allows(actor.role, Capability.TRIGGER_SPOT_CHECKS):
             raise ApiError(403, "forbidden", "只有教师和监管人员可以发起抽查")
-        visible_class(session, actor, lesson.class_id)
+        try:
+            visible_class(session, actor, lesson.class_id)
+        except ApiError:
+            raise missing from None
     if not lesson.starts_at <= now <= lesson.ends_at:
         raise ApiError(409, "outside_lesson", "只能在上课期间发起抽查")
     enrolled = session.scalars(select(Enrollment.trainee_id).where(Enrollment.class_id == lesson.class_id)).all()

@@ -19,9 +19,14 @@ def decide(session: Session, actor: Actor, event_id: int, decision: str, reason:
     if not allows(actor.role, Capability.REVIEW_EVENTS):
         raise ApiError(403, "forbidden", "只有区县监管、市级复核人员可以复核")
     target = session.get(Event, event_id)
+    # Out of the reviewer's scope reads the same as not there: no answer tells which ids exist.
+    missing = ApiError(404, "event_not_found", f"记录 {event_id} 不存在或不在您的管辖范围内")
     if target is None or target.kind == "review_decision":
-        raise ApiError(404, "event_not_found", f"记录 {event_id} 不存在")
-    visible_class(session, actor, target.class_id)
+        raise missing
+    try:
+        visible_class(session, actor, target.class_id)
+    except ApiError:
+        raise missing from None
     event = chain.append(
         session, chain.NewEvent(kind="review_decision", class_id=target.class_id, lesson_id=target.lesson_id,
         enrollment_id=target.enrollment_id, trainee_id=target.trainee_id, actor_id=actor.user_id, at=now,

@@ -47,8 +47,13 @@ def classes_query(actor: Actor) -> Select:
     match actor.role:
         case Role.admin:
             return q
-        case Role.institution_admin | Role.teacher:
+        case Role.institution_admin:
             return q.where(TrainingClass.institution_id == actor.institution_id)
+        case Role.teacher:
+            # Least privilege: the classes they teach (a lesson of theirs), not every class of
+            # the institution with its rolls and ledgers.
+            return q.where(TrainingClass.institution_id == actor.institution_id,
+                           exists().where(Lesson.class_id == TrainingClass.id, Lesson.teacher_id == actor.teacher_id))
         case Role.district_supervisor:
             return q.where(TrainingClass.district_id == actor.district_id)
         case Role.city_reviewer:

@@ -5,10 +5,12 @@ Hamilton clip, a phone-sized page, Miranda's log-in and a check-in."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -182,3 +184,55 @@ def events_of(app, trainee_id: int):
         return s.scalars(select(Event).where(Event.trainee_id == trainee_id).order_by(Event.id)).all()
     finally:
         s.close()
+
+
+# --- a map tile server (the staff map pages) ----------------------------------------------------
+
+def _tile_png() -> bytes:
+    """A 256 x 256 tile: pale, with its edges drawn so a screenshot shows the tile grid."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (256, 256), (236, 241, 232))
+    ImageDraw.Draw(image).rectangle((0, 0, 255, 255), outline=(180, 190, 200))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+class Tiles:
+    def __init__(self, url: str, paths: list[str], referrers: set[str | None]):
+        self.url, self.paths, self.referrers = url, paths, referrers
+
+
+@contextmanager
+def tile_server() -> Iterator[Tiles]:
+    """A tile server on 127.0.0.1 and a free port: a PNG for any /z/x/y.png, every path and
+    referrer recorded."""
+    body, paths, referrers = _tile_png(), [], set()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            paths.append(self.path)
+            referrers.add(self.headers.get("Referer"))
+            ok = re.fullmatch(r"/\d+/\d+/\d+\.png", self.path)
+            self.send_response(200 if ok else 404)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(body) if ok else 0))
+            self.end_headers()
+            if ok:
+                self.wfile.write(body)
+
+        def log_message(self, *args):  # quiet
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Tiles(f"http://127.0.0.1:{server.server_port}", paths, referrers)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

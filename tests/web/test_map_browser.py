@@ -9,17 +9,13 @@ from __future__ import annotations
 
 import math
 import re
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from policies import geofence
 from server.config import MapSettings
-from tests.browser import ARTIFACTS, PHONE, launch, serve, watched_page
+from tests.browser import ARTIFACTS, PHONE, launch, serve, tile_server, watched_page
 from tests.factories import PASSWORD, VENUE_GCJ, approve_fence, yubei_institution
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
@@ -38,54 +34,6 @@ AGREE = [(*TIANANMEN_WGS, "wgs84", "gcj02"), (31.1774276, 121.5272106, "wgs84", 
 RADIUS_M = 120
 
 
-def _png() -> bytes:
-    """A 256 x 256 tile: pale, with its edges drawn so a screenshot shows the tile grid."""
-    import io
-
-    from PIL import Image, ImageDraw
-
-    image = Image.new("RGB", (256, 256), (236, 241, 232))
-    ImageDraw.Draw(image).rectangle((0, 0, 255, 255), outline=(180, 190, 200))
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    return out.getvalue()
-
-
-class _Tiles:
-    def __init__(self, url: str, paths: list[str], referrers: set[str | None]):
-        self.url, self.paths, self.referrers = url, paths, referrers
-
-
-@contextmanager
-def tile_server() -> Iterator[_Tiles]:
-    """A tile server on 127.0.0.1 and a free port: a PNG for any /z/x/y.png, every path and
-    referrer recorded."""
-    body, paths, referrers = _png(), [], set()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server's name
-            paths.append(self.path)
-            referrers.add(self.headers.get("Referer"))
-            ok = re.fullmatch(r"/\d+/\d+/\d+\.png", self.path)
-            self.send_response(200 if ok else 404)
-            self.send_header("Content-Type", "image/png")
-            self.send_header("Content-Length", str(len(body) if ok else 0))
-            self.end_headers()
-            if ok:
-                self.wfile.write(body)
-
-        def log_message(self, *args):  # quiet
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield _Tiles(f"http://127.0.0.1:{server.server_port}", paths, referrers)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 def _north(point: tuple[float, float], metres: float) -> tuple[float, float]:

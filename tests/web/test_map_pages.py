@@ -81,3 +81,15 @@ def test_a_pending_fence_comes_with_its_districts_venues_within_a_kilometre_and_
     assert venue["id"] == worlds["yubei"].venue_id and venue["status"] == "approved"
     assert (venue["datum"], venue["fence_kind"], venue["centre_lat"], venue["radius_m"]) == ("gcj02", "circle", 29.6, 100)
     assert pending[far["id"]]["nearby"] == []
+
+
+def test_the_venue_form_gets_the_map_picker_only_with_a_tile_source_and_only_for_who_adds_venues(app, worlds, login):
+    offline = login("yubei-admin").get("/manage").get_data(as_text=True)
+    assert "leaflet" not in offline and 'id="venue-map"' not in offline and 'id="venue-map-off"' in offline
+    app.config["MAP_SETTINGS"] = map_settings({"HOURPROOF_MAP_TILES": AMAP, "HOURPROOF_MAP_DATUM": "gcj02",
+                                               "HOURPROOF_MAP_SUBDOMAINS": "1,2"})
+    html = login("yubei-admin").get("/manage").get_data(as_text=True)
+    assert "/vendor/leaflet.js" in html and "/static/staff/map.js" in html and 'id="venue-map"' in html
+    assert '"datum": "gcj02"' in html  # the datum a picked point is recorded in: the tiles'
+    read_only = login("yubei-supervisor").get("/manage").get_data(as_text=True)  # 人社: no venue form, no map
+    assert "leaflet" not in read_only and "venue-map" not in read_only

@@ -150,7 +150,7 @@ def test_an_institution_admin_plans_files_and_enrols_through_the_pages(live_serv
     form.locator("input[name=end]").fill("14:00")
     form.locator("input[name=repeat]").fill("1")
     form.locator("button[type=submit]").click()
-    expect(form.locator(".form-error")).to_contain_text("结束时间必须晚于开始时间")
+    expect(form.locator(".form-error")).to_contain_text("结束时间须晚于开始时间")
     form.locator("input[name=end]").fill("13:00")
     form.locator("input[name=start]").fill("09:00")
 
@@ -289,8 +289,11 @@ def test_the_manage_page_lists_open_duties_with_their_clause_and_marks_one_done(
     expect(row.locator(".badge")).to_have_text(re.compile("待办|已逾期"))
     ARTIFACTS.mkdir(exist_ok=True)
     page.locator("#duties-box").screenshot(path=str(ARTIFACTS / "staff-duties.png"))
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))  # not undone: asked first
     row.get_by_role("button", name="标记已完成").click()
     expect(page.locator("#duties-table tbody")).to_contain_text("暂无到期或逾期的事项")
+    assert asked and "不能撤销" in asked[0]
     assert page.problems == []
 
 
@@ -423,4 +426,34 @@ def test_a_district_supervisor_reads_the_class_history_and_exports_the_district_
     session.rollback()  # a fresh look at the chain heads the export read
     result = bundle.verify_bundle(path, key, session)
     assert result.ok, result
+    assert page.problems == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_lesson_added_on_a_statutory_holiday_is_stored_and_the_page_warns_beside_the_plan(live_server, page, worlds):
+    """The warning is not an error: the lesson is in the table, and beside it the page says which
+    lesson (date, time, 编号) falls on which holiday, with the clause."""
+    from playwright.sync_api import expect
+
+    y = worlds["yubei"]
+    page.goto(f"{live_server}/login?next=/manage/classes/{y.class_id}")
+    page.fill("input[name=username]", "yubei-admin")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url(re.compile(r"/manage/classes/\d+$"))
+    rows = page.locator("#lessons-table tbody tr")
+    expect(rows).to_have_count(1)
+    expect(page.locator("#lessons-form input[name=date]")).not_to_have_value("")  # the venue list is in
+    form = page.locator("#lessons-form")
+    form.locator("input[name=date]").fill("2026-05-01")
+    form.locator("select[name=venue_id]").select_option(label="yubei venue")
+    form.locator("button[type=submit]").click()
+    expect(rows).to_have_count(2)
+    warnings = page.locator("#lesson-warnings")
+    expect(warnings).to_be_visible()
+    expect(warnings).to_contain_text("课次已保存")
+    expect(warnings).to_contain_text(re.compile(r"2026-05-01 09:00—12:00 的课次（编号 \d+）在 2026-05-01，是劳动节假期"))
+    expect(warnings).to_contain_text("文件未明确的事项按项目默认设置（政策摘要第9条）")
+    expect(form.locator(".form-error")).to_be_empty()
     assert page.problems == []

@@ -122,7 +122,10 @@ def manage():
         for o in rules.catalog().occupations
     ]
     regions = [{"code": code, "name": rules.region(code).name} for code in loader.region_codes()]
-    return _page("staff/manage.html", user, occupations=occupations, regions=regions, can=_capabilities(user))
+    # The venue form's map picker (map.js) draws on the same tiles as /live; only for who adds venues.
+    map_config = _map_settings().page_config() if allows(user.role, Capability.MANAGE_VENUES_AND_TEACHERS) else None
+    return _page("staff/manage.html", user, occupations=occupations, regions=regions, can=_capabilities(user),
+                 map_config=map_config)
 
 
 @bp.get("/manage/classes/<int:class_id>")

@@ -63,6 +63,7 @@
 
   function renderClass() {
     var c = state.cls;
+    fillCategories();
     var occ = page.occupations[c.occupation_code];
     document.getElementById("class-title").textContent = c.name;
     document.title = c.name + " · hourproof 学时核验";
@@ -388,6 +389,24 @@
     } else {
       HP.append(box, el("p", { text: "未发现不符合规定之处。" }));
     }
+    // Not refusals: the trainees' categories the subsidy rules cannot judge (said before any export).
+    (check.warnings || []).forEach(function (w) {
+      HP.append(box, el("p", { class: "note" }, w.message + " ", el("span", { class: "clause", text: "依据：" + HP.clauseText(w.clause) })));
+    });
+    box.scrollIntoView({ block: "nearest" });
+  }
+
+  /* Warnings on lessons just added (POST .../lessons, an amendment): the lessons ARE stored; these say
+     what filing or the day itself would otherwise tell later (outside the class dates, a statutory
+     holiday or 调休 day off, a year whose holidays are not known yet). Shown beside the plan table. */
+  function renderLessonWarnings(warnings) {
+    var box = HP.clear(document.getElementById("lesson-warnings"));
+    box.className = warnings && warnings.length ? "notice warn" : "hidden";
+    if (!warnings || !warnings.length) return;
+    HP.append(box, el("p", null, el("b", { text: "课次已保存，但有 " + warnings.length + " 处需要留意：" })));
+    HP.append(box, el("ul", null, warnings.map(function (w) {
+      return el("li", null, w.message + " ", el("span", { class: "clause", text: "依据：" + HP.clauseText(w.clause) }));
+    })));
     box.scrollIntoView({ block: "nearest" });
   }
 
@@ -449,15 +468,18 @@
         var t = e.trainee;
         return el("tr", null, el("td", { text: e.id }), el("td", { text: t.name }),
           el("td", { class: "mono", text: t.resident_id }), el("td", { class: "mono", text: t.phone || "—" }),
-          el("td", { text: e.subsidy_category || "—" }), el("td", { text: HP.label("employment", e.employment_at_start) }),
+          el("td", { class: e.subsidy_category_known ? "" : "warn", text: e.subsidy_category_name || "未填写" }),
+          el("td", { text: HP.label("employment", e.employment_at_start) }),
           el("td", { text: HP.beijingText(e.enrolled_at) }),
           el("td", { class: e.consent === "granted" && e.face_enrolled ? "" : "warn",
                      text: (e.consent === "granted" ? "已同意" : e.consent === "withdrawn" ? "已撤回同意" : "未同意") +
                            " · " + (e.face_enrolled ? "已采集人脸" : e.face_held ? "人脸待人社复核" : "未采集人脸") +
                            (e.face_enrolled && e.face_held ? "（新登记人脸待人社复核）" : "") }),
-          el("td", null, can.enrol_trainees ? el("button", { type: "button", class: "small", text: "同意书、人脸照片与补贴记录",
-                                                             onclick: function () { openTrainee(t); } }) : "—"));
+          el("td", null, can.enrol_trainees ? el("button", { type: "button", class: "small", text: "同意书、人脸照片、补贴记录与登录账号",
+                                                             onclick: function () { openTrainee(t, e.account); } }) : "—"));
       }), 9, can.enrol_trainees ? "还没有学员，请在下方报名或导入。" : "本班没有学员。");
+      showCategoryWarnings(r.data);
+      renderSlipChoices(r.data);
       loadHours(r.data);
       return loadTemplateChanges();
     });
@@ -549,12 +571,14 @@
     });
   }
 
-  function openTrainee(t) {
+  function openTrainee(t, account) {
     state.trainee = t;
+    state.account = account || null;
+    renderAccount();
     var panel = document.getElementById("trainee-panel");
     panel.classList.remove("hidden");
     document.getElementById("trainee-panel-title").textContent = "学员：" + t.name + "（" + t.resident_id + "）";
-    ["consent-form", "face-form", "history-form", "history-check-form"].forEach(function (id) {
+    ["consent-form", "face-form", "history-form", "history-check-form", "unbind-form", "reissue-form"].forEach(function (id) {
       var form = document.getElementById(id);
       form.reset();
       HP.clearError(form);
@@ -669,6 +693,7 @@
       }
       done(form, (granted ? "已登记同意" : "已登记撤回，学员的人脸模板已删除") + "（" + HP.beijingText(r.data.at) +
                  "，告知书版本 " + r.data.text_version + "）。");
+      return loadEnrollments();  // the roster's 人脸核验准备 says it at once, not after a reload
     });
   }
 
@@ -681,28 +706,141 @@
       HP.append(box, el("p", null, "登录账号：", el("b", { class: "mono", text: t.phone || t.resident_id })));
       HP.append(box, el("p", null, "一次性激活码：", el("b", { class: "code", id: "activation-code", text: data.activation_code })));
       HP.append(box, el("p", { class: "note", text: "请把激活码当面交给学员本人（只显示这一次，请勿拍照外传）。学员首次在手机签到页面登录时，用它设置自己的密码并绑定手机。" }));
+      if (can.reissue_activation_codes) HP.append(box, slipsButton([{ trainee_id: t.id, activation_code: data.activation_code }], box));
     } else {
       HP.append(box, el("p", { text: "该学员已有登录账号（以前报名时已创建），无需新的激活码。" }));
     }
+    (data.warnings || []).forEach(function (w) { HP.append(box, el("p", { class: "note", text: w.message })); });
   }
+
+  /* Trainees whose 补贴类别 the subsidy rules cannot judge: said here, before any filing or export. */
+  function showCategoryWarnings(rows) {
+    var box = HP.clear(document.getElementById("category-warnings"));
+    var names = (state.cls.subsidy_categories || []).map(function (g) { return g.name; });
+    if (!names.length) { box.classList.add("hidden"); return; }
+    var missing = rows.filter(function (e) { return !e.subsidy_category; });
+    var unknown = rows.filter(function (e) { return e.subsidy_category && !e.subsidy_category_known; });
+    function who(list) {
+      return list.slice(0, 5).map(function (e) { return e.trainee.name; }).join("、") + (list.length > 5 ? " 等" : "");
+    }
+    if (missing.length) HP.append(box, el("p", { text: missing.length + " 名学员未填写补贴类别（" + who(missing) + "）：补贴核定将无法判断其是否属于本地补贴对象。" }));
+    if (unknown.length) HP.append(box, el("p", { text: unknown.length + " 名学员的补贴类别不是本地区的类别（" + who(unknown) + "）：补贴核定会判为不属于补贴对象。" }));
+    if (missing.length || unknown.length) HP.append(box, el("p", { class: "small", text: "本地区的补贴对象类别：" + names.join("、") + "。" }));
+    box.classList.toggle("hidden", !(missing.length || unknown.length));
+  }
+
+  /* The region's subsidised groups as the enrolment form's list, and named beside the import. */
+  function fillCategories() {
+    var groups = state.cls.subsidy_categories || [];
+    var select = document.querySelector("#enroll-form select[name=subsidy_category]");
+    while (select.options.length > 1) select.remove(1);
+    groups.forEach(function (g) { select.appendChild(el("option", { value: g.code, title: g.detail, text: g.name })); });
+    document.getElementById("import-categories").textContent = groups.length
+      ? groups.map(function (g) { return g.name; }).join("、") : "本地区不限类别";
+  }
+
+  //: Column names as the import file's headings say them (the form's own field names differ).
+  var IMPORT_FIELDS = { name: "姓名", resident_id: "身份证号", phone: "手机号", class_id: "班级编号",
+                        subsidy_category: "补贴类别", employment_at_start: "培训前就业状态", "(row)": "整行" };
 
   function showImport(data) {
     var box = HP.clear(document.getElementById("import-result"));
     box.className = "result " + (data.failed ? "bad" : "good");
     HP.append(box, el("h3", { text: "导入完成：成功 " + data.imported + " 行，失败 " + data.failed + " 行" }));
     if (data.rows.some(function (r) { return r.activation_code; })) {
-      HP.append(box, el("p", { class: "note", text: "新学员的一次性激活码只显示这一次：请逐一当面交给学员本人。" }));
+      HP.append(box, el("p", { class: "note", text: "新学员的一次性激活码只显示这一次：请打印激活单（每张 A4 纸 4 份，沿虚线剪开），逐一当面交给学员本人。" }));
+      if (can.reissue_activation_codes) {
+        HP.append(box, slipsButton(data.rows.filter(function (r) { return r.activation_code; }).map(function (r) {
+          return { trainee_id: r.trainee_id, activation_code: r.activation_code };
+        }), box));
+      }
     }
     HP.append(box, el("table", { class: "data" },
       el("thead", null, el("tr", null, ["行号", "姓名", "结果", "激活码"].map(function (h) { return el("th", { text: h }); }))),
       el("tbody", null, data.rows.map(function (row) {
-        var result = row.ok ? el("span", { class: "ok", text: "成功" })
+        var result = row.ok ? el("div", null, el("span", { class: "ok", text: "成功" }),
+            row.note ? el("p", { class: "small", text: row.note }) : null,
+            (row.warnings || []).map(function (w) { return el("p", { class: "small warn", text: w }); }))
           : el("ul", { class: "errors" }, row.errors.map(function (e) {
-            return el("li", null, el("b", { text: HP.fieldName(e.field) + "：" }), e.message);
+            return el("li", null, el("b", { text: (IMPORT_FIELDS[e.field] || HP.fieldName(e.field)) + "：" }), e.message);
           }));
         return el("tr", { class: row.ok ? "" : "failed" }, el("td", { text: row.row }), el("td", { text: row.name || "—" }),
           el("td", null, result), el("td", { class: "code", text: row.activation_code || "" }));
       }))));
+  }
+
+  // --- account recovery and activation slips ------------------------------------------------------
+
+  /* Download the activation slips (PDF) of [{trainee_id, activation_code}]: the codes are only in
+     this page (the server keeps their hashes), so they are sent back to be checked and printed. */
+  function printSlips(slips, box) {
+    var error = box.querySelector(".form-error");
+    if (!error) error = HP.append(box, el("div", { class: "form-error", "aria-live": "polite" })).lastChild;
+    HP.clearError(error);
+    return HP.api("GET", "/api/auth/me").then(function (me) {
+      return fetch(base + "/activation-slips", {
+        method: "POST", credentials: "same-origin", body: JSON.stringify({ slips: slips }),
+        headers: { "Content-Type": "application/json", Accept: "application/pdf", "X-CSRF-Token": me.data.csrf_token || "" },
+      });
+    }).then(function (resp) {
+      if (!resp.ok) {
+        return resp.json().then(function (d) { HP.showError(error, d.error); },
+                                function () { HP.showError(error, { message: "激活单生成失败（HTTP " + resp.status + "），请稍后重试" }); });
+      }
+      return resp.blob().then(function (blob) {
+        var url = URL.createObjectURL(blob);
+        var a = el("a", { href: url, download: "激活单-" + (state.cls ? state.cls.name : classId) + ".pdf" });
+        document.body.appendChild(a);
+        a.click();
+        a.remove();
+        setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
+      });
+    }, function () { HP.showError(error, { message: "网络连接失败，激活单未生成，请检查网络后重试" }); });
+  }
+
+  function slipsButton(slips, box) {
+    var button = el("button", { type: "button", class: "print-slips", text: "打印激活单（" + slips.length + " 人）" });
+    button.addEventListener("click", function () {
+      HP.busy(button, true);
+      printSlips(slips, box).then(function () { HP.busy(button, false); });
+    });
+    return button;
+  }
+
+  function renderAccount() {
+    var status = document.getElementById("account-status");
+    var a = state.account;
+    HP.clear(document.getElementById("reissue-result")).className = "";
+    ["unbind-form", "reissue-form"].forEach(function (id) {
+      document.getElementById(id).querySelector('button[type="submit"]').disabled = !a;
+    });
+    if (!a) { status.textContent = "该学员没有登录账号。"; return; }
+    status.textContent = (a.activated ? "已激活（已设置密码）" : "尚未激活（还没有用激活码设置密码）") + "；" +
+      (a.device_bound ? "已绑定手机（" + HP.beijingText(a.device_bound_at) + " 绑定）" : "未绑定手机");
+    document.getElementById("unbind-form").querySelector('button[type="submit"]').disabled = !a.device_bound;
+  }
+
+  function showReissued(data) {
+    var box = HP.clear(document.getElementById("reissue-result"));
+    box.className = "result good";
+    HP.append(box, el("h3", { text: "已为 " + data.name + " 重新发放激活码" }));
+    HP.append(box, el("p", null, "新激活码：", el("b", { class: "code", id: "reissued-code", text: data.activation_code })));
+    HP.append(box, el("p", { class: "note", text: "原密码和原激活码已失效。请把新激活码当面交给学员本人（只显示这一次）：学员在手机签到页面点“首次登录激活”，输入登录账号和新激活码，设置新密码，激活用的手机即绑定为签到手机。" }));
+    HP.append(box, slipsButton([{ trainee_id: data.trainee_id, activation_code: data.activation_code }], box));
+  }
+
+  /* The 补打激活单 box: the trainees who have not activated yet, each ticked. */
+  function renderSlipChoices(enrollments) {
+    var set = document.getElementById("reissue-class-trainees");
+    if (!set || !can.reissue_activation_codes) return;
+    var waiting = enrollments.filter(function (e) { return e.account && !e.account.activated; });
+    HP.clear(set);
+    HP.append(set, el("legend", { text: "尚未激活的学员（" + waiting.length + " 人）" }));
+    if (!waiting.length) { HP.append(set, el("p", { class: "muted", text: "本班学员都已激活。" })); return; }
+    waiting.forEach(function (e) {
+      HP.append(set, el("label", { class: "check" },
+        el("input", { type: "checkbox", name: "trainee", value: String(e.trainee.id), checked: true }), " " + e.trainee.name));
+    });
   }
 
   // --- wiring ----------------------------------------------------------------------------------------
@@ -730,10 +868,11 @@
       var v = HP.values(form);
       var dates = seriesDates(v.date, v.repeat || 1, v.every || 1, v.skip_weekends);
       var lessons = dates.map(function (d) { return lessonBody(form, d); });
+      renderLessonWarnings([]);
       return HP.api("POST", base + "/lessons", { lessons: lessons }).then(function (r) {
         if (!r.ok) { HP.showError(form, r.data.error); return; }
         form.elements.date.value = HP.addDays(dates[dates.length - 1], v.every || 1);
-        return refresh();
+        return refresh().then(function () { renderLessonWarnings(r.data.warnings); });
       });
     });
 
@@ -758,6 +897,7 @@
         form.reset();
         return refresh().then(function () {
           renderCheck(r.data.check, "计划变更已记录（变更编号 " + r.data.id + "）：变更后的计划符合规定", true);
+          renderLessonWarnings(r.data.warnings);
         });
       });
     });
@@ -850,6 +990,66 @@
         if (!r.ok) { HP.showError(form, r.data.error); return; }
         done(form, "已登记全面核对（核对日期 " + r.data.checked_on + "）。");
         return loadHistory();
+      });
+    });
+
+    HP.onSubmit(document.getElementById("unbind-form"), function (form) {
+      var reason = (form.elements.reason.value || "").trim();
+      if (reason.length < 2) { HP.showError(form, { message: "请填写解除绑定的原因（学员登录时会看到）", fields: [{ field: "reason", message: "至少 2 个字" }] }); return; }
+      if (!window.confirm("解除 " + state.trainee.name + " 的手机绑定？\n\n学员下次用原密码登录的手机将绑定为签到手机；登录时学员会看到培训机构解除绑定的时间和原因：" + reason)) return;
+      return HP.api("POST", "/api/users/" + state.account.user_id + "/unbind-device", { reason: reason }).then(function (r) {
+        if (!r.ok) { HP.showError(form, r.data.error); return; }
+        form.reset();
+        state.account = Object.assign({}, state.account, { device_bound: false, device_bound_at: null });
+        renderAccount();
+        done(form, "已解除手机绑定。请告诉学员：用原密码在新手机上登录即可。");
+        return loadEnrollments();
+      });
+    });
+
+    HP.onSubmit(document.getElementById("reissue-form"), function (form) {
+      var reason = (form.elements.reason.value || "").trim();
+      if (reason.length < 2) { HP.showError(form, { message: "请填写重置的原因", fields: [{ field: "reason", message: "至少 2 个字" }] }); return; }
+      if (!window.confirm("重置 " + state.trainee.name + " 的密码并发放新激活码？\n\n原密码和原激活码立即失效，手机绑定解除，已登录的手机会退出。学员须用新激活码重新激活，激活用的手机即绑定为签到手机。")) return;
+      return HP.api("POST", "/api/users/" + state.account.user_id + "/reissue-activation-code", { reason: reason }).then(function (r) {
+        if (!r.ok) { HP.showError(form, r.data.error); return; }
+        form.reset();
+        state.account = Object.assign({}, state.account, { activated: false, device_bound: false, device_bound_at: null });
+        renderAccount();
+        showReissued(r.data);
+        return loadEnrollments();
+      });
+    });
+
+    HP.onSubmit(document.getElementById("reissue-class-form"), function (form) {
+      var ids = Array.prototype.filter.call(form.querySelectorAll('input[name="trainee"]'), function (c) { return c.checked; })
+        .map(function (c) { return Number(c.value); });
+      var reason = (form.elements.reason.value || "").trim();
+      var box = HP.clear(document.getElementById("reissue-class-result"));
+      box.className = "";
+      if (!ids.length) { HP.showError(form, { message: "请勾选要补打激活单的学员" }); return; }
+      if (reason.length < 2) { HP.showError(form, { message: "请填写原因", fields: [{ field: "reason", message: "至少 2 个字" }] }); return; }
+      if (!window.confirm("为 " + ids.length + " 名学员重新生成激活码并打印激活单？\n\n他们原来的激活码（包括已打印或已发出的激活单）将全部作废，只有新激活单上的激活码可以使用。")) return;
+      return HP.api("POST", base + "/activation-codes", { reason: reason, trainee_ids: ids }).then(function (r) {
+        if (!r.ok) { HP.showError(form, r.data.error); return; }
+        box.className = "result good";
+        HP.append(box, el("h3", { text: "已重新发放 " + r.data.issued.length + " 名学员的激活码" }));
+        if (r.data.skipped.length) {
+          HP.append(box, el("p", { class: "note", text: "未重新发放：" + r.data.skipped.map(function (x) { return x.name + "（" + x.reason + "）"; }).join("、") }));
+        }
+        HP.append(box, el("p", { class: "note", text: "新激活码只显示这一次，请现在打印激活单（原激活码已作废）。" }));
+        HP.append(box, el("table", { class: "data", id: "reissued-codes" },
+          el("thead", null, el("tr", null, el("th", { text: "姓名" }), el("th", { text: "登录账号" }), el("th", { text: "激活码" }))),
+          el("tbody", null, r.data.issued.map(function (i) {
+            return el("tr", null, el("td", { text: i.name }), el("td", { class: "mono", text: i.username }),
+                      el("td", { class: "code", text: i.activation_code }));
+          }))));
+        if (r.data.issued.length) {
+          HP.append(box, slipsButton(r.data.issued.map(function (i) {
+            return { trainee_id: i.trainee_id, activation_code: i.activation_code };
+          }), box));
+        }
+        return loadEnrollments();
       });
     });
 

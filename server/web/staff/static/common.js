@@ -32,27 +32,6 @@ var HP = (function () {
     checkpoints: "测验点", questions: "题目", text: "题干", options: "选项", answer: "正确答案", position_s: "位置",
   };
 
-  //: Pydantic's error types in Chinese; anything else shows the API's own message.
-  var TYPE_MESSAGES = {
-    missing: "必填", string_too_short: "内容太短", string_too_long: "内容太长", too_short: "数量太少",
-    too_long: "数量太多", greater_than: "数值太小", greater_than_equal: "数值太小", less_than: "数值太大",
-    less_than_equal: "数值太大", int_parsing: "须为整数", int_from_float: "须为整数", float_parsing: "须为数字",
-    decimal_parsing: "须为数字", decimal_max_places: "最多两位小数", date_parsing: "日期格式不正确",
-    date_from_datetime_parsing: "日期格式不正确", datetime_parsing: "时间格式不正确",
-    datetime_from_date_parsing: "时间格式不正确", enum: "不是可选的值", literal_error: "不是可选的值",
-    extra_forbidden: "不允许的字段", string_pattern_mismatch: "格式不正确", bool_parsing: "须为是或否",
-  };
-
-  var VALUE_ERRORS = [
-    ["ends_on must not be before starts_on", "结业日期不能早于开班日期"],
-    ["ends_at must be after starts_at", "结束时间必须晚于开始时间"],
-    ["an offline lesson needs venue_id", "线下课必须选择场地"],
-    ["a circle fence needs", "圆形围栏需要填写中心纬度、中心经度和半径"],
-    ["a polygon fence needs", "多边形围栏至少需要 3 个点"],
-    ["an amendment must add or cancel", "变更须至少新增或取消一个课次"],
-    ["must include a time zone offset", "时间缺少时区"],
-  ];
-
   function el(tag, attrs) {
     var node = document.createElement(tag);
     if (attrs) {
@@ -166,14 +145,8 @@ var HP = (function () {
     return out.join(" · ");
   }
 
-  function fieldMessage(f) {
-    if (f.type && TYPE_MESSAGES[f.type]) return TYPE_MESSAGES[f.type];
-    var msg = String(f.message || "");
-    for (var i = 0; i < VALUE_ERRORS.length; i++) {
-      if (msg.indexOf(VALUE_ERRORS[i][0]) !== -1) return VALUE_ERRORS[i][1];
-    }
-    return msg.replace(/^Value error, /, "");
-  }
+  //: The server words every field's message in Chinese (server/api/framework.py, field_message).
+  function fieldMessage(f) { return String(f.message || "格式不正确"); }
 
   function errorBox(container) {
     if (!container) return null;
@@ -299,6 +272,39 @@ var HP = (function () {
     d.setUTCDate(d.getUTCDate() + n);
     return d.toISOString().slice(0, 10);
   }
+
+  // --- tables as cards at a phone's width ----------------------------------------------------
+
+  /* Every body cell of a data table carries its column's heading (data-label), for the tables
+     staff.css turns into cards at a phone's width (each value under its heading). The heading is
+     read from the table itself, so a column added later is labelled with no second list to keep
+     in step; a cell spanning every column (an empty list's note) gets none. */
+  function labelCells() {
+    Array.prototype.forEach.call(document.querySelectorAll("table.data"), function (table) {
+      var head = table.tHead && table.tHead.rows[0], heads = [];
+      if (!head) return;
+      Array.prototype.forEach.call(head.cells, function (th) {
+        var words = th.firstChild && th.firstChild.nodeType === 3 ? th.firstChild.nodeValue.trim() : th.textContent.trim();
+        for (var i = 0; i < th.colSpan; i++) heads.push(words);
+      });
+      Array.prototype.forEach.call(table.tBodies, function (tbody) {
+        Array.prototype.forEach.call(tbody.rows, function (tr) {
+          var col = 0;
+          Array.prototype.forEach.call(tr.cells, function (td) {
+            if (heads[col] && td.colSpan < heads.length && td.getAttribute("data-label") !== heads[col]) td.setAttribute("data-label", heads[col]);
+            col += td.colSpan;
+          });
+        });
+      });
+    });
+  }
+
+  var labelling = false;
+  new MutationObserver(function () {
+    if (labelling) return;
+    labelling = true;
+    window.requestAnimationFrame(function () { labelling = false; labelCells(); });
+  }).observe(document.body, { childList: true, subtree: true });
 
   // --- the header's log-out button ------------------------------------------------------------
 

@@ -19,6 +19,8 @@
     // A review deadline (counted from the accepted application) is 人社's to close, not the institution's.
     var button = !d.can_mark_done ? el("small", { class: "muted", text: "由人社部门办结" }) :
       el("button", { type: "button", text: "标记已完成", onclick: function () {
+      // Recorded for good (who, when): a slip of the finger must not close a filing duty.
+      if (!window.confirm("确认“" + d.detail + "”已办结（截止 " + d.due_on + "）？\n\n标记后记录操作人和时间，不能撤销。")) return;
       button.disabled = true;
       HP.api("POST", "/api/duties/" + d.id + "/done", { note: "" }).then(function (r) {
         if (!r.ok) { button.disabled = false; HP.showError(errorBox, r.data.error); return; }

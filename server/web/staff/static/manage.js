@@ -119,9 +119,12 @@
     }), 8, !classes.length ? (can.file_classes ? "还没有培训班，请在下方新建。" : "管辖范围内还没有培训班。") : "没有处于该状态的培训班。");
   }
 
+  var venues = [];  // the institution's, for the picker's first view
+
   function loadVenues() {
     return HP.api("GET", "/api/institutions/" + current.id + "/venues").then(function (r) {
       if (!r.ok) { pageError(r.data.error); return; }
+      venues = r.data;
       HP.fillRows(document.querySelector("#venues-table tbody"), r.data.map(function (v) {
         var fence = v.fence_kind === "circle"
           ? "圆形：中心 " + v.centre_lat + ", " + v.centre_lon + "，半径 " + v.radius_m + " 米"
@@ -131,6 +134,42 @@
           el("td", { text: "≤ " + v.max_accuracy_m + " 米" }));
       }), 6, "还没有培训场地。线下课必须指定场地。");
     });
+  }
+
+  /* The venue form's map (map.js picker; only with a tile server): a click or a drag fills the
+     centre's coordinates and sets the datum to the tiles' (a point taken on GCJ-02 tiles is
+     GCJ-02); typed coordinates, datum or radius move the marker and its circle. Made when the
+     form is first opened: Leaflet measures its box when it starts. */
+  function venuePicker(form) {
+    var box = document.getElementById("venue-map");
+    if (!box || typeof HPMap === "undefined" || !HPMap.enabled) return;
+    var f = form.elements, pick = null;
+    var caption = document.getElementById("venue-map-caption"), told = caption.textContent;
+
+    function number(input) { var v = input.value.trim(); return v === "" ? NaN : Number(v); }
+    function sync() { if (pick) pick.show(number(f.centre_lat), number(f.centre_lon), f.datum.value, number(f.radius_m)); }
+
+    function start() {
+      if (pick) { pick.map.invalidateSize(); return; }
+      pick = HPMap.picker(box, function (lat, lon) {
+        f.centre_lat.value = lat.toFixed(6);
+        f.centre_lon.value = lon.toFixed(6);
+        f.datum.value = HPMap.datum;
+        caption.textContent = "已在地图上取点：" + lat.toFixed(6) + ", " + lon.toFixed(6) +
+          "，坐标系为底图的 " + HP.label("datum", HPMap.datum) + "。可拖动标记微调。";
+      });
+      if (!isFinite(number(f.centre_lat)) && venues.length && venues[0].centre_lat != null) {
+        pick.look(venues[0].centre_lat, venues[0].centre_lon, venues[0].datum);  // near the institution's other venues
+      }
+      sync();
+    }
+
+    ["centre_lat", "centre_lon", "radius_m"].forEach(function (name) { f[name].addEventListener("input", sync); });
+    f.datum.addEventListener("change", sync);
+    form.addEventListener("reset", function () { caption.textContent = told; setTimeout(sync, 0); });  // after a venue is added
+    var details = form.closest("details");
+    if (!details || details.open) start();
+    else details.addEventListener("toggle", function () { if (details.open) start(); });
   }
 
   function loadTeachers() {
@@ -191,6 +230,7 @@
         return loadVenues();
       });
     });
+    venuePicker(document.getElementById("venue-form"));
 
     HP.onSubmit(document.getElementById("teacher-form"), function (form) {
       var v = HP.values(form);

@@ -1,6 +1,7 @@
 /* Real maps under the fences, fixes and venues on /live: the roll's 地图 panel (a venue's fence
    with every trainee's latest fix) and a map on each venue fence awaiting approval (with the
-   district's venues near it). Drawn with Leaflet (server/web/vendor/leaflet.js) on the
+   district's venues near it); and on /manage, the venue form's picker (a click sets a venue's
+   fence centre and its datum: the tiles'). Drawn with Leaflet (server/web/vendor/leaflet.js) on the
    deployment's tile server (MapSettings, #map-config); both are on the page only when a tile
    source is configured. Without one HPMap.enabled is false, every function here draws nothing,
    and the roll keeps its plan drawing (live.js fenceSvg).
@@ -307,6 +308,61 @@ var HPMap = (function () {
     return figure;
   }
 
+  // --- the venue form's picker (/manage): one marker, set by a click or a drag -------------------
+
+  /* A map in `box` with a draggable marker for a venue's fence centre and the fence's circle
+     around it, or null without a map. After a click or a drag, onPick(lat, lon) gets the marker's
+     position in the tiles' datum (HPMap.datum), the datum the form then records: a point taken
+     on GCJ-02 tiles is a GCJ-02 point. show(lat, lon, datum, radius) puts the marker on typed
+     coordinates (converted from their datum to the tiles'; not numbers: no marker);
+     look(lat, lon, datum) only centres the map there. */
+  function picker(box, onPick) {
+    if (!enabled) return null;
+    var map = newMap(box);
+    map.setView([35.0, 105.0], 4);  // China, until there is a point to show
+    var pin = L.marker([0, 0], { draggable: true, title: "围栏中心（可拖动）", alt: "围栏中心",
+                                 icon: L.divIcon({ className: "hp-pin", iconSize: [20, 20], iconAnchor: [10, 10] }) });
+    var ring = L.circle([0, 0], { radius: 100, color: COLOURS.fence, weight: 2, fillColor: COLOURS.fence, fillOpacity: 0.12,
+                                  className: "hp-fence", interactive: false });
+    var shown = false;
+
+    function place(at, radius) {
+      pin.setLatLng(at);
+      ring.setLatLng(at);
+      if (isNum(radius) && radius > 0) ring.setRadius(radius);
+      if (!shown) { ring.addTo(map); pin.addTo(map); shown = true; }
+    }
+
+    function picked(at) {
+      at = at.wrap();
+      place(at);
+      onPick(at.lat, at.lng);
+    }
+
+    map.on("click", function (e) {
+      picked(e.latlng);
+      if (map.getZoom() < 14) map.setView(e.latlng, Math.min(16, config.max_zoom));  // then drag to refine
+    });
+    pin.on("drag", function () { ring.setLatLng(pin.getLatLng()); });
+    pin.on("dragend", function () { picked(pin.getLatLng()); });
+
+    return {
+      map: map,
+      show: function (lat, lon, datum, radius) {
+        if (!isNum(lat) || !isNum(lon) || Math.abs(lat) > 90 || Math.abs(lon) > 180) {
+          if (shown) { pin.remove(); ring.remove(); shown = false; }
+          return;
+        }
+        var at = L.latLng(toMap(lat, lon, datum));
+        place(at, radius);
+        if (!map.getBounds().pad(-0.1).contains(at)) map.setView(at, Math.max(map.getZoom(), Math.min(16, config.max_zoom)));
+      },
+      look: function (lat, lon, datum) {
+        if (isNum(lat) && isNum(lon)) map.setView(toMap(lat, lon, datum), Math.min(14, config.max_zoom));
+      },
+    };
+  }
+
   /* The Leaflet map drawn in `box` (tests read positions from it). */
   function mapOf(box) {
     for (var i = 0; i < maps.length; i++) if (maps[i].box === box) return maps[i].map;
@@ -321,5 +377,5 @@ var HPMap = (function () {
   });
 
   return { enabled: enabled, datum: enabled ? config.datum : null, convert: convert, rollButton: rollButton,
-           showRoll: showRoll, fenceMap: fenceMap, mapOf: mapOf };
+           showRoll: showRoll, fenceMap: fenceMap, picker: picker, mapOf: mapOf };
 })();

@@ -29,6 +29,9 @@ MAX_TEXT = 500
 #: A re-watch may miss the last stretch between two reports (the page reports every 15 s) and
 #: the drift the credit rule allows: at most this many seconds or 10% of the segment, the lesser.
 REWATCH_SLACK_S = 30.0
+#: ...but never less than this: the report that says "playing" leaves the phone some moments after
+#: the video starts (a slow phone, a busy network), so a short segment's first second may go unseen.
+REWATCH_MIN_SLACK_S = 1.0
 #: As in policies.attendance: between two reports the video may drift 2 s + 5% from the clock.
 _DRIFT_S, _DRIFT_SHARE = 2.0, 0.05
 
@@ -145,7 +148,8 @@ def grade(checkpoint: Checkpoint, answers: Sequence[int]) -> Grade:
 def rewatched(heartbeats: Sequence[Heartbeat], start: float, end: float, since: datetime) -> bool:
     """Whether the video's [start, end) was played through again after `since` (a failed
     attempt): pairs of consecutive reports after it, on a visible page, playing at 1x without a
-    seek, together cover all of the segment but the slack (REWATCH_SLACK_S or 10%)."""
+    seek, together cover all of the segment but the slack (10%, within REWATCH_MIN_SLACK_S and
+    REWATCH_SLACK_S)."""
     reports = sorted((hb for hb in heartbeats if hb.playback is not None and hb.at >= since), key=lambda h: h.at)
     played: list[tuple[float, float]] = []
     for a, b in zip(reports, reports[1:], strict=False):
@@ -160,7 +164,7 @@ def rewatched(heartbeats: Sequence[Heartbeat], start: float, end: float, since: 
             played.append((pa.position, pb.position))
     length = end - start
     covered = sum(y - x for x, y in intersect(merge(played), [(start, end)]))
-    return covered >= length - min(REWATCH_SLACK_S, 0.1 * length)
+    return covered >= length - min(REWATCH_SLACK_S, max(REWATCH_MIN_SLACK_S, 0.1 * length))
 
 
 def failed_reason(number: int, start: float, end: float, result: Grade) -> Reason:

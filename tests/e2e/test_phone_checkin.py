@@ -305,13 +305,15 @@ def test_first_log_in_with_the_activation_code_sets_the_password_and_binds_this_
     try:
         context, page = phone_page(browser, inside_fix(), permissions=("geolocation",))
         page.goto(server + "/m/")
-        # Logging in without a password sends her to activation, with the server's explanation.
+        # Logging in without a password is refused like any wrong log-in (nobody learns the account
+        # exists), and the answer points to activation; her account name comes along.
         page.fill("#login-form input[name=username]", "rose")
         page.fill("#login-form input[name=password]", "anything")
         page.click("#login-form button[type=submit]")
+        expect(page.locator("#login-form .form-error")).to_contain_text("激活码")
+        page.click("a[href='#/activate']")
         form = page.locator("#activate-form")
         expect(form).to_be_visible()
-        expect(form.locator(".form-error")).to_contain_text("激活码")
         expect(form.locator("input[name=username]")).to_have_value("rose")
         form.locator("input[name=activation_code]").fill("20261124")
         form.locator("input[name=new_password]").fill("rose-new-pass-1")

@@ -68,3 +68,14 @@ def test_a_segment_played_through_again_after_the_failed_attempt_counts_as_rewat
 ])
 def test_a_segment_not_played_through_again_at_1x_on_a_visible_page_is_not_rewatched(beats):
     assert not rewatched(beats, 0, 600, T0)
+
+
+def test_a_short_segment_rewatched_but_for_its_first_second_still_counts_and_not_half_of_it():
+    # The "playing" report leaves the phone a moment after the video starts: a 3 s segment seen from
+    # 0.8 s counts; one seen from 1.5 s does not.
+    def seen_from(position: float) -> list[Heartbeat]:
+        return [Heartbeat(T0 + timedelta(seconds=1), True, Playback(position, "playing", 1.0)),
+                Heartbeat(T0 + timedelta(seconds=1 + 3 - position), True, Playback(3.0, "paused", 1.0))]
+
+    assert rewatched(seen_from(0.8), 0, 3, T0)
+    assert not rewatched(seen_from(1.5), 0, 3, T0)

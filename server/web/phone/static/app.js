@@ -215,16 +215,14 @@
   // --- log in / activate ----------------------------------------------------------------------
 
   function showLogin() { show("login", "学员登录", false); }
-  function showActivate() { show("activate", "首次登录激活", true); }
+  function showActivate() {
+    // The account name typed on the log-in form comes along (a first log-in often starts there).
+    var typed = $("login-form").username.value.trim(), act = $("activate-form");
+    if (typed && !act.username.value) act.username.value = typed;
+    show("activate", "首次登录激活", true);
+  }
 
   function signedIn(r, form) {
-    if (!r.ok && r.data.error && r.data.error.code === "activation_required") {
-      var act = $("activate-form");
-      act.username.value = form.username.value.trim();
-      go("#/activate");
-      act.querySelector(".form-error").textContent = errorText(r);
-      return;
-    }
     if (!r.ok) { form.querySelector(".form-error").textContent = errorText(r); return; }
     if (r.data.user.role !== "trainee") {
       form.querySelector(".form-error").textContent = "本页面供学员签到使用；工作人员请在电脑上打开机构管理页面。";
@@ -232,7 +230,27 @@
     }
     state.user = r.data.user;
     state.csrf = r.data.csrf_token;
+    // What the institution did to the account since the last log-in (told once by the server).
+    state.notices = r.data.notices || [];
     go("#/");
+  }
+
+  function showNotices() {
+    var box = clear($("account-notices"));
+    (state.notices || []).forEach(function (n) {
+      var card = el("div", "card warn notice");
+      card.setAttribute("role", "status");
+      card.appendChild(el("h2", "", n.kind === "code_reissued" ? "账号已重新激活" : "手机绑定已解除"));
+      card.appendChild(el("p", "", n.message));
+      card.appendChild(el("p", "muted", "如果这不是您本人申请的，请立即联系培训机构。"));
+      var ok = el("button", "", "知道了");
+      ok.addEventListener("click", function () {
+        state.notices = state.notices.filter(function (x) { return x !== n; });
+        showNotices();
+      });
+      card.appendChild(ok);
+      box.appendChild(card);
+    });
   }
 
   $("login-form").addEventListener("submit", function (ev) {
@@ -270,6 +288,7 @@
   function showHome() {
     show("home", "今日课程", false);
     $("hello").textContent = state.user.display_name + "，您好";
+    showNotices();
     var list = clear($("lessons"));
     list.appendChild(el("p", "loading", "正在加载课程…"));
     return api("GET", "/api/me/lessons").then(function (r) {

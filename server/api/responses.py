@@ -582,29 +582,11 @@ class DutyOut(Out):
     status_zh: str
 
 
-class DutyDoneOut(Out):
-    anchor: str
-    anchor_date: str
-    anchor_name: str
-    can_mark_done: bool
-    class_id: int
-    class_name: str
-    clause: str
-    code: str
-    days_left: int
-    detail: str
-    district_id: int
+class DutyDoneOut(DutyOut):
+    """A duty just marked done: the same, with when and the note."""
+
     done_at: str
     done_note: str
-    due_on: str
-    enrollment_id: int | None
-    id: int
-    institution_id: int
-    provisional: bool
-    region_code: str
-    reminders: list[Any]
-    status: str
-    status_zh: str
 
 
 class ClassAbsencesOutSupersededBy(Out):

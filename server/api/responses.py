@@ -306,19 +306,8 @@ class PlanCheckOut(Out):
     warnings: list[ClauseWarningOut]
 
 
-class FileClassOutCheck(Out):
-    accepted: bool
-    minutes_per_class_hour: int
-    online_hours: str
-    online_share: str
-    required_hours: str
-    scheduled_hours: str
-    violations: list[ClauseReasonOut]
-    warnings: list[ClauseWarningOut]
-
-
 class FileClassOut(ClassOut):
-    check: FileClassOutCheck
+    check: PlanCheckOut
 
 
 class AmendClassOutChangeAddLessons(Out):

@@ -85,8 +85,7 @@ def authenticate(session: Session, username: str, password: str, device_id: str 
         verify_password(_DUMMY_HASH, password)
         raise ApiError(401, "bad_credentials", BAD_CREDENTIALS)
     if user.locked_until is not None and user.locked_until > now:
-        until = local(user.locked_until).strftime("%H:%M")
-        raise ApiError(423, "account_locked", f"错误次数过多，账号已锁定至 {until}，请稍后再试或联系培训机构")
+        raise _locked(user)
     if not verify_password(user.password_hash, password):
         _failed(session, user, now)
         raise ApiError(401, "bad_credentials", BAD_CREDENTIALS)
@@ -105,6 +104,11 @@ def authenticate(session: Session, username: str, password: str, device_id: str 
     return user
 
 
+def _locked(user: User) -> ApiError:
+    until = local(user.locked_until).strftime("%H:%M") if user.locked_until else ""
+    return ApiError(423, "account_locked", f"错误次数过多，账号已锁定至 {until}，请稍后再试或联系培训机构")
+
+
 def _failed(session: Session, user: User, now: datetime) -> None:
     """One more failed attempt on this account; the fifth locks it (423) for LOCK_FOR."""
     user.failed_logins += 1
@@ -112,8 +116,7 @@ def _failed(session: Session, user: User, now: datetime) -> None:
         user.locked_until = now + LOCK_FOR
         user.failed_logins = 0
         session.commit()
-        until = local(user.locked_until).strftime("%H:%M")
-        raise ApiError(423, "account_locked", f"错误次数过多，账号已锁定至 {until}，请稍后再试或联系培训机构")
+        raise _locked(user)
     session.commit()
 
 
@@ -137,8 +140,7 @@ def activate(session: Session, username: str, code: str, new_password: str, devi
         verify_password(_DUMMY_HASH, code)  # the same time as a wrong code
         raise wrong
     if user.locked_until is not None and user.locked_until > now:
-        until = local(user.locked_until).strftime("%H:%M")
-        raise ApiError(423, "account_locked", f"错误次数过多，账号已锁定至 {until}，请稍后再试或联系培训机构")
+        raise _locked(user)
     if not verify_password(user.activation_code_hash, code):
         _failed(session, user, now)  # 8 digits are guessable without a per-account limit
         raise wrong

@@ -134,7 +134,16 @@ def _bind_face_pipeline(app: Flask, config: dict[str, Any], env) -> None:
     processes = config.get("FACE_PROCESSES")
     processes = configured_processes(env) if processes is None else int(processes)
     app.extensions["hourproof_face_pool"] = shared_pool(processes) if factory is None and processes > 0 else None
-    app.extensions["hourproof_evidence"] = EvidenceStore(app.config["HOURPROOF_SETTINGS"].data_dir / "evidence")
+    # Face templates (the column type) and face photos (the evidence store) are sealed with the
+    # deployment's keys; made on first start in the demo, a mounted secret in production.
+    from server.adapters import sealing
+
+    settings = app.config["HOURPROOF_SETTINGS"]
+    keyring = sealing.Keyring.create(settings.keys_file, settings.accept_unsealed)
+    sealing.install(keyring)
+    app.extensions["hourproof_keyring"] = keyring
+    app.extensions["hourproof_evidence"] = EvidenceStore(settings.data_dir / "evidence", keyring=keyring,
+                                                         accept_unsealed=settings.accept_unsealed)
     # Lesson videos: stored the same way, apart from the evidence (the retention duty purges
     # evidence photos; a lesson's video is the institution's teaching material).
     app.extensions["hourproof_media"] = EvidenceStore(app.config["HOURPROOF_SETTINGS"].data_dir / "media", shared=True)

@@ -22,6 +22,12 @@ HOURPROOF_MEDIA_MAX_MB, HOURPROOF_MEDIA_ORIGINS, HOURPROOF_MEDIA_ACCEL_PREFIX
 HOURPROOF_MAP_TILES, HOURPROOF_MAP_DATUM, HOURPROOF_MAP_SUBDOMAINS, HOURPROOF_MAP_LABELS,
 HOURPROOF_MAP_ATTRIBUTION, HOURPROOF_MAP_MAX_ZOOM
                     the tile server the staff pages draw fences and fixes on; MapSettings below
+HOURPROOF_DATA_KEYS_FILE  the deployment keys that seal face templates and photos at rest
+                    (server/adapters/sealing.py); default: <data dir>/keys/data-keys, made on
+                    first start. Production keeps it outside the data dir and its backups (a
+                    mounted secret): a copy of the database and evidence without it shows no face
+HOURPROOF_ACCEPT_UNSEALED  1: read face data written before sealing existed (after an upgrade,
+                    until `hourproof keys rotate` has sealed it); default: refused
 HOURPROOF_PUBLIC_URL the address trainees reach the app at, e.g. https://xuexi.example.cn (the
                     activation slips' QR code is its /m/ page); default: the address of the request
 """
@@ -77,6 +83,13 @@ class Settings:
     #: every burst open new ones: cheap on SQLite, a new server process each on PostgreSQL.
     db_pool_size: int = 10
     db_max_overflow: int = 10
+    #: The deployment keys that seal biometric data (None: <data dir>/keys/data-keys)
+    data_keys_file: Path | None = None
+    accept_unsealed: bool = False
+
+    @property
+    def keys_file(self) -> Path:
+        return self.data_keys_file or self.data_dir / "keys" / "data-keys"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -96,8 +109,13 @@ class Settings:
             purge = (env.get("HOURPROOF_RETENTION_PURGE") or "").strip().lower() in ("1", "true", "yes", "on")
         pool_size = _whole(overrides.pop("db_pool_size", None), env, "HOURPROOF_DB_POOL_SIZE", 10, minimum=1)
         max_overflow = _whole(overrides.pop("db_max_overflow", None), env, "HOURPROOF_DB_MAX_OVERFLOW", 10, minimum=0)
+        keys_file = overrides.pop("data_keys_file", None) or env.get("HOURPROOF_DATA_KEYS_FILE") or None
+        unsealed = overrides.pop("accept_unsealed", None)
+        if unsealed is None:
+            unsealed = (env.get("HOURPROOF_ACCEPT_UNSEALED") or "").strip().lower() in ("1", "true", "yes", "on")
         return cls(data_dir, database_url, redis_url, secret_key, overrides, export_keep_days=keep_days,
-                   retention_purge=bool(purge), db_pool_size=pool_size, db_max_overflow=max_overflow)
+                   retention_purge=bool(purge), db_pool_size=pool_size, db_max_overflow=max_overflow,
+                   data_keys_file=Path(keys_file) if keys_file else None, accept_unsealed=bool(unsealed))
 
 
 def _whole(override: Any, env: dict[str, str], name: str, default: int, minimum: int) -> int:

@@ -15,6 +15,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     from server.cli import app as cli_app
     from server.cli import faces as cli_faces
+    from server.cli import keys as cli_keys
     from server.cli import policy as cli_policy
     from server.cli import retention as cli_retention
 
@@ -22,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_app.add_commands(sub)
     cli_retention.add_commands(sub)
     cli_faces.add_commands(sub)
+    cli_keys.add_commands(sub)
     return parser
 
 

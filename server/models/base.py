@@ -9,7 +9,7 @@ import enum
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import DateTime, Enum, MetaData, Numeric, String
+from sqlalchemy import DateTime, Enum, LargeBinary, MetaData, Numeric, String
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -90,3 +90,36 @@ def str_enum(cls: type[enum.Enum], name: str) -> Enum:
         values_callable=lambda e: [m.value for m in e],
     )
 
+
+
+class SealedBytes(TypeDecorator):
+    """Biometric bytes (a face template) sealed at rest with the deployment's key
+    (server/adapters/sealing.py): the database holds only the envelope, so a dump reveals no
+    face. Empty bytes stay empty: that is an erased template, and there is nothing to hide."""
+
+    impl = LargeBinary
+    cache_ok = True
+    #: The associated data every sealed template is bound to (a photo's envelope will not open here)
+    KIND = b"template"
+
+    def process_bind_param(self, value: bytes | None, dialect):
+        if not value:
+            return value
+        from server.adapters import sealing
+
+        return sealing.active().seal(bytes(value), self.KIND)
+
+    def process_result_value(self, value: bytes | None, dialect):
+        if not value:
+            return value if value is None else b""
+        from server.adapters import sealing
+
+        value, keyring = bytes(value), sealing.active()
+        if not sealing.is_sealed(value):
+            # Written before sealing existed: read only while the operator allows it (until
+            # `hourproof keys rotate` has sealed it); otherwise a row written in the clear by
+            # someone without the key (a swapped face) would be taken as ours.
+            if keyring.accept_unsealed:
+                return value
+            raise sealing.SealError("a face template is not sealed (run `hourproof keys rotate`)")
+        return keyring.open(value, self.KIND)

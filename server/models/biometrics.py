@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.clock import utc_now
-from server.models.base import Base, UTCDateTime
+from server.models.base import Base, SealedBytes, UTCDateTime
 
 
 class Consent(Base):
@@ -41,8 +41,8 @@ class FaceTemplate(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     trainee_id: Mapped[int] = mapped_column(ForeignKey("trainees.id"), index=True)
-    #: recognition.Template.to_bytes(): the encodings, never the photos
-    template: Mapped[bytes] = mapped_column(LargeBinary)
+    #: recognition.Template.to_bytes(): the encodings, never the photos; sealed at rest (SealedBytes)
+    template: Mapped[bytes] = mapped_column(SealedBytes)
     model: Mapped[str] = mapped_column(String(64))
     model_version: Mapped[str] = mapped_column(String(32))
     #: SHA-256 of each enrollment photo (the photos are kept by hash in the evidence store)

@@ -28,12 +28,15 @@ from datetime import UTC, datetime, timedelta, timezone
 from policies.hours import intersect as _intersect
 from policies.hours import merge as _merge
 from policies.hours import subtract as _subtract
-from policies.model import Interval, Mode, PlannedLesson, Reason
+from policies.model import ATTESTED_RULES, Interval, Mode, PlannedLesson, Reason
 
 #: Clause cited when the caller passes none; the service passes `policy.verification_clause`.
 DEFAULT_CLAUSE = "POLICY §1"
 #: Clause cited on the recorded-lesson reasons: a rule the notices leave to the project.
 WATCHED_CLAUSE = "POLICY §9"
+#: The method of an event a teacher attested for a trainee who refused face processing (人脸识别
+#:技术应用安全管理办法, in force 2025-06-01: a person who refuses is offered another way).
+TEACHER_ATTESTED = "teacher_attested"
 #: China keeps one offset all year; times in sentences are shown in Beijing time.
 _BEIJING = timezone(timedelta(hours=8))
 
@@ -95,6 +98,9 @@ class AttendanceEvent:
     verdict: EventVerdict | None = None
     decides: EventId | None = None
     decision: ReviewOutcome | None = None
+    #: How presence was verified: None for the face check, TEACHER_ATTESTED for a trainee who
+    #: refused face processing (the teacher confirmed them in the room; `attested_verdict`)
+    method: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", EventKind(self.kind))
@@ -111,6 +117,22 @@ class AttendanceEvent:
             if self.decides is not None or self.decision is not None:
                 raise AttendanceError(f"{self.kind.value} event {self.id!r} cannot decide another event")
             object.__setattr__(self, "verdict", EventVerdict(self.verdict))
+
+
+def attested_verdict(rule: str, clause: str, signals: bool) -> tuple[EventVerdict, Reason]:
+    """The verdict of a check-in, check-out or spot-check answer that the teacher attested on
+    their own device in the room, for a trainee who refused face processing: verified only where
+    the region's rule (`rule`, one of ATTESTED_RULES, cited as `clause`) counts attested events
+    directly and none of the checks raised a signal (`signals`); otherwise flagged, for the
+    district's review. Nothing here refuses the trainee: the event is recorded either way."""
+    if rule not in ATTESTED_RULES:
+        raise AttendanceError(f"unknown rule for teacher-attested events: {rule!r}")
+    if rule == "on_teacher_attestation" and not signals:
+        return EventVerdict.VERIFIED, Reason(
+            "teacher_attested", clause, "老师确认本人在场（未使用人脸识别）：按本地区规定，老师确认后直接计入学时")
+    why = ("按本地区规定须经区县人社复核通过后计入学时" if rule == "after_district_review"
+           else "核验中有需人工查看的情况，须经区县人社复核通过后计入学时")
+    return EventVerdict.FLAGGED, Reason("teacher_attested_needs_review", clause, f"老师确认本人在场（未使用人脸识别）：{why}")
 
 
 def _finite(value: object, name: str) -> float:
@@ -279,6 +301,9 @@ class AttendanceSettings:
     clause: str = DEFAULT_CLAUSE
     miss_budget: int | None = None
     miss_budget_clause: str = "POLICY §9"
+    #: the region's `attested_check_ins` clause: cited when a teacher-attested event waits for
+    #: the district's review (`attested_verdict`)
+    attested_clause: str = "POLICY §9"
 
     def __post_init__(self) -> None:
         for name in ("max_heartbeat_gap", "spot_check_window"):
@@ -365,6 +390,7 @@ def _secs(delta: timedelta) -> str:
 # Priority when several reasons cover the same moment: the most specific first.
 _PRIORITY = {
     "spot_check_failed": 0, "spot_check_missed": 0, "not_verified": 0, "pending_review": 0, "miss_budget_exceeded": 0,
+    "attested_pending_review": 0,
     "no_check_out": 1, "page_hidden": 2, "heartbeat_gap": 3, "no_check_in": 4, "checked_out": 5,
     "not_checked_in": 6,
     # Recorded lessons: these label time inside the visible, verified presence only.
@@ -508,7 +534,11 @@ def _no_check_out(last: datetime, clause: str) -> Reason:
                   f"未签退：最后一次通过核验是 {_hm(last)}，之后的时间不计入，请下课时按时签退")
 
 
-def _not_counted(kind: EventKind, at: datetime, status: str, clause: str) -> Reason:
+def _not_counted(kind: EventKind, at: datetime, status: str, clause: str, method: str | None = None,
+                 attested_clause: str = "POLICY §9") -> Reason:
+    if status == "flagged" and method == TEACHER_ATTESTED:
+        return Reason("attested_pending_review", attested_clause,
+                      f"{_hm(at)} 的{kind.zh}由老师确认本人在场（未使用人脸识别），按本地区规定须经区县人社复核通过后计入")
     if status == "flagged":
         return Reason("pending_review", clause, f"{_hm(at)} 的{kind.zh}待人工复核，复核通过前相关时间不计入")
     if kind is EventKind.SPOT_CHECK:
@@ -567,12 +597,13 @@ def _statuses(events: Sequence[AttendanceEvent], now: datetime,
 _ROLE = {EventKind.CHECK_IN: _Role.IN, EventKind.CHECK_OUT: _Role.OUT, EventKind.SPOT_CHECK: _Role.CHECK}
 
 
-def _event_items(verification: Sequence[AttendanceEvent], status: dict[EventId, str], clause: str) -> list[_Item]:
+def _event_items(verification: Sequence[AttendanceEvent], status: dict[EventId, str], clause: str,
+                 attested_clause: str = "POLICY §9") -> list[_Item]:
     items = []
     for i, e in enumerate(verification):
         ok = status[e.id] == "ok"
-        items.append(_Item(e.at, _ROLE[e.kind], ok, None if ok else _not_counted(e.kind, e.at, status[e.id], clause),
-                           order=i))
+        why = None if ok else _not_counted(e.kind, e.at, status[e.id], clause, e.method, attested_clause)
+        items.append(_Item(e.at, _ROLE[e.kind], ok, why, order=i))
     return items
 
 
@@ -648,7 +679,7 @@ def offline_credit(
     now = _aware(now, "now")
     start, end = _check_lesson(lesson, Mode.OFFLINE)
     verification, status = _statuses(events, now, {})
-    items = _event_items(verification, status, settings.clause)
+    items = _event_items(verification, status, settings.clause, settings.attested_clause)
     items += _missed(spot_checks, now, settings, len(items))
     walk = _walk(items, min(end, now), settings.clause, settings.spot_check_window)
     return _assemble(Mode.OFFLINE, start, end, now, _merge(walk.ok), walk.labels, settings.clause)

@@ -30,6 +30,8 @@ POLICY_SECTIONS: dict[int, str] = {
     8: "培训机构",
     9: "文件未明确的事项按项目默认设置",
     10: "同一人同一时间只计一处学时",
+    11: "人脸信息按目的分别同意，签到照片复核期满即删除",
+    12: "人脸信息处理者的备案、影响评估与加密保存",
 }
 
 #: The regional sources a clause may name (docs/policy.md, "Regional clauses").

@@ -21,6 +21,7 @@ import yaml
 
 from policies.deadlines import ANCHORS
 from policies.model import (
+    ATTESTED_RULES,
     CertificateRule,
     Cited,
     DeadlineRule,
@@ -401,7 +402,7 @@ def load_region_file(path: str | Path, catalog: Catalog | None = None) -> Region
                       "plan_clause", "required_hours_clause", "opened", "certificates", "subsidy",
                       "frequency_limits", "exclusions", "eligible_groups", "deadlines", "application_window",
                       "offline_spot_checks", "online_spot_checks", "spot_check_answer", "spot_check_misses",
-                      "checkpoint_quizzes"))
+                      "checkpoint_quizzes", "photo_review_window", "attested_check_ins"))
     code = r.text(data, "", "code")
 
     # Both settings have project defaults where a notice is silent: 45 minutes per 学时
@@ -507,6 +508,28 @@ def load_region_file(path: str | Path, catalog: Catalog | None = None) -> Region
         r.only(cq, "checkpoint_quizzes", ("enabled", "clause"))
         quizzes = Cited(r.boolean(cq, "checkpoint_quizzes", "enabled"), r.text(cq, "checkpoint_quizzes", "clause"))
 
+    # How long check-in photos outlive their lesson for review when the trainee did not agree to
+    # their keeping (POLICY §11): default 30 days; at most a year, the window is not a retention.
+    review_window = Cited(30, "POLICY §11")
+    prw = r.get(data, "", "photo_review_window", required=False)
+    if prw is not None:
+        r.only(prw, "photo_review_window", ("days", "clause"))
+        review_window = Cited(r.integer(prw, "photo_review_window", "days", minimum=1),
+                              r.text(prw, "photo_review_window", "clause"))
+        if review_window.value > 366:
+            raise r.fail("photo_review_window.days", f"expected at most 366 days, got {review_window.value}")
+
+    # How a check-in the teacher attested (a trainee who refused face processing) counts: by
+    # default only after the district's review (POLICY §9).
+    attested = Cited("after_district_review", "POLICY §9")
+    aci = r.get(data, "", "attested_check_ins", required=False)
+    if aci is not None:
+        r.only(aci, "attested_check_ins", ("counts", "clause"))
+        counts = r.text(aci, "attested_check_ins", "counts")
+        if counts not in ATTESTED_RULES:
+            raise r.fail("attested_check_ins.counts", f"expected one of {', '.join(ATTESTED_RULES)}, got {counts!r}")
+        attested = Cited(counts, r.text(aci, "attested_check_ins", "clause"))
+
     tz = r.text(data, "", "timezone")
     try:
         from zoneinfo import ZoneInfo
@@ -539,6 +562,8 @@ def load_region_file(path: str | Path, catalog: Catalog | None = None) -> Region
         spot_check_answer_seconds=answer,
         spot_check_misses=misses,
         checkpoint_quizzes=quizzes,
+        photo_review_window_days=review_window,
+        attested_check_ins=attested,
     )
 
 

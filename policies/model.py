@@ -127,6 +127,12 @@ class Occupation:
 # --- a region's policy ----------------------------------------------------------------------
 
 
+#: How a region counts an event the teacher attested for a trainee who refused face processing
+#: (`attested_check_ins` in its file; POLICY §9): only once the district's review approved it (the
+#: default), or at once when none of the checks raised a signal.
+ATTESTED_RULES = ("after_district_review", "on_teacher_attestation")
+
+
 @dataclass(frozen=True)
 class Cited(Generic[_V]):
     """A number together with the clause that sets it."""
@@ -256,6 +262,12 @@ class RegionPolicy:
     #: Checkpoint quizzes (课程测验) in recorded online lessons: off unless the region (or the
     #: class) turns them on; a segment with a quiz counts once the quiz is passed (POLICY §9).
     checkpoint_quizzes: Cited[bool] = Cited(False, "POLICY §9")
+    #: How check-ins the teacher attested for a trainee who refused face processing count (one
+    #: of policies.attendance.ATTESTED_RULES): by default only after the district's review.
+    attested_check_ins: Cited[str] = Cited("after_district_review", "POLICY §9")
+    #: Days after a lesson ends that its check-in photos are kept for review when the trainee has
+    #: not agreed to their keeping as evidence (longer while a review is open; POLICY §11).
+    photo_review_window_days: Cited[int] = Cited(30, "POLICY §11")
 
     @property
     def minutes(self) -> int:

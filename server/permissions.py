@@ -30,6 +30,8 @@ class Capability(str, enum.Enum):
                                         "heartbeats, spot-check answers (and hearing spot checks pushed to it)")
     TRIGGER_SPOT_CHECKS = ("trigger_spot_checks", "ask the trainees of a lesson in progress for a face spot check now")
     SHOW_ROOM_CODES = ("show_room_codes", "show an offline lesson's room code (课堂码) on the teacher's screen")
+    ATTEST_PRESENCE = ("attest_presence", "confirm, on the teacher's own device in the room, that a trainee who "
+                                          "refused face processing is present (确认本人在场): only the lesson's teacher")
     REVIEW_EVENTS = ("review_events", "see a class's review queue and approve or reject an event")
     REVIEW_FACE_HOLDS = ("review_face_holds", "see the face enrolments held as another trainee's face or as not the "
                                               "trainee's own old face, with both people's enrolment photos (biometric "
@@ -59,6 +61,8 @@ class Capability(str, enum.Enum):
     REISSUE_ACTIVATION_CODES = ("reissue_activation_codes", "re-issue a trainee's activation code (their password "
                                                             "and any earlier code stop working; the phone they "
                                                             "activate on is bound) and print activation slips")
+    PROTECT_FACE_DATA = ("protect_face_data", "the deployment's duties as a processor of face data: the count of people "
+                         "with face data, the cyberspace-office filing duty, keeping periods, the impact-assessment draft")
     READ_AUDIT_TRAIL = ("read_audit_trail", "read the audit trail (of one's scope)")
     SEE_FULL_RESIDENT_IDS = ("see_full_resident_ids", "see trainees' resident ID numbers unmasked")
     USE_MANAGE_PAGES = ("use_manage_pages", "use the institution's management pages (/manage)")
@@ -83,6 +87,8 @@ ROLES: Mapping[Capability, frozenset[Role]] = MappingProxyType({
     # The teaching side shows the code in the room; a supervisor watching from afar has no screen
     # there, and a code that travels is what the code defends against.
     Capability.SHOW_ROOM_CODES: frozenset({Role.teacher, Role.institution_admin}),
+    # The one who teaches the lesson stands in the room and knows the trainees by sight.
+    Capability.ATTEST_PRESENCE: frozenset({Role.teacher}),
     Capability.REVIEW_EVENTS: frozenset({Role.district_supervisor, Role.city_reviewer, Role.admin}),
     Capability.REVIEW_FACE_HOLDS: frozenset({Role.district_supervisor, Role.city_reviewer, Role.admin}),
     Capability.WATCH_LIVE: frozenset({Role.teacher, Role.institution_admin, Role.district_supervisor, Role.city_reviewer, Role.admin}),
@@ -101,6 +107,7 @@ ROLES: Mapping[Capability, frozenset[Role]] = MappingProxyType({
     Capability.UNBIND_PHONES: frozenset({Role.institution_admin, Role.admin}),
     # Whoever holds a fresh code can become the trainee on the phone: only those who enrol them.
     Capability.REISSUE_ACTIVATION_CODES: frozenset({Role.institution_admin, Role.admin}),
+    Capability.PROTECT_FACE_DATA: frozenset({Role.admin}),
     Capability.READ_AUDIT_TRAIL: frozenset({Role.institution_admin, Role.admin}),
     Capability.SEE_FULL_RESIDENT_IDS: frozenset({Role.institution_admin, Role.city_reviewer, Role.admin}),
     Capability.USE_MANAGE_PAGES: frozenset({Role.institution_admin, Role.admin}),

@@ -12,6 +12,7 @@ from server.api import (  # noqa: F401
     institutions,
     media,
     openapi,
+    privacy,
     quizzes,
     subsidy_history,
     trainee_home,

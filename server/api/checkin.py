@@ -1,4 +1,5 @@
 import dataclasses
+from typing import Any, cast
 
 from flask import current_app
 
@@ -6,12 +7,21 @@ from server import sockets
 from server.api import responses
 from server.api.blueprint import bp
 from server.api.framework import endpoint, parse_form_json, read_uploads
-from server.api.schemas import ChallengeIn, CheckinMeta, HeartbeatIn, ReviewIn, SpotCheckIn
+from server.api.schemas import (
+    AttestIn,
+    ChallengeIn,
+    CheckinMeta,
+    FaceRefusalIn,
+    HeartbeatIn,
+    NonfaceCheckinIn,
+    ReviewIn,
+    SpotCheckIn,
+)
 from server.clock import utc_now
 from server.config import LocationSettings
 from server.extensions import db
 from server.permissions import INSTITUTION_SIDE, Capability
-from server.services import checkin, ledger, presence, review, room_codes
+from server.services import checkin, ledger, nonface, presence, review, room_codes
 from server.services.scope import Actor
 
 
@@ -137,3 +147,65 @@ def decide(actor: Actor, event_id: int, body: ReviewIn):
     # so the reviewer's row can say it at once.
     return {"event_id": e.id, "decides_event_id": e.decides_event_id, "decision": e.verdict, "at": e.at.isoformat(),
             "seq": e.seq, "hash": e.hash, "review": review.shown(db.session, e)}
+
+
+# --- without a face (services/nonface.py) ------------------------------------------------------
+
+
+def _place_ctx() -> checkin.Context:
+    """What the checks without a face need: no recognizer (loading one takes seconds, and no face
+    is processed on this path)."""
+    app = current_app
+    return checkin.Context(recognizer=cast(Any, None), recognition_settings=app.config["RECOGNITION_SETTINGS"],
+                           store=app.extensions["hourproof_evidence"],
+                           settings=app.config.get("CHECKIN_SETTINGS", checkin.CheckinSettings()),
+                           location=app.config.get("LOCATION_SETTINGS") or LocationSettings(),
+                           room_code_key=app.config["SECRET_KEY"])
+
+
+def _place(kind: str, key: str, device_id: str, user_agent: str | None, loc, room_code: str | None,
+           spot_check_id: int | None = None) -> checkin.Submission:
+    return checkin.Submission(
+        kind=kind, nonce="", idempotency_key=key, device_id=device_id, camera_label=None,
+        lat=loc.lat if loc else None, lon=loc.lon if loc else None, accuracy_m=loc.accuracy_m if loc else None,
+        datum=loc.datum if loc else "wgs84", frames=[], spot_check_id=spot_check_id, fix_at=loc.fix_at if loc else None,
+        user_agent=user_agent, room_code=room_code)
+
+
+@endpoint(bp, "GET", "/me/face-refusal",
+          summary="Whether my face consent is in force or I refused face processing, and the refusal text the phone shows",
+          tag="check-in", capability=Capability.ATTEND_LESSONS, response=responses.FaceRefusalOut)
+def face_refusal(actor: Actor):
+    return nonface.status(db.session, actor)
+
+
+@endpoint(bp, "POST", "/me/face-refusal",
+          summary="Refuse face processing on the phone (recorded with the date and the text shown); check-ins then go through the teacher",
+          tag="check-in", capability=Capability.ATTEND_LESSONS, body=FaceRefusalIn, response=responses.FaceRefusalOut)
+def refuse_face(actor: Actor, body: FaceRefusalIn):
+    return nonface.record_refusal(db.session, actor, body.text_version, utc_now())
+
+
+@endpoint(bp, "POST", "/lessons/<int:lesson_id>/nonface-events",
+          summary=("Check in, check out or answer a spot check without a face (a trainee who refused face processing):"
+                   " location + room code from the bound phone; the teacher then confirms the trainee present"),
+          tag="check-in", capability=Capability.ATTEND_LESSONS, body=NonfaceCheckinIn, status=201, also=(200,),
+          response=responses.NonfaceRequestOut)  # 201: a new request; 200: a retry with the same key
+def submit_nonface(actor: Actor, lesson_id: int, body: NonfaceCheckinIn):
+    sub = _place(body.kind, body.idempotency_key, body.device.device_id, body.device.user_agent, body.location,
+                 body.room_code, body.spot_check_id)
+    status, answer = nonface.submit_request(db.session, actor, lesson_id, sub, utc_now(), _place_ctx())
+    return answer, status
+
+
+@endpoint(bp, "POST", "/lessons/<int:lesson_id>/nonface-requests/<int:request_id>/attest",
+          summary=("确认本人在场: the lesson's teacher, on the teacher's own device in the room (its fix and the room code"
+                   " checked), confirms a trainee who refused face processing present; the confirmation is the event"),
+          tag="check-in", capability=Capability.ATTEST_PRESENCE, body=AttestIn, status=201, also=(200,),
+          response=responses.EventAnswerOut)  # 201: the event; 200: a second tap, the first event
+def attest_presence(actor: Actor, lesson_id: int, request_id: int, body: AttestIn):
+    place = _place("check_in", "attest", "teacher", None, body.location, body.room_code)
+    status, answer = nonface.attest(db.session, actor, lesson_id, request_id, place, utc_now(), _place_ctx())
+    if status == 201:
+        sockets.publish_event(answer["event_id"])
+    return answer, status

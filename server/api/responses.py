@@ -109,6 +109,29 @@ class EventAnswerOut(Out):
     replayed: bool
     seq: int
     verdict: str
+    #: "teacher_attested": the teacher confirmed the trainee present, no face was used
+    method: str | None = None
+
+
+class FaceRefusalOut(Out):
+    consent_in_force: bool
+    method_label: str
+    refused: bool
+    refused_at: str | None
+    text: str
+    text_version: str
+
+
+class NonfaceRequestOut(Out):
+    at: str
+    kind: str
+    lesson_id: int
+    message: str
+    method: str
+    reasons: list[ClauseReasonOut]
+    replayed: bool
+    request_id: int
+    verdict: str
 
 
 class HeartbeatOut(Out):
@@ -155,6 +178,8 @@ class EnrollmentLedgerOutLessons(Out):
     running: bool
     starts_at: str
     uncredited: list[EnrollmentLedgerOutLessonsUncredited]
+    #: "老师确认（未使用人脸）" when a check of this lesson was confirmed by the teacher, no face used
+    method_label: str | None = None
 
 
 class EnrollmentLedgerOutOverlap(Out):
@@ -453,6 +478,16 @@ class RollOutTraineesLast(Out):
     reasons: list[ClauseReasonOut]
     review: ReviewDecisionOut | None
     verdict: str
+    #: "teacher_attested" (and its label) when the teacher confirmed the trainee, no face used
+    method: str | None = None
+    method_label: str | None = None
+
+
+class RollOutTraineesAwaiting(Out):
+    at: str
+    kind: str
+    request_id: int
+    spot_check_id: int | None
 
 
 class RollOutTraineesPresenceSpotChecks(Out):
@@ -477,6 +512,10 @@ class RollOutTrainees(Out):
     state: str
     trainee_id: int
     presence: RollOutTraineesPresence | None = None
+    #: the trainee refused face processing: checks go through the teacher (确认本人在场)
+    face_refused: bool = False
+    #: their requests the teacher can confirm now
+    awaiting_teacher: list[RollOutTraineesAwaiting] = []
 
 
 class RollOut(Out):
@@ -544,6 +583,54 @@ class EventContextOut(Out):
     review: ReviewDecisionOut | None
     trainee: IdNameOut
     verdict: str
+
+
+class PrivacyFilingOut(Out):
+    reached_on: str
+    due_on: str
+    provisional: bool
+    status: str
+    detail: str
+    clause: str
+    done_at: str | None
+    done_by: str | None
+    receipt: str | None
+
+
+class PrivacyConsentsOut(Out):
+    face_consent_in_force: int
+    face_refused_or_withdrawn: int
+    photo_keeping_in_force: int
+
+
+class PrivacyKeepingOut(Out):
+    region: str
+    name: str
+    evidence_years: int
+    evidence_clause: str
+    photo_window_days: int
+    photo_window_clause: str
+    attested_check_ins: str
+    attested_clause: str
+
+
+class PrivacySealingOut(Out):
+    keys: int
+    primary: str
+    key_file_in_data_dir: bool
+    warning: str | None
+
+
+class PrivacyOut(Out):
+    people_with_face_data: int
+    filing_threshold: int
+    filing: PrivacyFilingOut | None
+    consents: PrivacyConsentsOut
+    keeping: list[PrivacyKeepingOut]
+    sealing: PrivacySealingOut
+    database: str
+    who_sees_photos: list[str]
+    who_reviews: list[str]
 
 
 class DutyOut(Out):
@@ -1170,7 +1257,20 @@ class ImportTraineesOut(Out):
     rows: list[ImportTraineesOutRows]
 
 
+class ConsentNoticeOut(Out):
+    purpose: str
+    sha256: str
+    text: str
+    title: str
+    version: str
+
+
 class ConsentTextOut(Out):
+    #: Each purpose's notice ("biometric", "photo_keeping"), consented to separately
+    purposes: list[ConsentNoticeOut]
+    #: The region whose figures the notices state (None: the defaults)
+    region: str | None
+    #: The biometric notice's (as before purposes were separate)
     sha256: str
     text: str
     version: str
@@ -1181,6 +1281,7 @@ class ConsentOut(Out):
     channel: str
     granted: bool
     id: int
+    purpose: str
     text_version: str
     trainee_id: int
 

@@ -248,9 +248,16 @@ class EnrollmentIn(Strict):
 
 class ConsentIn(Strict):
     granted: bool
+    #: "biometric" (人脸核验, the default) or "photo_keeping" (留存签到照片作为证据), each on its own
+    purpose: Literal["biometric", "photo_keeping"] = "biometric"
     #: "phone": the trainee ticks it themself; "paper": staff record a signed form
     channel: Literal["phone", "paper"]
     text_version: Annotated[str, Field(min_length=1, max_length=32)]
+
+
+class ConsentTextQuery(Strict):
+    #: Whose region's figures the notices state (staff recording a paper form); a trainee gets their own
+    trainee_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
 
 
 class ListQuery(Strict):
@@ -406,3 +413,28 @@ class LiveQuery(Strict):
     #: the last event cursor the dashboard saw; the snapshot then lists every event after it
     since: int | None = Field(default=None, ge=0, le=2**31 - 1)
     institution_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+
+
+class NonfaceCheckinIn(Strict):
+    """A check-in (check-out, spot-check answer) without a face, for a trainee who refused face
+    processing: what the phone knows of where it is; the teacher confirms the rest in the room."""
+
+    kind: Literal["check_in", "check_out", "spot_check"]
+    idempotency_key: Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
+    device: DeviceIn
+    location: LocationIn | None = None
+    spot_check_id: Id | None = None
+    room_code: Annotated[str, Field(max_length=16)] | None = None
+
+
+class AttestIn(Strict):
+    """The teacher's confirmation that a trainee is in the room: the teacher's own device's fix
+    and the room code it shows."""
+
+    location: LocationIn | None = None
+    room_code: Annotated[str, Field(max_length=16)] | None = None
+
+
+class FaceRefusalIn(Strict):
+    #: the version of the refusal text the phone showed (services/nonface.REFUSAL_VERSION)
+    text_version: Annotated[str, Field(min_length=1, max_length=32)]

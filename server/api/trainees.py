@@ -3,14 +3,13 @@ from flask import current_app, request
 from server.api import responses
 from server.api.blueprint import bp
 from server.api.framework import endpoint, read_uploads
-from server.api.schemas import ConsentIn, EnrollmentIn, ListQuery
+from server.api.schemas import ConsentIn, ConsentTextQuery, EnrollmentIn, ListQuery
 from server.clock import utc_now
 from server.errors import ApiError
 from server.extensions import db
 from server.permissions import Capability, allows
 from server.services import account_recovery, audit, faces
 from server.services import trainees as svc
-from server.services.consent import CONSENT_SHA256, CONSENT_TEXT, CONSENT_VERSION
 from server.services.scope import Actor
 
 
@@ -57,19 +56,25 @@ def import_trainees(actor: Actor):
     }
 
 
-@endpoint(bp, "GET", "/consent-text", summary="The biometric-processing notice and its version", tag="trainees",
-          response=responses.ConsentTextOut)
-def consent_text(actor: Actor):
-    return {"version": CONSENT_VERSION, "sha256": CONSENT_SHA256, "text": CONSENT_TEXT}
+@endpoint(bp, "GET", "/consent-text",
+          summary=("The consent notices, one per purpose (biometric: 人脸核验; photo_keeping: 留存签到照片作为证据), "
+                   "with the figures of the trainee's region"),
+          tag="trainees", query=ConsentTextQuery, response=responses.ConsentTextOut)
+def consent_text(actor: Actor, query: ConsentTextQuery):
+    region, notices = svc.consent_notices(db.session, actor, query.trainee_id)
+    biometric = notices["biometric"]
+    return {"purposes": [n.as_dict() for n in notices.values()], "region": region,
+            "version": biometric.version, "sha256": biometric.sha256, "text": biometric.text}
 
 
 @endpoint(bp, "POST", "/trainees/<int:trainee_id>/consent",
-          summary="Record biometric consent (trainee on the phone, or staff for a paper form); false withdraws and erases face templates",
+          summary=("Record a consent for one purpose (trainee on the phone, or staff for a paper form); false withdraws "
+                   "(biometric: erases face templates; photo_keeping: photos then kept only for the review window)"),
           tag="trainees", body=ConsentIn, status=201, response=responses.ConsentOut)
 def consent(actor: Actor, trainee_id: int, body: ConsentIn):
     c = svc.record_consent(db.session, actor, trainee_id, body, utc_now(), current_app.extensions["hourproof_evidence"],
                            current_app.extensions["hourproof_face_index"])
-    return {"id": c.id, "trainee_id": c.trainee_id, "granted": c.granted, "channel": c.channel,
+    return {"id": c.id, "trainee_id": c.trainee_id, "purpose": c.purpose, "granted": c.granted, "channel": c.channel,
             "text_version": c.text_version, "at": c.at.isoformat()}
 
 

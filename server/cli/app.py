@@ -226,17 +226,18 @@ def _audit_verify(args) -> int:
         photos = None
         if args.photos:
 
-            photos = chain.verify_photos(session, app.extensions["hourproof_evidence"], utc_now(),
-                                         chain.chain_of(args.class_id) if args.class_id else None)
+            photos = chain.check_photos(session, app.extensions["hourproof_evidence"], utc_now(),
+                                        chain.chain_of(args.class_id) if args.class_id else None)
     if args.class_id:
         anchor_problems = [p for p in anchor_problems if p.chain in (None, chain.chain_of(args.class_id))]
-    photo_problems = photos[2] if photos else []
+    photo_problems = photos.problems if photos else []
     ok = not problems and not anchor_problems and not photo_problems
     if args.json:
         report = {"checked": checked, "ok": ok, "problems": [p.__dict__ for p in problems],
                   "anchors": {"file": str(path), "lines": anchored, "problems": [p.__dict__ for p in anchor_problems]}}
         if photos is not None:
-            report["photos"] = {"checked": photos[0], "purged_by_retention": photos[1],
+            report["photos"] = {"checked": photos.checked, "purged_by_retention": photos.purged,
+                                "expired_after_review_window": photos.expired,
                                 "problems": [p.__dict__ for p in photo_problems]}
         print(json.dumps(report, ensure_ascii=False))
     else:
@@ -252,7 +253,8 @@ def _audit_verify(args) -> int:
             for photo in photo_problems:
                 where = f"event {photo.event_id}" if photo.event_id else f"group photo {photo.group_photo_id}"
                 print(f"PHOTO {photo.chain}: {where}: {photo.digest[:12]}…: {photo.problem}")
-            print(f"{photos[0]} photo files re-hashed, {photos[1]} purged by the retention rule; "
+            print(f"{photos.checked} photo files re-hashed, {photos.purged} purged by the retention rule, "
+                  f"{photos.expired} expired (deleted after their review window: no consent to keep them); "
                   + ("all match their hashes" if not photo_problems else f"{len(photo_problems)} missing or altered"))
     return 0 if ok else 1
 

@@ -3,7 +3,10 @@
 Without --purge it is a dry run: it lists, per class past its keeping period, how many photo
 files would be deleted and how many are kept because younger evidence shares them, and changes
 nothing. With --purge it deletes them, each class recorded in the audit log (counts and every
-hash) before its files go. Event rows are never deleted (append-only, the hash chain)."""
+hash) before its files go. Event rows are never deleted (append-only, the hash chain).
+
+It also shows (and with --purge deletes, as the daily job does anyway) the check-in photos whose
+review window closed, of trainees who did not agree to their keeping (POLICY §11)."""
 from __future__ import annotations
 
 import argparse
@@ -36,10 +39,16 @@ def _retention(args) -> int:
     now = utc_now()
     with db.sessionmaker() as session:
         report = retention.purge_photos(session, now, app.extensions["hourproof_evidence"], dry_run=not args.purge)
+        expired = retention.expire_frames(session, now, app.extensions["hourproof_evidence"], dry_run=not args.purge)
     if args.json:
         print(json.dumps({"today": report.today.isoformat(), "dry_run": report.dry_run, "files": report.files,
                           "classes_purged_before": report.done_before,
-                          "classes": [{"name": c.name, **c.record()} for c in report.classes]}, ensure_ascii=False))
+                          "classes": [{"name": c.name, **c.record()} for c in report.classes],
+                          "review_window": {"events": expired.events, "files": expired.files,
+                                            "review_open": expired.review_open,
+                                            "classes": [{"class_id": c.class_id, "events": len(c.events),
+                                                         "hashes": c.hashes, "shared_hashes": c.shared}
+                                                        for c in expired.classes]}}, ensure_ascii=False))
         return 0
     print(f"retention on {report.today} (Beijing): " + ("DRY RUN, nothing is deleted (add --purge to delete)"
                                                         if report.dry_run else "purging"))
@@ -50,4 +59,5 @@ def _retention(args) -> int:
     if not report.classes:
         print("  no class past its keeping period has photo files left to purge")
     print(report.summary())
+    print(expired.summary())
     return 0

@@ -21,6 +21,15 @@ from server.models.people import mask_resident_id
 KIND_ZH = {"check_in": "签到", "check_out": "签退", "spot_check": "随机抽查", "review_decision": "复核"}
 VERDICT_ZH = {"verified": "通过", "rejected": "未通过", "flagged": "待复核", "approved": "复核通过"}
 MODE_ZH = {"offline": "线下", "online": "线上"}
+#: An event the teacher confirmed for a trainee who refused face processing (services/nonface.py):
+#: marked in every table that lists events, so a reader never takes it for a face check.
+ATTESTED_ZH = "老师确认（未使用人脸）"
+
+
+def kind_zh(e) -> str:
+    """An event's type in words, with how presence was verified when no face was used."""
+    kind = KIND_ZH.get(e.kind, e.kind)
+    return f"{kind}·{ATTESTED_ZH}" if (e.evidence or {}).get("method") == "teacher_attested" else kind
 LEVEL_ZH = {"junior": "初级", "mid": "中级", "senior": "高级"}
 #: Enrollment.employment_at_start and .employment_after (server.models.enums)
 EMPLOYMENT_AT_START_ZH = {"employed": "参训时已就业", "not_employed": "参训时未就业", "unknown": "未登记"}
@@ -154,7 +163,7 @@ class ClassTables:
             lesson = self._lesson.get(e.lesson_id)
             number = Shown(f"第{self._lesson_no[e.lesson_id]}次课", e.lesson_id) if lesson else Shown("", e.lesson_id)
             yield [r.name, rid, number, minute(lesson.starts_at) if lesson else "（未计入的课次）",
-                   MODE_ZH[lesson.mode.value] if lesson else "", e.id, e.seq, KIND_ZH.get(e.kind, e.kind),
+                   MODE_ZH[lesson.mode.value] if lesson else "", e.id, e.seq, kind_zh(e),
                    minute(e.at), VERDICT_ZH.get(e.verdict, e.verdict), e.decides_event_id or "",
                    reasons_text(e.reasons or []), evidence_refs(e.evidence or {}), e.hash]
 
@@ -175,7 +184,7 @@ class ClassTables:
         later = [e for e in r.events if e.seq > self.sealed["seq"]]
         rid = show_id(r.resident_id, self.full_ids)
         for e in later:
-            yield [r.name, rid, before, now, e.id, e.seq, KIND_ZH.get(e.kind, e.kind), minute(e.at),
+            yield [r.name, rid, before, now, e.id, e.seq, kind_zh(e), minute(e.at),
                    VERDICT_ZH.get(e.verdict, e.verdict), e.decides_event_id or ""]
         if not later and str(before) != str(now):
             # Figures moved without a new event of this trainee (e.g. a lesson cancelled by an
@@ -209,6 +218,10 @@ def evidence_refs(evidence: dict) -> str:
     if isinstance(fence, dict) and (fence.get("verdict") or fence.get("result")):
         verdict = str(fence.get("verdict") or fence.get("result"))
         parts.append(f"围栏：{FENCE_ZH.get(verdict, verdict)}")
+    teacher = evidence.get("teacher")
+    if evidence.get("method") == "teacher_attested" and isinstance(teacher, dict):
+        where = FENCE_ZH.get(str((teacher.get("fence") or {}).get("verdict", "")), "")
+        parts.append(f"{ATTESTED_ZH}：老师账号 {teacher.get('username')}" + (f"，老师定位{where}" if where else ""))
     if evidence.get("reviewer"):
         parts.append(f"复核人 {evidence['reviewer']}")
     return "；".join(parts)

@@ -17,7 +17,7 @@ from server.models.enums import (
     Role,
     Sex,
 )
-from server.models.evidence import ChainHead, Challenge, Event, FrameFingerprint, Heartbeat, SpotCheck
+from server.models.evidence import ChainHead, Challenge, Event, FrameFingerprint, Heartbeat, NonfaceRequest, SpotCheck
 from server.models.exports import AssessmentResult, ExportJob, GroupPhoto, Seal
 from server.models.geo import City, District, Region
 from server.models.institution import Institution, Teacher, Venue, VenueFenceDecision
@@ -32,7 +32,7 @@ __all__ = [
     "City", "District", "Region", "Institution", "Teacher", "Venue", "VenueFenceDecision",
     "Certificate", "Enrollment", "Trainee", "Lesson", "LessonMedia", "LessonQuiz", "QuizAttempt", "TrainingClass", "User",
     "AuditEntry", "Consent", "FaceTemplate", "TemplateDecision", "ClassAmendment",
-    "ChainHead", "Challenge", "Event", "FrameFingerprint", "Heartbeat", "SpotCheck",
+    "ChainHead", "Challenge", "Event", "FrameFingerprint", "Heartbeat", "NonfaceRequest", "SpotCheck",
     "Absence", "Duty", "DutyReminder", "JobStatus", "LessonTransition",
     "AssessmentResult", "ExportJob", "GroupPhoto", "Seal",
     "SubsidyHistoryCheck", "SubsidyHistoryEntry",

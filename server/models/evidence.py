@@ -146,3 +146,38 @@ class FrameFingerprint(Base):
     trainee_id: Mapped[int] = mapped_column(ForeignKey("trainees.id"), index=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class NonfaceRequest(Base):
+    """A trainee who refused face processing asks, from the bound phone, to be checked in (out,
+    or a spot check answered) without a face: the phone's location and the room code, judged
+    when it arrives. It counts for nothing by itself: the teacher confirms the trainee present on
+    the teacher's own device (services/nonface.py), and that confirmation is the event in the
+    chain that names this request (`Event.idempotency_key` "attest:<id>": one event per request).
+    Append-only (database triggers): a request is never edited, a new one is made."""
+
+    __tablename__ = "nonface_requests"
+    __table_args__ = (
+        # A retried request (same key) finds the first one instead of making a second.
+        UniqueConstraint("trainee_id", "idempotency_key"),
+        Index("ix_nonface_requests_lesson_trainee", "lesson_id", "trainee_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trainee_id: Mapped[int] = mapped_column(ForeignKey("trainees.id"))
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id"))
+    class_id: Mapped[int] = mapped_column(ForeignKey("training_classes.id"))
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id"))
+    #: check_in / check_out / spot_check
+    kind: Mapped[str] = mapped_column(String(16))
+    spot_check_id: Mapped[int | None] = mapped_column(ForeignKey("spot_checks.id"))
+    #: Server time of the request: the time the attested event is recorded at
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    device_id: Mapped[str] = mapped_column(String(128))
+    idempotency_key: Mapped[str] = mapped_column(String(64))
+    #: "pending" (waits for the teacher) or "rejected" (a check of the phone's part failed)
+    verdict: Mapped[str] = mapped_column(String(16))
+    #: [{code, clause, detail}]: every check that failed or raised a signal
+    reasons: Mapped[list] = mapped_column(JSON)
+    #: location + fence result, room code judgement, device
+    evidence: Mapped[dict] = mapped_column(JSON)

@@ -189,19 +189,27 @@ def export_housekeeping(app: Flask) -> str:
 
 
 def review_retention(app: Flask) -> str:
-    """Reports; deletes photo files past their keeping period only with HOURPROOF_RETENTION_PURGE."""
+    """Reports; deletes check-in photos whose review window closed without consent to keep them
+    (always: a legal duty, POLICY §11), and photo files past their keeping period only with
+    HOURPROOF_RETENTION_PURGE."""
     from server.services import retention
 
     now, store = utc_now(), app.extensions.get("hourproof_evidence")
     with app.app_context(), _writing_session(app) as session:
         report = retention.review(session, now, store)
+    expired = None
+    if store is not None:
+        # Its own session, like the purge: the long read must not hold SQLite's write lock.
+        with app.app_context(), app.extensions["hourproof_db"].sessionmaker() as session:
+            expired = retention.expire_frames(session, now, store)
+        log.info(expired.summary())
     if app.config["HOURPROOF_SETTINGS"].retention_purge and store is not None:
         # A session of its own: the purge's long read must not hold SQLite's write lock (it
         # takes it for each class's audit entry only).
         with app.app_context(), app.extensions["hourproof_db"].sessionmaker() as session:
             report.photos = retention.purge_photos(session, now, store, dry_run=False)
         log.info(report.photos.summary())
-    return report.summary()
+    return report.summary() + (f"; {expired.summary()}" if expired is not None else "")
 
 
 def runner_id() -> str:

@@ -165,31 +165,53 @@ class PhotoProblem:
     problem: str
 
 
+@dataclass
+class PhotoCheck:
+    #: Files re-hashed
+    checked: int = 0
+    #: Gone by the keeping period (retention.evidence_past_keeping)
+    purged: int = 0
+    #: Gone when their review window closed without consent to keep them (recorded, POLICY §11)
+    expired: int = 0
+    problems: list[PhotoProblem] = field(default_factory=list)
+
+
 def verify_photos(session: Session, store, now: datetime, chain: str | None = None) -> tuple[int, int, list[PhotoProblem]]:
+    """(files checked, files purged or expired by a retention rule, problems): check_photos, briefly."""
+    found = check_photos(session, store, now, chain)
+    return found.checked, found.purged + found.expired, found.problems
+
+
+def check_photos(session: Session, store, now: datetime, chain: str | None = None) -> PhotoCheck:
     """Re-hash every photo file the evidence names: the frames of each event (their hashes are in
     the chain, so a verified chain plus matching files means the pictures are the ones judged)
-    and the lessons' group photos. Returns (files checked, files purged by the retention rule,
-    problems). A file that is gone is a problem unless its keeping period has passed
-    (retention.evidence_past_keeping: the purge is allowed then, and recorded). Reads every file: opt-in
-    (`hourproof audit verify --photos`), streamed in batches so memory stays flat."""
+    and the lessons' group photos. A file that is gone is a problem unless its keeping period has
+    passed (retention.evidence_past_keeping: the purge is allowed then, and recorded) or its event's
+    review window closed without consent to keep it (retention.expired_event_ids: recorded in the
+    audit log before the deletion). Reads every file: opt-in (`hourproof audit verify --photos`),
+    streamed in batches so memory stays flat."""
     from server.models import GroupPhoto
-    from server.services.retention import evidence_past_keeping
+    from server.services.retention import evidence_past_keeping, expired_event_ids
 
-    checked, purged, problems = 0, 0, []
+    found = PhotoCheck()
+    expired = expired_event_ids(session, int(chain.split(":", 1)[1]) if chain else None)
 
     def check(digest: str, gone_by_rule, **where) -> None:
-        nonlocal checked, purged
         try:
             store.get(digest)
         except FileNotFoundError:
-            if gone_by_rule():
-                purged += 1
+            if where["event_id"] in expired:
+                found.expired += 1
+            elif gone_by_rule():
+                found.purged += 1
             else:
-                problems.append(PhotoProblem(digest=digest, problem="file missing (its keeping period has not passed)", **where))
+                found.problems.append(PhotoProblem(digest=digest, problem="file missing (its keeping period has not passed)",
+                                                   **where))
             return
         except ValueError:
-            problems.append(PhotoProblem(digest=digest, problem="file does not match its hash: the photo was altered", **where))
-        checked += 1
+            found.problems.append(PhotoProblem(digest=digest, problem="file does not match its hash: the photo was altered",
+                                               **where))
+        found.checked += 1
 
     q = select(Event.id, Event.chain, Event.evidence, Event.class_id, Event.at).order_by(Event.chain, Event.seq)
     if chain:
@@ -205,4 +227,4 @@ def verify_photos(session: Session, store, now: datetime, chain: str | None = No
     for photo_id, digest, class_id, uploaded_at in session.execute(photos).all():
         check(digest, lambda class_id=class_id, at=uploaded_at: evidence_past_keeping(session, class_id, at, now),
               chain=f"class:{class_id}", event_id=None, group_photo_id=photo_id)
-    return checked, purged, problems
+    return found

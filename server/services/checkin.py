@@ -540,7 +540,8 @@ def _count_failure(out: Outcome, clause: str, face: FaceInput, s: CheckinSetting
 
 
 def _check_location(session: Session, out: Outcome, clause: str, actor: Actor, lesson: Lesson, sub: Submission,
-                    now: datetime, loc: LocationSettings) -> None:
+                    now: datetime, loc: LocationSettings,
+                    recent: list[tuple[geofence.Fix, datetime]] | None = None) -> None:
     """Where the phone was, as far as the server can trust it: the datum is what a browser
     reports (WGS-84) unless the deployment accepts more; the fix must be from now (server clock
     against `fix_at`); implausible accuracy and repeated coordinates are flagged; the venue's
@@ -574,7 +575,8 @@ def _check_location(session: Session, out: Outcome, clause: str, actor: Actor, l
         evidence["fix_age_s"] = round((now - sub.fix_at).total_seconds(), 1)
     for r in geofence.fix_time_reasons(sub.fix_at, now, loc.max_fix_age_s, loc.fix_clock_skew_s, clause=clause):
         out.fail(r.code, r.clause, r.detail)
-    recent = _recent_fixes(session, actor, RECENT_FIXES)
+    if recent is None:  # the trainee's own latest fixes (a teacher's are not kept: `judge_teacher_place`)
+        recent = _recent_fixes(session, actor, RECENT_FIXES)
     previous = recent[0] if recent else None
     signals = geofence.SignalSettings(clause=clause, min_accuracy_m=loc.min_fix_accuracy_m,
                                       same_accuracy_run=loc.same_accuracy_run)
@@ -681,6 +683,43 @@ def _check_shared_device(session: Session, out: Outcome, clause: str, actor: Act
         out.flag("shared_device", clause, f"同一部手机在本次课中为 {len(others) + 1} 名学员签到，需人工复核")
 
 
+# --- without a face (services/nonface.py) -----------------------------------------------------
+
+
+def judge_without_face(session: Session, actor: Actor, lesson: Lesson, cls, sub: Submission, now: datetime,
+                       ctx: Context) -> Outcome:
+    """The checks of a check-in (check-out, spot-check answer) that need no face, for a trainee
+    who refused face processing: the bound phone, the time window, the spot check, the location
+    against the venue's approved fence, the room code (as for a face check-in) and a phone
+    shared in the lesson. No nonce: nothing here can be replayed into credit, since only the
+    teacher's confirmation in the room (`judge_teacher_place`) makes an event."""
+    clause = rules.region(cls.region_code).verification_clause
+    out = Outcome()
+    out.evidence = {"server_time": now.isoformat(), "device": {"device_id": sub.device_id, "user_agent": sub.user_agent}}
+    user = session.scalar(select(User).where(User.trainee_id == actor.trainee_id))
+    _guard(out, clause, "device", lambda: _check_device(out, clause, user, sub))
+    _guard(out, clause, "window", lambda: _check_window(out, clause, lesson, sub, now, ctx.settings))
+    _guard(out, clause, "spot_check", lambda: _spot_check(session, out, clause, actor, lesson, sub, now, ctx.settings))
+    _guard(out, clause, "location", lambda: _check_location(session, out, clause, actor, lesson, sub, now, ctx.location))
+    if cls.room_code and lesson.mode is LessonMode.offline and sub.kind == "check_in":
+        _guard(out, clause, "room_code", lambda: _check_room_code(out, clause, lesson, sub, now, ctx.room_code_key))
+    _guard(out, clause, "shared_device", lambda: _check_shared_device(session, out, clause, actor, lesson, sub))
+    return out
+
+
+def judge_teacher_place(session: Session, actor: Actor, lesson: Lesson, cls, sub: Submission, now: datetime,
+                        ctx: Context) -> Outcome:
+    """Where the teacher's own device was when they confirmed a trainee present: the same fence
+    and fix checks as a trainee's fix, and the room code wherever the class uses one."""
+    clause = rules.region(cls.region_code).verification_clause
+    out = Outcome()
+    _guard(out, clause, "location", lambda: _check_location(session, out, clause, actor, lesson, sub, now, ctx.location,
+                                                            recent=[]))
+    if cls.room_code and lesson.mode is LessonMode.offline:
+        _guard(out, clause, "room_code", lambda: _check_room_code(out, clause, lesson, sub, now, ctx.room_code_key))
+    return out
+
+
 # --- answers ---------------------------------------------------------------------------------
 
 MESSAGES = {
@@ -705,4 +744,6 @@ def event_answer(event: Event, replay: bool = False) -> dict:
         "lesson_id": event.lesson_id, "message": message, "reasons": event.reasons, "replayed": replay,
         "distance_to_venue_m": fence.get("distance_m"), "face_distance": face.get("best_distance"),
         "face_threshold": face.get("threshold"), "seq": event.seq, "hash": event.hash,
+        # "teacher_attested": no face was used (the trainee refused face processing)
+        "method": (event.evidence or {}).get("method"),
     }

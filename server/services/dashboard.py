@@ -28,7 +28,7 @@ from server.adapters.filestore import EvidenceStore
 from server.errors import ApiError
 from server.models import District, Enrollment, Event, Lesson, LessonMode, Role, SpotCheck, Trainee, TrainingClass, Venue
 from server.permissions import Capability, allows
-from server.services import audit, retention
+from server.services import audit, nonface, retention
 from server.services.names import pinyin_key
 from server.services.presence import GONE_AFTER_S, present_offline
 from server.services.scope import Actor, classes_query, visible_class
@@ -322,6 +322,10 @@ def roll(session: Session, actor: Actor, lesson_id: int, now: datetime | None = 
     for e in events:
         if e.trainee_id is not None and not e.decides_event_id:
             by_trainee.setdefault(e.trainee_id, []).append(e)
+    # Trainees who refused face processing, and their requests the teacher can confirm now
+    # (services/nonface.py: 确认本人在场 on the roll).
+    refused = nonface.refusers(session, [tid for tid, _ in trainees])
+    awaiting = nonface.pending_for_roll(session, lesson.id, now)
     rows = []
     for tid, name in trainees:
         mine = by_trainee.get(tid, [])
@@ -331,7 +335,8 @@ def roll(session: Session, actor: Actor, lesson_id: int, now: datetime | None = 
         state = ("checked_out" if verified_out else "present" if verified_in else
                  ("pending_review" if last is not None and _effective(last, decided) == "flagged" else
                   "rejected" if last is not None and _effective(last, decided) == "rejected" else "missing"))
-        row = {"trainee_id": tid, "name": name, "state": state, "events": len(mine), "last": None}
+        row = {"trainee_id": tid, "name": name, "state": state, "events": len(mine), "last": None,
+               "face_refused": tid in refused, "awaiting_teacher": awaiting.get(tid, [])}
         if last is not None:
             ev = last.evidence or {}
             face, loc = ev.get("face") or {}, ev.get("location")
@@ -345,6 +350,7 @@ def roll(session: Session, actor: Actor, lesson_id: int, now: datetime | None = 
                 "fix": fix_in_venue_datum(loc, venue) if loc and venue else None,
                 "fence": ev.get("fence"),
                 "review": reviews.get(last.id),
+                "method": ev.get("method"), "method_label": ev.get("method_label"),
             }
         rows.append(row)
     if lesson.mode is LessonMode.online:

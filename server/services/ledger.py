@@ -27,6 +27,9 @@ from server.services import rules
 from server.services.lesson_media import policy_heartbeat
 from server.services.scope import Actor, visible_class
 
+#: How an event the teacher confirmed, no face used, is named wherever it is shown (roll, ledger, exports).
+ATTESTED_LABEL = "老师确认（未使用人脸）"
+
 
 def _planned(lesson: Lesson) -> PlannedLesson:
     return PlannedLesson(start=lesson.starts_at, end=lesson.ends_at, mode=Mode(lesson.mode.value),
@@ -63,10 +66,12 @@ def lesson_credit_from(lesson: Lesson, events, heartbeats, spot_checks, now: dat
     plays in the page, whose content watched is what counts): the ledger and the exports share
     it, so an export is exactly the ledger. `misses`: the region's `spot_check_misses` (the
     spot checks an online lesson may miss, POLICY §9); not given, the lesson's region's."""
+    policy = rules.region(lesson.training_class.region_code)
     if misses is None:
-        misses = rules.region(lesson.training_class.region_code).spot_check_misses
+        misses = policy.spot_check_misses
     settings = attendance.AttendanceSettings(clause=clause, spot_check_window=window,
-                                             miss_budget=misses.value, miss_budget_clause=misses.clause)
+                                             miss_budget=misses.value, miss_budget_clause=misses.clause,
+                                             attested_clause=policy.attested_check_ins.clause)
     online = lesson.mode is LessonMode.online
     by_id = {e.id: e for e in events}
     att_events = []
@@ -79,7 +84,9 @@ def lesson_credit_from(lesson: Lesson, events, heartbeats, spot_checks, now: dat
             att_events.append(attendance.AttendanceEvent(id=f"r{e.id}", kind=attendance.EventKind.REVIEW_DECISION, at=e.at,
                                                          decides=decides, decision=e.verdict))
         elif not (online and e.kind == "spot_check"):
-            att_events.append(attendance.AttendanceEvent(id=f"e{e.id}", kind=attendance.EventKind(e.kind), at=e.at, verdict=e.verdict))
+            # the method ("teacher_attested": no face) names the rule a pending event waits on
+            att_events.append(attendance.AttendanceEvent(id=f"e{e.id}", kind=attendance.EventKind(e.kind), at=e.at, verdict=e.verdict,
+                                                         method=(e.evidence or {}).get("method")))
     hb: tuple[attendance.Heartbeat, ...] = ()
     if online:
         hb = tuple(policy_heartbeat(h) for h in heartbeats)
@@ -294,12 +301,15 @@ def ledger_for(session: Session, cls: TrainingClass, enrollment: Enrollment, now
                           enrollment_id=enrollment.id, class_name=cls.name, elsewhere=elsewhere,
                           media=lesson_media_for_credit(session, online), trainee_id=enrollment.trainee_id)
     ledger = hours.ledger
+    # Lessons with a check the teacher confirmed (no face used): shown as such (policies.attendance.TEACHER_ATTESTED)
+    attested = {e.lesson_id for e in events if (e.evidence or {}).get("method") == attendance.TEACHER_ATTESTED}
     per_lesson = [{
         "lesson_id": h.lesson.id, "starts_at": h.lesson.starts_at.isoformat(), "ends_at": h.lesson.ends_at.isoformat(),
         "mode": h.lesson.mode.value, "credited_minutes": round(h.credited_seconds / 60, 1), "running": h.running,
         "uncredited": sorted([{**s.as_dict(), "pending": s in h.pending} for s in h.result.uncredited]
                              + [_overlap_json(o, enrollment.id) for o in h.lost], key=lambda u: (u["start"], u["end"])),
         "overlaps": [_overlap_json(o, enrollment.id) for o in h.overlaps],
+        "method_label": ATTESTED_LABEL if h.lesson.id in attested else None,
     } for h in hours.lessons]
     return {
         "enrollment_id": enrollment.id, "class_id": cls.id, "trainee_id": enrollment.trainee_id,

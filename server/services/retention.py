@@ -21,19 +21,27 @@ the safe side (nothing gone unrecorded). A class with a recorded purge is not sc
 Purging is opt-in: `hourproof retention` shows what would go, `hourproof retention --purge`
 deletes, and the daily job deletes only with HOURPROOF_RETENTION_PURGE=1.
 
-It does act on one thing regardless: face templates of trainees whose newest biometric consent
+Check-in photos of trainees who did not agree to their keeping (consent purpose "photo_keeping")
+go much earlier, when the event's review window closes (`expire_frames`, POLICY §11,
+policies/retention.py): a legal duty, so the daily job does it without being asked, recorded in
+the audit log ("evidence.expire", every hash) before the files go; a request for such a photo
+answers 410 EXPIRED_MESSAGE and `hourproof audit verify --photos` counts it as expired.
+
+It does act on one more thing regardless: face templates of trainees whose newest biometric consent
 is a withdrawal are erased if a template somehow still holds bytes (withdrawal erases them at
 once; this is the backstop, PIPL: processing ends with consent)."""
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from policies import retention as keeping
 from policies.deadlines import add_months
+from policies.model import Cited
 from server.clock import local_date, zone
 from server.errors import ApiError
 from server.models import (
@@ -54,16 +62,17 @@ from server.services import audit, rules
 from server.services.scope import Actor
 
 log = logging.getLogger("hourproof.retention")
-MIN_YEARS = 5
+MIN_YEARS = keeping.MIN_KEEP_YEARS
 PURGED_MESSAGE = "证据照片已按保存期限删除"
+EXPIRED_MESSAGE = "签到照片已在复核期结束后删除（学员未同意留存）"
+#: The audit action of deleting check-in photos whose review window closed (POLICY §11)
+EXPIRE_ACTION = "evidence.expire"
 
 
 def keep_years(region_code: str) -> tuple[int, str]:
     """(years, clause) that evidence of a class in this region is kept after training ends."""
-    policy = rules.region(region_code)
-    kept = [(r.amount, r.clause) for r in policy.deadlines if r.kind == "years_after" and "electronic" in r.code]
-    years, clause = max(kept, default=(MIN_YEARS, "POLICY §4 (js 4.2: 电子资料保管不少于5年)"))
-    return (years, clause) if years >= MIN_YEARS else (MIN_YEARS, clause)
+    kept = keeping.keep_years(rules.region(region_code))
+    return kept.value, kept.clause
 
 
 def _evidence_counts(session: Session, class_ids: list[int], cutoff: datetime) -> dict[str, int]:
@@ -316,8 +325,168 @@ def evidence_past_keeping(session: Session, class_id: int, at: datetime, now: da
 
 def missing_photo_error(session: Session, event: Event, digest: str, now: datetime) -> ApiError:
     """What a request for a stored photo that is not there gets: 410 when the retention rule
-    allowed its purge; otherwise it should be there, which is an integrity problem (logged)."""
+    allowed its purge, or when its review window closed without consent to keep it (recorded in
+    the audit log); otherwise it should be there, which is an integrity problem (logged)."""
     if past_keeping(session, event, now):
         return ApiError(410, "evidence_purged", PURGED_MESSAGE)
+    if event.id in expired_event_ids(session, event.class_id):
+        return ApiError(410, "evidence_expired", EXPIRED_MESSAGE)
     log.error("evidence file %s of event %s is missing although its keeping period has not passed", digest, event.id)
     return ApiError(500, "evidence_missing", "证据照片文件缺失（未到保存期限），请联系管理员核查")
+
+
+# --- check-in photos past their review window (POLICY §11) --------------------------------------
+
+@dataclass
+class ClassExpiry:
+    class_id: int
+    institution_id: int
+    #: Events whose photos' review window closed (their frames go, unless named elsewhere)
+    events: list[int] = field(default_factory=list)
+    hashes: list[str] = field(default_factory=list)
+    #: Named by something else still kept (an enrolment photo, a group photo, another event): kept
+    shared: list[str] = field(default_factory=list)
+    already_gone: int = 0
+
+    def record(self, window_clause: str) -> dict:
+        return {"class_id": self.class_id, "rule": "photo_review_window", "clause": window_clause,
+                "events": self.events, "files_deleted": len(self.hashes), "kept_shared": len(self.shared),
+                "already_gone": self.already_gone, "hashes": self.hashes, "shared_hashes": self.shared}
+
+
+@dataclass
+class ExpireReport:
+    dry_run: bool
+    classes: list[ClassExpiry] = field(default_factory=list)
+    #: Events whose photos are kept past the window because a review is still open
+    review_open: int = 0
+    #: Files a recent run recorded but did not get to delete (it crashed in between): deleted now
+    finished: int = 0
+
+    @property
+    def files(self) -> int:
+        return sum(len(c.hashes) for c in self.classes)
+
+    @property
+    def events(self) -> int:
+        return sum(len(c.events) for c in self.classes)
+
+    def summary(self) -> str:
+        verb = "would be deleted (dry run)" if self.dry_run else "deleted (recorded in the audit log)"
+        return (f"check-in photos past their review window (no consent to keep them): {self.files} files of "
+                f"{self.events} events {verb}, {sum(len(c.shared) for c in self.classes)} kept (named elsewhere), "
+                f"{self.review_open} events kept while their review is open")
+
+
+def expired_event_ids(session: Session, class_id: int | None = None) -> set[int]:
+    """Events whose photos were deleted when their review window closed (from the audit log)."""
+    q = select(AuditEntry.after).where(AuditEntry.action == EXPIRE_ACTION, AuditEntry.entity == "class")
+    if class_id is not None:
+        q = q.where(AuditEntry.entity_id == class_id)
+    return {int(i) for after in session.scalars(q) for i in ((after or {}).get("events") or [])}
+
+
+#: How far back a run looks for deletions an earlier run recorded but did not finish
+FINISH_DAYS = 7
+
+
+def _finish_recorded(session: Session, now: datetime, store) -> int:
+    """Delete the files of the last FINISH_DAYS' expiry records that are still there: recorded
+    first, deleted after, so a crash in between leaves them to the next run (which would not scan
+    those events again). Each was named by nothing kept when it was recorded."""
+    finished = 0
+    for after in session.scalars(select(AuditEntry.after).where(AuditEntry.action == EXPIRE_ACTION,
+                                                                AuditEntry.at >= now - timedelta(days=FINISH_DAYS))):
+        for h in (after or {}).get("hashes") or []:
+            if store.exists(h):
+                store.delete(h)
+                finished += 1
+    session.rollback()
+    if finished:
+        log.warning("review window: %d recorded photo files were still on disk (an earlier run stopped between "
+                    "recording and deleting): deleted now", finished)
+    return finished
+
+
+def expire_frames(session: Session, now: datetime, store, *, dry_run: bool = False) -> ExpireReport:
+    """Delete (or, dry_run, list) the check-in photos whose review window closed, of trainees
+    without photo-keeping consent in force now (policies/retention.py; GB/T 41819-2022: face
+    images are deleted after verification unless separately agreed). A legal duty, so the daily
+    job runs it without being asked. Each class's deletion is recorded in the audit log (events
+    and every hash) before its files go; event rows stay (the chain verifies; the hashes, the
+    verdict and its measures remain). A file still named by an event not expiring, a group photo
+    or a face template is kept. It reads every event's evidence once (one pass, streamed)."""
+    from server.models import Lesson
+    from server.services import consent
+
+    report = ExpireReport(dry_run)
+    if not dry_run:
+        report.finished = _finish_recorded(session, now, store)
+    done = expired_event_ids(session)
+    keeps = consent.keeping_consented(session)
+    decided = dict(session.execute(select(Event.decides_event_id, func.max(Event.at)).where(
+        Event.kind == "review_decision", Event.decides_event_id.is_not(None)).group_by(Event.decides_event_id)).all())
+    windows: dict[int, tuple[int, Cited[int]]] = {}  # class id -> (institution id, the window)
+    plans: dict[int, ClassExpiry] = {}
+    keep: set[str] = set()
+    q = (select(Event.id, Event.class_id, Lesson.ends_at, Event.trainee_id, Event.verdict, Event.evidence)
+         .join(Lesson, Lesson.id == Event.lesson_id).where(Event.kind != "review_decision")
+         .order_by(Event.id).execution_options(yield_per=1000))
+    for event_id, class_id, lesson_ends_at, trainee_id, verdict, evidence in session.execute(q):
+        frames = _frames(evidence)
+        if not frames or event_id in done:
+            continue
+        if trainee_id is None or trainee_id in keeps:
+            keep.update(frames)
+            continue
+        if class_id not in windows:
+            cls = session.get_one(TrainingClass, class_id)
+            windows[class_id] = (cls.institution_id, rules.region(cls.region_code).photo_review_window_days)
+        rule = keeping.frame_keeping(lesson_ends_at, windows[class_id][1],
+                                     review_open=verdict == "flagged" and event_id not in decided,
+                                     reviewed_at=decided.get(event_id), keeping_consented=False)
+        if not rule.expired(now):
+            report.review_open += rule.kind == "review_open"
+            keep.update(frames)
+            continue
+        plan = plans.setdefault(class_id, ClassExpiry(class_id, windows[class_id][0]))
+        plan.events.append(event_id)
+        plan.hashes += [h for h in frames if h not in plan.hashes]
+    if not plans:
+        session.rollback()
+        return report
+    keep.update(h for h in session.scalars(select(GroupPhoto.sha256)))
+    for hashes in session.scalars(select(FaceTemplate.photo_hashes)):
+        keep.update(hashes or [])
+    session.rollback()
+
+    taken: set[str] = set()  # a file two classes' events share is deleted (and counted) once
+    for plan in plans.values():
+        go: list[str] = []
+        plan.shared = [h for h in plan.hashes if h in keep]
+        for h in plan.hashes:
+            if h in keep:
+                continue
+            if h in taken or not store.exists(h):
+                plan.already_gone += 1
+                continue
+            go.append(h)
+            taken.add(h)
+        plan.hashes = go
+        report.classes.append(plan)
+    if dry_run:
+        return report
+    for plan in report.classes:
+        # Recorded first, deleted after (as purge_photos): a crash in between leaves files the
+        # record names, never a deletion nobody recorded.
+        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        audit.record(session, Actor.system(), EXPIRE_ACTION, "class", plan.class_id, None,
+                     plan.record(windows[plan.class_id][1].clause),
+                     institution_id=plan.institution_id)
+        session.commit()
+        for h in plan.hashes:
+            store.delete(h)
+        log.info("review window: class %s: photos of %d events past their review window, %d files deleted, "
+                 "%d kept (named elsewhere), %d already gone; hashes in the audit log", plan.class_id,
+                 len(plan.events), len(plan.hashes), len(plan.shared), plan.already_gone)
+    return report

@@ -20,7 +20,7 @@ from server.models import Consent, EmploymentAfter, EmploymentAtStart, Enrollmen
 from server.models.people import MOBILE, mask_resident_id
 from server.permissions import Capability
 from server.services import accounts, audit, faces, rules
-from server.services.consent import CONSENT_SHA256, CONSENT_VERSION
+from server.services import consent as notices
 from server.services.names import pinyin_key
 from server.services.scope import Actor, require, trainee_institution, visible_class, visible_trainee, writable_class
 
@@ -443,23 +443,46 @@ def _class_id(raw: str | None, default: int | None, errors: list[dict]) -> int |
 
 def record_consent(session: Session, actor: Actor, trainee_id: int, data, now: datetime, store=None,
                    index: faces.DedupIndex | None = None) -> Consent:
-    """A trainee's own consent (phone) or staff recording a signed paper form. A withdrawal erases
-    the trainee's templates (and takes them out of ``index``, the process's dedup index)."""
+    """A trainee's own consent (phone) or staff recording a signed paper form, for one purpose
+    (``data.purpose``: "biometric" or "photo_keeping"), against the notice of the trainee's region.
+    Withdrawing "biometric" erases the trainee's templates (and takes them out of ``index``, the
+    process's dedup index); withdrawing "photo_keeping" is recorded, and the daily retention job
+    then keeps their check-in photos only for the review window (POLICY §11)."""
     trainee = _trainee_for_consent(session, actor, trainee_id, data.channel)
-    if data.text_version != CONSENT_VERSION:
-        raise ApiError(409, "consent_text_outdated", f"告知书已更新为 {CONSENT_VERSION} 版，请重新阅读后同意",
-                       text_version=CONSENT_VERSION)
-    consent = Consent(trainee_id=trainee.id, purpose="biometric", granted=data.granted, text_version=CONSENT_VERSION,
-                      text_sha256=CONSENT_SHA256, channel=data.channel, recorded_by_id=actor.user_id, at=now)
+    purpose = getattr(data, "purpose", notices.BIOMETRIC)
+    notice = notices.notices(notices.trainee_region(session, trainee.id))[purpose]
+    if data.text_version != notice.version:
+        raise ApiError(409, "consent_text_outdated", f"《{notice.title}》告知书已更新为 {notice.version} 版，请重新阅读后同意",
+                       text_version=notice.version)
+    consent = Consent(trainee_id=trainee.id, purpose=purpose, granted=data.granted, text_version=notice.version,
+                      text_sha256=notice.sha256, channel=data.channel, recorded_by_id=actor.user_id, at=now)
     session.add(consent)
     session.flush()
-    if not data.granted:
+    if purpose == notices.BIOMETRIC and not data.granted:
         faces.erase_templates(session, actor, trainee.id, now, store, index)
-    audit.record(session, actor, "consent.grant" if data.granted else "consent.withdraw", "trainee", trainee.id, None,
-                 {"purpose": "biometric", "channel": data.channel, "text_version": CONSENT_VERSION},
+    verb = "grant" if data.granted else "withdraw"
+    # The biometric actions keep their names (the trail already holds them); the other purposes
+    # name themselves.
+    action = f"consent.{verb}" if purpose == notices.BIOMETRIC else f"consent.{purpose}.{verb}"
+    audit.record(session, actor, action, "trainee", trainee.id, None,
+                 {"purpose": purpose, "channel": data.channel, "text_version": notice.version,
+                  "text_sha256": notice.sha256},
                  institution_id=trainee_institution(session, trainee.id, actor))
     session.commit()
     return consent
+
+
+def consent_notices(session: Session, actor: Actor, trainee_id: int | None) -> tuple[str | None, dict]:
+    """The notices shown before a consent, with the figures of the trainee's region: a trainee's
+    own; staff name the trainee (one they can see); without one, the default figures."""
+    if actor.role is Role.trainee:
+        if trainee_id not in (None, actor.trainee_id):
+            raise ApiError(404, "trainee_not_found", "学员不存在")
+        trainee_id = actor.trainee_id
+    elif trainee_id is not None:
+        visible_trainee(session, actor, trainee_id)
+    region = notices.trainee_region(session, trainee_id) if trainee_id is not None else None
+    return region, notices.notices(region)
 
 
 def _trainee_for_consent(session: Session, actor: Actor, trainee_id: int, channel: str) -> Trainee:

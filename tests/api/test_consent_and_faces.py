@@ -25,7 +25,7 @@ def _post_faces(api, trainee_id, photos, reason=None):
 
 
 def _consent(api, trainee_id, granted=True, channel="paper"):
-    return api.post(f"/api/trainees/{trainee_id}/consent", json={"granted": granted, "channel": channel, "text_version": "2026-11"})
+    return api.post(f"/api/trainees/{trainee_id}/consent", json={"granted": granted, "channel": channel, "text_version": "2026-12"})
 
 
 def test_no_face_is_stored_without_recorded_consent(worlds, login, faces_dir, session):

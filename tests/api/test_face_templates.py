@@ -69,7 +69,7 @@ def _enrol(api, trainee_id, photos, *names, reason=None):
 
 
 def _consent(api, trainee_id, granted=True):
-    resp = api.post(f"/api/trainees/{trainee_id}/consent", json={"granted": granted, "channel": "paper", "text_version": "2026-11"})
+    resp = api.post(f"/api/trainees/{trainee_id}/consent", json={"granted": granted, "channel": "paper", "text_version": "2026-12"})
     assert resp.status_code == 201, resp.get_json()
 
 

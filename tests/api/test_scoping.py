@@ -21,6 +21,7 @@ from server.models import (
     Heartbeat,
     Lesson,
     LessonQuiz,
+    NonfaceRequest,
     QuizAttempt,
     Seal,
     SpotCheck,
@@ -39,7 +40,9 @@ OUTSIDERS = ["nanan-supervisor", "nanan-admin", "nanan-teacher", "nanan-trainee"
 SELF_ONLY = {("POST", "/api/auth/login"), ("POST", "/api/auth/activate"), ("POST", "/api/auth/logout"),
              ("GET", "/api/auth/me"), ("GET", "/api/consent-text"),
              ("GET", "/api/districts"),  # public administrative divisions, the same for everyone
-             ("GET", "/api/signing-key")}  # the deployment's public key, the same for everyone
+             ("GET", "/api/signing-key"),  # the deployment's public key, the same for everyone
+             # the caller's own refusal of face processing (services/nonface.py): nobody else's
+             ("GET", "/api/me/face-refusal"), ("POST", "/api/me/face-refusal")}
 LISTS = {("GET", "/api/classes"), ("GET", "/api/institutions"), ("GET", "/api/audit"), ("GET", "/api/live/snapshot"),
          ("GET", "/api/face-holds"), ("GET", "/api/venue-fences/pending")}
 
@@ -47,7 +50,7 @@ LISTS = {("GET", "/api/classes"), ("GET", "/api/institutions"), ("GET", "/api/au
 def _counts(session):
     return {m.__name__: session.scalar(select(func.count()).select_from(m))
             for m in (Venue, Teacher, TrainingClass, Lesson, Enrollment, Consent, FaceTemplate, ClassAmendment, Event,
-                      LessonQuiz, QuizAttempt,
+                      LessonQuiz, QuizAttempt, NonfaceRequest,
                       Heartbeat, SpotCheck, ExportJob, Seal, AssessmentResult, Certificate, GroupPhoto, SubsidyHistoryEntry,
                       SubsidyHistoryCheck, TemplateDecision, VenueFenceDecision)}
 

@@ -100,7 +100,8 @@ def test_a_check_in_frame_altered_or_removed_on_disk_is_named_by_audit_verify_ph
     second = phone.send(live["offline"], other_burst, kind="check_out", location=inside_fix()).get_json()
     code, report = _verify_photos_cli(app, capsys, monkeypatch, tmp_path)
     assert code == 0 and report["ok"]
-    assert report["photos"] == {"checked": len(clip_burst) + len(other_burst), "purged_by_retention": 0, "problems": []}
+    assert report["photos"] == {"checked": len(clip_burst) + len(other_burst), "purged_by_retention": 0,
+                                "expired_after_review_window": 0, "problems": []}
 
     # Someone with access to the disk swaps one picture and deletes another: the chain still
     # verifies (it holds hashes), the files do not.

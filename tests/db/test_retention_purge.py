@@ -116,7 +116,12 @@ def test_the_daily_duty_only_reports_unless_purging_is_configured(app, session, 
     from server import create_app
     from server.scheduler import jobs
 
-    _, _, _, (a, b, c) = old_class(session, world, store)  # past its period at today's real date as well
+    _, _, (trainee, _), (a, b, c) = old_class(session, world, store)  # past its period at today's real date as well
+    # The trainee agreed to keep the photos as evidence: the keeping period applies to them, not
+    # the review window (which the duty applies without being asked, tests/api/test_consent_by_purpose.py).
+    session.add(Consent(trainee_id=trainee.trainee_id, purpose="photo_keeping", granted=True, text_version="v",
+                        text_sha256="0" * 64, channel="paper"))
+    session.commit()
     summary = jobs.review_retention(app)
     assert "photo files not purged" in summary and "HOURPROOF_RETENTION_PURGE" in summary
     assert all(store.exists(h) for h in (a, b, c))

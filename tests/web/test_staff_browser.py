@@ -182,6 +182,11 @@ def test_an_institution_admin_plans_files_and_enrols_through_the_pages(live_serv
     page.check("#consent-form input[name=signed]")
     page.click("#consent-form button[type=submit]")
     expect(page.locator("#consent-form .done")).to_contain_text("已登记同意")
+    # The second purpose, keeping the check-in photos as evidence, is its own notice and form.
+    expect(page.locator("#photo-consent-text")).to_contain_text("培训结束后5年")
+    page.check("#photo-consent-form input[name=signed]")
+    page.click("#photo-consent-form button[type=submit]")
+    expect(page.locator("#photo-consent-form .done")).to_contain_text("已登记同意")
 
     # Face photos: fewer than the 3 asked for need a confirmation that says why; a photo without a
     # face is refused with the pipeline's own message (real dlib); with the real test photos beside

@@ -163,5 +163,6 @@ def live_page():
                  takes_group_photos=allows(user.role, Capability.UPLOAD_GROUP_PHOTOS),
                  can_spot_check=allows(user.role, Capability.TRIGGER_SPOT_CHECKS),
                  shows_room_codes=allows(user.role, Capability.SHOW_ROOM_CODES),
+                 attests_presence=allows(user.role, Capability.ATTEST_PRESENCE),
                  approves_fences=allows(user.role, Capability.APPROVE_VENUE_FENCES),
                  map_config=_map_settings().page_config())

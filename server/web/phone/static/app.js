@@ -482,6 +482,56 @@
       status("");
       $("ck-ready").hidden = false;
       $("ck-start").disabled = false;
+      $("ck-start").textContent = "开始";
+      if (attempt.lesson.mode !== "online") offerNonface(attempt);
+  }
+
+  /* 不同意人脸识别: a trainee with no face consent in force may refuse it (recorded with the date
+     and this text) and check in without a face: location + room code from this phone, and the
+     teacher confirms them in the room (人脸识别技术应用安全管理办法; services/nonface.py). */
+  function offerNonface(attempt) {
+    return api("GET", "/api/me/face-refusal").then(function (r) {
+      if (!r.ok || state.attempt !== attempt || r.data.consent_in_force) return;
+      var box = el("div", "card nonface");
+      box.id = "ck-nonface";
+      var old = $("ck-nonface");
+      if (old) old.remove();
+      if (r.data.refused) {
+        attempt.nonface = true;
+        // a room code is read in the room for every kind: the teacher checks it too
+        $("ck-room-code-box").hidden = !attempt.lesson.room_code;
+        $("ck-start").textContent = "提交，请老师确认本人在场";
+        box.appendChild(el("p", "small", "您已选择不使用人脸识别（" + r.data.method_label + "）：提交后请到授课老师处，" +
+                                         "老师在点名册上确认本人在场后记录。"));
+      } else {
+        box.appendChild(el("p", "small", r.data.text));
+        var b = el("button", "", "不同意人脸识别，改用老师确认签到");
+        b.id = "ck-refuse";
+        b.addEventListener("click", function () {
+          b.disabled = true;
+          api("POST", "/api/me/face-refusal", { text_version: r.data.text_version }).then(function (res) {
+            if (!res.ok) { b.disabled = false; status(errorText(res), "rejected"); return; }
+            offerNonface(attempt);
+          });
+        });
+        box.appendChild(b);
+      }
+      $("ck-ready").appendChild(box);
+    });
+  }
+
+  function sendNonface(attempt) {
+    status("正在提交…");
+    var body = { kind: attempt.kind, idempotency_key: attempt.key, device: { device_id: deviceId(),
+                 user_agent: (navigator.userAgent || "").slice(0, 500) }, location: attempt.fix };
+    if (attempt.roomCode) body.room_code = attempt.roomCode;
+    if (attempt.spotCheckId) body.spot_check_id = attempt.spotCheckId;
+    return api("POST", "/api/lessons/" + attempt.lessonId + "/nonface-events", body, 20000).then(function (r) {
+      if (state.attempt !== attempt) return;
+      if (!r.ok) { status(errorText(r), "rejected"); retryButton(attempt); return; }
+      status(r.data.message, r.data.verdict === "pending" ? "" : "rejected");
+      if (r.data.verdict !== "pending") retryButton(attempt);
+    });
   }
 
   function getChallenge(attempt) {
@@ -513,6 +563,7 @@
       attempt.roomCode = code;
     }
     $("ck-start").disabled = true;
+    if (attempt.nonface) { sendNonface(attempt); return; }
     getChallenge(attempt).then(function (ok) {
       if (!ok || state.attempt !== attempt) return;
       // A fresh fix, taken while the burst runs: where the trainee is now, not when the page opened.
@@ -1204,6 +1255,13 @@
         });
       });
       if (!reasons.firstChild) reasons.appendChild(el("li", "note", "目前没有未计入的时段。"));
+      // Lessons checked by the teacher instead of the face (the trainee refused face recognition): said as such.
+      L.lessons.forEach(function (lesson) {
+        if (lesson.method_label) {
+          reasons.appendChild(reasonItem(label("mode", lesson.mode) + "课 " + dateText(lesson.starts_at) + " " +
+                                         hhmm(lesson.starts_at) + "：" + lesson.method_label, "", "note"));
+        }
+      });
     });
   }
 

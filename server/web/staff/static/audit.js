@@ -11,7 +11,8 @@
     "class.file_refused": "计划备案被拒", "class.amend": "计划变更", "class.seal": "封存学时（补贴申报）",
     "class.checkpoint_quizzes": "设置课程测验", "lesson_quiz.save": "保存课程测验", "lesson_media.upload": "上传录播视频",
     "lesson_media.link": "关联直播或视频地址", "enrollment.create": "学员报名", "trainee.import": "批量导入学员",
-    "consent.grant": "登记人脸信息处理同意", "consent.withdraw": "登记撤回同意",
+    "consent.grant": "登记人脸核验同意", "consent.withdraw": "登记撤回人脸核验同意",
+    "consent.photo_keeping.grant": "登记留存签到照片同意", "consent.photo_keeping.withdraw": "登记撤回留存签到照片同意",
     "face.enroll": "采集人脸", "face.reenroll": "重新采集人脸", "face.erase": "删除人脸模板", "face.held": "人脸登记待复核",
     "face.hold_approve": "通过待复核的人脸登记", "face.hold_reject": "退回待复核的人脸登记",
     "user.create": "创建账号", "user.activate": "学员激活账号", "user.reissue_code": "重新发放激活码",
@@ -23,6 +24,7 @@
     "subsidy_history.record": "登记补贴记录", "subsidy_history.retract": "撤回补贴记录",
     "subsidy_history.check": "登记已核对补贴记录", "evidence.view_frame": "查看核验照片",
     "evidence.view_enrolment_photo": "查看人脸登记照片", "evidence.purge": "按保存期限删除证据",
+    "evidence.expire": "复核期满删除签到照片（未同意留存）",
   };
   var ENTITIES = {
     institution: "培训机构", venue: "培训场地", teacher: "教师", training_class: "培训班", enrollment: "报名",

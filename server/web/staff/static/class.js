@@ -578,7 +578,7 @@
     var panel = document.getElementById("trainee-panel");
     panel.classList.remove("hidden");
     document.getElementById("trainee-panel-title").textContent = "学员：" + t.name + "（" + t.resident_id + "）";
-    ["consent-form", "face-form", "history-form", "history-check-form", "unbind-form", "reissue-form"].forEach(function (id) {
+    ["consent-form", "photo-consent-form", "face-form", "history-form", "history-check-form", "unbind-form", "reissue-form"].forEach(function (id) {
       var form = document.getElementById(id);
       form.reset();
       HP.clearError(form);
@@ -586,6 +586,7 @@
       if (done) done.remove();
     });
     document.getElementById("history-check-form").elements.checked_on.value = todayInBeijing();
+    state.consent = null;  // the notices state the figures of this trainee's region
     loadConsentText();
     loadHistory();
     panel.scrollIntoView({ block: "start" });
@@ -664,15 +665,28 @@
     });
   }
 
+  // Each purpose has its own notice (biometric: 人脸核验; photo_keeping: 留存签到照片作为证据),
+  // consented to and withdrawn on its own; state.consent maps purpose -> notice.
+  var CONSENT_BOXES = { biometric: ["consent-text", "consent-version"], photo_keeping: ["photo-consent-text", "photo-consent-version"] };
+
   function loadConsentText() {
     if (state.consent) return Promise.resolve(state.consent);
-    return HP.api("GET", "/api/consent-text").then(function (r) {
-      var box = document.getElementById("consent-text");
-      if (!r.ok) { box.textContent = r.data.error.message; return null; }
-      state.consent = r.data;
-      box.textContent = r.data.text;
-      document.getElementById("consent-version").textContent = "告知书版本：" + r.data.version + "。";
-      return r.data;
+    var trainee = state.trainee;
+    return HP.api("GET", "/api/consent-text?trainee_id=" + trainee.id).then(function (r) {
+      if (state.trainee !== trainee) return null;  // another trainee was opened meanwhile
+      if (!r.ok) {
+        Object.keys(CONSENT_BOXES).forEach(function (p) { document.getElementById(CONSENT_BOXES[p][0]).textContent = r.data.error.message; });
+        return null;
+      }
+      state.consent = {};
+      r.data.purposes.forEach(function (n) {
+        var ids = CONSENT_BOXES[n.purpose];
+        if (!ids) return;
+        state.consent[n.purpose] = n;
+        document.getElementById(ids[0]).textContent = n.text;
+        document.getElementById(ids[1]).textContent = "（告知书版本：" + n.version + "）";
+      });
+      return state.consent;
     });
   }
 
@@ -682,16 +696,17 @@
     form.appendChild(el("p", { class: "done", role: "status", text: text }));
   }
 
-  function recordConsent(form, granted) {
-    if (!state.consent) return Promise.resolve(HP.showError(form, { message: "告知书尚未加载，请稍后重试" }));
+  function recordConsent(form, purpose, granted) {
+    if (!state.consent || !state.consent[purpose]) return Promise.resolve(HP.showError(form, { message: "告知书尚未加载，请稍后重试" }));
     return HP.api("POST", "/api/trainees/" + state.trainee.id + "/consent",
-                  { granted: granted, channel: "paper", text_version: state.consent.version }).then(function (r) {
+                  { purpose: purpose, granted: granted, channel: "paper", text_version: state.consent[purpose].version }).then(function (r) {
       if (!r.ok) {
-        if (r.data.error.code === "consent_text_outdated") state.consent = null;  // reload the new text
+        if (r.data.error.code === "consent_text_outdated") { state.consent = null; loadConsentText(); }  // show the new text
         HP.showError(form, r.data.error);
         return;
       }
-      done(form, (granted ? "已登记同意" : "已登记撤回，学员的人脸模板已删除") + "（" + HP.beijingText(r.data.at) +
+      var withdrawn = purpose === "biometric" ? "已登记撤回，学员的人脸模板已删除" : "已登记撤回，签到照片将在复核期结束后删除";
+      done(form, (granted ? "已登记同意" : withdrawn) + "（" + HP.beijingText(r.data.at) +
                  "，告知书版本 " + r.data.text_version + "）。");
       return loadEnrollments();  // the roster's 人脸核验准备 says it at once, not after a reload
     });
@@ -934,13 +949,26 @@
         HP.showError(form, { message: "请先确认学员已在纸质告知书上签字", fields: [{ field: "signed", message: "请勾选" }] });
         return;
       }
-      return recordConsent(form, true);
+      return recordConsent(form, "biometric", true);
     });
     document.getElementById("consent-withdraw").addEventListener("click", function () {
       var form = document.getElementById("consent-form");
       if (!window.confirm("登记撤回后将立即删除该学员的人脸模板，学员将无法通过人脸核验签到。确定吗？")) return;
       HP.clearError(form);
-      recordConsent(form, false);
+      recordConsent(form, "biometric", false);
+    });
+    HP.onSubmit(document.getElementById("photo-consent-form"), function (form) {
+      if (!form.elements.signed.checked) {
+        HP.showError(form, { message: "请先确认学员已在纸质告知书上签字", fields: [{ field: "signed", message: "请勾选" }] });
+        return;
+      }
+      return recordConsent(form, "photo_keeping", true);
+    });
+    document.getElementById("photo-consent-withdraw").addEventListener("click", function () {
+      var form = document.getElementById("photo-consent-form");
+      if (!window.confirm("登记撤回后，该学员的签到照片将在复核期结束后删除（已过复核期的将在下次日常处理时删除）。确定吗？")) return;
+      HP.clearError(form);
+      recordConsent(form, "photo_keeping", false);
     });
 
     HP.onSubmit(document.getElementById("face-form"), function (form) {

@@ -37,15 +37,35 @@
       el("td", null, button));
   }
 
+  // The deployment's own duty (POLICY §12: filing with the provincial cyberspace office once it
+  // holds face data of 100,000 people) belongs to no class; it is recorded in the 个人信息保护 card.
+  var pageData = JSON.parse((document.getElementById("page-data") || {}).textContent || "{}");
+  var protects = !!(pageData.can && pageData.can.protect_face_data);
+
+  function filingRow(f) {
+    return el("tr", { "data-duty": "privacy-filing" },
+      el("td", { class: "nowrap" }, el("span", { class: "badge " + f.status, text: f.status === "overdue" ? "已逾期" : "待办" })),
+      el("td", { class: "nowrap" }, f.due_on, f.provisional ? [el("br"), el("small", { text: "（暂按周一至周五计算）" })] : null),
+      el("td", { text: "（本系统）" }),
+      el("td", { text: f.detail }),
+      el("td", null, el("span", { class: "clause", text: HP.clauseText(f.clause) })),
+      el("td", null, el("a", { href: "#privacy-box", text: "登记备案编号" })));
+  }
+
   function load() {
-    return HP.api("GET", "/api/duties?status=open").then(function (r) {
+    var filing = protects ? HP.api("GET", "/api/privacy").then(function (r) {
+      return r.ok && r.data.filing && r.data.filing.status !== "done" ? r.data.filing : null;
+    }) : Promise.resolve(null);
+    return Promise.all([HP.api("GET", "/api/duties?status=open"), filing]).then(function (both) {
+      var r = both[0];
       var body = HP.clear(table.querySelector("tbody"));
       if (!r.ok) { HP.showError(errorBox, r.data.error); return; }
-      if (!r.data.length) {
+      var rows = (both[1] ? [filingRow(both[1])] : []).concat(r.data.map(row));
+      if (!rows.length) {
         HP.append(body, el("tr", null, el("td", { colspan: "6", class: "muted", text: "暂无到期或逾期的事项" })));
         return;
       }
-      HP.append(body, r.data.map(row));
+      HP.append(body, rows);
     });
   }
 

@@ -229,6 +229,40 @@
       HP.beijingText(r.at) + (r.reason ? "：" + r.reason : "") + "）";
   }
 
+  /* 确认本人在场: a trainee who refused face recognition asked from their phone; the lesson's
+     teacher, in the room, confirms them with this device's location and the room code shown
+     (services/nonface.py). One tap per request; a second tap changes nothing. */
+  function teacherFix() {
+    return new Promise(function (resolve) {
+      if (!navigator.geolocation) { resolve(null); return; }
+      navigator.geolocation.getCurrentPosition(function (pos) {
+        resolve({ lat: pos.coords.latitude, lon: pos.coords.longitude, accuracy_m: pos.coords.accuracy, datum: "wgs84",
+                  fix_at: pos.timestamp ? new Date(pos.timestamp).toISOString() : undefined });
+      }, function () { resolve(null); }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 0 });
+    });
+  }
+
+  function attestButton(t, a) {
+    var b = HP.el("button", { type: "button", class: "primary attest", "data-request": a.request_id,
+                              text: "确认本人在场（" + (KINDS[a.kind] || a.kind) + "）" });
+    b.addEventListener("click", function () {
+      b.disabled = true;
+      b.textContent = "正在获取本机位置…";
+      teacherFix().then(function (fix) {
+        if (!fix) { b.disabled = false; b.textContent = "无法获取本机位置，请打开定位后重试"; return; }
+        return HP.api("POST", "/api/lessons/" + state.openLesson + "/nonface-requests/" + a.request_id + "/attest",
+                      { location: fix, room_code: state.roomCode || null }).then(function (r) {
+          if (!r.ok) { b.disabled = false; b.textContent = "确认本人在场（重试）"; HP.showError($("roll-error"), r.data.error); return; }
+          HP.clearError($("roll-error"));
+          b.replaceWith(HP.el("span", { class: "tag attested " + (r.data.verdict === "verified" ? "present" : "pending_review"),
+                                        text: "已确认：" + (VERDICTS[r.data.verdict] || r.data.verdict) }));
+          rollSoon();
+        });
+      });
+    });
+    return b;
+  }
+
   function rollRow(t, fence) {
     var last = t.last;
     var face = last && last.face || {};
@@ -250,10 +284,14 @@
                                                                         : "手机时钟快于服务器 " + Math.round(-age / 60) + " 分钟" }));
     }
     HP.append(where, HPMap.rollButton(t, fence));  // a real map of this fix (map.js), when the deployment has tiles
+    var who = HP.el("td", { text: t.name });
+    if (t.face_refused) who.appendChild(HP.el("small", { class: "tag method", text: "未使用人脸" }));
+    if (page.attests) (t.awaiting_teacher || []).forEach(function (a) { who.appendChild(attestButton(t, a)); });
+    var method = last && last.method_label ? "【" + last.method_label + "】" : "";
     return HP.el("tr", { class: "state-" + t.state, "data-trainee": t.trainee_id },
-      HP.el("td", { text: t.name }),
+      who,
       HP.el("td", {}, HP.el("span", { class: "badge " + t.state, text: STATE_NAMES[t.state] || t.state })),
-      HP.el("td", { class: "detail", text: last ? HP.beijingText(last.at) + " " + (KINDS[last.kind] || last.kind) + " " +
+      HP.el("td", { class: "detail", text: last ? method + HP.beijingText(last.at) + " " + (KINDS[last.kind] || last.kind) + " " +
                                                (VERDICTS[last.effective] || last.effective) + (reasonText(last) ? "：" + reasonText(last) : "") +
                                                (last.review ? " · " + reviewWords(last.review) : "") : "—" }),
       presenceCell(t.presence),
@@ -303,6 +341,11 @@
       // "gone" (no report at all: nothing to push) come with this poll of the roll.
       clearTimeout(state.rollTimer);
       if (l.mode === "online") state.rollTimer = setTimeout(function () { if (state.openLesson === id) loadRoll(); }, 15000);
+      // Requests to confirm are not pushed: the teacher's roll looks again while anyone in it
+      // refused face recognition.
+      else if (page.attests && r.data.trainees.some(function (t) { return t.face_refused; })) {
+        state.rollTimer = setTimeout(function () { if (state.openLesson === id) loadRoll(); }, 10000);
+      }
       if (page.reviews) loadReviews(l.class_id);
     });
   }
@@ -376,7 +419,8 @@
         details.addEventListener("click", function () { toggleDetails(e, details); });
         tbody.appendChild(HP.el("tr", { "data-event": e.event_id },
           HP.el("td", { text: e.trainee_name || "" }),
-          HP.el("td", {}, HP.beijingText(e.at) + " " + (KINDS[e.kind] || e.kind) + " ", details),
+          HP.el("td", {}, HP.beijingText(e.at) + " " + (KINDS[e.kind] || e.kind) +
+                (e.method === "teacher_attested" ? "·老师确认（未使用人脸）" : "") + " ", details),
           HP.el("td", { class: "detail", text: reasonText(e) }), cell));
         if (state.panels[e.event_id]) tbody.appendChild(state.panels[e.event_id]);
       });
@@ -566,6 +610,7 @@
         return;
       }
       $("room-code-digits").textContent = r.data.code.slice(0, 3) + " " + r.data.code.slice(3);
+      state.roomCode = r.data.code;  // sent with the teacher's 确认本人在场
       var changes = new Date(r.data.changes_at).getTime();
       function tick() {
         var left = Math.max(0, Math.ceil((changes - Date.now()) / 1000));

@@ -5,6 +5,7 @@ from server.api import (  # noqa: F401
     checkin,
     classes,
     dashboard,
+    data_rights,
     duties,
     exports,
     face_holds,

@@ -585,6 +585,54 @@ class EventContextOut(Out):
     verdict: str
 
 
+class MyConsentOut(Out):
+    purpose: str
+    title: str
+    version: str
+    text: str
+    sha256: str
+    state: str
+    at: str | None
+    agreed_version: str | None
+
+
+class MyTemplatesOut(Out):
+    held: int
+    since: str | None
+    erased: int
+    kept_until: str | None
+
+
+class MyPhotosOut(Out):
+    count: int
+    first_at: str | None
+    last_at: str | None
+    kept_until: str | None
+    open_reviews: int
+    rule: str
+
+
+class MyViewOut(Out):
+    at: str
+    who: str
+    what: str
+
+
+class MyRequestOut(Out):
+    at: str
+    what: str
+    by: str
+    answer: str
+
+
+class MyFaceDataOut(Out):
+    consents: list[MyConsentOut]
+    templates: MyTemplatesOut
+    photos: MyPhotosOut
+    views: list[MyViewOut]
+    requests: list[MyRequestOut]
+
+
 class PrivacyFilingOut(Out):
     reached_on: str
     due_on: str

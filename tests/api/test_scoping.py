@@ -42,7 +42,9 @@ SELF_ONLY = {("POST", "/api/auth/login"), ("POST", "/api/auth/activate"), ("POST
              ("GET", "/api/districts"),  # public administrative divisions, the same for everyone
              ("GET", "/api/signing-key"),  # the deployment's public key, the same for everyone
              # the caller's own refusal of face processing (services/nonface.py): nobody else's
-             ("GET", "/api/me/face-refusal"), ("POST", "/api/me/face-refusal")}
+             ("GET", "/api/me/face-refusal"), ("POST", "/api/me/face-refusal"),
+             # the caller's own face data and a copy of their own records (services/data_rights.py)
+             ("GET", "/api/me/face-data"), ("GET", "/api/me/face-data/copy")}
 LISTS = {("GET", "/api/classes"), ("GET", "/api/institutions"), ("GET", "/api/audit"), ("GET", "/api/live/snapshot"),
          ("GET", "/api/face-holds"), ("GET", "/api/venue-fences/pending")}
 

@@ -195,6 +195,7 @@
       if (parts[0] === "online") return showOnline(Number(parts[1]), false);
       if (parts[0] === "class") return showOnline(Number(parts[1]), true);
       if (parts[0] === "hours") return showHours(Number(parts[1]));
+      if (parts[0] === "privacy") return showPrivacy();
       if (parts[0] === "result") return go("#/");  // a result is shown once, not from history
       return showHome();
     });
@@ -1309,6 +1310,70 @@
     },
   };
   var BROWSERS = [["wechat", "微信内置浏览器"], ["ios", "iPhone Safari"], ["android", "安卓 Chrome 等浏览器"]];
+
+  /* 我的人脸信息: what is held, who viewed it, a copy of one's records, and each consent withdrawn
+     (or given) on its own (PIPL art. 44-47). Every request is recorded by the server. */
+  function fullDate(iso) {
+    return iso ? new Date(iso).toLocaleDateString("zh-CN", { timeZone: TZ, year: "numeric", month: "long", day: "numeric" }) : "";
+  }
+  var WITHDRAW_NOTE = {
+    biometric: "撤回后系统将删除您的人脸模板；之后签到、签退改由授课老师在教室确认本人在场，学时按本地区规定计入。",
+    photo_keeping: "撤回后，您的签到照片自现在起只保留到各次课程复核期结束，然后删除。"
+  };
+
+  function consentCard(c) {
+    var card = el("div", "card"), granted = c.state === "granted";
+    card.appendChild(el("h2", "", c.title));
+    card.appendChild(el("p", granted ? "done verified" : "done", granted ? "已同意（" + fullDate(c.at) + "，告知书 " + c.agreed_version + " 版）"
+      : c.state === "withdrawn" ? "未同意或已撤回（" + fullDate(c.at) + "）" : "尚未表示同意"));
+    var details = el("details"), summary = el("summary", "", "告知书全文（" + c.version + " 版）");
+    details.appendChild(summary);
+    details.appendChild(el("p", "small", c.text));
+    card.appendChild(details);
+    var err = el("p", "form-error");
+    var button = el("button", granted ? "" : "primary", granted ? "撤回同意" : "我已阅读并同意");
+    button.type = "button";
+    button.setAttribute("data-purpose", c.purpose);
+    button.addEventListener("click", function () {
+      if (granted && !window.confirm("确认撤回“" + c.title + "”的同意？\n\n" + (WITHDRAW_NOTE[c.purpose] || ""))) return;
+      button.disabled = true;
+      api("POST", "/api/trainees/" + state.user.trainee_id + "/consent",
+          { purpose: c.purpose, granted: !granted, channel: "phone", text_version: c.version }).then(function (r) {
+        button.disabled = false;
+        if (!r.ok) { err.textContent = errorText(r); return; }
+        showPrivacy();
+      });
+    });
+    card.appendChild(button);
+    card.appendChild(err);
+    return card;
+  }
+
+  function listInto(box, items, empty, line) {
+    clear(box);
+    if (!items.length) box.appendChild(el("li", "note muted", empty));
+    items.forEach(function (x) { box.appendChild(el("li", "note", line(x))); });  // records, not faults
+  }
+
+  function showPrivacy() {
+    show("privacy", "我的人脸信息", true);
+    var consents = clear($("pv-consents"));
+    consents.appendChild(el("p", "loading", "正在加载…"));
+    return api("GET", "/api/me/face-data").then(function (r) {
+      clear(consents);
+      if (!r.ok) { consents.appendChild(el("p", "form-error", errorText(r))); return; }
+      var d = r.data, t = d.templates, p = d.photos;
+      $("pv-templates").textContent = t.held ? "人脸模板：" + t.held + " 份（自 " + fullDate(t.since) + " 起），" + t.kept_until + "。"
+        : "人脸模板：无" + (t.erased ? "（已删除 " + t.erased + " 份）" : "") + "。";
+      $("pv-photos").textContent = p.count ? "签到照片：" + p.count + " 张（" + fullDate(p.first_at) + " 至 " + fullDate(p.last_at) + "）" +
+        (p.kept_until ? "，最迟保存至 " + fullDate(p.kept_until) : "") + (p.open_reviews ? "；" + p.open_reviews + " 次签到仍在复核中，复核结束前不删除" : "") + "。"
+        : "签到照片：无。";
+      $("pv-rule").textContent = p.rule + "。";
+      d.consents.forEach(function (c) { consents.appendChild(consentCard(c)); });
+      listInto($("pv-views"), d.views, "没有人查看过您的照片。", function (v) { return fullDate(v.at) + " " + hhmm(v.at) + " " + v.who + " " + v.what; });
+      listInto($("pv-requests"), d.requests, "暂无。", function (q) { return fullDate(q.at) + " " + hhmm(q.at) + " " + q.what + "（" + q.by + "）：" + q.answer; });
+    });
+  }
 
   function showHelp(what, lessonId, kind) {
     var h = HELP[what] || HELP.camera;

@@ -219,6 +219,26 @@ def _frames(evidence) -> list[str]:
     return [h for h in frames if isinstance(h, str)]
 
 
+def _settle(plans, keep: set[str], store) -> list:
+    """Each plan's files that may go: none that anything else still names (``keep``: set aside
+    in ``plan.shared``), none already gone, and a file two plans share only once (the first),
+    so it is deleted and counted once. ``plan.hashes`` becomes what is to be deleted."""
+    plans, taken = list(plans), set()
+    for plan in plans:
+        go: list[str] = []
+        plan.shared = [h for h in plan.hashes if h in keep]
+        for h in plan.hashes:
+            if h in keep:
+                continue
+            if h in taken or not store.exists(h):
+                plan.already_gone += 1
+                continue
+            go.append(h)
+            taken.add(h)
+        plan.hashes = go
+    return plans
+
+
 def purge_photos(session: Session, now: datetime, store, *, dry_run: bool = True) -> PurgeReport:
     """Delete (dry_run=False) or list (dry_run) the photo files of classes past their keeping
     period: frames of their events and their group photos, each older than the cut-off, except
@@ -278,19 +298,7 @@ def purge_photos(session: Session, now: datetime, store, *, dry_run: bool = True
             keep.update(h for h in (hashes or []) if h in wanted)
     session.rollback()
 
-    taken: set[str] = set()  # a hash two expired classes share is deleted (and counted) once
-    for plan in plans:
-        go, plan.shared = [], [h for h in plan.hashes if h in keep]
-        for h in plan.hashes:
-            if h in keep:
-                continue
-            if h in taken or not store.exists(h):
-                plan.already_gone += 1
-                continue
-            go.append(h)
-            taken.add(h)
-        plan.hashes = go
-        report.classes.append(plan)
+    report.classes.extend(_settle(plans, keep, store))
     if dry_run:
         return report
     for plan in report.classes:
@@ -460,20 +468,7 @@ def expire_frames(session: Session, now: datetime, store, *, dry_run: bool = Fal
         keep.update(hashes or [])
     session.rollback()
 
-    taken: set[str] = set()  # a file two classes' events share is deleted (and counted) once
-    for plan in plans.values():
-        go: list[str] = []
-        plan.shared = [h for h in plan.hashes if h in keep]
-        for h in plan.hashes:
-            if h in keep:
-                continue
-            if h in taken or not store.exists(h):
-                plan.already_gone += 1
-                continue
-            go.append(h)
-            taken.add(h)
-        plan.hashes = go
-        report.classes.append(plan)
+    report.classes.extend(_settle(plans.values(), keep, store))
     if dry_run:
         return report
     for plan in report.classes:

@@ -944,31 +944,25 @@
       });
     });
 
-    HP.onSubmit(document.getElementById("consent-form"), function (form) {
-      if (!form.elements.signed.checked) {
-        HP.showError(form, { message: "请先确认学员已在纸质告知书上签字", fields: [{ field: "signed", message: "请勾选" }] });
-        return;
-      }
-      return recordConsent(form, "biometric", true);
-    });
-    document.getElementById("consent-withdraw").addEventListener("click", function () {
-      var form = document.getElementById("consent-form");
-      if (!window.confirm("登记撤回后将立即删除该学员的人脸模板，学员将无法通过人脸核验签到。确定吗？")) return;
-      HP.clearError(form);
-      recordConsent(form, "biometric", false);
-    });
-    HP.onSubmit(document.getElementById("photo-consent-form"), function (form) {
-      if (!form.elements.signed.checked) {
-        HP.showError(form, { message: "请先确认学员已在纸质告知书上签字", fields: [{ field: "signed", message: "请勾选" }] });
-        return;
-      }
-      return recordConsent(form, "photo_keeping", true);
-    });
-    document.getElementById("photo-consent-withdraw").addEventListener("click", function () {
-      var form = document.getElementById("photo-consent-form");
-      if (!window.confirm("登记撤回后，该学员的签到照片将在复核期结束后删除（已过复核期的将在下次日常处理时删除）。确定吗？")) return;
-      HP.clearError(form);
-      recordConsent(form, "photo_keeping", false);
+    // One signed paper form per purpose (POLICY §11): each recorded and withdrawn on its own.
+    [["consent-form", "consent-withdraw", "biometric",
+      "登记撤回后将立即删除该学员的人脸模板，学员将无法通过人脸核验签到。确定吗？"],
+     ["photo-consent-form", "photo-consent-withdraw", "photo_keeping",
+      "登记撤回后，该学员的签到照片将在复核期结束后删除（已过复核期的将在下次日常处理时删除）。确定吗？"]
+    ].forEach(function (c) {
+      var form = document.getElementById(c[0]);
+      HP.onSubmit(form, function () {
+        if (!form.elements.signed.checked) {
+          HP.showError(form, { message: "请先确认学员已在纸质告知书上签字", fields: [{ field: "signed", message: "请勾选" }] });
+          return;
+        }
+        return recordConsent(form, c[2], true);
+      });
+      document.getElementById(c[1]).addEventListener("click", function () {
+        if (!window.confirm(c[3])) return;
+        HP.clearError(form);
+        recordConsent(form, c[2], false);
+      });
     });
 
     HP.onSubmit(document.getElementById("face-form"), function (form) {

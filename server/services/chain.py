@@ -191,7 +191,7 @@ def check_photos(session: Session, store, now: datetime, chain: str | None = Non
     audit log before the deletion). Reads every file: opt-in (`hourproof audit verify --photos`),
     streamed in batches so memory stays flat."""
     from server.models import GroupPhoto
-    from server.services.retention import evidence_past_keeping, expired_event_ids
+    from server.services.retention import evidence_past_keeping, expired_event_ids, frames_of
 
     found = PhotoCheck()
     expired = expired_event_ids(session, int(chain.split(":", 1)[1]) if chain else None)
@@ -217,8 +217,7 @@ def check_photos(session: Session, store, now: datetime, chain: str | None = Non
     if chain:
         q = q.where(Event.chain == chain)
     for event_id, event_chain, evidence, class_id, at in session.execute(q.execution_options(yield_per=500)):
-        frames = [h for h in ((evidence or {}).get("frames") or []) if isinstance(h, str)]
-        for digest in frames:
+        for digest in frames_of(evidence):
             check(digest, lambda class_id=class_id, at=at: evidence_past_keeping(session, class_id, at, now),
                   chain=event_chain, event_id=event_id, group_photo_id=None)
     photos = select(GroupPhoto.id, GroupPhoto.sha256, GroupPhoto.class_id, GroupPhoto.uploaded_at).order_by(GroupPhoto.id)

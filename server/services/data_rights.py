@@ -22,9 +22,10 @@ from server.errors import ApiError
 from server.models import AuditEntry, Consent, Event, FaceTemplate, Lesson, TemplateDecision, Trainee, TrainingClass
 from server.permissions import Capability
 from server.services import audit, consent, rules
+from server.services.privacy import FACE_KINDS
+from server.services.retention import frames_of
 from server.services.scope import Actor, require
 
-FACE_KINDS = ("check_in", "check_out", "spot_check")
 VIEW_ACTIONS = {"evidence.view_frame": "查看了签到照片", "evidence.view_enrolment_photo": "查看了登记照片"}
 REQUEST_WORDS = {"rights.access": "查询本人人脸信息", "rights.copy": "下载本人记录副本",
                  "consent.grant": "同意人脸核验", "consent.withdraw": "撤回人脸核验同意",
@@ -45,7 +46,8 @@ def _trainee(session: Session, actor: Actor) -> Trainee:
 
 def _face_events(session: Session, trainee_id: int):
     return session.execute(
-        select(Event.id, Event.kind, Event.at, Event.verdict, Event.evidence, Event.class_id, Lesson.ends_at)
+        select(Event.id, Event.kind, Event.at, Event.verdict, Event.evidence, Event.reasons, Event.class_id,
+               Lesson.ends_at)
         .join(Lesson, Lesson.id == Event.lesson_id)
         .where(Event.trainee_id == trainee_id, Event.kind.in_(FACE_KINDS)).order_by(Event.id)).all()
 
@@ -59,7 +61,7 @@ def _photos(session: Session, trainee_id: int, store, now: datetime) -> dict[str
     held, first, last, until, open_reviews = 0, None, None, None, 0
     classes: dict[int, TrainingClass] = {}
     for r in rows:
-        frames = [h for h in (r.evidence or {}).get("frames") or [] if isinstance(h, str)]
+        frames = frames_of(r.evidence)
         present = sum(1 for h in frames if store.exists(h))
         if not present:
             continue
@@ -160,7 +162,7 @@ def copy(session: Session, actor: Actor, store, now: datetime) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
         for r in events:
-            frames = [h for h in (r.evidence or {}).get("frames") or [] if isinstance(h, str)]
+            frames = frames_of(r.evidence)
             files = []
             for i, digest in enumerate(frames):
                 if not store.exists(digest):
@@ -168,9 +170,8 @@ def copy(session: Session, actor: Actor, store, now: datetime) -> bytes:
                 name = f"photos/{r.id}-{i + 1}.jpg"
                 z.writestr(name, store.get(digest))  # get() opens the sealed file and checks its hash
                 files.append(name)
-            reasons = session.scalar(select(Event.reasons).where(Event.id == r.id)) or []
             event_records.append({"id": r.id, "kind": r.kind, "at": r.at.isoformat(), "verdict": r.verdict,
-                                      "reasons": [x.get("detail") for x in reasons if isinstance(x, dict)],
+                                      "reasons": [x.get("detail") for x in r.reasons or [] if isinstance(x, dict)],
                                       "photos": files, "photos_deleted": len(frames) - len(files)})
         z.writestr("records.json", json.dumps(records, ensure_ascii=False, indent=2))
     audit.record(session, actor, "rights.copy", "trainee", trainee.id, None, {"events": len(events)})

@@ -214,7 +214,8 @@ class PurgeReport:
                 f"{self.done_before} classes purged before")
 
 
-def _frames(evidence) -> list[str]:
+def frames_of(evidence) -> list[str]:
+    """The photo hashes an event's evidence names (anything else there is ignored)."""
     frames = (evidence or {}).get("frames") or []
     return [h for h in frames if isinstance(h, str)]
 
@@ -273,7 +274,7 @@ def purge_photos(session: Session, now: datetime, store, *, dry_run: bool = True
         names: list[str] = []
         for evidence in session.scalars(select(Event.evidence).where(Event.class_id == class_id, old_event)
                                         .execution_options(yield_per=1000)):
-            frames = _frames(evidence)
+            frames = frames_of(evidence)
             if frames:
                 plan.events += 1
                 names += frames
@@ -292,7 +293,7 @@ def purge_photos(session: Session, now: datetime, store, *, dry_run: bool = True
     keep: set[str] = set()
     if wanted:
         for evidence in session.scalars(select(Event.evidence).where(~old_event).execution_options(yield_per=2000)):
-            keep.update(h for h in _frames(evidence) if h in wanted)
+            keep.update(h for h in frames_of(evidence) if h in wanted)
         keep.update(h for h in session.scalars(select(GroupPhoto.sha256).where(~old_photo)) if h in wanted)
         for hashes in session.scalars(select(FaceTemplate.photo_hashes)):
             keep.update(h for h in (hashes or []) if h in wanted)
@@ -441,7 +442,7 @@ def expire_frames(session: Session, now: datetime, store, *, dry_run: bool = Fal
          .join(Lesson, Lesson.id == Event.lesson_id).where(Event.kind != "review_decision")
          .order_by(Event.id).execution_options(yield_per=1000))
     for event_id, class_id, lesson_ends_at, trainee_id, verdict, evidence in session.execute(q):
-        frames = _frames(evidence)
+        frames = frames_of(evidence)
         if not frames or event_id in done:
             continue
         if trainee_id is None or trainee_id in keeps:
